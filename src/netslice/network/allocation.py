@@ -1,0 +1,93 @@
+"""The allocation a[m, k]: how much of resource m slice k gets, on every node of the domain.
+
+An allocation is one array shaped ``(n_envs, N_RESOURCES, n_slices)`` with rows in the order of
+:data:`RESOURCES`. Share rows are fractions of each node's capacity (a cell's PRBs, a link's
+bandwidth, the UPF host's vCPUs, the serving edge site's cores) and must sum to at most 1 over
+the slices sharing a node. MCS rows are per-slice knobs in [0, 1]: 0 = no cap, 1 = cap 10 CQI steps
+below the link-adapted CQI (see :mod:`netslice.network.ran`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netslice.errors import InvalidAllocationError
+
+FloatArray = NDArray[np.float64]
+
+#: Row names of an allocation, in order.
+RESOURCES: tuple[str, ...] = ("prb_ul", "prb_dl", "mcs_ul", "mcs_dl", "tn_bw", "cn_cpu", "edge_cpu")
+N_RESOURCES = len(RESOURCES)
+PRB_UL, PRB_DL, MCS_UL, MCS_DL, TN_BW, CN_CPU, EDGE_CPU = range(N_RESOURCES)
+#: Rows that are shares of a node's capacity (the others are per-slice knobs).
+SHARE_ROWS: tuple[int, ...] = (PRB_UL, PRB_DL, TN_BW, CN_CPU, EDGE_CPU)
+#: Technical domains and the share rows that make up each domain's usage.
+DOMAINS: tuple[str, ...] = ("ran", "tn", "cn", "edge")
+DOMAIN_ROWS: dict[str, tuple[int, ...]] = {
+    "ran": (PRB_UL, PRB_DL),
+    "tn": (TN_BW,),
+    "cn": (CN_CPU,),
+    "edge": (EDGE_CPU,),
+}
+#: Tolerance on "sums to at most 1".
+SUM_TOL = 1e-6
+
+
+def equal_split(n_envs: int, n_slices: int) -> FloatArray:
+    """Every share row split equally among the slices, MCS caps off."""
+    alloc = np.full((n_envs, N_RESOURCES, n_slices), 1.0 / n_slices)
+    alloc[:, [MCS_UL, MCS_DL], :] = 0.0
+    return alloc
+
+
+def validate_allocation(alloc: FloatArray, n_envs: int, n_slices: int, site_of_slice: NDArray[np.int64]) -> None:
+    """Check an allocation and raise a clear error naming the resource and the rule.
+
+    Args:
+        alloc: candidate allocation.
+        n_envs: expected number of envs.
+        n_slices: expected number of slices.
+        site_of_slice: ``(n_slices,)`` edge site serving each slice (edge shares sum per site).
+
+    Raises:
+        InvalidAllocationError: wrong shape, non-finite values, values outside [0, 1], or shares of
+            one node summing above 1.
+    """
+    expected = (n_envs, N_RESOURCES, n_slices)
+    if not isinstance(alloc, np.ndarray) or alloc.shape != expected:
+        shape = getattr(alloc, "shape", type(alloc).__name__)
+        raise InvalidAllocationError(
+            f"allocation: shape must be (n_envs, n_resources, n_slices) = {expected}, got {shape}"
+        )
+    finite = np.isfinite(alloc)
+    if not finite.all():
+        env, row, k = np.argwhere(~finite)[0]
+        raise InvalidAllocationError(
+            f"allocation[{RESOURCES[row]}]: must be finite, got {alloc[env, row, k]} (env {env}, slice {k})"
+        )
+    bad = (alloc < 0.0) | (alloc > 1.0)
+    if bad.any():
+        env, row, k = np.argwhere(bad)[0]
+        raise InvalidAllocationError(
+            f"allocation[{RESOURCES[row]}]: must be in [0, 1], got {alloc[env, row, k]} (env {env}, slice {k})"
+        )
+    sums = alloc[:, [PRB_UL, PRB_DL, TN_BW, CN_CPU], :].sum(axis=2)
+    over = sums > 1.0 + SUM_TOL
+    if over.any():
+        env, j = np.argwhere(over)[0]
+        row = (PRB_UL, PRB_DL, TN_BW, CN_CPU)[j]
+        raise InvalidAllocationError(
+            f"allocation[{RESOURCES[row]}]: shares must sum to at most 1 over slices, got {sums[env, j]:.6f} "
+            f"(env {env})"
+        )
+    n_sites = int(site_of_slice.max()) + 1
+    site_sums = np.zeros((n_envs, n_sites))
+    np.add.at(site_sums.T, site_of_slice, alloc[:, EDGE_CPU, :].T)
+    over_site = site_sums > 1.0 + SUM_TOL
+    if over_site.any():
+        env, site = np.argwhere(over_site)[0]
+        raise InvalidAllocationError(
+            f"allocation[edge_cpu]: shares of edge site {site} must sum to at most 1, got "
+            f"{site_sums[env, site]:.6f} (env {env})"
+        )

@@ -1,0 +1,130 @@
+"""Transport network: a graph of links, per-slice bandwidth shares, path delay and loss.
+
+Each cell's traffic follows a fixed path (shortest by propagation delay) from its site to the
+core site (the N3 path), and each slice's traffic then follows the path from the core site to the
+edge site that serves it (the N6 path). Every link carries both directions with the same capacity
+(full duplex). Slice k gets ``share_k`` of every link's capacity.
+
+Per link, slice and direction, an open G/G/1 stage in transfer units gives
+delay = propagation + switching (fixed) + serialisation (the service time) + queueing + backlog,
+(models.md B.5: fibre ~5 us/km). A path's delay and variance are the sums over its links; its
+delivered and loss fractions compose multiplicatively.
+
+Internal layout: link arrays are ``(n_envs, 2, n_slices, n_links)`` and path arrays
+``(n_envs, 2, n_slices, n_cells)``, so routing is one matrix product with the incidence matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from netslice.network.queueing import StageOut, open_stage
+
+FloatArray = NDArray[np.float64]
+Incidence = FloatArray | sparse.csr_array
+
+#: Fibre propagation delay, ~4.9-5 us per km (models.md B.5).
+FIBRE_S_PER_KM = 5e-6
+
+
+@dataclass(frozen=True)
+class TransportParams:
+    """Links and routes of the transport network.
+
+    Attributes:
+        capacity_bps: ``(n_links,)`` link capacity per direction (bit/s).
+        link_delay_s: ``(n_links,)`` fixed delay per link: propagation plus switching (s).
+        access: ``(n_cells, n_links)`` 0/1 incidence of each cell's N3 path (dense, or CSR when large).
+        access_t: transpose of ``access`` (kept so the step never transposes a sparse matrix).
+        n6: ``(n_slices, n_links)`` 0/1 incidence of each slice's core-to-edge path.
+        buffer_bits: switch buffer per slice, link and direction (bits).
+        link_names: ``(n_links,)`` human-readable link names ("a-b").
+    """
+
+    capacity_bps: FloatArray
+    link_delay_s: FloatArray
+    access: Incidence
+    access_t: Incidence
+    n6: FloatArray
+    buffer_bits: float
+    link_names: tuple[str, ...]
+
+    @property
+    def n_links(self) -> int:
+        """Number of links."""
+        return int(self.capacity_bps.shape[0])
+
+
+@dataclass(frozen=True)
+class TransportOut:
+    """Transport outcome of one slot.
+
+    Attributes:
+        links: per-link stage outcome, ``(n_envs, 2, n_slices, n_links)``.
+        delay: path delay per cell, ``(n_envs, 2, n_slices, n_cells)`` (s).
+        var: path delay variance (s^2), same shape.
+        delivered: path delivered fraction, same shape.
+        lost: path loss fraction, same shape.
+    """
+
+    links: StageOut
+    delay: FloatArray
+    var: FloatArray
+    delivered: FloatArray
+    lost: FloatArray
+
+
+def _route(x: FloatArray, matrix: Incidence) -> FloatArray:
+    """Multiply the last axis of ``x`` by ``matrix`` (dense or sparse), keeping leading axes."""
+    lead = x.shape[:-1]
+    out = np.asarray(x.reshape(-1, x.shape[-1]) @ matrix)
+    return out.reshape(*lead, out.shape[-1])
+
+
+def _along_paths(params: TransportParams, link_value: FloatArray) -> FloatArray:
+    """Sum a per-link quantity along each cell's N3 path plus the slice's N6 path."""
+    return _route(link_value, params.access_t) + np.sum(link_value * params.n6, axis=-1, keepdims=True)
+
+
+def transport_step(
+    params: TransportParams,
+    share: FloatArray,
+    offered_bits: FloatArray,
+    job_bits: FloatArray,
+    ca2: FloatArray,
+    q0: FloatArray,
+    slot_s: float,
+) -> TransportOut:
+    """Serve one slot of transport traffic.
+
+    Args:
+        params: transport parameters.
+        share: ``(n_envs, n_slices)`` bandwidth share on every link.
+        offered_bits: ``(n_envs, 2, n_slices, n_cells)`` offered load per cell (bit/s).
+        job_bits: ``(2, n_slices)`` transfer unit per direction (bits).
+        ca2: ``(n_slices,)`` arrival burstiness.
+        q0: ``(n_envs, 2, n_slices, n_links)`` backlog (transfer units).
+        slot_s: slot length (s).
+
+    Returns:
+        The slot's :class:`TransportOut`.
+    """
+    load = _route(offered_bits, params.access) + np.sum(offered_bits, axis=-1, keepdims=True) * params.n6
+    unit = job_bits[:, :, None]
+    mu = share[:, None, :, None] * params.capacity_bps / unit
+    links = open_stage(
+        q0, load / unit, mu, 1.0, ca2[:, None], 1.0, slot_s, params.buffer_bits / unit, params.link_delay_s
+    )
+    delivered = np.exp(_along_paths(params, np.log(np.maximum(links.delivered, 1e-300))))
+    kept = np.exp(_along_paths(params, np.log(np.maximum(1.0 - links.lost, 1e-300))))
+    return TransportOut(
+        links=links,
+        delay=_along_paths(params, links.delay),
+        var=_along_paths(params, links.var),
+        delivered=delivered,
+        lost=1.0 - kept,
+    )

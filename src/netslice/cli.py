@@ -1,0 +1,140 @@
+"""The ``netslice`` command line (typer + rich).
+
+``netslice simulate`` runs a scenario under a baseline allocation and prints per-slice KPIs,
+SLA compliance and per-domain usage; ``netslice scenarios`` lists the registered scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from netslice.errors import NetsliceError
+from netslice.network import scenarios
+from netslice.network.allocation import DOMAINS, equal_split
+from netslice.network.scenarios.sla import SlaTargets, describe, sla_cost
+from netslice.network.sim import Simulator
+
+app = typer.Typer(help="netslice: DRL-based end-to-end network slicing.", no_args_is_help=True)
+console = Console(width=None if os.isatty(1) else 150)
+
+#: KPI columns of the simulate table: (Kpis field, header, format).
+KPI_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("active_ues", "UEs", "{:.2f}"),
+    ("thp_dl_kbps", "DL kbit/s", "{:,.0f}"),
+    ("thp_ul_kbps", "UL kbit/s", "{:,.0f}"),
+    ("latency_ms", "latency ms", "{:.1f}"),
+    ("latency_tail_ms", "p95 ms", "{:.1f}"),
+    ("reliability", "reliability", "{:.6f}"),
+    ("fps", "fps", "{:.1f}"),
+)
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write JSON to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the registered scenarios with their first card line."""
+    table = Table(title="Registered scenarios")
+    table.add_column("name")
+    table.add_column("slices")
+    table.add_column("cells", justify="right")
+    table.add_column("description")
+    for name in scenarios.available():
+        sc = scenarios.load(name)
+        table.add_row(name, ", ".join(sc.params.slice_names), str(sc.params.n_cells),
+                      sc.spec.description.strip().splitlines()[0])  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Option(help="Scenario name or path to a YAML file.")] = scenarios.DEFAULT_SCENARIO,
+    steps: Annotated[int | None, typer.Option(min=1, help="Slots to simulate (default: --days days).")] = None,
+    days: Annotated[int, typer.Option(min=1, help="Days to simulate when --steps is not given.")] = 1,
+    n_envs: Annotated[int, typer.Option(min=1, help="Independent networks simulated in one batch.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    allocation: Annotated[
+        str, typer.Option(help="Baseline allocation: 'initial' (the scenario's) or 'equal' (equal split).")
+    ] = "initial",
+    out: Annotated[Path | None, typer.Option(help="Write per-slot KPIs as JSON here.")] = None,
+) -> None:
+    """Simulate a scenario under a fixed baseline allocation and print per-slice KPIs."""
+    try:
+        sc = scenarios.load(scenario)
+    except NetsliceError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    params = sc.params
+    if allocation == "initial":
+        alloc = np.broadcast_to(params.initial_allocation, (n_envs, *params.initial_allocation.shape))
+    elif allocation == "equal":
+        alloc = equal_split(n_envs, params.n_slices)
+    else:
+        console.print(f"[red]error:[/red] --allocation: must be 'initial' or 'equal', got {allocation!r}")
+        raise typer.Exit(2)
+    n_steps = steps if steps is not None else days * sc.spec.slots_per_episode
+    sim = Simulator(params, n_envs=n_envs, seed=seed)
+    targets = SlaTargets.from_spec(sc.spec)
+    fields = [f for f, _, _ in KPI_COLUMNS]
+    sums = {f: np.zeros(params.n_slices) for f in fields}
+    violations = np.zeros(params.n_slices)
+    usage = np.zeros(len(DOMAINS))
+    trace: list[dict[str, object]] = []
+    with Progress(TextColumn("[bold]simulate[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
+        task = progress.add_task(sc.name, total=n_steps)
+        for t in range(n_steps):
+            kpis = sim.step(alloc)
+            cost = sla_cost(targets, kpis)
+            for f in fields:
+                sums[f] += getattr(kpis, f).mean(axis=0)
+            violations += (cost > 0).mean(axis=0)
+            usage += kpis.usage.mean(axis=0)
+            if out is not None:
+                trace.append({"slot": t, "hour": float(kpis.hour[0]), "cost": cost[0].tolist(),
+                              **{f: getattr(kpis, f)[0].tolist() for f in fields}})  # fmt: skip
+            progress.advance(task)
+
+    table = Table(title=f"{sc.name}: {n_steps} slots x {n_envs} env(s), allocation '{allocation}' (means)")
+    table.add_column("slice")
+    for _, header, _ in KPI_COLUMNS:
+        table.add_column(header, justify="right")
+    table.add_column("SLA")
+    table.add_column("SLA met", justify="right")
+    for k, name in enumerate(params.slice_names):
+        cells = [fmt.format(sums[f][k] / n_steps) for f, _, fmt in KPI_COLUMNS]
+        met = 1.0 - violations[k] / n_steps
+        table.add_row(name, *cells, describe(sc.spec, k), f"[{'green' if met >= 0.99 else 'red'}]{met:.1%}")
+    console.print(table)
+    console.print("usage (allocated share of each domain): " + ", ".join(
+        f"{d} {u / n_steps:.1%}" for d, u in zip(DOMAINS, usage, strict=True)))  # fmt: skip
+    if out is not None:
+        write_json_atomic(out, {"scenario": sc.name, "seed": seed, "allocation": allocation,
+                                "slices": list(params.slice_names), "slots": trace})  # fmt: skip
+        console.print(f"per-slot KPIs written to {out}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Per-slice SLA shortfall of a slot: the cost vector c(s, a) of the constrained MDP.
+
+For slice k, each SLA term gives a normalised shortfall, zero when the term holds:
+
+* latency: max(0, latency / latency_SLA - 1) on the mean or the tail latency;
+* throughput: max(0, 1 - thp / thp_SLA) for DL and UL;
+* frame rate: max(0, 1 - fps / fps_SLA);
+* reliability: max(0, (rel_SLA - rel) / (1 - rel_SLA)), i.e. shortfall in units of the allowed loss.
+
+The slice's cost is the largest of its terms, so c_k <= 0 (here: == 0) means every term holds.
+Columns follow the scenario's slice order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netslice.network.scenarios.schema import ScenarioSpec
+from netslice.network.simulator import Kpis
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """SLA targets as arrays ``(n_slices,)``; NaN where a slice has no such term.
+
+    Attributes:
+        latency_ms: latency bound (ms).
+        latency_tail: True where the bound applies to the tail latency rather than the mean.
+        thp_dl_kbps: guaranteed DL throughput (kbit/s).
+        thp_ul_kbps: guaranteed UL throughput (kbit/s).
+        fps: delivered frames per second per UE.
+        reliability: minimum fraction of data delivered.
+    """
+
+    latency_ms: FloatArray
+    latency_tail: NDArray[np.bool_]
+    thp_dl_kbps: FloatArray
+    thp_ul_kbps: FloatArray
+    fps: FloatArray
+    reliability: FloatArray
+
+    @classmethod
+    def from_spec(cls, spec: ScenarioSpec) -> SlaTargets:
+        """Collect the SLA terms of every slice of a scenario."""
+
+        def arr(field: str) -> FloatArray:
+            vals = [getattr(s.sla, field) for s in spec.slices]
+            return np.array([np.nan if v is None else float(v) for v in vals])
+
+        return cls(
+            latency_ms=arr("latency_ms"),
+            latency_tail=np.array([s.sla.latency_percentile == "tail" for s in spec.slices]),
+            thp_dl_kbps=arr("thp_dl_kbps"),
+            thp_ul_kbps=arr("thp_ul_kbps"),
+            fps=arr("fps"),
+            reliability=arr("reliability"),
+        )
+
+
+def _term(shortfall: FloatArray, target: FloatArray) -> FloatArray:
+    return np.where(np.isnan(target), 0.0, np.maximum(np.nan_to_num(shortfall), 0.0))
+
+
+def sla_cost(targets: SlaTargets, kpis: Kpis) -> FloatArray:
+    """Cost ``(n_envs, n_slices)``: the largest normalised shortfall of each slice's SLA terms."""
+    latency = np.where(targets.latency_tail, kpis.latency_tail_ms, kpis.latency_ms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        terms = [
+            _term(latency / targets.latency_ms - 1.0, targets.latency_ms),
+            _term(1.0 - kpis.thp_dl_kbps / targets.thp_dl_kbps, targets.thp_dl_kbps),
+            _term(1.0 - kpis.thp_ul_kbps / targets.thp_ul_kbps, targets.thp_ul_kbps),
+            _term(1.0 - kpis.fps / targets.fps, targets.fps),
+            _term((targets.reliability - kpis.reliability) / (1.0 - targets.reliability), targets.reliability),
+        ]
+    return np.asarray(np.max(np.stack(terms), axis=0))
+
+
+def describe(spec: ScenarioSpec, k: int) -> str:
+    """Human-readable SLA of slice ``k`` (``"latency <= 500 ms"``)."""
+    s = spec.slices[k].sla
+    parts = []
+    if s.latency_ms is not None:
+        parts.append(f"{'p95 ' if s.latency_percentile == 'tail' else ''}latency <= {s.latency_ms:g} ms")
+    if s.thp_dl_kbps is not None:
+        parts.append(f"DL >= {s.thp_dl_kbps:g} kbit/s")
+    if s.thp_ul_kbps is not None:
+        parts.append(f"UL >= {s.thp_ul_kbps:g} kbit/s")
+    if s.fps is not None:
+        parts.append(f"fps >= {s.fps:g}")
+    if s.reliability is not None:
+        parts.append(f"reliability >= {s.reliability:g}")
+    return ", ".join(parts)

@@ -59,13 +59,12 @@ def fluid_backlog(
     r = lam - mu
     q0 = np.minimum(q0, buffer)
     unclipped = q0 + r * slot_s
-    q1 = np.clip(unclipped, 0.0, buffer)
+    q1 = np.minimum(np.maximum(unclipped, 0.0), buffer)
     drops = np.maximum(unclipped - buffer, 0.0)
-    # Time at which the path reaches its bound (0 when draining, buffer when filling).
-    bound = np.where(r < 0.0, 0.0, buffer)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_hit = np.where(r != 0.0, (bound - q0) / r, slot_s)
-    t_hit = np.clip(t_hit, 0.0, slot_s)
+    # Time at which the path reaches its bound (0 when draining, buffer when filling); T if r == 0.
+    bound = (r >= 0.0) * buffer
+    t_hit = np.divide(bound - q0, r, out=np.full(r.shape, slot_s), where=r != 0.0)
+    t_hit = np.minimum(np.maximum(t_hit, 0.0), slot_s)
     area = q0 * t_hit + 0.5 * r * t_hit * t_hit + bound * (slot_s - t_hit)
     return q1, np.maximum(area / slot_s, 0.0), drops
 
@@ -197,7 +196,7 @@ def open_stage(
     offered = np.maximum(lam * slot_s, 1e-12)
     lost = np.minimum(drops / offered, 1.0)
     deferred = np.maximum(q1 - np.minimum(q0, buffer), 0.0) / offered
-    delivered = np.clip(1.0 - lost - deferred, 0.0, 1.0)
+    delivered = np.minimum(np.maximum(1.0 - lost - deferred, 0.0), 1.0)
     var = sojourn * sojourn * 0.5 * (ca2 + cs2)
     return StageOut(delay=delay, var=var, delivered=delivered, lost=lost, q1=q1, rho=rho)
 

@@ -280,26 +280,27 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     # Composition per direction and cell, (E, 2, C, K).
     tn_delay, tn_var = tn.delay.swapaxes(2, 3), tn.var.swapaxes(2, 3)
     dirs = svc.latency_dirs[:, None, :]  # (2, 1, K)
-    ran_part = np.sum(dirs * ran.stage.delay, axis=1)  # (E, C, K)
-    tn_part = np.sum(dirs * tn_delay, axis=1)
-    cn_part = np.sum(svc.latency_dirs, axis=0) * cn.delay  # (E, K)
+    n_halves = svc.latency_dirs.sum(axis=0)  # (K,) 0, 1 or 2 passes through the UPF
+    ran_part = (dirs * ran.stage.delay).sum(axis=1)  # (E, C, K)
+    tn_part = (dirs * tn_delay).sum(axis=1)
+    cn_part = n_halves * cn.delay  # (E, K)
     latency = svc.app_latency_s + ran_part + tn_part + (cn_part + edge.stage.delay)[:, None, :]
-    var = np.sum(dirs * (ran.stage.var + tn_var), axis=1) + (np.sum(svc.latency_dirs, axis=0) * cn.var + edge.stage.var)[:, None, :]
+    var = (dirs * (ran.stage.var + tn_var)).sum(axis=1) + (n_halves * cn.var + edge.stage.var)[:, None, :]
     tail = gamma_quantile(latency, var, params.tail_z)
 
     common_kept = (1.0 - cn.lost) * (1.0 - edge.stage.lost)  # (E, K)
     delivered = ran.stage.delivered * tn.delivered.swapaxes(2, 3) * (cn.delivered * edge.stage.delivered)[:, None, None, :]
     kept = (1.0 - ran.stage.lost) * (1.0 - tn.lost.swapaxes(2, 3)) * common_kept[:, None, None, :]
-    thp = np.sum(cell_bits * delivered, axis=2)  # (E, 2, K) bit/s
-    offered_total = np.sum(bits, axis=1)
+    thp = (cell_bits * delivered).sum(axis=2)  # (E, 2, K) bit/s
+    offered_total = bits.sum(axis=1)
     reliability = np.where(
-        offered_total > 0.0, np.sum(cell_bits * kept, axis=(1, 2)) / np.maximum(offered_total, 1e-300), 1.0
+        offered_total > 0.0, (cell_bits * kept).sum(axis=(1, 2)) / np.maximum(offered_total, 1e-300), 1.0
     )
     delivered_dl = np.where(bits[:, 1] > 0.0, thp[:, 1] / np.maximum(bits[:, 1], 1e-300), 1.0)
 
-    prb_total = np.sum(params.ran.prb, axis=1)  # (2,)
-    prb_used = np.sum(ran.prb_used, axis=2) / prb_total[:, None] * 100.0  # (E, 2, K)
-    cqi = np.sum(ran.cqi * w, axis=2)  # (E, 2, K)
+    prb_total = params.ran.prb.sum(axis=1)  # (2,)
+    prb_used = ran.prb_used.sum(axis=2) / prb_total[:, None] * 100.0  # (E, 2, K)
+    cqi = (ran.cqi * w).sum(axis=2)  # (E, 2, K)
     slice_usage = _slice_usage(params, eff)
     kpis = Kpis(
         hour=hour_of(params, state.t),
@@ -308,12 +309,12 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         offered_ul_kbps=bits[:, 0] / 1e3,
         thp_dl_kbps=thp[:, 1] / 1e3,
         thp_ul_kbps=thp[:, 0] / 1e3,
-        latency_ms=np.sum(latency * w, axis=1) * 1e3,
-        latency_tail_ms=np.sum(tail * w, axis=1) * 1e3,
+        latency_ms=(latency * w).sum(axis=1) * 1e3,
+        latency_tail_ms=(tail * w).sum(axis=1) * 1e3,
         reliability=reliability,
         fps=svc.fps * delivered_dl,
-        ran_ms=np.sum(ran_part * w, axis=1) * 1e3,
-        tn_ms=np.sum(tn_part * w, axis=1) * 1e3,
+        ran_ms=(ran_part * w).sum(axis=1) * 1e3,
+        tn_ms=(tn_part * w).sum(axis=1) * 1e3,
         cn_ms=cn_part * 1e3,
         edge_ms=edge.stage.delay * 1e3,
         prb_used_ul=prb_used[:, 0],
@@ -322,7 +323,7 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         cqi_dl=cqi[:, 1],
         cpu_load_cn=np.minimum(cn.rho, 1.0) * 100.0,
         cpu_load_edge=np.minimum(edge.stage.rho, 1.0) * 100.0,
-        usage=np.sum(slice_usage, axis=2),
+        usage=slice_usage.sum(axis=2),
         slice_usage=slice_usage,
     )
 
@@ -353,7 +354,7 @@ def _slice_usage(params: SimParams, eff: FloatArray) -> FloatArray:
             0.5 * (eff[:, PRB_UL] + eff[:, PRB_DL]),
             eff[:, TN_BW],
             eff[:, CN_CPU],
-            eff[:, EDGE_CPU] * site_cores / np.sum(params.edge.cores),
+            eff[:, EDGE_CPU] * site_cores / params.edge.cores.sum(),
         ],
         axis=1,
     )

@@ -87,7 +87,7 @@ def _route(x: FloatArray, matrix: Incidence) -> FloatArray:
 
 def _along_paths(params: TransportParams, link_value: FloatArray) -> FloatArray:
     """Sum a per-link quantity along each cell's N3 path plus the slice's N6 path."""
-    return _route(link_value, params.access_t) + np.sum(link_value * params.n6, axis=-1, keepdims=True)
+    return _route(link_value, params.access_t) + (link_value * params.n6).sum(axis=-1, keepdims=True)
 
 
 def transport_step(
@@ -113,7 +113,7 @@ def transport_step(
     Returns:
         The slot's :class:`TransportOut`.
     """
-    load = _route(offered_bits, params.access) + np.sum(offered_bits, axis=-1, keepdims=True) * params.n6
+    load = _route(offered_bits, params.access) + offered_bits.sum(axis=-1, keepdims=True) * params.n6
     unit = job_bits[:, :, None]
     mu = share[:, None, :, None] * params.capacity_bps / unit
     links = open_stage(

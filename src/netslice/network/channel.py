@@ -101,7 +101,7 @@ def n_prb(rat: str, bandwidth_mhz: float, scs_khz: int = 15) -> int:
 
 def numerology(scs_khz: int) -> int:
     """Return mu such that SCS = 15 * 2**mu kHz (TS 38.211 Table 4.2-1)."""
-    mu = int(round(np.log2(scs_khz / 15)))
+    mu = round(float(np.log2(scs_khz / 15)))
     if 15 * 2**mu != scs_khz:
         raise ConfigError(f"scs_khz: must be 15 * 2**mu kHz, got {scs_khz}")
     return mu
@@ -115,7 +115,7 @@ def prb_bits_per_second(scs_khz: int, overhead: float, layers: int = 1) -> float
     to get the PRB's rate.
     """
     mu = numerology(scs_khz)
-    return SUBCARRIERS_PER_PRB * SYMBOLS_PER_SLOT * 1000.0 * 2**mu * (1.0 - overhead) * layers
+    return float(SUBCARRIERS_PER_PRB * SYMBOLS_PER_SLOT * 1000.0 * 2**mu * (1.0 - overhead) * layers)
 
 
 def thresholds_for(cqi_table: int) -> FloatArray:

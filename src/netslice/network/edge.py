@@ -63,7 +63,12 @@ class EdgeOut:
 
 
 def edge_step(
-    params: EdgeParams, share: FloatArray, load: FloatArray, service: ServiceParams, q0: FloatArray, slot_s: float
+    params: EdgeParams,
+    share: FloatArray,
+    load: FloatArray,
+    service: ServiceParams,
+    q0: FloatArray,
+    slot_s: float,
 ) -> EdgeOut:
     """Serve one slot of edge requests.
 

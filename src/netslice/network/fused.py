@@ -139,7 +139,14 @@ def _csr(matrix: FloatArray | sparse.csr_array) -> tuple[IntArray, IntArray]:
 
 def pack(params: SimParams) -> Packed:
     """Flatten a scenario's parameters for the kernel (do it once per scenario)."""
-    t, svc, ran, tn, cn, edge = params.traffic, params.service, params.ran, params.transport, params.core, params.edge
+    t, svc, ran, tn, cn, edge = (
+        params.traffic,
+        params.service,
+        params.ran,
+        params.transport,
+        params.core,
+        params.edge,
+    )
     acc_ptr, acc_idx = _csr(tn.access)
     n6_ptr, n6_idx = _csr(tn.n6)
     f = np.ascontiguousarray
@@ -181,10 +188,10 @@ def fused_step(
     z_noise = rng.standard_normal((n_envs, n_sl))
     u_burst = rng.random((n_envs, n_sl))
     z_shadow = rng.standard_normal(s.shadow.shape) if packed.shadow_sigma > 0.0 else s.shadow
-    ns = StateArrays(*(np.empty_like(a) for a in s))
-    out = KpiArrays(
-        np.empty(n_envs), *(np.empty((n_envs, n_sl)) for _ in range(19)), np.empty((n_envs, 4)),
-        np.empty((n_envs, 4, n_sl)),
+    ns = StateArrays._make(np.empty_like(a) for a in s)
+    out = KpiArrays._make(
+        [np.empty(n_envs), *(np.empty((n_envs, n_sl)) for _ in range(19)), np.empty((n_envs, 4)),
+        np.empty((n_envs, 4, n_sl))],
     )  # fmt: skip
     alloc = np.ascontiguousarray(allocation, dtype=np.float64)
     fused_kernel.step_envs(packed, s, alloc, z_noise, u_burst, z_shadow, ns, out)

@@ -109,7 +109,7 @@ def profile(harmonics: np.ndarray, k: int, terms: np.ndarray) -> float:
     value = harmonics[k, 0]
     for h in range(1, 4):
         value += harmonics[k, 2 * h - 1] * terms[2 * h - 2] + harmonics[k, 2 * h] * terms[2 * h - 1]
-    return value
+    return float(value)
 
 
 @jit_inline
@@ -191,7 +191,7 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                 for k in range(n_sl):
                     sinr = p.sinr[d, c, k] + s.shadow[e, d, c, k]
                     cqi_ch = np.searchsorted(p.thresholds, sinr, side="right") - 1
-                    backoff = int(math.floor(10.0 * min(max(eff[2 + d, k], 0.0), 1.0) + 1e-9))
+                    backoff = math.floor(10.0 * min(max(eff[2 + d, k], 0.0), 1.0) + 1e-9)
                     q = max(cqi_ch - backoff, 1) if cqi_ch > 0 else 0
                     cqi[d, c, k] = q
                     bler = min(0.1 * 10.0 ** (-max(sinr - p.thresholds[q], 0.0) / p.bler_slope), 1.0)

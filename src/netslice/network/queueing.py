@@ -134,7 +134,8 @@ def gamma_quantile(mean: FloatArray, var: FloatArray, z: float) -> FloatArray:
     """
     mean = np.maximum(mean, 1e-12)
     inv9k = var / (9.0 * mean * mean)  # 1 / (9 k) with shape k = mean^2 / var
-    return mean * np.maximum(1.0 - inv9k + z * np.sqrt(inv9k), 0.0) ** 3
+    out: FloatArray = mean * np.maximum(1.0 - inv9k + z * np.sqrt(inv9k), 0.0) ** 3
+    return out
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,9 @@ class Simulator:
             raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
         if backend == "fused" and not fused.available():
             raise ValueError("backend: 'fused' needs numba (pip install 'netslice[fast]')")
-        self.backend = "fused" if backend == "auto" and fused.available() else ("numpy" if backend == "auto" else backend)
+        self.backend = (
+            "fused" if backend == "auto" and fused.available() else ("numpy" if backend == "auto" else backend)
+        )
         self._packed = fused.pack(params) if self.backend == "fused" else None
         self.params = params
         self.n_envs = n_envs

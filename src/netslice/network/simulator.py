@@ -23,6 +23,7 @@ knows next-slot traffic while agents see it one slot late through the KPIs.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -225,7 +226,7 @@ def reset_envs(params: SimParams, state: SimState, mask: NDArray[np.bool_], rng:
         return state
     fresh = reset(params, idx.size, rng)
 
-    def put(old: FloatArray, new: FloatArray) -> FloatArray:
+    def put(old: NDArray[Any], new: NDArray[Any]) -> NDArray[Any]:
         out = old.copy()
         out[idx] = new
         return out
@@ -274,7 +275,9 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         params.ran, eff[:, PRB_UL : PRB_DL + 1], eff[:, MCS_UL : MCS_DL + 1], state.shadow, cell_bits,
         svc.job_bits, svc.ca2, state.q_ran, slot,
     )  # fmt: skip
-    tn = transport_step(params.transport, eff[:, TN_BW], cell_bits.swapaxes(2, 3), svc.job_bits, svc.ca2, state.q_tn, slot)
+    tn = transport_step(
+        params.transport, eff[:, TN_BW], cell_bits.swapaxes(2, 3), svc.job_bits, svc.ca2, state.q_tn, slot
+    )
     cn = core_step(params.core, eff[:, CN_CPU], bits.sum(axis=1), svc.pkt_bits, svc.ca2, state.q_cn, slot)
 
     # Composition per direction and cell, (E, 2, C, K).
@@ -289,7 +292,9 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     tail = gamma_quantile(latency, var, params.tail_z)
 
     common_kept = (1.0 - cn.lost) * (1.0 - edge.stage.lost)  # (E, K)
-    delivered = ran.stage.delivered * tn.delivered.swapaxes(2, 3) * (cn.delivered * edge.stage.delivered)[:, None, None, :]
+    delivered = (
+        ran.stage.delivered * tn.delivered.swapaxes(2, 3) * (cn.delivered * edge.stage.delivered)[:, None, None, :]
+    )
     kept = (1.0 - ran.stage.lost) * (1.0 - tn.lost.swapaxes(2, 3)) * common_kept[:, None, None, :]
     thp = (cell_bits * delivered).sum(axis=2)  # (E, 2, K) bit/s
     offered_total = bits.sum(axis=1)
@@ -332,7 +337,9 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     shadow = state.shadow
     if params.ran.shadow_sigma_db > 0.0:
         rho = params.ran.shadow_rho
-        shadow = rho * shadow + params.ran.shadow_sigma_db * np.sqrt(1.0 - rho * rho) * rng.standard_normal(shadow.shape)
+        shadow = rho * shadow + params.ran.shadow_sigma_db * np.sqrt(1.0 - rho * rho) * rng.standard_normal(
+            shadow.shape
+        )
     next_state = SimState(
         t=t_next,
         traffic=traffic,

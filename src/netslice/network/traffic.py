@@ -128,7 +128,8 @@ def diurnal_profile(harmonics: FloatArray, hour: FloatArray) -> FloatArray:
     angle = (2.0 * np.pi / 24.0) * np.asarray(hour, dtype=np.float64)[..., None] * k  # S + (3,)
     cos_sin = np.concatenate([np.cos(angle), np.sin(angle)], axis=-1)  # S + (6,)
     coef = np.concatenate([harmonics[:, 1::2], harmonics[:, 2::2]], axis=1)  # (K, 6): a1..a3, b1..b3
-    return harmonics[:, 0] + cos_sin @ coef.T
+    out: FloatArray = harmonics[:, 0] + cos_sin @ coef.T
+    return out
 
 
 def profile_peak(harmonics: FloatArray) -> FloatArray:
@@ -136,7 +137,9 @@ def profile_peak(harmonics: FloatArray) -> FloatArray:
     return np.asarray(np.max(diurnal_profile(harmonics, np.arange(0.0, 24.0, 1.0 / 60.0)), axis=0))
 
 
-def load_of(params: TrafficParams, hour: FloatArray, noise: FloatArray, burst: FloatArray, day: FloatArray) -> FloatArray:
+def load_of(
+    params: TrafficParams, hour: FloatArray, noise: FloatArray, burst: FloatArray, day: FloatArray
+) -> FloatArray:
     """Active UEs per env and slice for the given hour of day (``hour`` shaped ``(n_envs,)``)."""
     shape = np.maximum(diurnal_profile(params.harmonics, hour) / params.profile_peak, 0.0)
     mult = 1.0 + (params.burst_factor - 1.0) * burst
@@ -154,7 +157,9 @@ def init_traffic(params: TrafficParams, hour: FloatArray, rng: np.random.Generat
     return TrafficState(noise=noise, burst=burst, day=day, load=load_of(params, hour, noise, burst, day))
 
 
-def step_traffic(params: TrafficParams, state: TrafficState, hour: FloatArray, rng: np.random.Generator) -> TrafficState:
+def step_traffic(
+    params: TrafficParams, state: TrafficState, hour: FloatArray, rng: np.random.Generator
+) -> TrafficState:
     """Advance the noise and burst processes one slot and compute the load at ``hour``."""
     n_envs, n_slices = state.noise.shape
     rho = params.noise_rho

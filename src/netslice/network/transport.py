@@ -17,6 +17,7 @@ Internal layout: link arrays are ``(n_envs, 2, n_slices, n_links)`` and path arr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +26,7 @@ from scipy import sparse
 from netslice.network.queueing import StageOut, open_stage
 
 FloatArray = NDArray[np.float64]
-Incidence = FloatArray | sparse.csr_array
+Incidence: TypeAlias = FloatArray | sparse.csr_array
 
 #: Fibre propagation delay, ~4.9-5 us per km (models.md B.5).
 FIBRE_S_PER_KM = 5e-6
@@ -81,13 +82,14 @@ class TransportOut:
 def _route(x: FloatArray, matrix: Incidence) -> FloatArray:
     """Multiply the last axis of ``x`` by ``matrix`` (dense or sparse), keeping leading axes."""
     lead = x.shape[:-1]
-    out = np.asarray(x.reshape(-1, x.shape[-1]) @ matrix)
+    out: FloatArray = np.asarray(x.reshape(-1, x.shape[-1]) @ matrix, dtype=np.float64)
     return out.reshape(*lead, out.shape[-1])
 
 
 def _along_paths(params: TransportParams, link_value: FloatArray) -> FloatArray:
     """Sum a per-link quantity along each cell's N3 path plus the slice's N6 path."""
-    return _route(link_value, params.access_t) + (link_value * params.n6).sum(axis=-1, keepdims=True)
+    n6_sum: FloatArray = (link_value * params.n6).sum(axis=-1, keepdims=True)
+    return _route(link_value, params.access_t) + n6_sum
 
 
 def transport_step(

@@ -102,7 +102,7 @@ def build_transport(spec: ScenarioSpec, sites: list[str]) -> TransportParams:
         capacity_bps=np.array([graph.edges[e]["capacity_bps"] for e in edges]),
         link_delay_s=np.array([graph.edges[e]["delay_s"] for e in edges]),
         access=access_m,
-        access_t=access_m.T.tocsr() if sparse.issparse(access_m) else np.ascontiguousarray(access_m.T),
+        access_t=access_m.T.tocsr() if isinstance(access_m, sparse.csr_array) else np.ascontiguousarray(access_m.T),
         n6=n6,
         buffer_bits=spec.transport.buffer_kbit * 1e3,
         link_names=tuple(f"{a}-{b}" for a, b in edges),
@@ -240,7 +240,10 @@ def latency_floor_ms(params: SimParams) -> FloatArray:
     """
     dirs = params.service.latency_dirs
     ran_fixed = dirs.T @ params.ran.base_latency_s  # (K,)
-    path = np.asarray(params.transport.access @ params.transport.link_delay_s).min() + params.transport.n6 @ params.transport.link_delay_s
+    path = (
+        np.asarray(params.transport.access @ params.transport.link_delay_s).min()
+        + params.transport.n6 @ params.transport.link_delay_s
+    )
     tn_fixed = dirs.sum(axis=0) * path
     cn_fixed = dirs.sum(axis=0) * params.core.processing_delay_s
     return np.asarray((params.service.app_latency_s + ran_fixed + tn_fixed + cn_fixed) * 1e3)

@@ -153,8 +153,9 @@ def test_latency_sla_below_the_latency_floor_is_impossible(testbed_dict: Data) -
 
 
 def test_latency_sla_just_above_the_floor_is_accepted(testbed_dict: Data) -> None:
-    # floor = 76 app + 10 UL + 4 DL scheduling + 2 x (2 x 20 us + 2 x 0.25 us + 10.05 us) + 2 x 100 us (ms)
-    floor_ms = 76 + 14 + 2 * (0.04 + 0.0005 + 0.01005) + 0.2
+    # floor = app + 10 UL + 4 DL scheduling + 2 x (2 x 20 us + 2 x 0.25 us + 10.05 us) + 2 x 100 us (ms)
+    app_ms = testbed_dict["slices"][0]["demand"]["app_latency_ms"]
+    floor_ms = app_ms + 14 + 2 * (0.04 + 0.0005 + 0.01005) + 0.2
     testbed_dict["slices"][0]["sla"]["latency_ms"] = floor_ms + 0.01
     _build(testbed_dict)
     testbed_dict["slices"][0]["sla"]["latency_ms"] = floor_ms - 0.01

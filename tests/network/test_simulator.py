@@ -311,21 +311,8 @@ def _worsened(before: Kpis, after: Kpis, k: int) -> list[str]:
 
 
 def _monotone_cases() -> list[Any]:
-    rows = [(RESOURCES[r], "all") for r in SHARE_ROWS if r != EDGE_CPU] + [("edge_cpu", "open-loop")]
-    return [pytest.param(row, group, id=f"{row}-{group}") for row, group in rows] + [
-        pytest.param(
-            "edge_cpu",
-            "interactive",
-            id="edge_cpu-interactive",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: (1) an interactive (MAR) slice's request rate is N / edge response time only, "
-                "so more edge CPU pushes more load into an open-loop RAN/TN and can raise its latency and "
-                "lower its reliability/throughput; (2) at zero edge share its tail latency is 0 ms (the two "
-                "xfail tests below pin each bug on its own)",
-            ),
-        )
-    ]
+    rows = [(RESOURCES[r], "all") for r in SHARE_ROWS] + [("edge_cpu", "open-loop"), ("edge_cpu", "interactive")]
+    return [pytest.param(row, group, id=f"{row}-{group}") for row, group in rows]
 
 
 def _slices_of(params: SimParams, group: str) -> list[int]:
@@ -361,21 +348,11 @@ def _mar_latency(params: SimParams, n_ues: float, prb_ul: float, edge_cores: flo
     return float(_step(params, state, alloc)[1].latency_ms[0, mar])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: MAR request rate = N / edge response time ignores the rest of the loop (app, RAN, TN, CN), "
-    "so 4 UEs at 5 % UL PRBs go 621 ms (1 core) -> 811 ms (2 cores) -> 5890 ms (3 cores)",
-)
 def test_mar_latency_does_not_rise_with_more_edge_cores(testbed: Scenario) -> None:
     latencies = [_mar_latency(testbed.params, 4.0, prb_ul=0.05, edge_cores=c) for c in (1.0, 2.0, 3.0)]
     assert latencies == sorted(latencies, reverse=True), latencies
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with no edge CPU the MAR edge variance uses the uncapped service time (work / 1e-9 s) while "
-    "the mean is capped at MAX_DELAY_S, so the Gamma tail collapses to 0 ms below a ~1e6 ms mean",
-)
 def test_tail_latency_is_not_below_the_mean_without_edge_cpu(testbed: Scenario) -> None:
     params = testbed.params
     mar = _slice_index(params, "mar")

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from netslice.network import fused_kernel
+from netslice.network.queueing import wh_max_inv9k
 from netslice.network.simulator import Kpis, SimParams, SimState
 from netslice.network.traffic import TrafficState
 
@@ -31,6 +32,7 @@ class Packed(NamedTuple):
 
     slot_s: float
     tail_z: float
+    tail_cap: float
     start_hour: float
     enforce: FloatArray
     per_ue_bits: FloatArray
@@ -151,7 +153,8 @@ def pack(params: SimParams) -> Packed:
     n6_ptr, n6_idx = _csr(tn.n6)
     f = np.ascontiguousarray
     return Packed(
-        slot_s=float(params.slot_s), tail_z=float(params.tail_z), start_hour=float(params.start_hour),
+        slot_s=float(params.slot_s), tail_z=float(params.tail_z), tail_cap=wh_max_inv9k(params.tail_z),
+        start_hour=float(params.start_hour),
         enforce=f(params.enforce_fraction), per_ue_bits=f(params.per_ue_bits),
         scale=f(t.scale), harmonics=f(t.harmonics), peak=f(t.profile_peak), noise_sigma=f(t.noise_sigma),
         noise_rho=f(t.noise_rho), burst_factor=f(t.burst_factor), p_burst_on=f(t.p_burst_on),

@@ -85,10 +85,10 @@ def smooth_relu(x: float, eps: float) -> float:
 
 
 @jit_inline
-def gamma_quantile(mean: float, var: float, z: float) -> float:
-    """Scalar twin of ``queueing.gamma_quantile`` (Wilson-Hilferty)."""
+def gamma_quantile(mean: float, var: float, z: float, max_inv9k: float) -> float:
+    """Scalar twin of ``queueing.gamma_quantile`` (Wilson-Hilferty); ``max_inv9k`` = ``wh_max_inv9k(z)``."""
     mean = max(mean, 1e-12)
-    inv9k = var / (9.0 * mean * mean)
+    inv9k = min(var / (9.0 * mean * mean), max_inv9k)
     return mean * max(1.0 - inv9k + z * math.sqrt(inv9k), 0.0) ** 3
 
 
@@ -126,6 +126,20 @@ def _path(link_out: np.ndarray, idx: np.ndarray, start: int, stop: int) -> tuple
     return delay, var, deliv, kept
 
 
+@jit_inline
+def closed(population: float, service_s: float, servers: float, eps: float) -> tuple[float, float]:
+    """Scalar twin of ``queueing.closed_response``: closed-loop response time and its variance."""
+    s = min(service_s, MAX_DELAY_S)
+    n = population / servers
+    return min(s * (1.0 + smooth_relu(n - 1.0, eps)), MAX_DELAY_S), s * s * max(n, 1.0)
+
+
+@jit_inline
+def per_rate(amount: float, rate: float) -> float:
+    """``amount / rate``, or inf when the rate is 0 (no resource)."""
+    return amount / rate if rate > 0.0 else math.inf
+
+
 @jit
 def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: np.ndarray,
               z_shadow: np.ndarray, ns: Any, out: Any) -> None:  # fmt: skip
@@ -146,46 +160,35 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
     n_cells = p.prb.shape[1]
     n_links = p.capacity.shape[0]
     eff = np.empty((n_res, n_sl))
+    cell_bits = np.empty((2, n_cells, n_sl))
     bits = np.empty((2, n_sl))
     edge_out = np.empty((N_STAGE_OUT, n_sl))
     cn_out = np.empty((N_STAGE_OUT, n_sl))
+    cn_lat = np.empty((2, n_sl))  # UPF delay and variance over all passes
     ran_out = np.empty((N_STAGE_OUT, 2, n_cells, n_sl))
     cqi = np.empty((2, n_cells, n_sl), dtype=np.int64)
+    bler = np.empty((2, n_cells, n_sl))
+    prbs = np.empty((2, n_cells, n_sl))
+    rate = np.empty((2, n_cells, n_sl))
+    fixed = np.empty((2, n_cells, n_sl))
     prb_used = np.empty((2, n_cells, n_sl))
+    cl_ran = np.empty((2, 2, n_cells, n_sl))  # closed-loop delay, var
+    cl_tn = np.empty((2, 2, n_cells, n_sl))
+    cl_cn = np.empty((2, n_sl))
+    cl_edge = np.empty((2, n_sl))
+    x_rate = np.zeros((n_cells, n_sl))
+    on_link = np.empty(n_links)
     link_load = np.empty(n_links)
     link_out = np.empty((4, n_links))  # delay, var, delivered, lost
     path = np.empty((4, 2, n_cells, n_sl))  # delay, var, delivered, kept
     terms = np.empty(6)
     sr = math.sqrt(1.0 - p.shadow_rho * p.shadow_rho)
+    eps = p.smooth_eps
     for e in range(n_envs):
         for r in range(n_res):
             for k in range(n_sl):
                 eff[r, k] = p.enforce[r] * s.alloc[e, r, k] + (1.0 - p.enforce[r]) * alloc[e, r, k]
-        # Edge first: interactive throughput loads the other domains.
-        for k in range(n_sl):
-            load = s.load[e, k]
-            cores = eff[6, k] * p.site_cores[k]
-            servers = max(cores, 1.0)
-            mu_server = min(cores, 1.0) / p.edge_work[k]
-            lam = load * p.req_per_ue[k]
-            res = stage(s.q_edge[e, k], lam, mu_server, servers, p.ca2[k], p.cs2_edge[k], p.slot_s, p.edge_buffer, 0.0)
-            for i in range(N_STAGE_OUT):
-                edge_out[i, k] = res[i]
-            req = lam
-            if p.interactive[k]:
-                svc = 1.0 / max(mu_server, 1e-9)
-                pop = load / servers
-                resp = min(svc * (1.0 + smooth_relu(pop - 1.0, p.smooth_eps)), MAX_DELAY_S)
-                edge_out[0, k] = resp
-                edge_out[1, k] = p.cs2_edge[k] * svc * svc * max(pop, 1.0)
-                edge_out[2, k] = 1.0
-                edge_out[3, k] = 0.0
-                edge_out[4, k] = 0.0
-                edge_out[5, k] = min(pop, 1.0)
-                req = load / resp
-            for d in range(2):
-                bits[d, k] = req * p.job_bits[d, k] if p.interactive[k] else load * p.per_ue_bits[d, k]
-        # RAN.
+        # Link adaptation of every slice's PRBs.
         for d in range(2):
             for c in range(n_cells):
                 for k in range(n_sl):
@@ -194,20 +197,113 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                     backoff = math.floor(10.0 * min(max(eff[2 + d, k], 0.0), 1.0) + 1e-9)
                     q = max(cqi_ch - backoff, 1) if cqi_ch > 0 else 0
                     cqi[d, c, k] = q
-                    bler = min(0.1 * 10.0 ** (-max(sinr - p.thresholds[q], 0.0) / p.bler_slope), 1.0)
-                    prbs = eff[d, k] * p.prb[d, c]
-                    rate = prbs * p.prb_rate[d, c] * p.se[q] * (1.0 - bler)
+                    b = min(0.1 * 10.0 ** (-max(sinr - p.thresholds[q], 0.0) / p.bler_slope), 1.0)
+                    bler[d, c, k] = b
+                    prbs[d, c, k] = eff[d, k] * p.prb[d, c]
+                    rate[d, c, k] = prbs[d, c, k] * p.prb_rate[d, c] * p.se[q] * (1.0 - b)
+                    fixed[d, c, k] = p.base_latency[d] + p.harq_rtt * b / (1.0 - b)
+        # Interactive loops: every station's closed-loop response, the cycle and the request rate per cell.
+        for k in range(n_sl):
+            if not p.interactive[k]:
+                continue
+            load = s.load[e, k]
+            n_slice = 0.0
+            for c in range(n_cells):
+                n_slice += load * p.cell_share[c, k]
+            for d in range(2):
+                for c in range(n_cells):
+                    r_d, v_d = closed(load * p.cell_share[c, k], per_rate(p.job_bits[d, k], rate[d, c, k]), 1.0, eps)
+                    cl_ran[0, d, c, k] = r_d + fixed[d, c, k]
+                    cl_ran[1, d, c, k] = v_d
+            on_link[:] = 0.0
+            for c in range(n_cells):
+                for j in range(p.acc_ptr[c], p.acc_ptr[c + 1]):
+                    on_link[p.acc_idx[j]] += load * p.cell_share[c, k]
+            for j in range(p.n6_ptr[k], p.n6_ptr[k + 1]):
+                on_link[p.n6_idx[j]] += n_slice
+            for d in range(2):
+                for lk in range(n_links):
+                    r_l, v_l = closed(on_link[lk], per_rate(p.job_bits[d, k], eff[4, k] * p.capacity[lk]), 1.0, eps)
+                    link_out[0, lk] = r_l + p.link_delay[lk]
+                    link_out[1, lk] = v_l
+                    link_out[2, lk] = 1.0
+                    link_out[3, lk] = 1.0
+                n6_delay, n6_var, _, _ = _path(link_out, p.n6_idx, p.n6_ptr[k], p.n6_ptr[k + 1])
+                for c in range(n_cells):
+                    a_delay, a_var, _, _ = _path(link_out, p.acc_idx, p.acc_ptr[c], p.acc_ptr[c + 1])
+                    cl_tn[0, d, c, k] = a_delay + n6_delay
+                    cl_tn[1, d, c, k] = a_var + n6_var
+            d_ul, d_dl = p.latency_dirs[0, k], p.latency_dirs[1, k]
+            cores = eff[5, k] * p.cn_cores
+            pkts = (d_ul * p.job_bits[0, k] + d_dl * p.job_bits[1, k]) / p.pkt_bits[k]
+            r_c, v_c = closed(n_slice, per_rate(pkts, min(cores, 1.0) * p.pps_per_core), max(cores, 1.0), eps)
+            cl_cn[0, k] = r_c + (d_ul + d_dl) * p.cn_delay
+            cl_cn[1, k] = v_c
+            cores = eff[6, k] * p.site_cores[k]
+            r_e, v_e = closed(n_slice, per_rate(p.edge_work[k], min(cores, 1.0)), max(cores, 1.0), eps)
+            cl_edge[0, k] = r_e
+            cl_edge[1, k] = p.cs2_edge[k] * v_e
+            for c in range(n_cells):
+                cycle = (
+                    p.app_latency[k]
+                    + (
+                        d_ul * (cl_ran[0, 0, c, k] + cl_tn[0, 0, c, k])
+                        + d_dl * (cl_ran[0, 1, c, k] + cl_tn[0, 1, c, k])
+                    )
+                    + (cl_cn[0, k] + cl_edge[0, k])
+                )
+                x_rate[c, k] = load * p.cell_share[c, k] / max(cycle, 1e-12)
+        # Offered load per direction and cell.
+        for k in range(n_sl):
+            for d in range(2):
+                total = 0.0
+                for c in range(n_cells):
+                    if p.interactive[k]:
+                        cb = x_rate[c, k] * p.job_bits[d, k]
+                    else:
+                        cb = s.load[e, k] * p.per_ue_bits[d, k] * p.cell_share[c, k]
+                    cell_bits[d, c, k] = cb
+                    total += cb
+                bits[d, k] = total
+        # Edge: open stages (interactive slices at their loop's rate, for the utilisation only).
+        for k in range(n_sl):
+            cores = eff[6, k] * p.site_cores[k]
+            lam = s.load[e, k] * p.req_per_ue[k]
+            if p.interactive[k]:
+                lam = 0.0
+                for c in range(n_cells):
+                    lam += x_rate[c, k]
+            res = stage(s.q_edge[e, k], lam, 1.0 / per_rate(p.edge_work[k], min(cores, 1.0)), max(cores, 1.0),
+                        p.ca2[k], p.cs2_edge[k], p.slot_s, p.edge_buffer, 0.0)  # fmt: skip
+            for i in range(N_STAGE_OUT):
+                edge_out[i, k] = res[i]
+            if p.interactive[k]:
+                edge_out[0, k] = cl_edge[0, k]
+                edge_out[1, k] = cl_edge[1, k]
+                edge_out[2, k] = 1.0
+                edge_out[3, k] = 0.0
+                edge_out[4, k] = 0.0
+            ns.q_edge[e, k] = edge_out[4, k]
+        # RAN.
+        for d in range(2):
+            for c in range(n_cells):
+                for k in range(n_sl):
                     unit = p.job_bits[d, k]
-                    offered = bits[d, k] * p.cell_share[c, k]
-                    res = stage(s.q_ran[e, d, c, k], offered / unit, rate / unit, 1.0, p.ca2[k], 1.0, p.slot_s,
-                                p.ran_buffer / unit, p.base_latency[d] + p.harq_rtt * bler / (1.0 - bler))  # fmt: skip
-                    residual = bler**p.harq_max_tx
+                    res = stage(s.q_ran[e, d, c, k], cell_bits[d, c, k] / unit, rate[d, c, k] / unit, 1.0, p.ca2[k],
+                                1.0, p.slot_s, p.ran_buffer / unit, fixed[d, c, k])  # fmt: skip
+                    residual = bler[d, c, k] ** p.harq_max_tx
                     for i in range(N_STAGE_OUT):
                         ran_out[i, d, c, k] = res[i]
                     ran_out[3, d, c, k] = 1.0 - (1.0 - res[3]) * (1.0 - residual)
                     ran_out[2, d, c, k] = res[2] * (1.0 - residual)
-                    prb_used[d, c, k] = prbs * min(res[5], 1.0)
-                    ns.q_ran[e, d, c, k] = res[4]
+                    if p.interactive[k]:
+                        ran_out[0, d, c, k] = cl_ran[0, d, c, k]
+                        ran_out[1, d, c, k] = cl_ran[1, d, c, k]
+                        ran_out[2, d, c, k] = 1.0 - residual
+                        ran_out[3, d, c, k] = residual
+                        ran_out[4, d, c, k] = 0.0
+                    prb_used[d, c, k] = prbs[d, c, k] * min(res[5], 1.0)
+                    ns.q_ran[e, d, c, k] = ran_out[4, d, c, k]
         # Transport: per-link stages, then sums/products along each cell's N3 path and the N6 path.
         for d in range(2):
             for k in range(n_sl):
@@ -215,7 +311,7 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                 total = 0.0
                 link_load[:] = 0.0
                 for c in range(n_cells):
-                    cb = bits[d, k] * p.cell_share[c, k]
+                    cb = cell_bits[d, c, k]
                     total += cb
                     for j in range(p.acc_ptr[c], p.acc_ptr[c + 1]):
                         link_load[p.acc_idx[j]] += cb
@@ -229,14 +325,20 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                     link_out[1, lk] = res[1]
                     link_out[2, lk] = max(res[2], 1e-300)
                     link_out[3, lk] = max(1.0 - res[3], 1e-300)
-                    ns.q_tn[e, d, k, lk] = res[4]
+                    ns.q_tn[e, d, k, lk] = 0.0 if p.interactive[k] else res[4]
                 n6_delay, n6_var, n6_deliv, n6_kept = _path(link_out, p.n6_idx, p.n6_ptr[k], p.n6_ptr[k + 1])
                 for c in range(n_cells):
                     a_delay, a_var, a_deliv, a_kept = _path(link_out, p.acc_idx, p.acc_ptr[c], p.acc_ptr[c + 1])
-                    path[0, d, c, k] = a_delay + n6_delay
-                    path[1, d, c, k] = a_var + n6_var
-                    path[2, d, c, k] = a_deliv * n6_deliv
-                    path[3, d, c, k] = a_kept * n6_kept
+                    if p.interactive[k]:
+                        path[0, d, c, k] = cl_tn[0, d, c, k]
+                        path[1, d, c, k] = cl_tn[1, d, c, k]
+                        path[2, d, c, k] = 1.0
+                        path[3, d, c, k] = 1.0
+                    else:
+                        path[0, d, c, k] = a_delay + n6_delay
+                        path[1, d, c, k] = a_var + n6_var
+                        path[2, d, c, k] = a_deliv * n6_deliv
+                        path[3, d, c, k] = a_kept * n6_kept
         # Core.
         for k in range(n_sl):
             cores = eff[5, k] * p.cn_cores
@@ -244,9 +346,17 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                         max(cores, 1.0), p.ca2[k], 1.0, p.slot_s, p.cn_buffer, p.cn_delay)  # fmt: skip
             for i in range(N_STAGE_OUT):
                 cn_out[i, k] = res[i]
-            ns.q_cn[e, k] = res[4]
-            ns.q_edge[e, k] = edge_out[4, k]
-        _compose(p, s, e, eff, bits, edge_out, cn_out, ran_out, cqi, prb_used, path, out)
+            n_halves = p.latency_dirs[0, k] + p.latency_dirs[1, k]
+            cn_lat[0, k] = n_halves * res[0]
+            cn_lat[1, k] = n_halves * res[1]
+            if p.interactive[k]:
+                cn_lat[0, k] = cl_cn[0, k]
+                cn_lat[1, k] = cl_cn[1, k]
+                cn_out[2, k] = 1.0
+                cn_out[3, k] = 0.0
+                cn_out[4, k] = 0.0
+            ns.q_cn[e, k] = cn_out[4, k]
+        _compose(p, s, e, eff, cell_bits, bits, edge_out, cn_out, cn_lat, ran_out, cqi, prb_used, path, out)
         # Next slot: traffic processes, shadowing, allocation in force.
         t_next = s.t[e] + 1
         ns.t[e] = t_next
@@ -276,9 +386,9 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
 
 
 @jit_inline
-def _compose(p: Any, s: Any, e: int, eff: np.ndarray, bits: np.ndarray, edge_out: np.ndarray,
-             cn_out: np.ndarray, ran_out: np.ndarray, cqi: np.ndarray, prb_used: np.ndarray,
-             path: np.ndarray, out: Any) -> None:  # fmt: skip
+def _compose(p: Any, s: Any, e: int, eff: np.ndarray, cell_bits: np.ndarray, bits: np.ndarray,
+             edge_out: np.ndarray, cn_out: np.ndarray, cn_lat: np.ndarray, ran_out: np.ndarray, cqi: np.ndarray,
+             prb_used: np.ndarray, path: np.ndarray, out: Any) -> None:  # fmt: skip
     """End-to-end composition per cell and the slice KPIs of env ``e`` (see ``simulator.step``)."""
     n_cells, n_sl = p.cell_share.shape
     out.hour[e] = (p.start_hour + s.t[e] * (p.slot_s / 3600.0)) % 24.0
@@ -289,8 +399,7 @@ def _compose(p: Any, s: Any, e: int, eff: np.ndarray, bits: np.ndarray, edge_out
         prb_tot_dl += p.prb[1, c]
     for k in range(n_sl):
         d_ul, d_dl = p.latency_dirs[0, k], p.latency_dirs[1, k]
-        n_halves = d_ul + d_dl
-        cn_part = n_halves * cn_out[0, k]
+        cn_part = cn_lat[0, k]
         common_kept = (1.0 - cn_out[3, k]) * (1.0 - edge_out[3, k])
         lat = tail = ran_ms = tn_ms = 0.0
         thp_ul = thp_dl = kept_bits = cqi_ul = cqi_dl = used_ul = used_dl = 0.0
@@ -300,13 +409,13 @@ def _compose(p: Any, s: Any, e: int, eff: np.ndarray, bits: np.ndarray, edge_out
             tn_part = d_ul * path[0, 0, c, k] + d_dl * path[0, 1, c, k]
             latency = p.app_latency[k] + ran_part + tn_part + (cn_part + edge_out[0, k])
             var = (d_ul * (ran_out[1, 0, c, k] + path[1, 0, c, k]) + d_dl * (ran_out[1, 1, c, k] + path[1, 1, c, k])
-                   + (n_halves * cn_out[1, k] + edge_out[1, k]))  # fmt: skip
+                   + (cn_lat[1, k] + edge_out[1, k]))  # fmt: skip
             lat += latency * w
-            tail += gamma_quantile(latency, var, p.tail_z) * w
+            tail += gamma_quantile(latency, var, p.tail_z, p.tail_cap) * w
             ran_ms += ran_part * w
             tn_ms += tn_part * w
             for d in range(2):
-                cb = bits[d, k] * w
+                cb = cell_bits[d, c, k]
                 delivered = ran_out[2, d, c, k] * path[2, d, c, k] * (cn_out[2, k] * edge_out[2, k])
                 kept = (1.0 - ran_out[3, d, c, k]) * (1.0 - (1.0 - path[3, d, c, k])) * common_kept
                 kept_bits += cb * kept

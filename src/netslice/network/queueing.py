@@ -120,6 +120,50 @@ def smooth_relu(x: FloatArray, eps: float) -> FloatArray:
     return 0.5 * (x + np.sqrt(x * x + eps * eps) - eps)
 
 
+def closed_response(
+    population: FloatArray, service_s: FloatArray, servers: FloatArray | float, eps: float
+) -> tuple[FloatArray, FloatArray]:
+    """Response time of one station of a closed loop that may hold the whole population.
+
+    Mean value analysis of a closed system with zero think time at a single station with c
+    servers gives R = S max(1, N / c); the smooth max keeps R differentiable and monotone:
+    R = S (1 + smooth_relu(N / c - 1)). Used per station for interactive slices (exact when one
+    station dominates the loop, an upper bound otherwise).
+
+    Args:
+        population: customers in the loop that can reach this station, N.
+        service_s: mean service time of one job on one server, S (s); capped at :data:`MAX_DELAY_S`.
+        servers: parallel servers c (>= 1).
+        eps: width of the smooth max.
+
+    Returns:
+        ``(delay, var)``: the response time (s, capped at :data:`MAX_DELAY_S`) and the variance of an
+        exponential service time summed over the max(1, N / c) jobs ahead, S^2 max(1, N / c) (s^2).
+
+    >>> r, v = closed_response(np.array([3.0]), np.array([0.1]), 1.0, 1e-6)
+    >>> round(float(r[0]), 6), round(float(v[0]), 6)
+    (0.3, 0.03)
+    """
+    s = np.minimum(service_s, MAX_DELAY_S)
+    n = population / servers
+    delay = np.minimum(s * (1.0 + smooth_relu(n - 1.0, eps)), MAX_DELAY_S)
+    return delay, s * s * np.maximum(n, 1.0)
+
+
+def wh_max_inv9k(z: float) -> float:
+    """Largest 1 / (9 k) at which the Wilson-Hilferty quantile stays monotone (see :func:`gamma_quantile`).
+
+    With v = 1 / (9 k) the quantile is q = mean f(v), f(v) = (1 - v + z sqrt(v))^3. It rises with the
+    variance while v <= z^2 / 4 and with the mean (at a fixed variance) while 1 + 5 v - 2 z sqrt(v) >= 0,
+    which holds for every v when z <= sqrt(5) and below the smaller root otherwise.
+    """
+    cap = z * z / 4.0
+    if z * z > 5.0:
+        root = (z - math.sqrt(z * z - 5.0)) / 5.0
+        cap = min(cap, root * root)
+    return cap
+
+
 def gamma_quantile(mean: FloatArray, var: FloatArray, z: float) -> FloatArray:
     """Quantile of a Gamma distribution fitted to ``mean`` and ``var`` (Wilson-Hilferty).
 
@@ -131,9 +175,11 @@ def gamma_quantile(mean: FloatArray, var: FloatArray, z: float) -> FloatArray:
     Returns:
         The approximate quantile; exact enough (within ~1 %) from shape 0.5 upwards. For an
         exponential distribution (var = mean^2) and z = 1.6449 it returns 2.97 mean (exact: 3.00).
+        Shapes below ``1 / (9 wh_max_inv9k(z))`` (extreme skew, where the approximation breaks down)
+        are treated as that shape, so the quantile never falls when the mean or the variance grows.
     """
     mean = np.maximum(mean, 1e-12)
-    inv9k = var / (9.0 * mean * mean)  # 1 / (9 k) with shape k = mean^2 / var
+    inv9k = np.minimum(var / (9.0 * mean * mean), wh_max_inv9k(z))  # 1 / (9 k) with shape k = mean^2 / var
     out: FloatArray = mean * np.maximum(1.0 - inv9k + z * np.sqrt(inv9k), 0.0) ** 3
     return out
 

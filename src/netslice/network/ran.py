@@ -94,11 +94,50 @@ def mcs_backoff(knob: FloatArray) -> NDArray[np.int64]:
     return np.floor(MAX_MCS_BACKOFF * np.clip(knob, 0.0, 1.0) + 1e-9).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class RanLink:
+    """Link adaptation of one slot, arrays ``(n_envs, 2, n_cells, n_slices)``.
+
+    Attributes:
+        cqi: CQI used after the MCS cap.
+        bler: first-transmission BLER at that CQI.
+        prbs: PRBs allocated to the slice in the cell.
+        rate: goodput of the slice's PRBs (bit/s), after first-transmission errors.
+        fixed_delay: scheduling, processing and HARQ retransmission latency (s).
+    """
+
+    cqi: NDArray[np.int64]
+    bler: FloatArray
+    prbs: FloatArray
+    rate: FloatArray
+    fixed_delay: FloatArray
+
+
+def ran_link(params: RanParams, share: FloatArray, mcs_knob: FloatArray, shadow_db: FloatArray) -> RanLink:
+    """Link adaptation: CQI, BLER and rate of every slice's PRBs in every cell.
+
+    Args:
+        params: RAN parameters.
+        share: ``(n_envs, 2, n_slices)`` PRB share per direction.
+        mcs_knob: ``(n_envs, 2, n_slices)`` MCS cap knob per direction (0 = no cap).
+        shadow_db: ``(n_envs, 2, n_cells, n_slices)`` current shadowing (dB).
+
+    Returns:
+        The slot's :class:`RanLink`.
+    """
+    sinr = params.sinr_db + shadow_db
+    cqi_channel = np.searchsorted(params.thresholds_db, sinr, side="right") - 1
+    cqi = np.where(cqi_channel > 0, np.maximum(cqi_channel - mcs_backoff(mcs_knob)[:, :, None, :], 1), 0)
+    bler = bler_first_tx(sinr - params.thresholds_db[cqi], params.bler_slope_db)
+    prbs = share[:, :, None, :] * params.prb[:, :, None]
+    rate = prbs * params.prb_rate[:, :, None] * params.se_table[cqi] * (1.0 - bler)
+    fixed = params.base_latency_s[:, None, None] + params.harq_rtt_s * bler / (1.0 - bler)
+    return RanLink(cqi=cqi, bler=bler, prbs=prbs, rate=rate, fixed_delay=fixed)
+
+
 def ran_step(
     params: RanParams,
-    share: FloatArray,
-    mcs_knob: FloatArray,
-    shadow_db: FloatArray,
+    link: RanLink,
     offered_bits: FloatArray,
     job_bits: FloatArray,
     ca2: FloatArray,
@@ -109,9 +148,7 @@ def ran_step(
 
     Args:
         params: RAN parameters.
-        share: ``(n_envs, 2, n_slices)`` PRB share per direction.
-        mcs_knob: ``(n_envs, 2, n_slices)`` MCS cap knob per direction (0 = no cap).
-        shadow_db: ``(n_envs, 2, n_cells, n_slices)`` current shadowing (dB).
+        link: the slot's link adaptation (:func:`ran_link`).
         offered_bits: ``(n_envs, 2, n_cells, n_slices)`` offered load (bit/s).
         job_bits: ``(2, n_slices)`` transfer unit per direction (bits).
         ca2: ``(n_slices,)`` arrival burstiness.
@@ -121,21 +158,13 @@ def ran_step(
     Returns:
         The slot's :class:`RanOut`.
     """
-    sinr = params.sinr_db + shadow_db
-    cqi_channel = np.searchsorted(params.thresholds_db, sinr, side="right") - 1
-    cqi = np.where(cqi_channel > 0, np.maximum(cqi_channel - mcs_backoff(mcs_knob)[:, :, None, :], 1), 0)
-    bler = bler_first_tx(sinr - params.thresholds_db[cqi], params.bler_slope_db)
-    prbs = share[:, :, None, :] * params.prb[:, :, None]
-    rate = prbs * params.prb_rate[:, :, None] * params.se_table[cqi] * (1.0 - bler)
     unit = job_bits[:, None, :]
-    harq_delay = params.harq_rtt_s * bler / (1.0 - bler)
     stage = open_stage(
-        q0, offered_bits / unit, rate / unit, 1.0, ca2, 1.0, slot_s, params.buffer_bits / unit,
-        params.base_latency_s[:, None, None] + harq_delay,
-    )  # fmt: skip
-    residual = bler**params.harq_max_tx
+        q0, offered_bits / unit, link.rate / unit, 1.0, ca2, 1.0, slot_s, params.buffer_bits / unit, link.fixed_delay
+    )
+    residual = link.bler**params.harq_max_tx
     lost = 1.0 - (1.0 - stage.lost) * (1.0 - residual)
     delivered = stage.delivered * (1.0 - residual)
     stage = StageOut(stage.delay, stage.var, delivered, lost, stage.q1, stage.rho)
-    prb_used = prbs * np.minimum(stage.rho, 1.0)
-    return RanOut(stage=stage, cqi=cqi, prb_used=prb_used)
+    prb_used = link.prbs * np.minimum(stage.rho, 1.0)
+    return RanOut(stage=stage, cqi=link.cqi, prb_used=prb_used)

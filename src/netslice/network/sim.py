@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from netslice.errors import ConfigError
 from netslice.network import fused
 from netslice.network.allocation import validate_allocation
 from netslice.network.simulator import Kpis, SimParams, SimState, reset, reset_envs, step
@@ -39,11 +40,11 @@ class Simulator:
 
     def __init__(self, params: SimParams, n_envs: int = 1, seed: int | None = None, backend: str = "auto") -> None:
         if n_envs < 1:
-            raise ValueError(f"n_envs: must be >= 1, got {n_envs}")
+            raise ConfigError(f"n_envs: must be >= 1, got {n_envs}")
         if backend not in BACKENDS:
-            raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
+            raise ConfigError(f"backend: must be one of {BACKENDS}, got {backend!r}")
         if backend == "fused" and not fused.available():
-            raise ValueError("backend: 'fused' needs numba (pip install 'netslice[fast]')")
+            raise ConfigError("backend: 'fused' needs numba (pip install 'netslice[fast]')")
         self.backend = (
             "fused" if backend == "auto" and fused.available() else ("numpy" if backend == "auto" else backend)
         )

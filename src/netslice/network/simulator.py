@@ -7,14 +7,17 @@ seconds runs as follows.
 1. **Enforcement delay.** Domain d reconfigures in ``enforce_delay_s[d]``; for that fraction of
    the slot the previous allocation still runs, so the slot sees the time average
    phi * previous + (1 - phi) * new, phi = min(1, delay / slot).
-2. **Edge** first: interactive slices' request throughput is set by their edge response time.
-3. **Offered load** per direction and cell: open-loop slices N x per-UE rate, interactive slices
-   throughput x transfer unit, split over cells by ``cell_share``.
-4. **RAN, transport, core** stages (each with its own carried-over backlog).
-5. **Composition** per cell: latency = app + [UL: RAN + TN path + UPF] + edge + [DL: UPF + TN path
+2. **Link adaptation** of every cell (CQI, BLER, rate of each slice's PRBs).
+3. **Interactive loops** (:mod:`netslice.network.interactive`): the response time of every station
+   and the request rate X_c = N_c / cycle of closed-loop slices.
+4. **Offered load** per direction and cell: open-loop slices N x per-UE rate split over cells by
+   ``cell_share``, interactive slices X_c x transfer unit.
+5. **RAN, transport, core, edge** open stages (each with its own carried-over backlog; interactive
+   slices keep none and take only utilisation and residual HARQ loss from them).
+6. **Composition** per cell: latency = app + [UL: RAN + TN path + UPF] + edge + [DL: UPF + TN path
    + RAN] (halves included per ``latency_dirs``); delivered fractions multiply; slice KPIs are
    traffic-weighted over cells.
-6. The traffic and shadowing advance to the next slot; the new allocation becomes "previous".
+7. The traffic and shadowing advance to the next slot; the new allocation becomes "previous".
 
 The state's ``traffic.load`` is the load of the *coming* slot, so an oracle that reads the state
 knows next-slot traffic while agents see it one slot late through the KPIs.
@@ -40,8 +43,9 @@ from netslice.network.allocation import (
 )
 from netslice.network.core import CoreParams, core_step
 from netslice.network.edge import EdgeParams, edge_step
-from netslice.network.queueing import gamma_quantile
-from netslice.network.ran import RanParams, ran_step
+from netslice.network.interactive import closed_loop
+from netslice.network.queueing import StageOut, gamma_quantile
+from netslice.network.ran import RanParams, ran_link, ran_step
 from netslice.network.traffic import ServiceParams, TrafficParams, TrafficState, init_traffic, step_traffic
 from netslice.network.transport import TransportParams, transport_step
 
@@ -268,34 +272,47 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     eff = phi * state.alloc + (1.0 - phi) * allocation
     load = state.traffic.load
 
-    edge = edge_step(params.edge, eff[:, EDGE_CPU], load, svc, state.q_edge, slot)
-    bits = np.where(svc.interactive, edge.req_rate[:, None, :] * svc.job_bits, load[:, None, :] * params.per_ue_bits)
-    cell_bits = bits[:, :, None, :] * w  # (E, 2, C, K)
-    ran = ran_step(
-        params.ran, eff[:, PRB_UL : PRB_DL + 1], eff[:, MCS_UL : MCS_DL + 1], state.shadow, cell_bits,
-        svc.job_bits, svc.ca2, state.q_ran, slot,
+    inter = svc.interactive
+    link = ran_link(params.ran, eff[:, PRB_UL : PRB_DL + 1], eff[:, MCS_UL : MCS_DL + 1], state.shadow)
+    population = load[:, None, :] * w  # (E, C, K)
+    loop = closed_loop(
+        link, params.transport, params.core, params.edge, svc, eff[:, TN_BW], eff[:, CN_CPU], eff[:, EDGE_CPU],
+        population,
     )  # fmt: skip
+    open_bits = (load[:, None, :] * params.per_ue_bits)[:, :, None, :] * w  # (E, 2, C, K)
+    cell_bits = np.where(inter, loop.rate[:, None] * svc.job_bits[:, None, :], open_bits)
+    bits = cell_bits.sum(axis=2)  # (E, 2, K)
+
+    lam_edge = np.where(inter, loop.rate.sum(axis=1), load * svc.req_per_ue)
+    edge = _closed(edge_step(params.edge, eff[:, EDGE_CPU], lam_edge, svc, state.q_edge, slot), inter)
+    ran = ran_step(params.ran, link, cell_bits, svc.job_bits, svc.ca2, state.q_ran, slot)
+    residual = link.bler**params.ran.harq_max_tx
+    ran_stage = _closed(ran.stage, inter, residual)
     tn = transport_step(
         params.transport, eff[:, TN_BW], cell_bits.swapaxes(2, 3), svc.job_bits, svc.ca2, state.q_tn, slot
     )
-    cn = core_step(params.core, eff[:, CN_CPU], bits.sum(axis=1), svc.pkt_bits, svc.ca2, state.q_cn, slot)
+    tn_links = _closed(tn.links, inter[:, None])
+    cn = _closed(
+        core_step(params.core, eff[:, CN_CPU], bits.sum(axis=1), svc.pkt_bits, svc.ca2, state.q_cn, slot), inter
+    )
 
-    # Composition per direction and cell, (E, 2, C, K).
-    tn_delay, tn_var = tn.delay.swapaxes(2, 3), tn.var.swapaxes(2, 3)
+    # Composition per direction and cell, (E, 2, C, K); interactive slices take their loop's response times.
     dirs = svc.latency_dirs[:, None, :]  # (2, 1, K)
     n_halves = svc.latency_dirs.sum(axis=0)  # (K,) 0, 1 or 2 passes through the UPF
-    ran_part = (dirs * ran.stage.delay).sum(axis=1)  # (E, C, K)
-    tn_part = (dirs * tn_delay).sum(axis=1)
-    cn_part = n_halves * cn.delay  # (E, K)
-    latency = svc.app_latency_s + ran_part + tn_part + (cn_part + edge.stage.delay)[:, None, :]
-    var = (dirs * (ran.stage.var + tn_var)).sum(axis=1) + (n_halves * cn.var + edge.stage.var)[:, None, :]
+    ran_part = (dirs * np.where(inter, loop.ran, ran.stage.delay)).sum(axis=1)  # (E, C, K)
+    tn_part = (dirs * np.where(inter, loop.tn, tn.delay.swapaxes(2, 3))).sum(axis=1)
+    cn_part = np.where(inter, loop.cn, n_halves * cn.delay)  # (E, K)
+    edge_part = np.where(inter, loop.edge, edge.delay)
+    latency = svc.app_latency_s + ran_part + tn_part + (cn_part + edge_part)[:, None, :]
+    open_var = (dirs * (ran.stage.var + tn.var.swapaxes(2, 3))).sum(axis=1) + (n_halves * cn.var + edge.var)[:, None, :]
+    var = np.where(inter, loop.var, open_var)
     tail = gamma_quantile(latency, var, params.tail_z)
+    tn_delivered = np.where(inter[:, None], 1.0, tn.delivered)
+    tn_lost = np.where(inter[:, None], 0.0, tn.lost)
 
-    common_kept = (1.0 - cn.lost) * (1.0 - edge.stage.lost)  # (E, K)
-    delivered = (
-        ran.stage.delivered * tn.delivered.swapaxes(2, 3) * (cn.delivered * edge.stage.delivered)[:, None, None, :]
-    )
-    kept = (1.0 - ran.stage.lost) * (1.0 - tn.lost.swapaxes(2, 3)) * common_kept[:, None, None, :]
+    common_kept = (1.0 - cn.lost) * (1.0 - edge.lost)  # (E, K)
+    delivered = ran_stage.delivered * tn_delivered.swapaxes(2, 3) * (cn.delivered * edge.delivered)[:, None, None, :]
+    kept = (1.0 - ran_stage.lost) * (1.0 - tn_lost.swapaxes(2, 3)) * common_kept[:, None, None, :]
     thp = (cell_bits * delivered).sum(axis=2)  # (E, 2, K) bit/s
     offered_total = bits.sum(axis=1)
     reliability = np.where(
@@ -321,13 +338,13 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         ran_ms=(ran_part * w).sum(axis=1) * 1e3,
         tn_ms=(tn_part * w).sum(axis=1) * 1e3,
         cn_ms=cn_part * 1e3,
-        edge_ms=edge.stage.delay * 1e3,
+        edge_ms=edge_part * 1e3,
         prb_used_ul=prb_used[:, 0],
         prb_used_dl=prb_used[:, 1],
         cqi_ul=cqi[:, 0],
         cqi_dl=cqi[:, 1],
         cpu_load_cn=np.minimum(cn.rho, 1.0) * 100.0,
-        cpu_load_edge=np.minimum(edge.stage.rho, 1.0) * 100.0,
+        cpu_load_edge=np.minimum(edge.rho, 1.0) * 100.0,
         usage=slice_usage.sum(axis=2),
         slice_usage=slice_usage,
     )
@@ -344,13 +361,29 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         t=t_next,
         traffic=traffic,
         shadow=shadow,
-        q_ran=ran.stage.q1,
-        q_tn=tn.links.q1,
+        q_ran=ran_stage.q1,
+        q_tn=tn_links.q1,
         q_cn=cn.q1,
-        q_edge=edge.stage.q1,
+        q_edge=edge.q1,
         alloc=np.array(allocation, dtype=np.float64, copy=True),
     )
     return next_state, kpis
+
+
+def _closed(stage: StageOut, inter: NDArray[np.bool_], residual: FloatArray | float = 0.0) -> StageOut:
+    """An open stage as seen by interactive slices: no backlog or overflow, only residual HARQ loss.
+
+    Their delays come from the closed loop; the open stage run at the loop's rate only gives the
+    utilisation (a bounded population cannot overflow a buffer).
+    """
+    return StageOut(
+        delay=stage.delay,
+        var=stage.var,
+        delivered=np.where(inter, 1.0 - residual, stage.delivered),
+        lost=np.where(inter, residual, stage.lost),
+        q1=np.where(inter, 0.0, stage.q1),
+        rho=stage.rho,
+    )
 
 
 def _slice_usage(params: SimParams, eff: FloatArray) -> FloatArray:

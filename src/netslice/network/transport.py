@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from netslice.network.queueing import StageOut, open_stage
+from netslice.network.queueing import StageOut, closed_response, open_stage
 
 FloatArray = NDArray[np.float64]
 Incidence: TypeAlias = FloatArray | sparse.csr_array
@@ -130,3 +130,29 @@ def transport_step(
         delivered=delivered,
         lost=1.0 - kept,
     )
+
+
+def closed_paths(
+    params: TransportParams, share: FloatArray, population: FloatArray, job_bits: FloatArray, eps: float
+) -> tuple[FloatArray, FloatArray]:
+    """Path response time of closed-loop (interactive) traffic, per direction, slice and cell.
+
+    Each link is a single-server station of the loop (:func:`closed_response`) that can hold every
+    UE whose path crosses it.
+
+    Args:
+        params: transport parameters.
+        share: ``(n_envs, n_slices)`` bandwidth share on every link.
+        population: ``(n_envs, n_slices, n_cells)`` UEs of the loop in each cell.
+        job_bits: ``(2, n_slices)`` transfer unit per direction (bits).
+        eps: width of the smooth max.
+
+    Returns:
+        ``(delay, var)``, arrays ``(n_envs, 2, n_slices, n_cells)`` (s, s^2).
+    """
+    on_link = _route(population, params.access) + population.sum(axis=-1, keepdims=True) * params.n6
+    bandwidth = share[:, None, :, None] * params.capacity_bps  # (E, 1, K, L)
+    with np.errstate(divide="ignore"):
+        service = np.where(bandwidth > 0.0, job_bits[:, :, None] / np.maximum(bandwidth, 1e-300), np.inf)
+    delay, var = closed_response(on_link[:, None], service, 1.0, eps)
+    return _along_paths(params, delay + params.link_delay_s), _along_paths(params, var)

@@ -41,6 +41,54 @@ def equal_split(n_envs: int, n_slices: int) -> FloatArray:
     return alloc
 
 
+#: Share rows bounded by one node's capacity, summed over all slices (edge rows sum per site instead).
+NODE_ROWS: tuple[int, ...] = (PRB_UL, PRB_DL, TN_BW, CN_CPU)
+
+
+def check_values(alloc: FloatArray, label: str = "allocation") -> None:
+    """Raise :class:`InvalidAllocationError` on non-finite values or values outside [0, 1]."""
+    finite = np.isfinite(alloc)
+    if not finite.all():
+        env, row, k = np.argwhere(~finite)[0]
+        raise InvalidAllocationError(
+            f"{label}[{RESOURCES[row]}]: must be finite, got {alloc[env, row, k]} (env {env}, slice {k})"
+        )
+    bad = (alloc < 0.0) | (alloc > 1.0)
+    if bad.any():
+        env, row, k = np.argwhere(bad)[0]
+        raise InvalidAllocationError(
+            f"{label}[{RESOURCES[row]}]: must be in [0, 1], got {alloc[env, row, k]} (env {env}, slice {k})"
+        )
+
+
+def node_sums(alloc: FloatArray, site_of_slice: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+    """Share sums per node: ``(n_envs, len(NODE_ROWS))``, and per edge site ``(n_envs, n_sites)``."""
+    sums = alloc[:, list(NODE_ROWS), :].sum(axis=2)
+    n_sites = int(site_of_slice.max()) + 1
+    site_sums = np.zeros((alloc.shape[0], n_sites))
+    np.add.at(site_sums.T, site_of_slice, alloc[:, EDGE_CPU, :].T)
+    return sums, site_sums
+
+
+def check_capacity(alloc: FloatArray, site_of_slice: NDArray[np.int64], label: str = "allocation") -> None:
+    """Raise :class:`InvalidAllocationError` when the shares of one node sum above 1."""
+    sums, site_sums = node_sums(alloc, site_of_slice)
+    over = sums > 1.0 + SUM_TOL
+    if over.any():
+        env, j = np.argwhere(over)[0]
+        raise InvalidAllocationError(
+            f"{label}[{RESOURCES[NODE_ROWS[j]]}]: shares must sum to at most 1 over slices, got {sums[env, j]:.6f} "
+            f"(env {env})"
+        )
+    over_site = site_sums > 1.0 + SUM_TOL
+    if over_site.any():
+        env, site = np.argwhere(over_site)[0]
+        raise InvalidAllocationError(
+            f"{label}[edge_cpu]: shares of edge site {site} must sum to at most 1, got "
+            f"{site_sums[env, site]:.6f} (env {env})"
+        )
+
+
 def validate_allocation(alloc: FloatArray, n_envs: int, n_slices: int, site_of_slice: NDArray[np.int64]) -> None:
     """Check an allocation and raise a clear error naming the resource and the rule.
 
@@ -60,34 +108,5 @@ def validate_allocation(alloc: FloatArray, n_envs: int, n_slices: int, site_of_s
         raise InvalidAllocationError(
             f"allocation: shape must be (n_envs, n_resources, n_slices) = {expected}, got {shape}"
         )
-    finite = np.isfinite(alloc)
-    if not finite.all():
-        env, row, k = np.argwhere(~finite)[0]
-        raise InvalidAllocationError(
-            f"allocation[{RESOURCES[row]}]: must be finite, got {alloc[env, row, k]} (env {env}, slice {k})"
-        )
-    bad = (alloc < 0.0) | (alloc > 1.0)
-    if bad.any():
-        env, row, k = np.argwhere(bad)[0]
-        raise InvalidAllocationError(
-            f"allocation[{RESOURCES[row]}]: must be in [0, 1], got {alloc[env, row, k]} (env {env}, slice {k})"
-        )
-    sums = alloc[:, [PRB_UL, PRB_DL, TN_BW, CN_CPU], :].sum(axis=2)
-    over = sums > 1.0 + SUM_TOL
-    if over.any():
-        env, j = np.argwhere(over)[0]
-        row = (PRB_UL, PRB_DL, TN_BW, CN_CPU)[j]
-        raise InvalidAllocationError(
-            f"allocation[{RESOURCES[row]}]: shares must sum to at most 1 over slices, got {sums[env, j]:.6f} "
-            f"(env {env})"
-        )
-    n_sites = int(site_of_slice.max()) + 1
-    site_sums = np.zeros((n_envs, n_sites))
-    np.add.at(site_sums.T, site_of_slice, alloc[:, EDGE_CPU, :].T)
-    over_site = site_sums > 1.0 + SUM_TOL
-    if over_site.any():
-        env, site = np.argwhere(over_site)[0]
-        raise InvalidAllocationError(
-            f"allocation[edge_cpu]: shares of edge site {site} must sum to at most 1, got "
-            f"{site_sums[env, site]:.6f} (env {env})"
-        )
+    check_values(alloc)
+    check_capacity(alloc, site_of_slice)

@@ -18,13 +18,18 @@ from netslice.network.queueing import MAX_DELAY_S, MU_MIN, RHO_MAX
 try:  # numba is optional: without it the kernel runs (slowly) as plain Python.
     from numba import njit as _njit
 
+    #: LLVM fast-math flags that keep IEEE semantics for inf/NaN and transcendental functions: signed
+    #: zeros ignored, reciprocal divisions and fused multiply-adds allowed (measured ~25 % faster;
+    #: results stay within 1e-12 of the numpy step, checked by tests/network/test_backends.py).
+    FASTMATH = {"nsz", "arcp", "contract"}
+
     def jit(fn: Any) -> Any:
-        """Compile ``fn`` with numba (cached on disk, fast math off so results match numpy)."""
-        return _njit(cache=True, nogil=True, error_model="numpy")(fn)
+        """Compile ``fn`` with numba (cached on disk, the safe fast-math subset :data:`FASTMATH`)."""
+        return _njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)(fn)
 
     def jit_inline(fn: Any) -> Any:
         """Compile ``fn`` with numba and inline it into its callers at the numba IR level."""
-        return _njit(cache=True, nogil=True, error_model="numpy", inline="always")(fn)
+        return _njit(cache=True, nogil=True, error_model="numpy", inline="always", fastmath=FASTMATH)(fn)
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised when the extra is not installed

@@ -25,3 +25,15 @@ class UnknownScenarioError(NetsliceError, KeyError):
     def __str__(self) -> str:
         # KeyError quotes its argument; keep the message readable.
         return str(self.args[0]) if self.args else "unknown scenario"
+
+
+class NotFoundError(NetsliceError, LookupError):
+    """A named object (slice, policy, domain) does not exist."""
+
+
+class ConflictError(NetsliceError, ValueError):
+    """The request conflicts with the current state (an id or S-NSSAI already in use)."""
+
+
+class AdmissionError(NetsliceError, ValueError):
+    """Admission control rejected a slice: its SLA cannot be met with the remaining capacity."""

@@ -45,48 +45,74 @@ def equal_split(n_envs: int, n_slices: int) -> FloatArray:
 NODE_ROWS: tuple[int, ...] = (PRB_UL, PRB_DL, TN_BW, CN_CPU)
 
 
-def check_values(alloc: FloatArray, label: str = "allocation") -> None:
-    """Raise :class:`InvalidAllocationError` on non-finite values or values outside [0, 1]."""
+ALL_ROWS: tuple[int, ...] = tuple(range(N_RESOURCES))
+
+
+def check_values(alloc: FloatArray, label: str = "allocation", rows: tuple[int, ...] = ALL_ROWS) -> None:
+    """Raise :class:`InvalidAllocationError` on non-finite values or values outside [0, 1].
+
+    Args:
+        alloc: ``(n_envs, len(rows), n_slices)``.
+        label: name of the checked object in messages.
+        rows: the resource row of each of ``alloc``'s rows.
+    """
+    lo, hi = alloc.min(initial=0.0), alloc.max(initial=0.0)
+    if np.isfinite(lo) and np.isfinite(hi) and lo >= 0.0 and hi <= 1.0:
+        return  # fast path: one pass each for min and max; NaN propagates into both
     finite = np.isfinite(alloc)
     if not finite.all():
-        env, row, k = np.argwhere(~finite)[0]
+        env, i, k = np.argwhere(~finite)[0]
         raise InvalidAllocationError(
-            f"{label}[{RESOURCES[row]}]: must be finite, got {alloc[env, row, k]} (env {env}, slice {k})"
+            f"{label}[{RESOURCES[rows[i]]}]: must be finite, got {alloc[env, i, k]} (env {env}, slice {k})"
         )
-    bad = (alloc < 0.0) | (alloc > 1.0)
-    if bad.any():
-        env, row, k = np.argwhere(bad)[0]
-        raise InvalidAllocationError(
-            f"{label}[{RESOURCES[row]}]: must be in [0, 1], got {alloc[env, row, k]} (env {env}, slice {k})"
-        )
+    env, i, k = np.argwhere((alloc < 0.0) | (alloc > 1.0))[0]
+    raise InvalidAllocationError(
+        f"{label}[{RESOURCES[rows[i]]}]: must be in [0, 1], got {alloc[env, i, k]} (env {env}, slice {k})"
+    )
 
 
-def node_sums(alloc: FloatArray, site_of_slice: NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
-    """Share sums per node: ``(n_envs, len(NODE_ROWS))``, and per edge site ``(n_envs, n_sites)``."""
-    sums = alloc[:, list(NODE_ROWS), :].sum(axis=2)
+def slice_sum(x: FloatArray) -> FloatArray:
+    """Sum over the last (slice) axis; a matrix product, much faster than ``sum(axis=-1)`` for a few slices."""
+    out: FloatArray = x @ np.ones(x.shape[-1])
+    return out
+
+
+def site_sums(edge_shares: FloatArray, site_of_slice: NDArray[np.int64]) -> FloatArray:
+    """Sum ``(n_envs, n_slices)`` edge shares per site: ``(n_envs, n_sites)``."""
     n_sites = int(site_of_slice.max()) + 1
-    site_sums = np.zeros((alloc.shape[0], n_sites))
-    np.add.at(site_sums.T, site_of_slice, alloc[:, EDGE_CPU, :].T)
-    return sums, site_sums
+    if n_sites == 1:
+        return slice_sum(edge_shares)[:, None]
+    out: FloatArray = edge_shares @ np.eye(n_sites)[site_of_slice]
+    return out
 
 
-def check_capacity(alloc: FloatArray, site_of_slice: NDArray[np.int64], label: str = "allocation") -> None:
-    """Raise :class:`InvalidAllocationError` when the shares of one node sum above 1."""
-    sums, site_sums = node_sums(alloc, site_of_slice)
-    over = sums > 1.0 + SUM_TOL
-    if over.any():
-        env, j = np.argwhere(over)[0]
-        raise InvalidAllocationError(
-            f"{label}[{RESOURCES[NODE_ROWS[j]]}]: shares must sum to at most 1 over slices, got {sums[env, j]:.6f} "
-            f"(env {env})"
-        )
-    over_site = site_sums > 1.0 + SUM_TOL
-    if over_site.any():
-        env, site = np.argwhere(over_site)[0]
-        raise InvalidAllocationError(
-            f"{label}[edge_cpu]: shares of edge site {site} must sum to at most 1, got "
-            f"{site_sums[env, site]:.6f} (env {env})"
-        )
+def check_capacity(
+    alloc: FloatArray, site_of_slice: NDArray[np.int64], label: str = "allocation", rows: tuple[int, ...] = ALL_ROWS
+) -> None:
+    """Raise :class:`InvalidAllocationError` when the shares of one node sum above 1.
+
+    Args:
+        alloc: ``(n_envs, len(rows), n_slices)``.
+        site_of_slice: ``(n_slices,)`` edge site of each slice.
+        label: name of the checked object in messages.
+        rows: the resource row of each of ``alloc``'s rows.
+    """
+    sums = slice_sum(alloc)  # (E, len(rows))
+    for i, row in enumerate(rows):
+        if row in NODE_ROWS:
+            node_sum = sums[:, i : i + 1]
+        elif row == EDGE_CPU:
+            node_sum = site_sums(alloc[:, i, :], site_of_slice)
+        else:
+            continue
+        over = node_sum > 1.0 + SUM_TOL
+        if over.any():
+            env, node = np.argwhere(over)[0]
+            where = f"edge site {node}" if row == EDGE_CPU else "the node"
+            raise InvalidAllocationError(
+                f"{label}[{RESOURCES[row]}]: shares on {where} must sum to at most 1 over slices, got "
+                f"{node_sum[env, node]:.6f} (env {env})"
+            )
 
 
 def validate_allocation(alloc: FloatArray, n_envs: int, n_slices: int, site_of_slice: NDArray[np.int64]) -> None:

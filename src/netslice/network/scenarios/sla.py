@@ -62,22 +62,49 @@ class SlaTargets:
         )
 
 
-def _term(shortfall: FloatArray, target: FloatArray) -> FloatArray:
-    return np.where(np.isnan(target), 0.0, np.maximum(np.nan_to_num(shortfall), 0.0))
+def _shortfall(name: str, kpis: Kpis, targets: SlaTargets, cols: NDArray[np.int64]) -> FloatArray:
+    """Normalised shortfall of one SLA term for the slices ``cols`` (see the module docstring)."""
+    t = getattr(targets, name)[cols]
+    if name == "latency_ms":
+        latency = np.where(targets.latency_tail[cols], kpis.latency_tail_ms[:, cols], kpis.latency_ms[:, cols])
+        out: FloatArray = latency / t - 1.0
+    elif name == "reliability":
+        out = (t - kpis.reliability[:, cols]) / (1.0 - t)
+    else:
+        out = 1.0 - getattr(kpis, name)[:, cols] / t
+    return out
+
+
+#: SLA terms and the KPI each bounds.
+SLA_TERMS = ("latency_ms", "thp_dl_kbps", "thp_ul_kbps", "fps", "reliability")
 
 
 def sla_cost(targets: SlaTargets, kpis: Kpis) -> FloatArray:
-    """Cost ``(n_envs, n_slices)``: the largest normalised shortfall of each slice's SLA terms."""
-    latency = np.where(targets.latency_tail, kpis.latency_tail_ms, kpis.latency_ms)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        terms = [
-            _term(latency / targets.latency_ms - 1.0, targets.latency_ms),
-            _term(1.0 - kpis.thp_dl_kbps / targets.thp_dl_kbps, targets.thp_dl_kbps),
-            _term(1.0 - kpis.thp_ul_kbps / targets.thp_ul_kbps, targets.thp_ul_kbps),
-            _term(1.0 - kpis.fps / targets.fps, targets.fps),
-            _term((targets.reliability - kpis.reliability) / (1.0 - targets.reliability), targets.reliability),
-        ]
-    return np.asarray(np.max(np.stack(terms), axis=0))
+    """Cost ``(n_envs, n_slices)``: the largest normalised shortfall of each slice's SLA terms.
+
+    Only the slices that have a term are computed for it (most slices have one or two terms).
+    """
+    cost = np.zeros(kpis.latency_ms.shape)
+    for name in SLA_TERMS:
+        cols = np.flatnonzero(~np.isnan(getattr(targets, name)))
+        if cols.size:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                term = np.nan_to_num(_shortfall(name, kpis, targets, cols))
+            cost[:, cols] = np.maximum(cost[:, cols], term)
+    return cost
+
+
+def violated_terms(targets: SlaTargets, kpis: Kpis, env: int, k: int) -> tuple[str, ...]:
+    """Names of the SLA terms slice ``k`` misses in env ``env`` (latency, thp_dl, thp_ul, fps, reliability)."""
+    latency = kpis.latency_tail_ms if targets.latency_tail[k] else kpis.latency_ms
+    checks = {
+        "latency": latency[env, k] > targets.latency_ms[k],
+        "thp_dl": kpis.thp_dl_kbps[env, k] < targets.thp_dl_kbps[k],
+        "thp_ul": kpis.thp_ul_kbps[env, k] < targets.thp_ul_kbps[k],
+        "fps": kpis.fps[env, k] < targets.fps[k],
+        "reliability": kpis.reliability[env, k] < targets.reliability[k],
+    }
+    return tuple(name for name, bad in checks.items() if bool(bad))
 
 
 def describe(spec: ScenarioSpec, k: int) -> str:

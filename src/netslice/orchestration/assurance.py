@@ -1,0 +1,127 @@
+"""Service assurance (NSMF-like): per-slice SLA evaluation every slot, cost vector, statistics, events.
+
+The cost vector c(s, a) has one column per slice in the scenario's slice order (the order of every
+per-slice array): c_k is the largest normalised shortfall of slice k's SLA terms
+(:func:`netslice.network.scenarios.sla.sla_cost`), 0 when every term holds. Slices that are not
+provisioned (not created yet, or terminated) always cost 0.
+
+Threshold crossing (TS 28.532 ThresholdMonitor / notifyThresholdCrossing style): an event is raised
+when a slice's cost goes from 0 to > 0 in an env and cleared when it returns to 0.
+
+Metrics (documented once, here; :meth:`ServiceAssurance.metrics`):
+
+==============================  =================================================================
+``sla/violation_rate``          fraction of (env, slot) pairs in which any provisioned slice violated
+``sla/violation_rate/<slice>``  fraction of (env, slot) pairs in which that slice violated
+``sla/cost_mean/<slice>``       mean cost of the slice over (env, slot) pairs
+``sla/slots``                   (env, slot) pairs evaluated
+==============================  =================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netslice.network.scenarios.sla import SlaTargets, sla_cost, violated_terms
+from netslice.network.simulator import Kpis
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SlaEvent:
+    """A threshold crossing of one slice in one env.
+
+    Attributes:
+        slot: orchestrator slot counter.
+        env: env index.
+        slice_name: the slice.
+        kind: "raised" (the SLA started to be violated) or "cleared".
+        cost: the slice's cost in that slot.
+        terms: the SLA terms violated (e.g. ``["latency"]``), empty when cleared.
+    """
+
+    slot: int
+    env: int
+    slice_name: str
+    kind: Literal["raised", "cleared"]
+    cost: float
+    terms: tuple[str, ...]
+
+
+@dataclass
+class ServiceAssurance:
+    """SLA evaluation and statistics over the batched KPIs.
+
+    Attributes:
+        targets: SLA targets per slice (the scenario's, replaced by each slice's ServiceProfile).
+        slice_names: slice names, in slice order.
+        active: ``(n_slices,)`` provisioned slices.
+        max_events: events kept (oldest dropped first).
+    """
+
+    targets: SlaTargets
+    slice_names: tuple[str, ...]
+    active: NDArray[np.bool_]
+    max_events: int = 10_000
+    events: list[SlaEvent] = field(default_factory=list)
+    _violating: NDArray[np.bool_] | None = None
+    _slots: int = 0
+    _any_violations: int = 0
+    _violations: FloatArray | None = None
+    _cost_sum: FloatArray | None = None
+
+    def set_targets(self, k: int, **terms: float | bool | None) -> None:
+        """Replace some SLA terms of slice ``k`` (``None`` removes a term)."""
+        updated = {}
+        for name, value in terms.items():
+            column = np.array(getattr(self.targets, name), copy=True)
+            if name == "latency_tail":
+                column[k] = bool(value)
+            else:
+                column[k] = np.nan if value is None else float(value)
+            updated[name] = column
+        self.targets = replace(self.targets, **updated)
+
+    def evaluate(self, kpis: Kpis, slot: int) -> FloatArray:
+        """The slot's cost ``(n_envs, n_slices)``; updates statistics and threshold events."""
+        cost = np.where(self.active, sla_cost(self.targets, kpis), 0.0)
+        violating = cost > 0.0
+        n_envs, n_slices = cost.shape
+        if self._violations is None or self._violations.shape[0] != n_slices:
+            self._violations = np.zeros(n_slices)
+            self._cost_sum = np.zeros(n_slices)
+        assert self._cost_sum is not None
+        self._slots += n_envs
+        self._any_violations += int(violating.any(axis=1).sum())
+        self._violations += violating.sum(axis=0)
+        self._cost_sum += cost.sum(axis=0)
+        previous = self._violating if self._violating is not None else np.zeros_like(violating)
+        if previous.shape == violating.shape:
+            changed = np.argwhere(previous != violating)
+            for env, k in changed[: self.max_events]:
+                raised = bool(violating[env, k])
+                terms = violated_terms(self.targets, kpis, int(env), int(k)) if raised else ()
+                kind: Literal["raised", "cleared"] = "raised" if raised else "cleared"
+                self.events.append(SlaEvent(slot, int(env), self.slice_names[k], kind, float(cost[env, k]), terms))
+            del self.events[: max(len(self.events) - self.max_events, 0)]
+        self._violating = violating
+        return cost
+
+    def reset_episode(self) -> None:
+        """Forget the per-env violation state (new episode); statistics and events are kept."""
+        self._violating = None
+
+    def metrics(self) -> dict[str, float]:
+        """Violation statistics since construction (see the module table)."""
+        slots = max(self._slots, 1)
+        out = {"sla/slots": float(self._slots), "sla/violation_rate": self._any_violations / slots}
+        if self._violations is not None and self._cost_sum is not None:
+            for k, name in enumerate(self.slice_names):
+                out[f"sla/violation_rate/{name}"] = float(self._violations[k]) / slots
+                out[f"sla/cost_mean/{name}"] = float(self._cost_sum[k]) / slots
+        return out

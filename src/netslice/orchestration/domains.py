@@ -1,0 +1,201 @@
+"""Domain managers (NSSMF-like): one per technical domain, one interface.
+
+Each manager owns some rows of the allocation, validates and enforces them, and reports its
+measurements per slice with TS 28.552 names. Managers work on the batched arrays of every env (the
+fast path used by training); the NRM views in :mod:`netslice.orchestration.views` read and write
+the same arrays as 3GPP objects (the slow path used by the REST API): one logic, two views.
+
+Faults: a manager whose ``apply`` raises, or takes longer than its ``timeout_s``, leaves its
+previous allocation in force; the orchestrator records a :class:`DomainFault` and reports it.
+
+Measurement names (each documented once, here; values are ``(n_envs, n_slices)`` arrays):
+
+=============================  ======  ===========================================================
+name                           unit    meaning
+=============================  ======  ===========================================================
+``RRU.PrbUsedUl``              %       UL PRBs used by the slice, of all cells' PRBs (TS 28.552 5.1.1.2)
+``RRU.PrbUsedDl``              %       DL PRBs used by the slice (TS 28.552 5.1.1.2)
+``DRB.MeanActiveUeDl``         UEs     mean active UEs of the slice (TS 28.552 5.1.1.23)
+``DRB.UEThpDl``                kbit/s  DL throughput of the slice (TS 28.552 5.1.1.3, summed over UEs)
+``DRB.UEThpUl``                kbit/s  UL throughput of the slice (TS 28.552 5.1.1.3)
+``CARR.WBCQIMean``             CQI     traffic-weighted mean DL wideband CQI (mean of CARR.WBCQIDist)
+``RAN.DelayMean``              ms      RAN part of the end-to-end latency (vendor)
+``TN.DelayMean``               ms      transport part of the end-to-end latency (vendor)
+``GTP.DelayDlInPsaUpfMean``    ms      UPF part of the end-to-end latency (TS 28.552 5.4.8, in ms here)
+``VR.VCpuUsageMean``           %       CPU use of the slice's UPF or edge app, of its allocation (TS 28.552)
+``EAS.ResponseTimeMean``       ms      edge part of the end-to-end latency (vendor)
+=============================  ======  ===========================================================
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netslice.errors import InvalidAllocationError
+from netslice.network.allocation import (
+    CN_CPU,
+    EDGE_CPU,
+    MCS_DL,
+    MCS_UL,
+    PRB_DL,
+    PRB_UL,
+    TN_BW,
+    check_capacity,
+    check_values,
+)
+from netslice.network.simulator import Kpis, SimParams
+
+FloatArray = NDArray[np.float64]
+
+#: Per-domain measurements: name -> (KPI field, scale).
+MEASUREMENTS: dict[str, dict[str, tuple[str, float]]] = {
+    "ran": {
+        "RRU.PrbUsedUl": ("prb_used_ul", 1.0),
+        "RRU.PrbUsedDl": ("prb_used_dl", 1.0),
+        "DRB.MeanActiveUeDl": ("active_ues", 1.0),
+        "DRB.UEThpDl": ("thp_dl_kbps", 1.0),
+        "DRB.UEThpUl": ("thp_ul_kbps", 1.0),
+        "CARR.WBCQIMean": ("cqi_dl", 1.0),
+        "RAN.DelayMean": ("ran_ms", 1.0),
+    },
+    "tn": {"TN.DelayMean": ("tn_ms", 1.0)},
+    "cn": {"GTP.DelayDlInPsaUpfMean": ("cn_ms", 1.0), "VR.VCpuUsageMean": ("cpu_load_cn", 1.0)},
+    "edge": {"EAS.ResponseTimeMean": ("edge_ms", 1.0), "VR.VCpuUsageMean": ("cpu_load_edge", 1.0)},
+}
+
+#: Allocation rows each domain manager owns.
+ROWS: dict[str, tuple[int, ...]] = {
+    "ran": (PRB_UL, PRB_DL, MCS_UL, MCS_DL),
+    "tn": (TN_BW,),
+    "cn": (CN_CPU,),
+    "edge": (EDGE_CPU,),
+}
+#: Allocation row -> scenario enforcement-delay domain.
+DOMAIN_OF_ROW = {r: d for d, rows in ROWS.items() for r in rows}
+
+
+@dataclass(frozen=True)
+class DomainFault:
+    """A manager that failed to enforce an allocation; its previous allocation stayed in force.
+
+    Attributes:
+        domain: the domain ("ran", "tn", "cn", "edge").
+        kind: "error" (``apply`` raised) or "timeout" (it took longer than its deadline).
+        message: what happened.
+        slot: orchestrator slot counter at the time.
+    """
+
+    domain: str
+    kind: str
+    message: str
+    slot: int
+
+
+@dataclass
+class DomainManager:
+    """One domain's manager: validation, enforcement and measurements over the batched arrays.
+
+    Attributes:
+        name: domain name.
+        rows: allocation rows owned, in :data:`netslice.network.allocation.RESOURCES` order.
+        site_of_slice: ``(n_slices,)`` edge site per slice (edge shares sum per site).
+        enforce_delay_s: reconfiguration time of the domain (s), from the scenario.
+        timeout_s: deadline of one ``apply`` call (s); slower calls are discarded as faults.
+        in_force: ``(n_envs, len(rows), n_slices)`` allocation in force.
+        fault_hook: optional callable run inside ``apply`` before enforcement (fault injection).
+    """
+
+    name: str
+    rows: tuple[int, ...]
+    site_of_slice: NDArray[np.int64]
+    enforce_delay_s: float
+    timeout_s: float
+    in_force: FloatArray
+    fault_hook: Callable[[FloatArray], None] | None = field(default=None, repr=False)
+
+    @property
+    def measurement_names(self) -> tuple[str, ...]:
+        """Names of the measurements :meth:`observe` returns."""
+        return tuple(MEASUREMENTS[self.name])
+
+    def validate(self, part: FloatArray) -> None:
+        """Check this domain's rows: shape, finite values in [0, 1], node shares summing to at most 1.
+
+        Raises:
+            InvalidAllocationError: naming the resource and the rule.
+        """
+        expected = self.in_force.shape
+        if part.shape != expected:
+            raise InvalidAllocationError(f"{self.name}: allocation shape must be {expected}, got {part.shape}")
+        check_values(part, self.name, self.rows)
+        check_capacity(part, self.site_of_slice, self.name, self.rows)
+
+    def apply(self, part: FloatArray) -> FloatArray:
+        """Validate and enforce ``part``; return the allocation in force (unchanged on any error)."""
+        self.validate(part)
+        if self.fault_hook is not None:
+            self.fault_hook(part)
+        self.in_force = np.array(part, dtype=np.float64, copy=True)
+        return self.in_force
+
+    def observe(self, kpis: Kpis) -> dict[str, FloatArray]:
+        """This domain's measurements per slice (see the module table)."""
+        return {name: getattr(kpis, attr) * scale for name, (attr, scale) in MEASUREMENTS[self.name].items()}
+
+
+def make_managers(
+    params: SimParams, n_envs: int, enforce_delay_s: Mapping[str, float], timeout_s: float = 0.5
+) -> dict[str, DomainManager]:
+    """One manager per domain, holding the scenario's initial allocation."""
+    initial = np.broadcast_to(params.initial_allocation, (n_envs, *params.initial_allocation.shape))
+    return {
+        name: DomainManager(
+            name=name,
+            rows=rows,
+            site_of_slice=params.edge.site_of_slice,
+            enforce_delay_s=float(enforce_delay_s.get(name, 0.0)),
+            timeout_s=timeout_s,
+            in_force=np.array(initial[:, list(rows), :], dtype=np.float64, copy=True),
+        )
+        for name, rows in ROWS.items()
+    }
+
+
+def enforce_all(
+    managers: Mapping[str, DomainManager], alloc: FloatArray, slot: int
+) -> tuple[FloatArray, list[DomainFault]]:
+    """Hand each manager its rows; a manager that raises or overruns keeps its previous allocation.
+
+    Args:
+        managers: the domain managers.
+        alloc: ``(n_envs, n_resources, n_slices)`` allocation already checked and within capacity.
+        slot: slot counter for fault records.
+
+    Returns:
+        The allocation in force after enforcement, and the faults of this slot.
+    """
+    out = np.empty_like(alloc)
+    faults: list[DomainFault] = []
+    for name, mgr in managers.items():
+        rows = list(mgr.rows)
+        previous = mgr.in_force
+        start = time.perf_counter()
+        try:
+            applied = mgr.apply(alloc[:, rows, :])
+        except Exception as err:  # any manager failure is contained and reported
+            mgr.in_force = previous
+            faults.append(DomainFault(name, "error", f"{type(err).__name__}: {err}", slot))
+            applied = previous
+        else:
+            elapsed = time.perf_counter() - start
+            if elapsed > mgr.timeout_s:
+                mgr.in_force = previous
+                faults.append(DomainFault(name, "timeout", f"apply took {elapsed:.3f} s > {mgr.timeout_s} s", slot))
+                applied = previous
+        out[:, rows, :] = applied
+    return out, faults

@@ -1,0 +1,333 @@
+"""The end-to-end orchestrator (NSMF-like): the one door between agents and the network.
+
+Every slot an agent's action goes through :meth:`Orchestrator.step`:
+
+1. :func:`~netslice.orchestration.capacity.check_action` rejects malformed actions (shape, NaN/inf,
+   outside [0, 1]); nothing changes and the error names the resource and the rule;
+2. slices that are not provisioned get nothing;
+3. the capacity enforcer (default: proportional scaling) brings over-subscribed nodes back to 1;
+4. each domain manager validates and enforces its rows (a failing manager keeps its previous
+   allocation and the fault is reported);
+5. the network runs one slot under the allocation in force;
+6. service assurance turns the KPIs into the cost vector c(s, a) and updates statistics.
+
+Slice lifecycle (create with a ServiceProfile after admission control, modify, terminate) and the
+SLA decomposition hook live here too. The same interface is served over HTTP by
+:mod:`netslice.orchestration.api` and mirrored by its client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netslice.errors import AdmissionError, ConfigError, ConflictError, NotFoundError
+from netslice.network import scenarios
+from netslice.network.allocation import DOMAINS, RESOURCES
+from netslice.network.scenarios import Scenario
+from netslice.network.scenarios.sla import SlaTargets
+from netslice.network.sim import Simulator
+from netslice.network.simulator import Kpis, hour_of
+from netslice.orchestration.assurance import ServiceAssurance
+from netslice.orchestration.capacity import ENFORCERS, CapacityEnforcer, check_action
+from netslice.orchestration.decomposition import Decomposition, proportional
+from netslice.orchestration.domains import DomainFault, DomainManager, enforce_all, make_managers
+from netslice.orchestration.lifecycle import (
+    Feasibility,
+    SliceRecord,
+    check_feasibility,
+    profile_terms,
+    remaining_capacity,
+    scenario_profile,
+    slice_index,
+    targets_with,
+)
+from netslice.orchestration.nrm import ServiceProfile
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Spaces:
+    """Shapes, bounds and names of what an agent sees and sends.
+
+    Attributes:
+        n_envs: networks simulated side by side.
+        action_shape: ``(n_envs, n_resources, n_slices)``; every entry in [0, 1].
+        resources: allocation rows (``prb_ul``, ..., ``edge_cpu``).
+        slices: slice names, the column order of every per-slice array and of the cost vector.
+        domains: usage columns (``ran``, ``tn``, ``cn``, ``edge``).
+        kpis: KPI fields reported per slice.
+        slots_per_episode: slots of one episode (one day by default).
+        slot_s: slot length (s).
+    """
+
+    n_envs: int
+    action_shape: tuple[int, int, int]
+    resources: tuple[str, ...]
+    slices: tuple[str, ...]
+    domains: tuple[str, ...]
+    kpis: tuple[str, ...]
+    slots_per_episode: int
+    slot_s: float
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the orchestrator exposes to agents after a reset or a slot.
+
+    Attributes:
+        slot: slots run since the last full reset.
+        hour: ``(n_envs,)`` hour of day of the coming slot.
+        active: ``(n_slices,)`` provisioned slices.
+        allocation: ``(n_envs, n_resources, n_slices)`` allocation in force.
+        kpis: the last slot's KPIs (``None`` right after a reset).
+        cost: ``(n_envs, n_slices)`` the last slot's SLA cost (zeros after a reset).
+        faults: domain faults of the last slot.
+    """
+
+    slot: int
+    hour: FloatArray
+    active: NDArray[np.bool_]
+    allocation: FloatArray
+    kpis: Kpis | None
+    cost: FloatArray
+    faults: tuple[DomainFault, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Outcome of one slot.
+
+    Attributes:
+        observation: the observation after the slot.
+        kpis: the slot's KPIs.
+        cost: ``(n_envs, n_slices)`` SLA cost c(s, a), slice order of :attr:`Spaces.slices`.
+        usage: ``(n_envs, 4)`` allocated fraction of each domain (order :attr:`Spaces.domains`).
+        modified: ``(n_envs,)`` whether capacity enforcement changed the action.
+        faults: domain faults of the slot.
+    """
+
+    observation: Observation
+    kpis: Kpis
+    cost: FloatArray
+    usage: FloatArray
+    modified: NDArray[np.bool_]
+    faults: tuple[DomainFault, ...]
+
+
+@dataclass
+class Orchestrator:
+    """End-to-end orchestrator over one scenario and ``n_envs`` simulated networks.
+
+    Args:
+        scenario: a registered scenario name or a loaded :class:`Scenario`.
+        n_envs: independent networks stepped together.
+        seed: random seed (``None``: from the OS).
+        backend: simulator backend (``auto``, ``numpy``, ``fused``).
+        enforcer: capacity enforcer name (``proportional``, ``reject``) or callable.
+        decomposition: SLA decomposition hook.
+        timeout_s: deadline of one domain manager ``apply`` call.
+        provision_all: provision every scenario slice with its scenario SLA at start.
+    """
+
+    scenario: Scenario
+    n_envs: int
+    sim: Simulator
+    managers: dict[str, DomainManager]
+    assurance: ServiceAssurance
+    enforcer: CapacityEnforcer
+    decomposition: Decomposition
+    records: dict[str, SliceRecord] = field(default_factory=dict)
+    slot: int = 0
+    _last: Observation | None = None
+
+    @classmethod
+    def create(
+        cls,
+        scenario: str | Scenario = "testbed-v0",
+        n_envs: int = 1,
+        seed: int | None = None,
+        backend: str = "auto",
+        enforcer: str | CapacityEnforcer = "proportional",
+        decomposition: Decomposition = proportional,
+        timeout_s: float = 0.5,
+        provision_all: bool = True,
+    ) -> Orchestrator:
+        """Build an orchestrator (see the class docstring for the arguments)."""
+        sc = scenarios.load(scenario) if isinstance(scenario, str) else scenario
+        if isinstance(enforcer, str):
+            if enforcer not in ENFORCERS:
+                raise ConfigError(f"enforcer: must be one of {sorted(ENFORCERS)}, got {enforcer!r}")
+            enforcer = ENFORCERS[enforcer]
+        delays = {d: getattr(sc.spec.enforcement, f"{d}_ms") / 1e3 for d in DOMAINS}
+        orch = cls(
+            scenario=sc,
+            n_envs=n_envs,
+            sim=Simulator(sc.params, n_envs=n_envs, seed=seed, backend=backend),
+            managers=make_managers(sc.params, n_envs, delays, timeout_s),
+            assurance=ServiceAssurance(
+                SlaTargets.from_spec(sc.spec), sc.params.slice_names, np.zeros(sc.params.n_slices, dtype=bool)
+            ),
+            enforcer=enforcer,
+            decomposition=decomposition,
+        )
+        if provision_all:
+            for k, s in enumerate(sc.spec.slices):
+                orch.create_slice(s.name, scenario_profile(sc, k))
+        orch._last = orch._observation(None, np.zeros((n_envs, sc.params.n_slices)), ())
+        return orch
+
+    # ------------------------------------------------------------------------------------ agent API
+
+    def spaces(self) -> Spaces:
+        """Shapes, bounds and names (see :class:`Spaces`)."""
+        p = self.scenario.params
+        return Spaces(
+            n_envs=self.n_envs,
+            action_shape=(self.n_envs, len(RESOURCES), p.n_slices),
+            resources=RESOURCES,
+            slices=p.slice_names,
+            domains=DOMAINS,
+            kpis=tuple(f for f in Kpis.__dataclass_fields__ if f not in ("hour", "usage", "slice_usage")),
+            slots_per_episode=self.scenario.spec.slots_per_episode,
+            slot_s=p.slot_s,
+        )
+
+    @property
+    def active(self) -> NDArray[np.bool_]:
+        """``(n_slices,)`` provisioned slices."""
+        return self.assurance.active
+
+    def reset(self, seed: int | None = None, mask: NDArray[np.bool_] | None = None) -> Observation:
+        """Start new episodes: every env (re-seeding when ``seed`` is given) or those in ``mask``."""
+        self.sim.reset(seed=seed, mask=mask)
+        if mask is None:
+            self.slot = 0
+            self.assurance.reset_episode()
+        self._last = self._observation(None, np.zeros((self.n_envs, self.scenario.params.n_slices)), ())
+        return self._last
+
+    def observation(self) -> Observation:
+        """The latest observation."""
+        assert self._last is not None
+        return self._last
+
+    def step(self, action: object) -> StepResult:
+        """Run one slot under ``action`` (see the module docstring)."""
+        alloc = np.array(check_action(action, self.n_envs, self.scenario.params.n_slices), copy=True)
+        alloc[:, :, ~self.active] = 0.0
+        enforced = self.enforcer(alloc, self.scenario.params.edge.site_of_slice)
+        modified = np.abs(enforced - alloc).reshape(self.n_envs, -1) @ np.ones(alloc[0].size) > 1e-12
+        in_force, faults = enforce_all(self.managers, enforced, self.slot)
+        kpis = self.sim.step(in_force, validate=False)
+        self.slot += 1
+        cost = self.assurance.evaluate(kpis, self.slot)
+        obs = self._observation(kpis, cost, tuple(faults))
+        self._last = obs
+        return StepResult(obs, kpis, cost, kpis.usage, modified, tuple(faults))
+
+    def measurements(self, kpis: Kpis | None = None) -> dict[str, dict[str, FloatArray]]:
+        """Per-domain measurements of a slot (default: the last one), ``{domain: {name: (n_envs, n_slices)}}``."""
+        kpis = kpis if kpis is not None else self.observation().kpis
+        if kpis is None:
+            return {}
+        return {name: mgr.observe(kpis) for name, mgr in self.managers.items()}
+
+    def metrics(self) -> dict[str, float]:
+        """Namespaced metrics: SLA statistics, slot counter, faults, active slices."""
+        out = self.assurance.metrics()
+        out["orchestrator/slots"] = float(self.slot)
+        out["orchestrator/active_slices"] = float(self.active.sum())
+        return out
+
+    def _observation(self, kpis: Kpis | None, cost: FloatArray, faults: tuple[DomainFault, ...]) -> Observation:
+        state = self.sim.state
+        return Observation(
+            slot=self.slot,
+            hour=hour_of(self.scenario.params, state.t),
+            active=self.active.copy(),
+            allocation=state.alloc,
+            kpis=kpis,
+            cost=cost,
+            faults=faults,
+        )
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    def feasibility(self, profile: ServiceProfile, slice_id: str | None = None) -> Feasibility:
+        """Admission check of ``profile`` against the capacity other slices have not reserved."""
+        k = self._index_of(profile)
+        terms = profile_terms(profile)
+        n_ues = float(profile.max_number_of_ues or self.scenario.params.traffic.scale[k])
+        reserved = {r.index: r.reservation for sid, r in self.records.items() if sid != slice_id}
+        available = remaining_capacity(self.scenario, reserved, k)
+        return check_feasibility(self.scenario, self._scenario_targets(), k, terms, n_ues, available)
+
+    def create_slice(self, slice_id: str, profile: ServiceProfile) -> SliceRecord:
+        """Provision a slice after admission control.
+
+        Raises:
+            ConflictError: the id exists or the S-NSSAI is already provisioned.
+            ConfigError: no scenario slice carries the S-NSSAI.
+            AdmissionError: the profile is infeasible (the message gives the reason).
+        """
+        if slice_id in self.records:
+            raise ConflictError(f"NetworkSlice={slice_id}: already exists")
+        k = self._index_of(profile)
+        if self.active[k]:
+            owner = next(sid for sid, r in self.records.items() if r.index == k)
+            raise ConflictError(f"plmnInfoList.snssai: already provisioned by NetworkSlice={owner}")
+        return self._admit(slice_id, profile, k)
+
+    def modify_slice(self, slice_id: str, profile: ServiceProfile) -> SliceRecord:
+        """Replace a slice's ServiceProfile (same S-NSSAI) after a new admission check."""
+        record = self._record(slice_id)
+        if self._index_of(profile) != record.index:
+            raise ConfigError("plmnInfoList.snssai: a modification cannot change the slice's S-NSSAI")
+        return self._admit(slice_id, profile, record.index)
+
+    def terminate_slice(self, slice_id: str) -> None:
+        """Release a slice: it gets no resources from the next slot and costs nothing."""
+        record = self._record(slice_id)
+        del self.records[slice_id]
+        self.assurance.active[record.index] = False
+
+    def _admit(self, slice_id: str, profile: ServiceProfile, k: int) -> SliceRecord:
+        result = self.feasibility(profile, slice_id=slice_id)
+        if not result.feasible:
+            raise AdmissionError(f"serviceProfile: admission rejected: {result.reason}")
+        terms = profile_terms(profile)
+        app_ms = float(self.scenario.params.service.app_latency_s[k] * 1e3)
+        record = SliceRecord(
+            slice_id=slice_id,
+            index=k,
+            profile=profile,
+            terms=terms,
+            n_ues=float(profile.max_number_of_ues or self.scenario.params.traffic.scale[k]),
+            reservation=result.reservation,
+            budgets=self.decomposition(terms, result.kpis, k, app_ms),
+        )
+        self.records[slice_id] = record
+        self.assurance.targets = targets_with(self.assurance.targets, k, terms)
+        self.assurance.active[k] = True
+        return record
+
+    def _scenario_targets(self) -> SlaTargets:
+        return SlaTargets.from_spec(self.scenario.spec)
+
+    def _index_of(self, profile: ServiceProfile) -> int:
+        for snssai in profile.snssais:
+            k = slice_index(self.scenario, snssai)
+            if k is not None:
+                return k
+        known = ", ".join(f"{s.snssai.sst}-{s.snssai.sd}" for s in self.scenario.spec.slices)
+        raise ConfigError(f"plmnInfoList.snssai: no slice of scenario {self.scenario.name} carries "
+                          f"{[s.key for s in profile.snssais]} (known: {known})")  # fmt: skip
+
+    def _record(self, slice_id: str) -> SliceRecord:
+        if slice_id not in self.records:
+            raise NotFoundError(f"NetworkSlice={slice_id}: no such slice")
+        return self.records[slice_id]

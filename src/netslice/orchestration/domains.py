@@ -13,15 +13,15 @@ Measurement names (each documented once, here; values are ``(n_envs, n_slices)``
 =============================  ======  ===========================================================
 name                           unit    meaning
 =============================  ======  ===========================================================
-``RRU.PrbUsedUl``              %       UL PRBs used by the slice, of all cells' PRBs (TS 28.552 5.1.1.2)
-``RRU.PrbUsedDl``              %       DL PRBs used by the slice (TS 28.552 5.1.1.2)
+``RRU.PrbUsedUl``              PRB     UL PRBs used by the slice, summed over cells (TS 28.552 5.1.1.2.7)
+``RRU.PrbUsedDl``              PRB     DL PRBs used by the slice, summed over cells (TS 28.552 5.1.1.2.5)
 ``DRB.MeanActiveUeDl``         UEs     mean active UEs of the slice (TS 28.552 5.1.1.23)
 ``DRB.UEThpDl``                kbit/s  DL throughput of the slice (TS 28.552 5.1.1.3, summed over UEs)
 ``DRB.UEThpUl``                kbit/s  UL throughput of the slice (TS 28.552 5.1.1.3)
 ``CARR.WBCQIMean``             CQI     traffic-weighted mean DL wideband CQI (mean of CARR.WBCQIDist)
 ``RAN.DelayMean``              ms      RAN part of the end-to-end latency (vendor)
 ``TN.DelayMean``               ms      transport part of the end-to-end latency (vendor)
-``GTP.DelayDlInPsaUpfMean``    ms      UPF part of the end-to-end latency (TS 28.552 5.4.8, in ms here)
+``GTP.DelayDlInPsaUpfMean``    µs      UPF part of the end-to-end latency (TS 28.552 5.4.5)
 ``VR.VCpuUsageMean``           %       CPU use of the slice's UPF or edge app, of its allocation (TS 28.552)
 ``EAS.ResponseTimeMean``       ms      edge part of the end-to-end latency (vendor)
 =============================  ======  ===========================================================
@@ -49,14 +49,15 @@ from netslice.network.allocation import (
     check_values,
 )
 from netslice.network.simulator import Kpis, SimParams
+from netslice.orchestration.rrm import RrmState
 
 FloatArray = NDArray[np.float64]
 
-#: Per-domain measurements: name -> (KPI field, scale).
+#: Per-domain measurements: name -> (KPI field, scale); PRB scales are set per scenario by :func:`make_managers`.
 MEASUREMENTS: dict[str, dict[str, tuple[str, float]]] = {
     "ran": {
-        "RRU.PrbUsedUl": ("prb_used_ul", 1.0),
-        "RRU.PrbUsedDl": ("prb_used_dl", 1.0),
+        "RRU.PrbUsedUl": ("prb_used_ul", 0.01),
+        "RRU.PrbUsedDl": ("prb_used_dl", 0.01),
         "DRB.MeanActiveUeDl": ("active_ues", 1.0),
         "DRB.UEThpDl": ("thp_dl_kbps", 1.0),
         "DRB.UEThpUl": ("thp_ul_kbps", 1.0),
@@ -64,7 +65,7 @@ MEASUREMENTS: dict[str, dict[str, tuple[str, float]]] = {
         "RAN.DelayMean": ("ran_ms", 1.0),
     },
     "tn": {"TN.DelayMean": ("tn_ms", 1.0)},
-    "cn": {"GTP.DelayDlInPsaUpfMean": ("cn_ms", 1.0), "VR.VCpuUsageMean": ("cpu_load_cn", 1.0)},
+    "cn": {"GTP.DelayDlInPsaUpfMean": ("cn_ms", 1e3), "VR.VCpuUsageMean": ("cpu_load_cn", 1.0)},
     "edge": {"EAS.ResponseTimeMean": ("edge_ms", 1.0), "VR.VCpuUsageMean": ("cpu_load_edge", 1.0)},
 }
 
@@ -107,7 +108,9 @@ class DomainManager:
         enforce_delay_s: reconfiguration time of the domain (s), from the scenario.
         timeout_s: deadline of one ``apply`` call (s); slower calls are discarded as faults.
         in_force: ``(n_envs, len(rows), n_slices)`` allocation in force.
+        rrm: RRMPolicyRatio quotas of the PRB rows (RAN manager only; see :mod:`netslice.orchestration.rrm`).
         fault_hook: optional callable run inside ``apply`` before enforcement (fault injection).
+        scales: extra factor per measurement (the RAN's PRB totals, so that PRB use is in PRBs).
     """
 
     name: str
@@ -116,7 +119,9 @@ class DomainManager:
     enforce_delay_s: float
     timeout_s: float
     in_force: FloatArray
+    rrm: RrmState | None = None
     fault_hook: Callable[[FloatArray], None] | None = field(default=None, repr=False)
+    scales: dict[str, float] = field(default_factory=dict)
 
     @property
     def measurement_names(self) -> tuple[str, ...]:
@@ -141,11 +146,23 @@ class DomainManager:
         if self.fault_hook is not None:
             self.fault_hook(part)
         self.in_force = np.array(part, dtype=np.float64, copy=True)
+        if self.rrm is not None:
+            self.rrm.set_shares(self.in_force[:, :2])
+        return self.in_force
+
+    def current(self) -> FloatArray:
+        """The allocation to run next slot without a new action (RAN: RRM policies applied to the last need)."""
+        if self.rrm is not None:
+            self.in_force = self.in_force.copy()
+            self.in_force[:, :2] = self.rrm.shares()
         return self.in_force
 
     def observe(self, kpis: Kpis) -> dict[str, FloatArray]:
         """This domain's measurements per slice (see the module table)."""
-        return {name: getattr(kpis, attr) * scale for name, (attr, scale) in MEASUREMENTS[self.name].items()}
+        return {
+            name: getattr(kpis, attr) * (scale * self.scales.get(name, 1.0))
+            for name, (attr, scale) in MEASUREMENTS[self.name].items()
+        }
 
 
 def make_managers(
@@ -153,6 +170,8 @@ def make_managers(
 ) -> dict[str, DomainManager]:
     """One manager per domain, holding the scenario's initial allocation."""
     initial = np.broadcast_to(params.initial_allocation, (n_envs, *params.initial_allocation.shape))
+    prb_ul, prb_dl = params.ran.prb.sum(axis=1)
+    prb_scales = {"RRU.PrbUsedUl": float(prb_ul), "RRU.PrbUsedDl": float(prb_dl)}
     return {
         name: DomainManager(
             name=name,
@@ -161,6 +180,8 @@ def make_managers(
             enforce_delay_s=float(enforce_delay_s.get(name, 0.0)),
             timeout_s=timeout_s,
             in_force=np.array(initial[:, list(rows), :], dtype=np.float64, copy=True),
+            rrm=RrmState.from_shares(initial[:, [PRB_UL, PRB_DL], :]) if name == "ran" else None,
+            scales=prb_scales if name == "ran" else {},
         )
         for name, rows in ROWS.items()
     }

@@ -141,6 +141,7 @@ class Orchestrator:
     enforcer: CapacityEnforcer
     decomposition: Decomposition
     records: dict[str, SliceRecord] = field(default_factory=dict)
+    rrm_ids: dict[str, tuple[tuple[int, ...], int]] = field(default_factory=dict)
     slot: int = 0
     _last: Observation | None = None
 
@@ -215,14 +216,28 @@ class Orchestrator:
         assert self._last is not None
         return self._last
 
-    def step(self, action: object) -> StepResult:
-        """Run one slot under ``action`` (see the module docstring)."""
-        alloc = np.array(check_action(action, self.n_envs, self.scenario.params.n_slices), copy=True)
-        alloc[:, :, ~self.active] = 0.0
-        enforced = self.enforcer(alloc, self.scenario.params.edge.site_of_slice)
-        modified = np.abs(enforced - alloc).reshape(self.n_envs, -1) @ np.ones(alloc[0].size) > 1e-12
-        in_force, faults = enforce_all(self.managers, enforced, self.slot)
+    def step(self, action: object | None = None) -> StepResult:
+        """Run one slot under ``action``, or under the allocation in force when ``action`` is None.
+
+        Without an action the domain managers keep their allocations (the RAN re-applies its
+        RRMPolicyRatio quotas to the latest need), as when an operator provisions through the NRM.
+        """
+        faults: list[DomainFault] = []
+        if action is None:
+            in_force = np.empty((self.n_envs, len(RESOURCES), self.scenario.params.n_slices))
+            for mgr in self.managers.values():
+                in_force[:, list(mgr.rows), :] = mgr.current()
+            in_force[:, :, ~self.active] = 0.0
+            modified = np.zeros(self.n_envs, dtype=bool)
+        else:
+            alloc = np.array(check_action(action, self.n_envs, self.scenario.params.n_slices), copy=True)
+            alloc[:, :, ~self.active] = 0.0
+            enforced = self.enforcer(alloc, self.scenario.params.edge.site_of_slice)
+            modified = np.abs(enforced - alloc).reshape(self.n_envs, -1) @ np.ones(alloc[0].size) > 1e-12
+            in_force, faults = enforce_all(self.managers, enforced, self.slot)
         kpis = self.sim.step(in_force, validate=False)
+        if self.managers["ran"].rrm is not None:
+            self.managers["ran"].rrm.update_need(kpis)
         self.slot += 1
         cost = self.assurance.evaluate(kpis, self.slot)
         obs = self._observation(kpis, cost, tuple(faults))

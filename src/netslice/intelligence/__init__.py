@@ -1,0 +1,1 @@
+"""Intelligence layer: environments over the orchestration API, baselines, the oracle and DRL agents."""

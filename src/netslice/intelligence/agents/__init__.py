@@ -1,0 +1,1 @@
+"""DRL agents: PPO (and later its safe, multi-agent and offline variants)."""

@@ -1,0 +1,54 @@
+"""Actor and critic networks: 3-layer MLPs as in the paper (two hidden layers and an output layer)."""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+
+def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], out_gain: float) -> nn.Sequential:
+    """Tanh MLP with orthogonal initialisation (gain sqrt(2) inside, ``out_gain`` on the output layer)."""
+    layers: list[nn.Module] = []
+    sizes = (n_in, *hidden)
+    for a, b in pairwise(sizes):
+        linear = nn.Linear(a, b)
+        nn.init.orthogonal_(linear.weight, math.sqrt(2.0))
+        nn.init.zeros_(linear.bias)
+        layers += [linear, nn.Tanh()]
+    out = nn.Linear(sizes[-1], n_out)
+    nn.init.orthogonal_(out.weight, out_gain)
+    nn.init.zeros_(out.bias)
+    layers.append(out)
+    return nn.Sequential(*layers)
+
+
+class ActorCritic(nn.Module):
+    """Gaussian policy over actions in [0, 1] and a state-value critic.
+
+    The actor's mean is ``sigmoid(mlp(obs) + mean_bias)`` (inside [0, 1]); the log standard deviation
+    is a learned vector independent of the state.
+    """
+
+    def __init__(self, n_obs: int, n_act: int, hidden: tuple[int, ...], init_log_std: float, init_mean: float) -> None:
+        super().__init__()
+        self.actor = mlp(n_obs, n_act, hidden, out_gain=0.01)
+        self.critic = mlp(n_obs, 1, hidden, out_gain=1.0)
+        self.log_std = nn.Parameter(torch.full((n_act,), init_log_std))
+        self.mean_bias = math.log(init_mean / (1.0 - init_mean))
+
+    def mean(self, obs: torch.Tensor) -> torch.Tensor:
+        """Deterministic action: the policy mean, in [0, 1]."""
+        out: torch.Tensor = torch.sigmoid(self.actor(obs) + self.mean_bias)
+        return out
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """V(obs), shape ``(batch,)``."""
+        out: torch.Tensor = self.critic(obs).squeeze(-1)
+        return out
+
+    def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        """The Gaussian policy at ``obs``."""
+        return torch.distributions.Normal(self.mean(obs), self.log_std.exp().expand(obs.shape[0], -1))

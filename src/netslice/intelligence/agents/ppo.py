@@ -1,0 +1,346 @@
+"""PPO for continuous slicing actions on the batched environment (a readable, CleanRL-style loop).
+
+One update: roll out ``num_steps`` slots in each of the env's ``n_envs`` networks, compute GAE
+advantages (bootstrapping truncated episodes with V(final observation)), then ``update_epochs``
+passes of clipped-surrogate PPO over minibatches. The training reward is the env's reward (minus
+weighted resource usage) minus ``cost_penalty`` times the sum of the slices' SLA costs (clipped to
+[0, 1] by the env): the penalty form of the constrained MDP. The safe variants (Lagrangian,
+baseline switching) come in their own modules.
+
+Exploration: Gaussian noise on the sigmoid-squashed mean. With ``clip_noise = H`` the noise is
+clipped to [-H, H] before it is added (the paper's clipped exploration a + clip(eps, -H, H)); the
+log-probability used in the ratio is that of the Gaussian (an approximation that ignores the
+clipping, exact for |eps| < H).
+
+Checkpoints (``run_dir/checkpoint.pt``, written atomically every ``checkpoint_every`` updates and at
+the end) hold the networks, optimiser, observation statistics, random generator states, the env's
+snapshot and the current observation, so that a resumed run continues exactly as the original.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from netslice.intelligence.agents.checkpoint import load_checkpoint, save_checkpoint
+from netslice.intelligence.agents.gae import gae
+from netslice.intelligence.agents.nets import ActorCritic
+from netslice.intelligence.agents.normalize import RunningMeanStd
+
+FloatArray = NDArray[np.float64]
+
+
+class RolloutEnv(Protocol):
+    """What PPO needs from a batched env (a gymnasium VectorEnv with SAME_STEP autoreset and snapshots)."""
+
+    num_envs: int
+    single_observation_space: Any
+    single_action_space: Any
+
+    def reset(self, *, seed: int | None = None) -> tuple[FloatArray, dict[str, Any]]: ...  # noqa: D102
+
+    def step(self, actions: FloatArray) -> tuple[FloatArray, FloatArray, Any, Any, dict[str, Any]]: ...  # noqa: D102
+
+    def snapshot(self) -> dict[str, Any]: ...  # noqa: D102
+
+    def restore(self, snap: dict[str, Any]) -> None: ...  # noqa: D102
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyper-parameters (names as in the PPO paper and CleanRL).
+
+    Attributes:
+        total_steps: env steps (slots x networks) to train for.
+        num_steps: slots per env per rollout.
+        learning_rate: Adam step size (annealed linearly to 0 when ``anneal_lr``).
+        anneal_lr: anneal the learning rate.
+        gamma: discount factor.
+        gae_lambda: GAE lambda.
+        update_epochs: passes over each rollout.
+        minibatch_size: samples per gradient step.
+        clip_coef: PPO ratio clip epsilon.
+        ent_coef: entropy bonus.
+        vf_coef: value loss weight.
+        max_grad_norm: gradient clipping.
+        hidden: hidden layer sizes of actor and critic.
+        init_log_std: initial log standard deviation of the exploration noise.
+        init_mean: initial policy mean of every action (before learning).
+        clip_noise: H of the clipped exploration (None: plain Gaussian).
+        cost_penalty: weight of the summed SLA cost in the training reward.
+        norm_obs: normalise observations with running statistics.
+        seed: seed of torch, the noise and the env.
+        checkpoint_every: updates between checkpoints.
+    """
+
+    total_steps: int = 1_000_000
+    num_steps: int = 24
+    learning_rate: float = 3e-4
+    anneal_lr: bool = True
+    gamma: float = 0.95
+    gae_lambda: float = 0.95
+    update_epochs: int = 4
+    minibatch_size: int = 1024
+    clip_coef: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: tuple[int, ...] = (64, 64)
+    init_log_std: float = -1.5
+    init_mean: float = 0.3
+    clip_noise: float | None = None
+    cost_penalty: float = 4.0
+    norm_obs: bool = True
+    seed: int = 0
+    checkpoint_every: int = 10
+
+
+@dataclass
+class PPOStats:
+    """Per-update statistics (each documented once; logged under these names).
+
+    Attributes:
+        history: one dict per update with ``charts/global_step``, ``charts/sps`` (env steps per second),
+            ``charts/reward`` (mean env reward per step), ``charts/cost`` (mean summed cost per step),
+            ``sla/violation_rate`` (fraction of steps with any slice cost > 0), ``usage/mean`` (mean
+            weighted usage), ``losses/policy``, ``losses/value``, ``losses/entropy``,
+            ``losses/approx_kl``, ``losses/clipfrac``, ``policy/std`` (mean exploration std).
+    """
+
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class PPOPolicy:
+    """A trained PPO agent as a :class:`~netslice.intelligence.policies.base.Policy` (deterministic mean)."""
+
+    def __init__(self, agent: ActorCritic, obs_rms: RunningMeanStd | None) -> None:
+        self.agent = agent
+        self.obs_rms = obs_rms
+
+    def act(self, obs: FloatArray) -> FloatArray:
+        """Mean action for a batch of flat observations."""
+        x = self.obs_rms.normalize(obs) if self.obs_rms is not None else obs
+        with torch.no_grad():
+            mean = self.agent.mean(torch.as_tensor(x, dtype=torch.float32))
+        return np.asarray(mean.numpy(), dtype=np.float64)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PPOPolicy:
+        """Load the policy from a checkpoint written by :class:`PPO`."""
+        data = load_checkpoint(path)
+        cfg = PPOConfig(**data["config"])
+        agent = ActorCritic(data["n_obs"], data["n_act"], tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean)
+        agent.load_state_dict(data["agent"])
+        rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
+        return cls(agent, rms)
+
+
+class PPO:
+    """The PPO learner: create, then :meth:`train` (resumes from ``run_dir`` when a checkpoint exists)."""
+
+    def __init__(self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path) -> None:
+        self.cfg = cfg
+        self.envs = envs
+        self.run_dir = Path(run_dir)
+        self.n_obs = int(np.prod(envs.single_observation_space.shape))
+        self.n_act = int(np.prod(envs.single_action_space.shape))
+        torch.manual_seed(cfg.seed)
+        self.agent = ActorCritic(self.n_obs, self.n_act, tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean)
+        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
+        self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None
+        self.noise_rng = np.random.default_rng(cfg.seed)
+        self.update = 0
+        self.global_step = 0
+        self.stats = PPOStats()
+        self.obs, _ = envs.reset(seed=cfg.seed)
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per rollout (num_steps x num_envs)."""
+        return self.cfg.num_steps * self.envs.num_envs
+
+    @property
+    def n_updates(self) -> int:
+        """Updates needed for ``total_steps``."""
+        return max(1, self.cfg.total_steps // self.batch_size)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """Where the checkpoint lives."""
+        return self.run_dir / "checkpoint.pt"
+
+    def policy(self) -> PPOPolicy:
+        """The current deterministic policy."""
+        return PPOPolicy(self.agent, self.obs_rms)
+
+    # ------------------------------------------------------------------------------ checkpoints
+
+    def save(self) -> Path:
+        """Write the checkpoint atomically."""
+        return save_checkpoint(
+            self.checkpoint_path,
+            {
+                "config": asdict(self.cfg), "n_obs": self.n_obs, "n_act": self.n_act,
+                "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "obs_rms": self.obs_rms.state_dict() if self.obs_rms is not None else None,
+                "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "update": self.update, "global_step": self.global_step, "history": self.stats.history,
+                "env": self.envs.snapshot(), "obs": self.obs,
+            },
+        )  # fmt: skip
+
+    def resume(self) -> bool:
+        """Restore the checkpoint in ``run_dir`` if there is one; return whether it did."""
+        if not self.checkpoint_path.exists():
+            return False
+        data = load_checkpoint(self.checkpoint_path)
+        self.agent.load_state_dict(data["agent"])
+        self.optimizer.load_state_dict(data["optimizer"])
+        self.obs_rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data["obs_rms"] else None
+        self.noise_rng.bit_generator.state = data["noise_rng"]
+        torch.set_rng_state(data["torch_rng"])
+        self.update, self.global_step = int(data["update"]), int(data["global_step"])
+        self.stats.history = list(data["history"])
+        self.envs.restore(data["env"])
+        self.obs = np.asarray(data["obs"])
+        return True
+
+    # ------------------------------------------------------------------------------------ training
+
+    def train(self, max_updates: int | None = None, on_update: Any = None) -> PPOStats:
+        """Run updates until ``total_steps`` (or ``max_updates`` more updates); checkpoint on the way.
+
+        Args:
+            max_updates: stop after this many updates in this call (for tests and interruptions).
+            on_update: optional callable ``(update, n_updates, stats_row)`` for progress and logging.
+
+        Returns:
+            The statistics of every update so far.
+        """
+        torch.set_num_threads(1)
+        done_here = 0
+        while self.update < self.n_updates and (max_updates is None or done_here < max_updates):
+            row = self._one_update()
+            self.update += 1
+            done_here += 1
+            self.stats.history.append(row)
+            if on_update is not None:
+                on_update(self.update, self.n_updates, row)
+            if self.update % self.cfg.checkpoint_every == 0 or self.update == self.n_updates:
+                self.save()
+        return self.stats
+
+    def _normalize(self, obs: FloatArray, update: bool) -> FloatArray:
+        if self.obs_rms is None:
+            return obs
+        if update:
+            self.obs_rms.update(obs)
+        return self.obs_rms.normalize(obs)
+
+    def _one_update(self) -> dict[str, float]:
+        cfg, n = self.cfg, self.envs.num_envs
+        start = time.perf_counter()
+        if cfg.anneal_lr:
+            for group in self.optimizer.param_groups:
+                group["lr"] = cfg.learning_rate * (1.0 - self.update / self.n_updates)
+        obs_buf = np.zeros((cfg.num_steps, n, self.n_obs), dtype=np.float32)
+        act_buf = np.zeros((cfg.num_steps, n, self.n_act), dtype=np.float32)
+        logp_buf = np.zeros((cfg.num_steps, n))
+        val_buf = np.zeros((cfg.num_steps, n))
+        rew_buf = np.zeros((cfg.num_steps, n))
+        done_buf = np.zeros((cfg.num_steps, n))
+        env_reward = cost_sum = violations = 0.0
+        std = self.agent.log_std.detach().exp().numpy().astype(np.float64)
+        for t in range(cfg.num_steps):
+            x = self._normalize(self.obs, update=True)
+            with torch.no_grad():
+                xt = torch.as_tensor(x, dtype=torch.float32)
+                mean = self.agent.mean(xt).numpy().astype(np.float64)
+                value = self.agent.value(xt).numpy().astype(np.float64)
+            eps = self.noise_rng.standard_normal(mean.shape) * std
+            if cfg.clip_noise is not None:
+                eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
+            action = mean + eps
+            logp = (-0.5 * (eps / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)).sum(axis=1)
+            next_obs, reward, terminated, truncated, info = self.envs.step(np.clip(action, 0.0, 1.0))
+            cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
+            train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * cost.sum(axis=1)
+            trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
+            if trunc.any():
+                final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])
+                with torch.no_grad():
+                    fv = self.agent.value(torch.as_tensor(self._normalize(final, False), dtype=torch.float32))
+                train_reward[trunc] += cfg.gamma * fv.numpy().astype(np.float64)
+            obs_buf[t], act_buf[t], logp_buf[t], val_buf[t] = x, action, logp, value
+            rew_buf[t] = train_reward
+            done_buf[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+            env_reward += float(np.mean(reward))
+            cost_sum += float(cost.sum(axis=1).mean())
+            violations += float((cost > 0.0).any(axis=1).mean())
+            self.obs = next_obs
+        with torch.no_grad():
+            next_value = self.agent.value(torch.as_tensor(self._normalize(self.obs, False), dtype=torch.float32))
+        adv, ret = gae(rew_buf, val_buf, done_buf, next_value.numpy().astype(np.float64), cfg.gamma, cfg.gae_lambda)
+        self.global_step += cfg.num_steps * n
+        losses = self._learn(obs_buf, act_buf, logp_buf, adv, ret)
+        elapsed = time.perf_counter() - start
+        return {
+            "charts/global_step": float(self.global_step),
+            "charts/sps": cfg.num_steps * n / max(elapsed, 1e-9),
+            "charts/reward": env_reward / cfg.num_steps,
+            "charts/cost": cost_sum / cfg.num_steps,
+            "sla/violation_rate": violations / cfg.num_steps,
+            "usage/mean": -env_reward / cfg.num_steps,
+            "policy/std": float(std.mean()),
+            **losses,
+        }
+
+    def _learn(
+        self, obs: NDArray[np.float32], act: NDArray[np.float32], logp: FloatArray, adv: FloatArray, ret: FloatArray
+    ) -> dict[str, float]:
+        cfg = self.cfg
+        b_obs = torch.as_tensor(obs.reshape(-1, self.n_obs))
+        b_act = torch.as_tensor(act.reshape(-1, self.n_act))
+        b_logp = torch.as_tensor(logp.reshape(-1), dtype=torch.float32)
+        b_adv = torch.as_tensor(adv.reshape(-1), dtype=torch.float32)
+        b_ret = torch.as_tensor(ret.reshape(-1), dtype=torch.float32)
+        size = b_obs.shape[0]
+        mb = min(cfg.minibatch_size, size)
+        gen = torch.Generator().manual_seed(cfg.seed + self.update)
+        pg_l = v_l = ent_l = kl = clipfrac = 0.0
+        count = 0
+        for _ in range(cfg.update_epochs):
+            perm = torch.randperm(size, generator=gen)
+            for s in range(0, size - mb + 1, mb):
+                idx = perm[s : s + mb]
+                dist = self.agent.dist(b_obs[idx])
+                new_logp = dist.log_prob(b_act[idx]).sum(-1)  # type: ignore[no-untyped-call]
+                log_ratio = new_logp - b_logp[idx]
+                ratio = log_ratio.exp()
+                a = b_adv[idx]
+                a = (a - a.mean()) / (a.std() + 1e-8)
+                pg_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+                v_loss = 0.5 * ((self.agent.value(b_obs[idx]) - b_ret[idx]) ** 2).mean()
+                entropy = dist.entropy().sum(-1).mean()  # type: ignore[no-untyped-call]
+                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                self.optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.agent.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                with torch.no_grad():
+                    kl += float(((ratio - 1) - log_ratio).mean())
+                    clipfrac += float(((ratio - 1.0).abs() > cfg.clip_coef).float().mean())
+                pg_l, v_l, ent_l = pg_l + float(pg_loss), v_l + float(v_loss), ent_l + float(entropy)
+                count += 1
+        c = max(count, 1)
+        return {
+            "losses/policy": pg_l / c, "losses/value": v_l / c, "losses/entropy": ent_l / c,
+            "losses/approx_kl": kl / c, "losses/clipfrac": clipfrac / c,
+        }  # fmt: skip

@@ -51,9 +51,12 @@ def check_action(action: object, n_envs: int, n_slices: int) -> FloatArray:
         InvalidAllocationError: naming the field and the rule.
     """
     try:
-        alloc = np.asarray(action, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InvalidAllocationError(f"action: must be an array of numbers, got {type(action).__name__}") from err
+        raw = np.asarray(action)
+        if raw.dtype.kind not in "biuf":  # strings, objects, complex numbers: not an allocation
+            raise TypeError(raw.dtype)
+        alloc = raw.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise InvalidAllocationError(f"action: must be an array of real numbers, got {type(action).__name__}") from err
     if alloc.ndim == 2:
         alloc = np.broadcast_to(alloc, (n_envs, *alloc.shape))
     expected = (n_envs, N_RESOURCES, n_slices)

@@ -150,6 +150,14 @@ class DomainManager:
             self.rrm.set_shares(self.in_force[:, :2])
         return self.in_force
 
+    def reset_envs(self, initial: FloatArray, mask: NDArray[np.bool_] | None) -> None:
+        """Put ``initial`` ``(n_envs, len(rows), n_slices)`` in force in the envs of ``mask`` (all when None)."""
+        envs = np.ones(self.in_force.shape[0], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        self.in_force = self.in_force.copy()
+        self.in_force[envs] = initial[envs]
+        if self.rrm is not None:
+            self.rrm.reset_envs(initial[:, :2], envs)
+
     def current(self) -> FloatArray:
         """The allocation to run next slot without a new action (RAN: RRM policies applied to the last need)."""
         if self.rrm is not None:
@@ -205,18 +213,20 @@ def enforce_all(
     for name, mgr in managers.items():
         rows = list(mgr.rows)
         previous = mgr.in_force
+        saved = mgr.rrm.copy() if mgr.rrm is not None else None
         start = time.perf_counter()
+        fault: DomainFault | None = None
         try:
             applied = mgr.apply(alloc[:, rows, :])
         except Exception as err:  # any manager failure is contained and reported
-            mgr.in_force = previous
-            faults.append(DomainFault(name, "error", f"{type(err).__name__}: {err}", slot))
-            applied = previous
+            fault = DomainFault(name, "error", f"{type(err).__name__}: {err}", slot)
         else:
             elapsed = time.perf_counter() - start
             if elapsed > mgr.timeout_s:
-                mgr.in_force = previous
-                faults.append(DomainFault(name, "timeout", f"apply took {elapsed:.3f} s > {mgr.timeout_s} s", slot))
-                applied = previous
+                fault = DomainFault(name, "timeout", f"apply took {elapsed:.3f} s > {mgr.timeout_s} s", slot)
+        if fault is not None:
+            mgr.in_force, mgr.rrm = previous, saved
+            faults.append(fault)
+            applied = previous
         out[:, rows, :] = applied
     return out, faults

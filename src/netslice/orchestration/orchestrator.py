@@ -18,7 +18,7 @@ SLA decomposition hook live here too. The same interface is served over HTTP by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -205,6 +205,14 @@ class Orchestrator:
     def reset(self, seed: int | None = None, mask: NDArray[np.bool_] | None = None) -> Observation:
         """Start new episodes: every env (re-seeding when ``seed`` is given) or those in ``mask``."""
         self.sim.reset(seed=seed, mask=mask)
+        initial = self.sim.state.alloc.copy()  # the scenario's initial allocation in the reset envs
+        initial[:, :, ~self.active] = 0.0
+        envs = slice(None) if mask is None else np.asarray(mask, dtype=bool)
+        alloc = self.sim.state.alloc.copy()
+        alloc[envs] = initial[envs]
+        self.sim.state = replace(self.sim.state, alloc=alloc)
+        for mgr in self.managers.values():
+            mgr.reset_envs(initial[:, list(mgr.rows), :], mask)
         if mask is None:
             self.slot = 0
             self.assurance.reset_episode()

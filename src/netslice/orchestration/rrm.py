@@ -80,6 +80,17 @@ class RrmState:
         self.mn = self.ded.copy()
         self.mx = self.ded.copy()
 
+    def copy(self) -> RrmState:
+        """An independent copy (to restore after a failed enforcement)."""
+        return RrmState(self.ded.copy(), self.mn.copy(), self.mx.copy(), self.need.copy())
+
+    def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_]) -> None:
+        """Policies d = m = M = ``shares`` in the envs ``envs`` (new episodes)."""
+        for name in ("ded", "mn", "mx", "need"):
+            arr = getattr(self, name).copy()
+            arr[envs] = shares[envs]
+            setattr(self, name, arr)
+
     def set_policy(self, direction: int, k: int, ded: float, mn: float, mx: float) -> None:
         """Set slice ``k``'s quotas in one direction, in every env.
 

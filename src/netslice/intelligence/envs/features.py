@@ -1,0 +1,340 @@
+"""Observation encoder, reward and cost of the slicing environments: one documented layout.
+
+Every environment (:mod:`.single`, :mod:`.vector`, :mod:`.parallel`) turns the orchestrator's
+:class:`~netslice.orchestration.orchestrator.Observation` into features with one
+:class:`Encoder`, so that a policy trained on one env runs on the others.
+
+Flat observation (``float32``), ``N_SLICE_FEATURES`` features per slice in slice order
+(slice-major: slice k's block starts at ``k * N_SLICE_FEATURES``), then the time features:
+
+=====  ====================  =================================================================  ===========
+index  name                  value                                                              bounds
+=====  ====================  =================================================================  ===========
+0      ``active_ues``        last slot's mean active UEs / the slice's traffic scale            [0, 5]
+1      ``offered_dl``        last slot's offered DL load / reference DL load (see below)        [0, 5]
+2      ``offered_ul``        last slot's offered UL load / reference UL load                    [0, 5]
+3      ``latency``           log1p(mean end-to-end latency / 100 ms)                            [0, 10]
+4      ``rel_shortfall``     log10(1 + 1e6 * (1 - reliability)) / 6                             [0, 7/6]
+5      ``fps``               delivered frames per second per UE / 30                            [0, 4]
+6-12   ``alloc_<row>``       allocation in force, rows prb_ul ... edge_cpu (resource order)     [0, 1]
+13     ``cost``              last slot's SLA cost of the slice, clipped                         [0, 1]
+-2     ``hour_sin``          sin(2 pi hour / 24), hour of day of the coming slot                [-1, 1]
+-1     ``hour_cos``          cos(2 pi hour / 24)                                                [-1, 1]
+=====  ====================  =================================================================  ===========
+
+The reference load of a direction is the slice's traffic scale times one UE's offered rate:
+the open-loop per-UE rate, or for interactive (closed-loop) slices one transfer unit per
+shortest possible cycle (application latency + edge work). A direction without demand reads 0.
+Right after a reset the KPI features (0-5) and the cost are 0: no slot has run yet. Every value
+is clipped to its bounds (non-finite KPIs, e.g. the latency of a starved slice, read as the bound).
+
+Reward: ``r = -sum_d w_d usage_d / sum_d w_d``, the weighted mean over the domains (ran, tn, cn,
+edge) of the allocated fraction of each domain (equal weights by default). Cost: ``info["cost"]``
+is the per-slice SLA cost clipped to [0, 1], columns in slice order (:attr:`Spaces.slices`);
+``info["cost_raw"]`` is the unclipped cost of the orchestrator.
+
+Actions are flat vectors in [0, 1]^(7 K), resource-major: entry ``r * K + k`` is row ``r``
+(prb_ul, prb_dl, mcs_ul, mcs_dl, tn_bw, cn_cpu, edge_cpu) of slice ``k``
+(:func:`to_allocation` and :func:`flatten_allocation` convert).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from netslice.errors import ConfigError, InvalidAllocationError
+from netslice.network import scenarios
+from netslice.network.allocation import N_RESOURCES, RESOURCES
+from netslice.network.scenarios import Scenario
+from netslice.network.simulator import Kpis
+from netslice.orchestration.orchestrator import Observation, Orchestrator, Spaces, StepResult
+
+FloatArray = NDArray[np.float64]
+Float32Array = NDArray[np.float32]
+
+#: Per-slice feature names, in order (see the module table).
+SLICE_FEATURES: tuple[str, ...] = (
+    "active_ues",
+    "offered_dl",
+    "offered_ul",
+    "latency",
+    "rel_shortfall",
+    "fps",
+    *(f"alloc_{r}" for r in RESOURCES),
+    "cost",
+)
+N_SLICE_FEATURES = len(SLICE_FEATURES)
+#: Index of the first allocation feature and of the cost feature in a slice block.
+ALLOC_START = SLICE_FEATURES.index(f"alloc_{RESOURCES[0]}")
+COST_INDEX = SLICE_FEATURES.index("cost")
+#: Time features appended after the slice blocks.
+TIME_FEATURES: tuple[str, ...] = ("hour_sin", "hour_cos")
+N_TIME_FEATURES = len(TIME_FEATURES)
+
+#: Bounds of each per-slice feature (module table).
+SLICE_LOW = np.zeros(N_SLICE_FEATURES)
+SLICE_HIGH = np.array([5.0, 5.0, 5.0, 10.0, 7.0 / 6.0, 4.0, *([1.0] * N_RESOURCES), 1.0])
+TIME_LOW = np.full(N_TIME_FEATURES, -1.0)
+TIME_HIGH = np.full(N_TIME_FEATURES, 1.0)
+
+#: Latency scale of the ``latency`` feature (ms), reliability-shortfall resolution, frame-rate scale.
+LATENCY_SCALE_MS = 100.0
+LOSS_RESOLUTION = 1e6
+FPS_SCALE = 30.0
+
+
+def to_allocation(action: object, n_envs: int, n_slices: int) -> FloatArray:
+    """Reshape flat resource-major actions ``(n_envs, 7 K)`` into allocations ``(n_envs, 7, K)``.
+
+    Raises:
+        InvalidAllocationError: the action does not have ``n_envs * 7 * K`` entries.
+    """
+    flat = np.asarray(action, dtype=np.float64)
+    if flat.size != n_envs * N_RESOURCES * n_slices:
+        raise InvalidAllocationError(
+            f"action: expected {n_envs} x {N_RESOURCES * n_slices} values (resource-major), got shape {flat.shape}"
+        )
+    return flat.reshape(n_envs, N_RESOURCES, n_slices)
+
+
+def flatten_allocation(alloc: FloatArray) -> FloatArray:
+    """Flatten allocations ``(n_envs, 7, K)`` into resource-major actions ``(n_envs, 7 K)``."""
+    a = np.asarray(alloc, dtype=np.float64)
+    return a.reshape(a.shape[0], -1)
+
+
+def _bounded(x: FloatArray, low: float, high: float) -> FloatArray:
+    """Clip to [low, high]; NaN and +inf read as ``high``, -inf as ``low``."""
+    return np.clip(np.nan_to_num(x, nan=high, posinf=high, neginf=low), low, high)
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """Observation encoder, reward and cost of one scenario (see the module docstring).
+
+    Attributes:
+        slice_names: slice names, in slice order.
+        ue_scale: ``(K,)`` traffic scale of each slice (peak active UEs).
+        ref_dl_kbps: ``(K,)`` reference DL load (kbit/s), 0 where the slice has no DL demand.
+        ref_ul_kbps: ``(K,)`` reference UL load (kbit/s), 0 where the slice has no UL demand.
+        weights: ``(4,)`` weight of each domain's usage in the reward (ran, tn, cn, edge).
+        include_kpis: also put the raw KPIs in ``info["kpis"]`` (``{field: array}``).
+    """
+
+    slice_names: tuple[str, ...]
+    ue_scale: FloatArray
+    ref_dl_kbps: FloatArray
+    ref_ul_kbps: FloatArray
+    weights: FloatArray
+    include_kpis: bool = False
+
+    @classmethod
+    def from_scenario(
+        cls, scenario: Scenario, weights: FloatArray | None = None, include_kpis: bool = False
+    ) -> Encoder:
+        """Build the encoder of a scenario.
+
+        Args:
+            scenario: the scenario (traffic scales and per-UE demand come from its card).
+            weights: ``(4,)`` non-negative domain weights of the reward (default equal).
+            include_kpis: add the raw KPIs to the info dicts.
+
+        Raises:
+            ConfigError: weights of the wrong shape, negative, non-finite or all zero.
+        """
+        p = scenario.params
+        w = np.full(4, 0.25) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != (4,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ConfigError(f"weights: must be 4 finite non-negative numbers (ran, tn, cn, edge) "
+                              f"with a positive sum, got {w.tolist()}")  # fmt: skip
+        svc = p.service
+        cycle_s = np.maximum(svc.app_latency_s + svc.edge_work_s, 1e-6)
+        per_ue_bits = np.where(svc.interactive, svc.job_bits / cycle_s, p.per_ue_bits)  # (2, K) [UL, DL]
+        ref_kbps = p.traffic.scale * per_ue_bits / 1e3
+        return cls(
+            slice_names=p.slice_names,
+            ue_scale=np.asarray(p.traffic.scale, dtype=np.float64),
+            ref_dl_kbps=ref_kbps[1],
+            ref_ul_kbps=ref_kbps[0],
+            weights=w / w.sum(),
+            include_kpis=include_kpis,
+        )
+
+    # ------------------------------------------------------------------------------------ layout
+
+    @property
+    def n_slices(self) -> int:
+        """Number of slices K."""
+        return len(self.slice_names)
+
+    @property
+    def n_features(self) -> int:
+        """Length of the flat observation, ``N_SLICE_FEATURES * K + N_TIME_FEATURES``."""
+        return N_SLICE_FEATURES * self.n_slices + N_TIME_FEATURES
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the flat observation's entries (``<slice>/<feature>``, then the time features)."""
+        per_slice = tuple(f"{s}/{f}" for s in self.slice_names for f in SLICE_FEATURES)
+        return per_slice + TIME_FEATURES
+
+    def observation_space(self) -> spaces.Box:
+        """Box of one flat observation (bounds of the module table)."""
+        low = np.concatenate([np.tile(SLICE_LOW, self.n_slices), TIME_LOW]).astype(np.float32)
+        high = np.concatenate([np.tile(SLICE_HIGH, self.n_slices), TIME_HIGH]).astype(np.float32)
+        return spaces.Box(low=low, high=high, dtype=np.float32)
+
+    def action_space(self) -> spaces.Box:
+        """Box of one flat action, [0, 1]^(7 K), resource-major."""
+        return spaces.Box(low=0.0, high=1.0, shape=(N_RESOURCES * self.n_slices,), dtype=np.float32)
+
+    # ------------------------------------------------------------------------------------ encoding
+
+    def slice_features(self, obs: Observation) -> FloatArray:
+        """Per-slice features ``(n_envs, K, N_SLICE_FEATURES)`` (float64, clipped to their bounds)."""
+        alloc = np.asarray(obs.allocation, dtype=np.float64)
+        n_envs, K = alloc.shape[0], self.n_slices
+        out = np.zeros((n_envs, K, N_SLICE_FEATURES))
+        if obs.kpis is not None:
+            out[:, :, :ALLOC_START] = self._kpi_features(obs.kpis)
+        out[:, :, ALLOC_START : ALLOC_START + N_RESOURCES] = alloc.swapaxes(1, 2)
+        out[:, :, COST_INDEX] = _bounded(np.asarray(obs.cost, dtype=np.float64), 0.0, 1.0)
+        return np.clip(out, SLICE_LOW, SLICE_HIGH)
+
+    def time_features(self, hour: FloatArray) -> FloatArray:
+        """Time features ``(n_envs, 2)``: sin and cos of the hour of day."""
+        angle = 2.0 * np.pi * np.asarray(hour, dtype=np.float64) / 24.0
+        return np.stack([np.sin(angle), np.cos(angle)], axis=-1)
+
+    def encode(self, obs: Observation) -> Float32Array:
+        """Flat observations ``(n_envs, n_features)`` in the layout of the module table."""
+        per_slice = self.slice_features(obs)
+        flat = np.concatenate([per_slice.reshape(per_slice.shape[0], -1), self.time_features(obs.hour)], axis=1)
+        return flat.astype(np.float32)
+
+    def _kpi_features(self, kpis: Kpis) -> FloatArray:
+        """KPI features 0-5 ``(n_envs, K, 6)``."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            feats = [
+                _ratio(kpis.active_ues, self.ue_scale),
+                _ratio(kpis.offered_dl_kbps, self.ref_dl_kbps),
+                _ratio(kpis.offered_ul_kbps, self.ref_ul_kbps),
+                np.log1p(np.maximum(kpis.latency_ms, 0.0) / LATENCY_SCALE_MS),
+                np.log10(1.0 + LOSS_RESOLUTION * np.clip(1.0 - kpis.reliability, 0.0, 1.0)) / 6.0,
+                kpis.fps / FPS_SCALE,
+            ]
+        return np.stack(
+            [_bounded(np.asarray(f, dtype=np.float64), SLICE_LOW[i], SLICE_HIGH[i]) for i, f in enumerate(feats)],
+            axis=-1,
+        )
+
+    # ------------------------------------------------------------------------------------ reward and cost
+
+    def reward(self, usage: FloatArray) -> FloatArray:
+        """Reward ``(n_envs,)``: minus the weighted mean domain usage (``usage`` is ``(n_envs, 4)``)."""
+        out: FloatArray = -(np.asarray(usage, dtype=np.float64) @ self.weights)
+        return out
+
+    def slice_reward(self, slice_usage: FloatArray) -> FloatArray:
+        """Per-slice reward ``(n_envs, K)`` from ``slice_usage`` ``(n_envs, 4, K)``; sums to :meth:`reward`."""
+        out: FloatArray = -np.einsum("d,edk->ek", self.weights, np.asarray(slice_usage, dtype=np.float64))
+        return out
+
+    def info(self, result: StepResult) -> dict[str, Any]:
+        """Batched step info: ``cost`` (clipped, ``(n_envs, K)``), ``cost_raw``, ``usage``, ``modified``.
+
+        With ``include_kpis`` also ``kpis``: ``{field: (n_envs, K) array}`` of every per-slice KPI.
+        """
+        cost_raw = np.asarray(result.cost, dtype=np.float64)
+        info: dict[str, Any] = {
+            "cost": np.clip(np.nan_to_num(cost_raw, nan=1.0), 0.0, 1.0),
+            "cost_raw": cost_raw.copy(),
+            "usage": np.asarray(result.usage, dtype=np.float64).copy(),
+            "modified": np.asarray(result.modified, dtype=bool).copy(),
+        }
+        if self.include_kpis:
+            info["kpis"] = kpi_dict(result.kpis)
+        return info
+
+
+def kpi_dict(kpis: Kpis) -> dict[str, FloatArray]:
+    """Every per-slice KPI of a slot as ``{field: (n_envs, K) array}`` (``hour`` and usage left out)."""
+    skip = ("hour", "usage", "slice_usage")
+    return {name: np.array(getattr(kpis, name)) for name in Kpis.__dataclass_fields__ if name not in skip}
+
+
+def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+    """``num / den`` per slice, 0 where ``den`` is 0."""
+    den = np.asarray(den, dtype=np.float64)
+    out: FloatArray = np.where(den > 0.0, np.asarray(num, dtype=np.float64) / np.where(den > 0.0, den, 1.0), 0.0)
+    return out
+
+
+class AgentApi(Protocol):
+    """The orchestrator's agent API the environments use (in-process or over HTTP, one interface)."""
+
+    def spaces(self) -> Spaces:
+        """Shapes, bounds and names."""
+        ...
+
+    def reset(self, seed: int | None = None, mask: NDArray[np.bool_] | None = None) -> Observation:
+        """Start new episodes (all envs, or those in ``mask``)."""
+        ...
+
+    def step(self, action: object | None = None) -> StepResult:
+        """Run one slot under ``action``."""
+        ...
+
+    def observation(self) -> Observation:
+        """The latest observation."""
+        ...
+
+
+def connect(
+    scenario: str | Scenario,
+    n_envs: int,
+    seed: int | None,
+    *,
+    orchestrator: AgentApi | None = None,
+    encoder: Encoder | None = None,
+    weights: FloatArray | None = None,
+    backend: str = "auto",
+    include_kpis: bool = False,
+) -> tuple[AgentApi, Encoder, Spaces]:
+    """The orchestrator, encoder and spaces behind an environment.
+
+    Args:
+        scenario: scenario name or loaded scenario (used when ``orchestrator`` is not an in-process
+            :class:`Orchestrator`, and to build one when none is given).
+        n_envs: networks of a new orchestrator (ignored when ``orchestrator`` is given).
+        seed: seed of a new orchestrator.
+        orchestrator: an existing orchestrator (or client with the same interface) to drive.
+        encoder: an existing encoder (default: built from the scenario with ``weights``; ``weights``
+            is then ignored).
+        weights: domain weights of the reward (see :meth:`Encoder.from_scenario`).
+        backend: simulator backend of a new orchestrator.
+        include_kpis: put the raw KPIs in the info dicts.
+
+    Raises:
+        ConfigError: the encoder's slices differ from the orchestrator's.
+    """
+    if orchestrator is None:
+        orchestrator = Orchestrator.create(scenario, n_envs=n_envs, seed=seed, backend=backend)
+    if encoder is None:
+        if isinstance(orchestrator, Orchestrator):
+            sc = orchestrator.scenario
+        else:
+            sc = scenarios.load(scenario) if isinstance(scenario, str) else scenario
+        encoder = Encoder.from_scenario(sc, weights=weights, include_kpis=include_kpis)
+    elif include_kpis and not encoder.include_kpis:
+        encoder = replace(encoder, include_kpis=True)
+    sp = orchestrator.spaces()
+    if tuple(sp.slices) != encoder.slice_names or tuple(sp.resources) != RESOURCES:
+        raise ConfigError(f"encoder: slices {encoder.slice_names} and resources {RESOURCES} must match the "
+                          f"orchestrator's {sp.slices} and {sp.resources}")  # fmt: skip
+    return orchestrator, encoder, sp

@@ -463,8 +463,9 @@ def test_edge_usage_weights_each_site_by_its_cores(testbed_dict: Data) -> None:
     testbed_dict["slices"][2]["edge_site"] = "edge2"
     params = _build(testbed_dict)
     kpis = _usage_of(params, equal_split(1, params.n_slices))
-    # slices 0 and 1 get 1/3 of 6 cores, slice 2 gets 1/3 of 2 cores, out of 8 cores.
-    np.testing.assert_allclose(kpis.usage[0], [1.0, 1.0, 1.0, (2.0 + 2.0 + 2.0 / 3.0) / 8.0])
+    c1 = testbed_dict["edge"]["sites"][0]["cores"]
+    # slices 0 and 1 get 1/3 of site 1's cores, slice 2 gets 1/3 of 2 cores, out of c1 + 2 cores.
+    np.testing.assert_allclose(kpis.usage[0], [1.0, 1.0, 1.0, (2 * c1 / 3 + 2.0 / 3.0) / (c1 + 2.0)])
 
 
 # ---------------------------------------------------------------------------------------- (h) calibration

@@ -112,9 +112,16 @@ class ServiceAssurance:
         self._violating = violating
         return cost
 
-    def reset_episode(self) -> None:
-        """Forget the per-env violation state (new episode); statistics and events are kept."""
-        self._violating = None
+    def reset_episode(self, mask: NDArray[np.bool_] | None = None) -> None:
+        """Forget the per-env violation state of new episodes (all envs, or those in ``mask``).
+
+        Statistics and events are kept.
+        """
+        if mask is None or self._violating is None:
+            self._violating = None
+        else:
+            self._violating = self._violating.copy()
+            self._violating[mask] = False
 
     def metrics(self) -> dict[str, float]:
         """Violation statistics since construction (see the module table)."""

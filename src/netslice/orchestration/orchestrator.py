@@ -54,6 +54,7 @@ class Spaces:
     """Shapes, bounds and names of what an agent sees and sends.
 
     Attributes:
+        scenario: scenario name (with its version suffix).
         n_envs: networks simulated side by side.
         action_shape: ``(n_envs, n_resources, n_slices)``; every entry in [0, 1].
         resources: allocation rows (``prb_ul``, ..., ``edge_cpu``).
@@ -64,6 +65,7 @@ class Spaces:
         slot_s: slot length (s).
     """
 
+    scenario: str
     n_envs: int
     action_shape: tuple[int, int, int]
     resources: tuple[str, ...]
@@ -83,7 +85,8 @@ class Observation:
         hour: ``(n_envs,)`` hour of day of the coming slot.
         active: ``(n_slices,)`` provisioned slices.
         allocation: ``(n_envs, n_resources, n_slices)`` allocation in force.
-        kpis: the last slot's KPIs (``None`` right after a reset).
+        kpis: the last slot's KPIs (``None`` right after a full reset; after a partial reset the
+            reset envs' rows still describe the slot before it).
         cost: ``(n_envs, n_slices)`` the last slot's SLA cost (zeros after a reset).
         faults: domain faults of the last slot.
     """
@@ -187,6 +190,7 @@ class Orchestrator:
         """Shapes, bounds and names (see :class:`Spaces`)."""
         p = self.scenario.params
         return Spaces(
+            scenario=self.scenario.name,
             n_envs=self.n_envs,
             action_shape=(self.n_envs, len(RESOURCES), p.n_slices),
             resources=RESOURCES,
@@ -213,10 +217,17 @@ class Orchestrator:
         self.sim.state = replace(self.sim.state, alloc=alloc)
         for mgr in self.managers.values():
             mgr.reset_envs(initial[:, list(mgr.rows), :], mask)
-        if mask is None:
+        if mask is None or bool(np.all(mask)):
             self.slot = 0
             self.assurance.reset_episode()
-        self._last = self._observation(None, np.zeros((self.n_envs, self.scenario.params.n_slices)), ())
+            self._last = self._observation(None, np.zeros((self.n_envs, self.scenario.params.n_slices)), ())
+        else:
+            # Envs still running keep their last KPIs and cost; the reset envs' cost rows start at 0.
+            self.assurance.reset_episode(np.asarray(mask, dtype=bool))
+            last = self.observation()
+            cost = last.cost.copy()
+            cost[np.asarray(mask, dtype=bool)] = 0.0
+            self._last = self._observation(last.kpis, cost, ())
         return self._last
 
     def observation(self) -> Observation:
@@ -272,7 +283,7 @@ class Orchestrator:
             slot=self.slot,
             hour=hour_of(self.scenario.params, state.t),
             active=self.active.copy(),
-            allocation=state.alloc,
+            allocation=state.alloc.copy(),
             kpis=kpis,
             cost=cost,
             faults=faults,

@@ -337,7 +337,7 @@ class PPO:
                 with torch.no_grad():
                     kl += float(((ratio - 1) - log_ratio).mean())
                     clipfrac += float(((ratio - 1.0).abs() > cfg.clip_coef).float().mean())
-                pg_l, v_l, ent_l = pg_l + float(pg_loss), v_l + float(v_loss), ent_l + float(entropy)
+                pg_l, v_l, ent_l = pg_l + pg_loss.item(), v_l + v_loss.item(), ent_l + entropy.item()
                 count += 1
         c = max(count, 1)
         return {

@@ -29,6 +29,7 @@ API; no Python loop over envs runs in a step.
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -132,7 +133,7 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]]):
                 raise ConfigError(f"options.reset_mask: shape must be ({self.num_envs},), got {mask.shape}")
             if self._obs is None:
                 raise ResetNeeded("options.reset_mask: the first reset must reset every env")
-        encoded = self.encoder.encode(self.orch.reset(seed=seed, mask=mask))
+        encoded = self.encoder.encode(replace(self.orch.reset(seed=seed, mask=mask), kpis=None))
         if mask is None or self._obs is None:
             self._t[:] = 0
             self._obs = encoded
@@ -168,7 +169,8 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]]):
             final_info = _masked(info, truncated)
             info["final_obs"], info["_final_obs"] = final_obs, truncated.copy()
             info["final_info"], info["_final_info"] = final_info, truncated.copy()
-            fresh = self.encoder.encode(self.orch.reset(mask=truncated))
+            # The reset envs start a new episode with nothing measured yet: encode them without KPIs.
+            fresh = self.encoder.encode(replace(self.orch.reset(mask=truncated), kpis=None))
             obs = np.where(truncated[:, None], fresh, obs)
             self._t[truncated] = 0
         self._obs = obs

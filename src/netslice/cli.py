@@ -1,7 +1,8 @@
 """The ``netslice`` command line (typer + rich).
 
 ``netslice simulate`` runs a scenario under a baseline allocation and prints per-slice KPIs,
-SLA compliance and per-domain usage; ``netslice scenarios`` lists the registered scenarios.
+SLA compliance and per-domain usage; ``netslice scenarios`` lists the registered scenarios;
+``netslice serve`` serves an orchestrator over HTTP (see ``docs/rest-api.md``).
 """
 
 from __future__ import annotations
@@ -129,6 +130,42 @@ def simulate(
         write_json_atomic(out, {"scenario": sc.name, "seed": seed, "allocation": allocation,
                                 "slices": list(params.slice_names), "slots": trace})  # fmt: skip
         console.print(f"per-slot KPIs written to {out}")
+
+
+@app.command()
+def serve(
+    scenario: Annotated[str, typer.Option(help="Scenario name or path to a YAML file.")] = scenarios.DEFAULT_SCENARIO,
+    n_envs: Annotated[int, typer.Option(min=1, help="Independent networks simulated in one batch.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed (negative: drawn from the OS).")] = 0,
+    backend: Annotated[str, typer.Option(help="Simulator backend: auto, numpy or fused.")] = "auto",
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8080,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NETSLICE_API_TOKEN",
+            show_envvar=True,
+            help="Bearer token of mutating requests (default: $NETSLICE_API_TOKEN, else a random one, printed once).",
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the orchestrator over HTTP: ProvMnS NRM resources, agent API /ai/v1, /metrics, /docs."""
+    try:
+        from netslice.orchestration.api.server import new_token
+        from netslice.orchestration.api.server import serve as run_server
+    except ImportError as err:
+        console.print(f"[red]error:[/red] the REST API needs the api extra (pip install 'netslice\\[api]'): {err}")
+        raise typer.Exit(2) from None
+    if not token:
+        token = new_token()
+        console.print(f"API token (generated, shown once): {token}", soft_wrap=True, highlight=False)
+    try:
+        run_server(scenario, n_envs=n_envs, seed=None if seed < 0 else seed, backend=backend,
+                   host=host, port=port, token=token, log_level=log_level)  # fmt: skip
+    except NetsliceError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from netslice.errors import ConfigError
+from netslice.intelligence.policies.base import PolicyContext
 from netslice.network import fused
 from netslice.network.allocation import CN_CPU, EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, TN_BW
 from netslice.network.scenarios.sla import SlaTargets, sla_cost
@@ -74,6 +76,14 @@ class Oracle:
         """An oracle with equal domain weights by default."""
         w = np.full(4, 0.25) if weights is None else np.asarray(weights, dtype=np.float64)
         return cls(orch=orch, weights=w, steps=steps, n_random=n_random, rounds=rounds)
+
+    def act_context(self, ctx: PolicyContext) -> FloatArray:
+        """:class:`~netslice.intelligence.policies.base.ContextPolicy` entry: needs ``ctx.orchestrator``."""
+        if ctx.orchestrator is None:
+            raise ConfigError("oracle: needs the in-process orchestrator (PolicyContext.of(orch, with_model=True))")
+        if ctx.orchestrator is not self.orch:
+            self.orch, self._packed = ctx.orchestrator, None
+        return self.act()
 
     def act(self) -> FloatArray:
         """The allocation ``(n_envs, n_resources, n_slices)`` for the coming slot."""

@@ -1,0 +1,74 @@
+"""What every route of one app shares: the orchestrator, the lock serialising access to it, the token.
+
+Security: every mutating request (PUT, PATCH, DELETE, POST) carries ``Authorization: Bearer <token>``.
+A missing or malformed header gives 401 with ``WWW-Authenticate: Bearer``; a wrong token gives 403
+(compared in constant time). GET requests are open. Authorisation is checked before the body is
+validated (only a body that is not JSON at all is rejected with 400 first).
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from netslice.errors import NotFoundError
+from netslice.orchestration.api.errors import ApiError
+from netslice.orchestration.api.metrics import ApiMetrics
+from netslice.orchestration.nrm import AdministrativeState
+from netslice.orchestration.orchestrator import Orchestrator
+
+#: The bearer scheme (documented in the OpenAPI schema; the check itself is :meth:`ApiContext.authorize`).
+bearer = HTTPBearer(auto_error=False, description="the token given to `netslice serve` (--token)")
+
+
+@dataclass
+class ApiContext:
+    """State shared by the routes of one app.
+
+    Attributes:
+        orchestrator: the served orchestrator; touch it only while holding :attr:`lock`.
+        lock: serialises every access to the orchestrator (routes run in a thread pool).
+        token: the bearer token of mutating requests.
+        metrics: the app's Prometheus registry and instruments.
+        admin_state: ``administrativeState`` of each NetworkSlice, as last set through the API
+            (slices provisioned at start-up are UNLOCKED). netslice records it and does not act on it.
+    """
+
+    orchestrator: Orchestrator
+    lock: threading.Lock
+    token: str
+    metrics: ApiMetrics
+    admin_state: dict[str, AdministrativeState] = field(default_factory=dict)
+
+    def authorize(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> None:
+        """FastAPI dependency of every mutating route.
+
+        Raises:
+            ApiError: 401 without a well-formed bearer header, 403 with a wrong token.
+        """
+        if credentials is None:
+            raise ApiError(
+                401, "Unauthorized", "Authorization: send the header 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )  # fmt: skip
+        if not hmac.compare_digest(credentials.credentials.encode(), self.token.encode()):
+            raise ApiError(
+                403, "Forbidden", "Authorization: the bearer token is not valid",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )  # fmt: skip
+
+    def slice_index(self, slice_id: str) -> int:
+        """The scenario slice index of a provisioned NetworkSlice (call while holding the lock).
+
+        Raises:
+            NotFoundError: no NetworkSlice has this id.
+        """
+        record = self.orchestrator.records.get(slice_id)
+        if record is None:
+            raise NotFoundError(f"NetworkSlice={slice_id}: no such slice")
+        return record.index

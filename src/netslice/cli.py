@@ -168,6 +168,62 @@ def serve(
         raise typer.Exit(2) from None
 
 
+@app.command()
+def train(
+    scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
+    algo: Annotated[str, typer.Option(help="Learning algorithm (ppo).")] = "ppo",
+    steps: Annotated[int, typer.Option(min=1, help="Env steps (slots x networks) to train for.")] = 3_000_000,
+    n_envs: Annotated[int, typer.Option(min=1, help="Networks simulated side by side.")] = 128,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    run_dir: Annotated[Path | None, typer.Option(help="Output folder (default runs/SCENARIO-ALGO-sSEED).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from run_dir/checkpoint.pt when present.")] = True,
+    learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 1e-3,
+    cost_penalty: Annotated[float, typer.Option(help="Weight of the SLA cost in the training reward.")] = 4.0,
+    clip_noise: Annotated[float | None, typer.Option(help="Clipped exploration H (default: plain Gaussian).")] = None,
+    eval_days: Annotated[int, typer.Option(min=1, help="Days of evaluation per policy.")] = 5,
+    eval_envs: Annotated[int, typer.Option(min=1, help="Networks in the evaluation.")] = 16,
+) -> None:
+    """Train an agent, then print its comparison with the static, rule-based and oracle policies."""
+    from netslice.intelligence.agents.ppo import PPOConfig
+    from netslice.intelligence.run import train as run_train
+
+    if algo != "ppo":
+        console.print(f"[red]error:[/red] algo: only 'ppo' is available, got {algo!r}")
+        raise typer.Exit(2)
+    cfg = PPOConfig(total_steps=steps, learning_rate=learning_rate, cost_penalty=cost_penalty,
+                    clip_noise=clip_noise, seed=seed)  # fmt: skip
+    out = run_dir or Path("runs") / f"{Path(scenario).stem}-{algo}-s{seed}"
+    try:
+        run_train(scenario, out, cfg, n_envs, resume, eval_days, eval_envs, console)
+    except NetsliceError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def evaluate(
+    policy: Annotated[list[str], typer.Option(help="rule, static, initial, oracle or a PPO checkpoint (repeatable).")],
+    scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
+    days: Annotated[int, typer.Option(min=1, help="Days to evaluate.")] = 5,
+    n_envs: Annotated[int, typer.Option(min=1, help="Networks simulated side by side.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed of the evaluation envs.")] = 1000,
+    out: Annotated[Path, typer.Option(help="Folder for evaluation.json and figures.")] = Path("runs/evaluate"),
+) -> None:
+    """Evaluate policies side by side: usage per domain, SLA violations, gap to the oracle, figures."""
+    from netslice.intelligence.run import evaluate_all, make_policy, report
+
+    try:
+        sc = scenarios.load(scenario)
+        policies = {
+            p if p in ("rule", "static", "initial", "oracle") else Path(p).stem: make_policy(p, sc) for p in policy
+        }
+        results = evaluate_all(policies, sc, days, n_envs, seed, console)
+        report(results, out, console, None, days=days, n_envs=n_envs, seed=seed)
+    except NetsliceError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -263,9 +263,8 @@ class Encoder:
 
 
 def kpi_dict(kpis: Kpis) -> dict[str, FloatArray]:
-    """Every per-slice KPI of a slot as ``{field: (n_envs, K) array}`` (``hour`` and usage left out)."""
-    skip = ("hour", "usage", "slice_usage")
-    return {name: np.array(getattr(kpis, name)) for name in Kpis.__dataclass_fields__ if name not in skip}
+    """Every KPI field of a slot as ``{field: array}`` (leading axis n_envs; see :class:`Kpis` for shapes)."""
+    return {name: np.array(getattr(kpis, name)) for name in Kpis.__dataclass_fields__}
 
 
 def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:

@@ -53,7 +53,7 @@ class Oracle:
     """Oracle policy over an orchestrator (see the module docstring).
 
     Attributes:
-        orch: the orchestrator whose simulator the oracle reads.
+        orch: the orchestrator whose simulator the oracle reads (set by :meth:`act_context` when None).
         weights: ``(4,)`` weight of each domain's usage (ran, tn, cn, edge), as in the reward.
         steps: bisection steps per line search.
         n_random: random directions in the first round.
@@ -61,7 +61,7 @@ class Oracle:
         seed: seed of the random directions (the oracle is deterministic).
     """
 
-    orch: Orchestrator
+    orch: Orchestrator | None
     weights: FloatArray
     steps: int = 12
     n_random: int = 8
@@ -71,7 +71,12 @@ class Oracle:
 
     @classmethod
     def create(
-        cls, orch: Orchestrator, weights: FloatArray | None = None, steps: int = 12, n_random: int = 8, rounds: int = 6
+        cls,
+        orch: Orchestrator | None,
+        weights: FloatArray | None = None,
+        steps: int = 12,
+        n_random: int = 8,
+        rounds: int = 6,
     ) -> Oracle:
         """An oracle with equal domain weights by default."""
         w = np.full(4, 0.25) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -87,6 +92,8 @@ class Oracle:
 
     def act(self) -> FloatArray:
         """The allocation ``(n_envs, n_resources, n_slices)`` for the coming slot."""
+        if self.orch is None:
+            raise ConfigError("oracle: no orchestrator (create it with one, or call act_context)")
         params = self.orch.scenario.params
         if self._packed is None and self.orch.sim.backend == "fused":
             self._packed = fused.pack(params)
@@ -167,6 +174,7 @@ class Oracle:
 
     def _usage(self, alloc: FloatArray) -> FloatArray:
         """Weighted usage of each slice's column, ``alloc.shape`` without the resource axis."""
+        assert self.orch is not None
         p = self.orch.scenario.params
         site_cores = p.edge.cores[p.edge.site_of_slice] / p.edge.cores.sum()
         parts = (

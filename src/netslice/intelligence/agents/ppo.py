@@ -153,6 +153,7 @@ class PPO:
         self.run_dir = Path(run_dir)
         self.n_obs = int(np.prod(envs.single_observation_space.shape))
         self.n_act = int(np.prod(envs.single_action_space.shape))
+        torch.set_num_threads(1)  # faster here, and the orthogonal init (QR) depends on the thread count
         torch.manual_seed(cfg.seed)
         self.agent = ActorCritic(self.n_obs, self.n_act, tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)

@@ -1,0 +1,110 @@
+"""PPO building blocks (GAE, normaliser, checkpoints), resume continuation, and a learning test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from netslice.intelligence.agents.checkpoint import load_checkpoint, save_checkpoint
+from netslice.intelligence.agents.gae import gae
+from netslice.intelligence.agents.normalize import RunningMeanStd
+from netslice.intelligence.agents.ppo import PPO, PPOConfig
+from netslice.intelligence.envs.vector import SliceVectorEnv
+from netslice.intelligence.evaluate import evaluate
+from netslice.intelligence.policies.oracle import Oracle
+from netslice.network.scenarios import load
+
+
+def _gae_reference(r: np.ndarray, v: np.ndarray, d: np.ndarray, v_next: np.ndarray, gamma: float, lam: float):
+    """Definition: A_t = sum_l (gamma lam)^l delta_{t+l}, cut at episode ends (scalar loops)."""
+    steps, n = r.shape
+    adv = np.zeros_like(r)
+    for e in range(n):
+        for t in range(steps):
+            total, factor = 0.0, 1.0
+            for u in range(t, steps):
+                nxt = v_next[e] if u == steps - 1 else v[u + 1, e]
+                delta = r[u, e] + gamma * nxt * (1.0 - d[u, e]) - v[u, e]
+                total += factor * delta
+                if d[u, e]:
+                    break
+                factor *= gamma * lam
+            adv[t, e] = total
+    return adv
+
+
+def test_gae_matches_its_definition_with_episode_ends() -> None:
+    rng = np.random.default_rng(0)
+    r, v = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
+    d = np.zeros((7, 3))
+    d[2, 0] = d[5, 1] = d[6, 2] = 1.0
+    v_next = rng.normal(size=3)
+    adv, ret = gae(r, v, d, v_next, 0.9, 0.8)
+    np.testing.assert_allclose(adv, _gae_reference(r, v, d, v_next, 0.9, 0.8), rtol=1e-12)
+    np.testing.assert_allclose(ret, adv + v)
+
+
+def test_gae_with_lambda_one_gives_discounted_returns() -> None:
+    r = np.array([[1.0], [2.0], [3.0]])
+    _, ret = gae(r, np.zeros((3, 1)), np.zeros((3, 1)), np.array([10.0]), 0.5, 1.0)
+    # G_0 = 1 + 0.5 * 2 + 0.25 * 3 + 0.125 * 10
+    np.testing.assert_allclose(ret[:, 0], [1 + 1 + 0.75 + 1.25, 2 + 1.5 + 2.5, 3 + 5.0])
+
+
+def test_running_mean_std_equals_numpy_over_all_batches() -> None:
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(3.0, 2.0, size=(n, 4)) for n in (5, 17, 1, 40)]
+    rms = RunningMeanStd.zeros(4)
+    for b in batches:
+        rms.update(b)
+    everything = np.concatenate(batches)
+    np.testing.assert_allclose(rms.mean, everything.mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(rms.var, everything.var(axis=0), rtol=1e-4)
+    restored = RunningMeanStd.from_state_dict(rms.state_dict())
+    np.testing.assert_array_equal(restored.normalize(everything), rms.normalize(everything))
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_file(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "c.pt", {"x": torch.ones(3)})
+    with pytest.raises(Exception):  # noqa: B017, PT011 - pickling a lambda fails inside torch.save
+        save_checkpoint(path, {"bad": lambda: 0})
+    assert torch.equal(load_checkpoint(path)["x"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
+
+
+def _ppo(run_dir: Path) -> PPO:
+    cfg = PPOConfig(total_steps=8 * 24 * 8, num_steps=24, minibatch_size=64, checkpoint_every=1, seed=3)
+    return PPO(cfg, SliceVectorEnv(8, "testbed-v0", seed=3, backend="numpy"), run_dir)
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path) -> None:
+    straight = _ppo(tmp_path / "a")
+    straight.train(max_updates=4)
+    first = _ppo(tmp_path / "b")
+    first.train(max_updates=2)
+    resumed = _ppo(tmp_path / "b")
+    assert resumed.resume()
+    assert resumed.update == 2
+    resumed.train(max_updates=2)
+    timing = "charts/sps"
+    strip = [{k: v for k, v in row.items() if k != timing} for row in resumed.stats.history]
+    assert strip == [{k: v for k, v in row.items() if k != timing} for row in straight.stats.history]
+    for a, b in zip(straight.agent.state_dict().values(), resumed.agent.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(straight.obs, resumed.obs)
+
+
+@pytest.mark.slow
+def test_ppo_learns_the_known_optimum_of_a_one_slice_scenario(tmp_path: Path) -> None:
+    """single-v0: constant traffic, so the oracle's usage is the optimum; PPO must get close with few violations."""
+    envs = SliceVectorEnv(64, "single-v0", seed=0)
+    ppo = PPO(PPOConfig(total_steps=1_000_000, minibatch_size=512, seed=0), envs, tmp_path)
+    ppo.train()
+    scenario = load("single-v0")
+    agent = evaluate(ppo.policy(), "ppo", scenario, days=2, n_envs=8, seed=7).summary()
+    oracle = evaluate(Oracle.create(None), "oracle", scenario, days=2, n_envs=8, seed=7).summary()
+    assert agent["sla/violation_rate"] <= 0.02
+    assert agent["usage/mean"] <= 1.5 * oracle["usage/mean"], (agent["usage/mean"], oracle["usage/mean"])

@@ -648,10 +648,12 @@ def test_sla_events_are_raised_and_cleared(orch: Orchestrator) -> None:
 def test_metrics_follow_the_documented_names(orch: Orchestrator) -> None:
     assert orch.metrics() == {
         "sla/slots": 0.0, "sla/violation_rate": 0.0, "orchestrator/slots": 0.0, "orchestrator/active_slices": 3.0,
+        **{f"orchestrator/faults/{d}": 0.0 for d in ("ran", "tn", "cn", "edge")},
     }  # fmt: skip
     costs = [orch.step(a).cost for a in (_starve_mar(orch), _feed_mar(orch), initial(orch), _starve_mar(orch))]
     m = orch.metrics()
     expected_keys = {"sla/slots", "sla/violation_rate", "orchestrator/slots", "orchestrator/active_slices"}
+    expected_keys |= {f"orchestrator/faults/{d}" for d in ("ran", "tn", "cn", "edge")}
     expected_keys |= {f"sla/{kind}/{name}" for kind in ("violation_rate", "cost_mean") for name in SLICES}
     assert set(m) == expected_keys
     c = np.concatenate(costs)  # (env, slot) pairs

@@ -145,6 +145,7 @@ class Orchestrator:
     decomposition: Decomposition
     records: dict[str, SliceRecord] = field(default_factory=dict)
     rrm_ids: dict[str, tuple[tuple[int, ...], int]] = field(default_factory=dict)
+    fault_counts: dict[str, int] = field(default_factory=dict)
     slot: int = 0
     _last: Observation | None = None
 
@@ -219,6 +220,7 @@ class Orchestrator:
             mgr.reset_envs(initial[:, list(mgr.rows), :], mask)
         if mask is None or bool(np.all(mask)):
             self.slot = 0
+            self.rrm_ids = {}  # the initial allocation is back: policies are the default d = m = M = share
             self.assurance.reset_episode()
             self._last = self._observation(None, np.zeros((self.n_envs, self.scenario.params.n_slices)), ())
         else:
@@ -254,6 +256,8 @@ class Orchestrator:
             enforced = self.enforcer(alloc, self.scenario.params.edge.site_of_slice)
             modified = np.abs(enforced - alloc).reshape(self.n_envs, -1) @ np.ones(alloc[0].size) > 1e-12
             in_force, faults = enforce_all(self.managers, enforced, self.slot)
+            for fault in faults:
+                self.fault_counts[fault.domain] = self.fault_counts.get(fault.domain, 0) + 1
         kpis = self.sim.step(in_force, validate=False)
         if self.managers["ran"].rrm is not None:
             self.managers["ran"].rrm.update_need(kpis)
@@ -271,10 +275,16 @@ class Orchestrator:
         return {name: mgr.observe(kpis) for name, mgr in self.managers.items()}
 
     def metrics(self) -> dict[str, float]:
-        """Namespaced metrics: SLA statistics, slot counter, faults, active slices."""
+        """Namespaced metrics.
+
+        The assurance's ``sla/*``, plus ``orchestrator/slots`` (slots run), ``orchestrator/active_slices``
+        and ``orchestrator/faults/<domain>`` (domain faults since creation).
+        """
         out = self.assurance.metrics()
         out["orchestrator/slots"] = float(self.slot)
         out["orchestrator/active_slices"] = float(self.active.sum())
+        for domain in DOMAINS:
+            out[f"orchestrator/faults/{domain}"] = float(self.fault_counts.get(domain, 0))
         return out
 
     def _observation(self, kpis: Kpis | None, cost: FloatArray, faults: tuple[DomainFault, ...]) -> Observation:
@@ -327,7 +337,14 @@ class Orchestrator:
         """Release a slice: it gets no resources from the next slot and costs nothing."""
         record = self._record(slice_id)
         del self.records[slice_id]
-        self.assurance.active[record.index] = False
+        k = record.index
+        self.assurance.active[k] = False
+        # Its RRM quotas no longer count towards the cell's sums, and its explicit policies go with it.
+        rrm = self.managers["ran"].rrm
+        if rrm is not None:
+            for d in (0, 1):
+                rrm.set_policy(d, k, 0.0, 0.0, 0.0)
+        self.rrm_ids = {pid: v for pid, v in self.rrm_ids.items() if v[1] != k}
 
     def _admit(self, slice_id: str, profile: ServiceProfile, k: int) -> SliceRecord:
         result = self.feasibility(profile, slice_id=slice_id)

@@ -72,8 +72,9 @@ def _policy_ids(orch: Orchestrator) -> dict[str, tuple[tuple[int, ...], int]]:
     for record in orch.records.values():
         name = orch.scenario.params.slice_names[record.index]
         for d, suffix in ((0, "ul"), (1, "dl")):
-            if (d, record.index) not in taken:
-                ids[f"rrm-{name}-{suffix}"] = ((d,), record.index)
+            default = f"rrm-{name}-{suffix}"
+            if (d, record.index) not in taken and default not in ids:
+                ids[default] = ((d,), record.index)
     return {pid: v for pid, v in ids.items() if orch.active[v[1]]}
 
 
@@ -137,7 +138,11 @@ def put_rrm_policy(orch: Orchestrator, policy: RRMPolicyRatio) -> RRMPolicyRatio
 
 
 def delete_rrm_policy(orch: Orchestrator, policy_id: str) -> None:
-    """Remove a policy: the slice falls back to best effort (dedicated 0, min 0, max 100 %)."""
+    """Remove a policy: the slice falls back to best effort (dedicated 0, min 0, max 100 %).
+
+    Every provisioned slice always has a quota per direction, so afterwards the slice's default
+    policy (``rrm-<slice>-<ul|dl>``) shows that best-effort quota.
+    """
     ids = _policy_ids(orch)
     if policy_id not in ids:
         raise NotFoundError(f"RRMPolicyRatio={policy_id}: no such policy")
@@ -247,6 +252,7 @@ def kpi_record(orch: Orchestrator, k: int, env: int = 0) -> SliceKpiRecord:
     if kpis is None:
         raise NotFoundError("kpis: no slot has run since the last reset")
     p = orch.scenario.params
+    slice_id = next((sid for sid, r in orch.records.items() if r.index == k), p.slice_names[k])
     prb_ul, prb_dl = p.ran.prb.sum(axis=1)
     values = {
         "DRB.UEThpDl": kpis.thp_dl_kbps[env, k],
@@ -265,7 +271,7 @@ def kpi_record(orch: Orchestrator, k: int, env: int = 0) -> SliceKpiRecord:
     return SliceKpiRecord(
         snssai=snssai_of(orch, k),
         plmn_id=DEFAULT_PLMN,
-        meas_obj_dn=f"SubNetwork=netslice,NetworkSlice={orch.scenario.params.slice_names[k]}",
+        meas_obj_dn=f"SubNetwork=netslice,NetworkSlice={slice_id}",
         granularity_period=max(1, round(p.slot_s)),
         end_time=end,
         measurements={name: max(float(v), 0.0) for name, v in values.items()},

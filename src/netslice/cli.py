@@ -172,7 +172,7 @@ def serve(
 def train(
     scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
     algo: Annotated[str, typer.Option(help="Learning algorithm (ppo).")] = "ppo",
-    steps: Annotated[int, typer.Option(min=1, help="Env steps (slots x networks) to train for.")] = 4_000_000,
+    steps: Annotated[int, typer.Option(min=1, help="Env steps (slots x networks) to train for.")] = 6_000_000,
     n_envs: Annotated[int, typer.Option(min=1, help="Networks simulated side by side.")] = 128,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     run_dir: Annotated[Path | None, typer.Option(help="Output folder (default runs/SCENARIO-ALGO-sSEED).")] = None,

@@ -93,7 +93,7 @@ class PPOConfig:
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = (128, 128)
     init_log_std: float = -2.5
     init_mean: float = 0.3
     clip_noise: float | None = None

@@ -15,5 +15,5 @@ fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip setuptools wheel
 "${PIP[@]}" install -c constraints.txt "torch==2.13.0"
-"${PIP[@]}" install -c constraints.txt -e ".[dev,fast,api,rl]"
+"${PIP[@]}" install -c constraints.txt -e ".[dev,fast,api,rl,sb3]"
 echo "$WANT" > "$STAMP"

@@ -321,7 +321,7 @@ class PPO:
         count = 0
         for _ in range(cfg.update_epochs):
             perm = torch.randperm(size, generator=gen)
-            for s in range(0, size - mb + 1, mb):
+            for s in range(0, size, mb):  # every sample, the last minibatch may be smaller
                 idx = perm[s : s + mb]
                 dist = self.agent.dist(b_obs[idx])
                 new_logp = dist.log_prob(b_act[idx]).sum(-1)  # type: ignore[no-untyped-call]

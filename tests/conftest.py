@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
 
 from netslice.network import scenarios
 from netslice.network.scenarios import Scenario
 
 TESTBED = "testbed-v0"
+
+# Property tests draw the same examples on every run (CI must not be flaky); HYPOTHESIS_PROFILE=explore draws
+# new ones each run, to hunt for counterexamples locally.
+settings.register_profile("netslice", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "netslice"))
 
 
 @pytest.fixture(scope="session")

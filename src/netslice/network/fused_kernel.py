@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from netslice.network.queueing import MAX_DELAY_S, MU_MIN, RHO_MAX
+from netslice.network.queueing import MAX_DELAY_S, MIN_OFFERED_BPS, MU_MIN, RHO_MAX
 
 try:  # numba is optional: without it the kernel runs (slowly) as plain Python.
     from numba import njit as _njit
@@ -440,8 +440,8 @@ def _compose(p: Any, s: Any, e: int, eff: np.ndarray, cell_bits: np.ndarray, bit
         out.thp_ul_kbps[e, k] = thp_ul / 1e3
         out.latency_ms[e, k] = lat * 1e3
         out.latency_tail_ms[e, k] = tail * 1e3
-        out.reliability[e, k] = kept_bits / max(offered_total, 1e-300) if offered_total > 0.0 else 1.0
-        out.fps[e, k] = p.fps[k] * (thp_dl / max(bits[1, k], 1e-300) if bits[1, k] > 0.0 else 1.0)
+        out.reliability[e, k] = kept_bits / max(offered_total, 1e-300) if offered_total > MIN_OFFERED_BPS else 1.0
+        out.fps[e, k] = p.fps[k] * (thp_dl / max(bits[1, k], 1e-300) if bits[1, k] > MIN_OFFERED_BPS else 1.0)
         out.ran_ms[e, k] = ran_ms * 1e3
         out.tn_ms[e, k] = tn_ms * 1e3
         out.cn_ms[e, k] = cn_part * 1e3

@@ -31,6 +31,8 @@ RHO_MAX = 0.98
 MU_MIN = 1e-9
 #: Every delay is capped here (s): a stage with no service reports this rather than infinity.
 MAX_DELAY_S = 1000.0
+#: Offered loads below this (bit/s) count as no traffic for ratios such as reliability (avoids 0/0 in underflow).
+MIN_OFFERED_BPS = 1e-6
 
 
 def fluid_backlog(

@@ -44,7 +44,7 @@ from netslice.network.allocation import (
 from netslice.network.core import CoreParams, core_step
 from netslice.network.edge import EdgeParams, edge_step
 from netslice.network.interactive import closed_loop
-from netslice.network.queueing import StageOut, gamma_quantile
+from netslice.network.queueing import MIN_OFFERED_BPS, StageOut, gamma_quantile
 from netslice.network.ran import RanParams, ran_link, ran_step
 from netslice.network.traffic import ServiceParams, TrafficParams, TrafficState, init_traffic, step_traffic
 from netslice.network.transport import TransportParams, transport_step
@@ -316,9 +316,9 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     thp = (cell_bits * delivered).sum(axis=2)  # (E, 2, K) bit/s
     offered_total = bits.sum(axis=1)
     reliability = np.where(
-        offered_total > 0.0, (cell_bits * kept).sum(axis=(1, 2)) / np.maximum(offered_total, 1e-300), 1.0
+        offered_total > MIN_OFFERED_BPS, (cell_bits * kept).sum(axis=(1, 2)) / np.maximum(offered_total, 1e-300), 1.0
     )
-    delivered_dl = np.where(bits[:, 1] > 0.0, thp[:, 1] / np.maximum(bits[:, 1], 1e-300), 1.0)
+    delivered_dl = np.where(bits[:, 1] > MIN_OFFERED_BPS, thp[:, 1] / np.maximum(bits[:, 1], 1e-300), 1.0)
 
     prb_total = params.ran.prb.sum(axis=1)  # (2,)
     prb_used = ran.prb_used.sum(axis=2) / prb_total[:, None] * 100.0  # (E, 2, K)

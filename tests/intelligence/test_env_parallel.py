@@ -10,9 +10,10 @@ from pettingzoo.test import parallel_api_test
 
 from netslice.intelligence.envs.features import ALLOC_START, N_SLICE_FEATURES
 from netslice.intelligence.envs.parallel import N_AGENT_FEATURES, SliceParallelEnv
+from netslice.network import scenarios
 
 
-@pytest.mark.parametrize("scenario", ["testbed-v0", "metro-v0"])
+@pytest.mark.parametrize("scenario", scenarios.available())
 def test_parallel_api(scenario: str) -> None:
     env = SliceParallelEnv(scenario, seed=0)
     with warnings.catch_warnings(record=True) as caught:

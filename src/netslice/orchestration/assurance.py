@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.network.scenarios.sla import SlaTargets, sla_cost, violated_terms
+from netslice.network.scenarios.sla import TERM_NAMES, SlaTargets, sla_cost, violation_mask
 from netslice.network.simulator import Kpis
 
 FloatArray = NDArray[np.float64]
@@ -103,9 +103,10 @@ class ServiceAssurance:
         previous = self._violating if self._violating is not None else np.zeros_like(violating)
         if previous.shape == violating.shape:
             changed = np.argwhere(previous != violating)
+            mask = violation_mask(self.targets, kpis) if changed.size else np.zeros((0, 0, 0), dtype=bool)
             for env, k in changed[: self.max_events]:
                 raised = bool(violating[env, k])
-                terms = violated_terms(self.targets, kpis, int(env), int(k)) if raised else ()
+                terms = tuple(n for n, bad in zip(TERM_NAMES, mask[env, k], strict=True) if bad) if raised else ()
                 kind: Literal["raised", "cleared"] = "raised" if raised else "cleared"
                 self.events.append(SlaEvent(slot, int(env), self.slice_names[k], kind, float(cost[env, k]), terms))
             del self.events[: max(len(self.events) - self.max_events, 0)]

@@ -94,17 +94,30 @@ def sla_cost(targets: SlaTargets, kpis: Kpis) -> FloatArray:
     return cost
 
 
+#: Names of the SLA terms, the last axis of :func:`violation_mask`.
+TERM_NAMES = ("latency", "thp_dl", "thp_ul", "fps", "reliability")
+
+
+def violation_mask(targets: SlaTargets, kpis: Kpis) -> NDArray[np.bool_]:
+    """Which SLA term each slice misses in each env: ``(n_envs, n_slices, 5)``, order :data:`TERM_NAMES`."""
+    latency = np.where(targets.latency_tail, kpis.latency_tail_ms, kpis.latency_ms)
+    with np.errstate(invalid="ignore"):  # NaN targets (no such term) compare False
+        return np.stack(
+            [
+                latency > targets.latency_ms,
+                kpis.thp_dl_kbps < targets.thp_dl_kbps,
+                kpis.thp_ul_kbps < targets.thp_ul_kbps,
+                kpis.fps < targets.fps,
+                kpis.reliability < targets.reliability,
+            ],
+            axis=-1,
+        )
+
+
 def violated_terms(targets: SlaTargets, kpis: Kpis, env: int, k: int) -> tuple[str, ...]:
-    """Names of the SLA terms slice ``k`` misses in env ``env`` (latency, thp_dl, thp_ul, fps, reliability)."""
-    latency = kpis.latency_tail_ms if targets.latency_tail[k] else kpis.latency_ms
-    checks = {
-        "latency": latency[env, k] > targets.latency_ms[k],
-        "thp_dl": kpis.thp_dl_kbps[env, k] < targets.thp_dl_kbps[k],
-        "thp_ul": kpis.thp_ul_kbps[env, k] < targets.thp_ul_kbps[k],
-        "fps": kpis.fps[env, k] < targets.fps[k],
-        "reliability": kpis.reliability[env, k] < targets.reliability[k],
-    }
-    return tuple(name for name, bad in checks.items() if bool(bad))
+    """Names of the SLA terms slice ``k`` misses in env ``env`` (see :data:`TERM_NAMES`)."""
+    mask = violation_mask(targets, kpis)[env, k]
+    return tuple(name for name, bad in zip(TERM_NAMES, mask, strict=True) if bool(bad))
 
 
 def describe(spec: ScenarioSpec, k: int) -> str:

@@ -676,3 +676,13 @@ def test_measurements_per_domain(orch: Orchestrator) -> None:
     for values in meas.values():
         for v in values.values():
             assert v.shape == (N_ENVS, 3)
+
+
+def test_events_can_be_switched_off_without_changing_costs_or_statistics() -> None:
+    on = Orchestrator.create("testbed-v0", n_envs=4, seed=3, backend="numpy")
+    off = Orchestrator.create("testbed-v0", n_envs=4, seed=3, backend="numpy", events=False)
+    for action in (_starve_mar(on), _feed_mar(on), _starve_mar(on)):
+        np.testing.assert_array_equal(on.step(action).cost, off.step(action).cost)
+    assert on.assurance.events
+    assert off.assurance.events == []
+    assert on.metrics() == off.metrics()

@@ -62,12 +62,15 @@ class ServiceAssurance:
         slice_names: slice names, in slice order.
         active: ``(n_slices,)`` provisioned slices.
         max_events: events kept (oldest dropped first).
+        record_events: build threshold-crossing events (training loops that never read them switch
+            them off: building them is most of the assurance's cost on large batches).
     """
 
     targets: SlaTargets
     slice_names: tuple[str, ...]
     active: NDArray[np.bool_]
     max_events: int = 10_000
+    record_events: bool = True
     events: list[SlaEvent] = field(default_factory=list)
     _violating: NDArray[np.bool_] | None = None
     _slots: int = 0
@@ -101,7 +104,7 @@ class ServiceAssurance:
         self._violations += violating.sum(axis=0)
         self._cost_sum += cost.sum(axis=0)
         previous = self._violating if self._violating is not None else np.zeros_like(violating)
-        if previous.shape == violating.shape:
+        if self.record_events and previous.shape == violating.shape:
             changed = np.argwhere(previous != violating)
             mask = violation_mask(self.targets, kpis) if changed.size else np.zeros((0, 0, 0), dtype=bool)
             for env, k in changed[: self.max_events]:

@@ -134,6 +134,7 @@ class Orchestrator:
         decomposition: SLA decomposition hook.
         timeout_s: deadline of one domain manager ``apply`` call.
         provision_all: provision every scenario slice with its scenario SLA at start.
+        events: record SLA threshold-crossing events in the assurance.
     """
 
     scenario: Scenario
@@ -160,6 +161,7 @@ class Orchestrator:
         decomposition: Decomposition = proportional,
         timeout_s: float = 0.5,
         provision_all: bool = True,
+        events: bool = True,
     ) -> Orchestrator:
         """Build an orchestrator (see the class docstring for the arguments)."""
         sc = scenarios.load(scenario) if isinstance(scenario, str) else scenario
@@ -174,7 +176,10 @@ class Orchestrator:
             sim=Simulator(sc.params, n_envs=n_envs, seed=seed, backend=backend),
             managers=make_managers(sc.params, n_envs, delays, timeout_s),
             assurance=ServiceAssurance(
-                SlaTargets.from_spec(sc.spec), sc.params.slice_names, np.zeros(sc.params.n_slices, dtype=bool)
+                SlaTargets.from_spec(sc.spec),
+                sc.params.slice_names,
+                np.zeros(sc.params.n_slices, dtype=bool),
+                record_events=events,
             ),
             enforcer=enforcer,
             decomposition=decomposition,

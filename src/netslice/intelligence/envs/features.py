@@ -323,7 +323,8 @@ def connect(
         ConfigError: the encoder's slices differ from the orchestrator's.
     """
     if orchestrator is None:
-        orchestrator = Orchestrator.create(scenario, n_envs=n_envs, seed=seed, backend=backend)
+        # An env's own orchestrator records no threshold events: nothing reads them, and they are costly.
+        orchestrator = Orchestrator.create(scenario, n_envs=n_envs, seed=seed, backend=backend, events=False)
     if encoder is None:
         if isinstance(orchestrator, Orchestrator):
             sc = orchestrator.scenario

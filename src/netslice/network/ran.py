@@ -78,11 +78,13 @@ class RanOut:
             scheduling latency; ``lost`` includes the residual HARQ loss).
         cqi: CQI used after the MCS cap.
         prb_used: PRBs actually busy (share x N_RB x min(1, utilisation)).
+        residual: loss left after ``harq_max_tx`` HARQ transmissions, BLER^harq_max_tx.
     """
 
     stage: StageOut
     cqi: NDArray[np.int64]
     prb_used: FloatArray
+    residual: FloatArray
 
 
 #: CQI steps of backoff at MCS knob 1 (the testbed's max-MCS offset range is 0..10).
@@ -167,4 +169,4 @@ def ran_step(
     delivered = stage.delivered * (1.0 - residual)
     stage = StageOut(stage.delay, stage.var, delivered, lost, stage.q1, stage.rho)
     prb_used = link.prbs * np.minimum(stage.rho, 1.0)
-    return RanOut(stage=stage, cqi=link.cqi, prb_used=prb_used)
+    return RanOut(stage=stage, cqi=link.cqi, prb_used=prb_used, residual=residual)

@@ -286,8 +286,7 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     lam_edge = np.where(inter, loop.rate.sum(axis=1), load * svc.req_per_ue)
     edge = _closed(edge_step(params.edge, eff[:, EDGE_CPU], lam_edge, svc, state.q_edge, slot), inter)
     ran = ran_step(params.ran, link, cell_bits, svc.job_bits, svc.ca2, state.q_ran, slot)
-    residual = link.bler**params.ran.harq_max_tx
-    ran_stage = _closed(ran.stage, inter, residual)
+    ran_stage = _closed(ran.stage, inter, ran.residual)
     tn = transport_step(
         params.transport, eff[:, TN_BW], cell_bits.swapaxes(2, 3), svc.job_bits, svc.ca2, state.q_tn, slot
     )
@@ -323,7 +322,7 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     prb_total = params.ran.prb.sum(axis=1)  # (2,)
     prb_used = ran.prb_used.sum(axis=2) / prb_total[:, None] * 100.0  # (E, 2, K)
     cqi = (ran.cqi * w).sum(axis=2)  # (E, 2, K)
-    slice_usage = _slice_usage(params, eff)
+    per_slice_usage = slice_usage(params, eff)
     kpis = Kpis(
         hour=hour_of(params, state.t),
         active_ues=load,
@@ -345,8 +344,8 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         cqi_dl=cqi[:, 1],
         cpu_load_cn=np.minimum(cn.rho, 1.0) * 100.0,
         cpu_load_edge=np.minimum(edge.rho, 1.0) * 100.0,
-        usage=slice_usage.sum(axis=2),
-        slice_usage=slice_usage,
+        usage=per_slice_usage.sum(axis=2),
+        slice_usage=per_slice_usage,
     )
 
     t_next = state.t + 1
@@ -386,17 +385,26 @@ def _closed(stage: StageOut, inter: NDArray[np.bool_], residual: FloatArray | fl
     )
 
 
-def _slice_usage(params: SimParams, eff: FloatArray) -> FloatArray:
-    """Each slice's allocated fraction of each domain's capacity, ``(n_envs, 4, n_slices)``."""
+def slice_usage(params: SimParams, alloc: FloatArray) -> FloatArray:
+    """Each slice's allocated fraction of each domain's capacity.
+
+    Args:
+        params: scenario parameters.
+        alloc: allocations ``(..., n_resources, n_slices)`` (any leading axes).
+
+    Returns:
+        ``(..., 4, n_slices)`` in :data:`DOMAINS` order; the RAN part is the mean of the UL and DL PRB
+        shares, the edge part weighs the slice's site by its share of all edge cores.
+    """
     site_cores = params.edge.cores[params.edge.site_of_slice]
     return np.stack(
         [
-            0.5 * (eff[:, PRB_UL] + eff[:, PRB_DL]),
-            eff[:, TN_BW],
-            eff[:, CN_CPU],
-            eff[:, EDGE_CPU] * site_cores / params.edge.cores.sum(),
+            0.5 * (alloc[..., PRB_UL, :] + alloc[..., PRB_DL, :]),
+            alloc[..., TN_BW, :],
+            alloc[..., CN_CPU, :],
+            alloc[..., EDGE_CPU, :] * site_cores / params.edge.cores.sum(),
         ],
-        axis=1,
+        axis=-2,
     )
 
 

@@ -20,7 +20,7 @@ Metrics (documented once, here; :meth:`ServiceAssurance.metrics`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -77,18 +77,6 @@ class ServiceAssurance:
     _any_violations: int = 0
     _violations: FloatArray | None = None
     _cost_sum: FloatArray | None = None
-
-    def set_targets(self, k: int, **terms: float | bool | None) -> None:
-        """Replace some SLA terms of slice ``k`` (``None`` removes a term)."""
-        updated = {}
-        for name, value in terms.items():
-            column = np.array(getattr(self.targets, name), copy=True)
-            if name == "latency_tail":
-                column[k] = bool(value)
-            else:
-                column[k] = np.nan if value is None else float(value)
-            updated[name] = column
-        self.targets = replace(self.targets, **updated)
 
     def evaluate(self, kpis: Kpis, slot: int) -> FloatArray:
         """The slot's cost ``(n_envs, n_slices)``; updates statistics and threshold events."""

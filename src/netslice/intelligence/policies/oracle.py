@@ -36,7 +36,7 @@ from netslice.intelligence.policies.base import PolicyContext
 from netslice.network import fused
 from netslice.network.allocation import CN_CPU, EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, TN_BW
 from netslice.network.scenarios.sla import SlaTargets, sla_cost
-from netslice.network.simulator import SimParams, SimState, step
+from netslice.network.simulator import SimParams, SimState, slice_usage, step
 from netslice.orchestration.orchestrator import Orchestrator
 
 FloatArray = NDArray[np.float64]
@@ -175,15 +175,7 @@ class Oracle:
     def _usage(self, alloc: FloatArray) -> FloatArray:
         """Weighted usage of each slice's column, ``alloc.shape`` without the resource axis."""
         assert self.orch is not None
-        p = self.orch.scenario.params
-        site_cores = p.edge.cores[p.edge.site_of_slice] / p.edge.cores.sum()
-        parts = (
-            0.5 * (alloc[..., PRB_UL, :] + alloc[..., PRB_DL, :]),
-            alloc[..., TN_BW, :],
-            alloc[..., CN_CPU, :],
-            alloc[..., EDGE_CPU, :] * site_cores,
-        )
-        out: FloatArray = sum(w * part for w, part in zip(self.weights, parts, strict=True))
+        out: FloatArray = np.einsum("d,...dk->...k", self.weights, slice_usage(self.orch.scenario.params, alloc))
         return out
 
 

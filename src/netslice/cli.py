@@ -202,7 +202,9 @@ def train(
 
 @app.command()
 def evaluate(
-    policy: Annotated[list[str], typer.Option(help="rule, static, initial, oracle or a PPO checkpoint (repeatable).")],
+    policy: Annotated[
+        list[str], typer.Option(help="rule, static, initial, forecast[:Q], oracle or a PPO checkpoint (repeatable).")
+    ],
     scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
     days: Annotated[int, typer.Option(min=1, help="Days to evaluate.")] = 5,
     n_envs: Annotated[int, typer.Option(min=1, help="Networks simulated side by side.")] = 16,
@@ -210,12 +212,12 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="Folder for evaluation.json and figures.")] = Path("runs/evaluate"),
 ) -> None:
     """Evaluate policies side by side: usage per domain, SLA violations, gap to the oracle, figures."""
-    from netslice.intelligence.run import evaluate_all, make_policy, report
+    from netslice.intelligence.run import POLICY_NAMES, evaluate_all, make_policy, report
 
     try:
         sc = scenarios.load(scenario)
         policies = {
-            p if p in ("rule", "static", "initial", "oracle") else Path(p).stem: make_policy(p, sc) for p in policy
+            p if p in POLICY_NAMES or p.startswith("forecast:") else Path(p).stem: make_policy(p, sc) for p in policy
         }
         results = evaluate_all(policies, sc, days, n_envs, seed, console)
         report(results, out, console, None, days=days, n_envs=n_envs, seed=seed)

@@ -27,7 +27,6 @@ from numpy.typing import NDArray
 from netslice.intelligence.envs.features import flatten_allocation
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.policies.base import ContextPolicy, Policy, PolicyContext, reset_policy
-from netslice.intelligence.policies.oracle import Oracle
 from netslice.network.allocation import DOMAINS
 from netslice.network.scenarios import Scenario
 
@@ -115,7 +114,7 @@ def evaluate(
     site_weights = envs.encoder.weights / envs.encoder.weights.sum()
     for t in range(steps):
         if isinstance(policy, ContextPolicy):
-            ctx = PolicyContext.of(orch, with_model=isinstance(policy, Oracle))  # type: ignore[arg-type]
+            ctx = PolicyContext.of(orch, with_model=bool(getattr(policy, "needs_model", False)))  # type: ignore[arg-type]
             action = flatten_allocation(policy.act_context(ctx))
         else:
             action = policy.act(obs)
@@ -135,13 +134,21 @@ def evaluate(
 
 
 def compare(results: dict[str, EvalResult]) -> dict[str, dict[str, float]]:
-    """Summaries of several evaluations, with the gap to ``oracle`` and the reduction against ``rule``."""
+    """Summaries of several evaluations, with the usage gaps and the reduction against ``rule``.
+
+    ``gap/oracle`` is the relative usage above the clairvoyant ``oracle``; ``gap/forecast`` the
+    relative usage above the causal ``forecast`` planner (the best a policy that knows the model
+    but not the future does at its violation rate); each is present when that policy was evaluated.
+    """
     table = {name: r.summary() for name, r in results.items()}
     oracle = table.get("oracle", {}).get("usage/mean")
+    forecast = table.get("forecast", {}).get("usage/mean")
     rule = table.get("rule", {}).get("usage/mean")
     for row in table.values():
         if oracle:
             row["gap/oracle"] = (row["usage/mean"] - oracle) / oracle
+        if forecast:
+            row["gap/forecast"] = (row["usage/mean"] - forecast) / forecast
         if rule:
             row["reduction/rule"] = (rule - row["usage/mean"]) / rule
     return table

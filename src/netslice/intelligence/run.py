@@ -2,9 +2,9 @@
 
 ``train``: PPO on the batched env with a rich progress bar and TensorBoard logs (``run_dir/tb``),
 checkpoints in ``run_dir/checkpoint.pt`` (resumed when present), then the comparison of the agent
-with the static, rule-based and oracle policies over ``eval_days`` days of fresh evaluation
-envs: ``run_dir/evaluation.json`` and figures (learning curve, usage and violations by hour of
-day, CDF of the SLA cost).
+with the static, rule-based, forecast (causal model-predictive) and oracle policies over
+``eval_days`` days of fresh evaluation envs: ``run_dir/evaluation.json`` and figures (learning
+curve, usage and violations by hour of day, CDF of the SLA cost).
 """
 
 from __future__ import annotations
@@ -26,13 +26,16 @@ from netslice.intelligence.agents.ppo import PPO, PPOConfig, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
 from netslice.intelligence.policies.base import ContextPolicy, Policy
+from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.static import StaticPolicy
 from netslice.network.allocation import DOMAINS
 from netslice.network.scenarios import Scenario, load
 
-BASELINES = ("static", "rule", "oracle")
+BASELINES = ("static", "rule", "forecast", "oracle")
+#: Names :func:`make_policy` accepts besides checkpoint paths.
+POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
 
 
 def _progress(console: Console) -> Progress:
@@ -43,20 +46,30 @@ def _progress(console: Console) -> Progress:
 
 
 def make_policy(spec: str, scenario: Scenario) -> Policy | ContextPolicy:
-    """A policy from its CLI name (``static``, ``initial``, ``rule``, ``oracle``) or a PPO checkpoint path."""
+    """A policy from its CLI name (one of :data:`POLICY_NAMES`) or a PPO checkpoint path.
+
+    ``forecast:Q`` is the forecast planner for the ``Q`` quantile of the coming slot's traffic
+    (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`).
+    """
     if spec == "static":
         return StaticPolicy.equal_split(scenario.params.n_slices)
     if spec == "initial":
         return StaticPolicy.initial(scenario)
     if spec == "rule":
         return RuleBasedPolicy.from_scenario(scenario)
+    if spec == "forecast" or spec.startswith("forecast:"):
+        q = spec.partition(":")[2]
+        try:
+            return ForecastPlanner.create(float(q)) if q else ForecastPlanner.create()
+        except ValueError:
+            raise ConfigError(f"policy: forecast quantile must be a number in (0, 1), got {q!r}") from None
     if spec == "oracle":
         return Oracle.create(None)
     path = Path(spec)
     if path.is_dir():
         path = path / "checkpoint.pt"
     if not path.exists():
-        raise ConfigError(f"policy: {spec!r} is neither static, initial, rule, oracle nor a checkpoint file")
+        raise ConfigError(f"policy: {spec!r} is neither one of {', '.join(POLICY_NAMES)} nor a checkpoint file")
     return PPOPolicy.load(path)
 
 
@@ -79,13 +92,15 @@ def evaluate_all(
 def render(table: dict[str, dict[str, float]], slices: tuple[str, ...], console: Console, title: str) -> None:
     """Print the comparison table."""
     t = Table(title=title)
-    for col in ("policy", "usage", *DOMAINS, "violations", *(f"viol {s}" for s in slices), "gap to oracle", "vs rule"):
+    gaps = ("gap to oracle", "gap to forecast", "vs rule")
+    for col in ("policy", "usage", *DOMAINS, "violations", *(f"viol {s}" for s in slices), *gaps):
         t.add_column(col, justify="right")
     for name, row in table.items():
         t.add_row(
             name, f"{row['usage/mean']:.4f}", *(f"{row[f'usage/{d}']:.3f}" for d in DOMAINS),
             f"{row['sla/violation_rate']:.2%}", *(f"{row[f'sla/violation_rate/{s}']:.2%}" for s in slices),
             f"{row['gap/oracle']:+.1%}" if "gap/oracle" in row else "-",
+            f"{row['gap/forecast']:+.1%}" if "gap/forecast" in row else "-",
             f"{-row['reduction/rule']:+.1%}" if "reduction/rule" in row else "-",
         )  # fmt: skip
     console.print(t)

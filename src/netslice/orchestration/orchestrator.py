@@ -83,6 +83,8 @@ class Observation:
     Attributes:
         slot: slots run since the last full reset.
         hour: ``(n_envs,)`` hour of day of the coming slot.
+        episode_slot: ``(n_envs,)`` slots each env has run since its own (full or partial) reset,
+            i.e. the index of the coming slot in the env's episode.
         active: ``(n_slices,)`` provisioned slices.
         allocation: ``(n_envs, n_resources, n_slices)`` allocation in force.
         kpis: the last slot's KPIs (``None`` right after a full reset; after a partial reset the
@@ -93,6 +95,7 @@ class Observation:
 
     slot: int
     hour: FloatArray
+    episode_slot: NDArray[np.int64]
     active: NDArray[np.bool_]
     allocation: FloatArray
     kpis: Kpis | None
@@ -297,6 +300,7 @@ class Orchestrator:
         return Observation(
             slot=self.slot,
             hour=hour_of(self.scenario.params, state.t),
+            episode_slot=np.asarray(state.t, dtype=np.int64).copy(),
             active=self.active.copy(),
             allocation=state.alloc.copy(),
             kpis=kpis,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,6 +61,9 @@ class Oracle:
         seed: seed of the random directions (the oracle is deterministic).
     """
 
+    #: The oracle reads the in-process orchestrator (``PolicyContext.of(orch, with_model=True)``).
+    needs_model: ClassVar[bool] = True
+
     orch: Orchestrator | None
     weights: FloatArray
     steps: int = 12
@@ -90,14 +93,23 @@ class Oracle:
             self.orch, self._packed = ctx.orchestrator, None
         return self.act()
 
-    def act(self) -> FloatArray:
-        """The allocation ``(n_envs, n_resources, n_slices)`` for the coming slot."""
+    def act(self, load: FloatArray | None = None) -> FloatArray:
+        """The allocation ``(n_envs, n_resources, n_slices)`` for the coming slot.
+
+        Args:
+            load: ``(n_envs, n_slices)`` active UEs to plan for; default: the coming slot's true load
+                (clairvoyance). A forecast here turns the oracle into a causal model-predictive planner.
+        """
         if self.orch is None:
             raise ConfigError("oracle: no orchestrator (create it with one, or call act_context)")
         params = self.orch.scenario.params
         if self._packed is None and self.orch.sim.backend == "fused":
             self._packed = fused.pack(params)
         state = self.orch.sim.state
+        if load is not None:
+            if load.shape != state.traffic.load.shape or not np.all(np.isfinite(load)) or np.any(load < 0):
+                raise ConfigError(f"oracle: load must be finite, >= 0 and shaped {state.traffic.load.shape}")
+            state = replace(state, traffic=replace(state.traffic, load=np.ascontiguousarray(load, dtype=np.float64)))
         n_envs, n_slices = state.traffic.load.shape
         n_rows = len(SEARCH_ROWS)
         base = np.zeros((n_envs, N_RESOURCES, n_slices))

@@ -150,6 +150,7 @@ def encode_observation(obs: Observation) -> Json:
     return {
         "slot": obs.slot,
         "hour": encode_array(obs.hour),
+        "episode_slot": encode_array(obs.episode_slot),
         "active": encode_array(obs.active),
         "allocation": encode_array(obs.allocation),
         "kpis": encode_kpis(obs.kpis),
@@ -163,6 +164,7 @@ def decode_observation(data: Json) -> Observation:
     return Observation(
         slot=int(_field(data, "slot", "observation")),
         hour=decode_array(_field(data, "hour", "observation")),
+        episode_slot=decode_array(_field(data, "episode_slot", "observation"), np.int64),
         active=decode_array(_field(data, "active", "observation"), np.bool_),
         allocation=decode_array(_field(data, "allocation", "observation")),
         kpis=decode_kpis(_field(data, "kpis", "observation")),

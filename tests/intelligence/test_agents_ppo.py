@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from netslice.errors import ConfigError
 from netslice.intelligence.agents.checkpoint import load_checkpoint, save_checkpoint
 from netslice.intelligence.agents.gae import gae
+from netslice.intelligence.agents.nets import ActorCritic, NoiseSpace
 from netslice.intelligence.agents.normalize import RunningMeanStd
-from netslice.intelligence.agents.ppo import PPO, PPOConfig
+from netslice.intelligence.agents.ppo import PPO, PPOConfig, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import evaluate
 from netslice.intelligence.policies.oracle import Oracle
@@ -75,17 +77,20 @@ def test_a_failed_checkpoint_write_keeps_the_previous_file(tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
 
 
-def _ppo(run_dir: Path) -> PPO:
-    cfg = PPOConfig(total_steps=8 * 24 * 8, num_steps=24, minibatch_size=64, checkpoint_every=1, seed=3)
+def _ppo(run_dir: Path, noise_space: NoiseSpace = "share") -> PPO:
+    cfg = PPOConfig(
+        total_steps=8 * 24 * 8, num_steps=24, minibatch_size=64, checkpoint_every=1, seed=3, noise_space=noise_space
+    )
     return PPO(cfg, SliceVectorEnv(8, "testbed-v0", seed=3, backend="numpy"), run_dir)
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path) -> None:
-    straight = _ppo(tmp_path / "a")
+@pytest.mark.parametrize("noise_space", ["share", "logit"])
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path, noise_space: NoiseSpace) -> None:
+    straight = _ppo(tmp_path / "a", noise_space)
     straight.train(max_updates=4)
-    first = _ppo(tmp_path / "b")
+    first = _ppo(tmp_path / "b", noise_space)
     first.train(max_updates=2)
-    resumed = _ppo(tmp_path / "b")
+    resumed = _ppo(tmp_path / "b", noise_space)
     assert resumed.resume()
     assert resumed.update == 2
     resumed.train(max_updates=2)
@@ -95,6 +100,36 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path) -> N
     for a, b in zip(straight.agent.state_dict().values(), resumed.agent.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     np.testing.assert_array_equal(straight.obs, resumed.obs)
+
+
+def test_logit_noise_is_relative_to_the_share_and_the_mean_is_the_same() -> None:
+    torch.manual_seed(0)
+    share = ActorCritic(5, 3, (8,), init_log_std=-1.0, init_mean=0.05, noise_space="share")
+    logit = ActorCritic(5, 3, (8,), init_log_std=-1.0, init_mean=0.05, noise_space="logit")
+    logit.load_state_dict(share.state_dict())
+    obs = torch.randn(4000, 5)
+    torch.testing.assert_close(share.mean(obs), logit.mean(obs))
+    with torch.no_grad():
+        a_share = share.squash(share.dist(obs).sample().numpy())
+        a_logit = logit.squash(logit.dist(obs).sample().numpy())
+    assert ((a_logit > 0.0) & (a_logit < 1.0)).all()
+    assert (a_share == 0.0).mean() > 0.3  # share noise of sd 0.37 around 0.05: clipped to 0 a third of the time
+    # Logit noise of sd s: the share's log-ratio to the mean has sd close to s for small shares.
+    ratio = np.log(a_logit / logit.mean(obs).detach().numpy())
+    assert abs(ratio.std() - np.exp(-1.0)) < 0.05
+
+
+def test_unknown_noise_space_is_refused() -> None:
+    with pytest.raises(ConfigError, match="noise_space"):
+        ActorCritic(5, 3, (8,), -1.0, 0.3, noise_space="tanh")  # type: ignore[arg-type]
+
+
+def test_a_logit_noise_checkpoint_loads_as_the_same_policy(tmp_path: Path) -> None:
+    ppo = _ppo(tmp_path, "logit")
+    ppo.train(max_updates=1)
+    ppo.save()
+    obs = np.asarray(ppo.obs, dtype=np.float64)
+    np.testing.assert_array_equal(PPOPolicy.load(ppo.checkpoint_path).act(obs), ppo.policy().act(obs))
 
 
 @pytest.mark.slow

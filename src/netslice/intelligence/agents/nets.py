@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
+from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
+
+from netslice.errors import ConfigError
 
 
 def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], out_gain: float) -> nn.Sequential:
@@ -25,23 +29,49 @@ def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], out_gain: float) -> nn.S
     return nn.Sequential(*layers)
 
 
+#: Where the Gaussian exploration noise is added: to the share itself (then clipped to [0, 1]) or
+#: to its logit (then squashed by the sigmoid, so the noise is relative to the share near 0 and 1).
+NoiseSpace = Literal["share", "logit"]
+
+
 class ActorCritic(nn.Module):
     """Gaussian policy over actions in [0, 1] and a state-value critic.
 
-    The actor's mean is ``sigmoid(mlp(obs) + mean_bias)`` (inside [0, 1]); the log standard deviation
-    is a learned vector independent of the state.
+    The deterministic action is ``sigmoid(mlp(obs) + mean_bias)`` (inside [0, 1]); the log standard
+    deviation is a learned vector independent of the state. With ``noise_space="share"`` the
+    Gaussian is over the share (location = that action; samples clipped to [0, 1]); with
+    ``"logit"`` it is over the share's logit (location = ``mlp(obs) + mean_bias``; samples go
+    through the sigmoid). :meth:`loc`, :meth:`dist` and :meth:`squash` hide the difference.
     """
 
-    def __init__(self, n_obs: int, n_act: int, hidden: tuple[int, ...], init_log_std: float, init_mean: float) -> None:
+    def __init__(
+        self, n_obs: int, n_act: int, hidden: tuple[int, ...], init_log_std: float, init_mean: float,
+        noise_space: NoiseSpace = "share",
+    ) -> None:  # fmt: skip
         super().__init__()
+        if noise_space not in ("share", "logit"):
+            raise ConfigError(f"noise_space: must be 'share' or 'logit', got {noise_space!r}")
         self.actor = mlp(n_obs, n_act, hidden, out_gain=0.01)
         self.critic = mlp(n_obs, 1, hidden, out_gain=1.0)
         self.log_std = nn.Parameter(torch.full((n_act,), init_log_std))
         self.mean_bias = math.log(init_mean / (1.0 - init_mean))
+        self.noise_space: NoiseSpace = noise_space
 
     def mean(self, obs: torch.Tensor) -> torch.Tensor:
         """Deterministic action: the policy mean, in [0, 1]."""
         out: torch.Tensor = torch.sigmoid(self.actor(obs) + self.mean_bias)
+        return out
+
+    def loc(self, obs: torch.Tensor) -> torch.Tensor:
+        """Location of the exploration Gaussian (the share, or its logit)."""
+        logit: torch.Tensor = self.actor(obs) + self.mean_bias
+        return logit if self.noise_space == "logit" else torch.sigmoid(logit)
+
+    def squash(self, sample: np.ndarray) -> np.ndarray:
+        """The action in [0, 1] that a sample of :meth:`dist` stands for."""
+        if self.noise_space == "logit":
+            return np.asarray(1.0 / (1.0 + np.exp(-np.clip(sample, -60.0, 60.0))))
+        out: np.ndarray = np.clip(sample, 0.0, 1.0)
         return out
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
@@ -51,4 +81,4 @@ class ActorCritic(nn.Module):
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian policy at ``obs``."""
-        return torch.distributions.Normal(self.mean(obs), self.log_std.exp().expand(obs.shape[0], -1))
+        return torch.distributions.Normal(self.loc(obs), self.log_std.exp().expand(obs.shape[0], -1))

@@ -31,7 +31,7 @@ from torch import nn
 
 from netslice.intelligence.agents.checkpoint import load_checkpoint, save_checkpoint
 from netslice.intelligence.agents.gae import gae
-from netslice.intelligence.agents.nets import ActorCritic
+from netslice.intelligence.agents.nets import ActorCritic, NoiseSpace
 from netslice.intelligence.agents.normalize import RunningMeanStd
 
 FloatArray = NDArray[np.float64]
@@ -75,6 +75,8 @@ class PPOConfig:
         init_log_std: initial log standard deviation of the exploration noise.
         init_mean: initial policy mean of every action (before learning).
         clip_noise: H of the clipped exploration (None: plain Gaussian).
+        noise_space: add the exploration noise to the share (``"share"``, as in the paper) or to its
+            logit (``"logit"``: noise relative to the share, so small shares are explored finely).
         cost_penalty: weight of the summed SLA cost in the training reward.
         norm_obs: normalise observations with running statistics.
         seed: seed of torch, the noise and the env.
@@ -97,6 +99,7 @@ class PPOConfig:
     init_log_std: float = -2.5
     init_mean: float = 0.3
     clip_noise: float | None = None
+    noise_space: NoiseSpace = "share"
     cost_penalty: float = 4.0
     norm_obs: bool = True
     seed: int = 0
@@ -138,7 +141,9 @@ class PPOPolicy:
         """Load the policy from a checkpoint written by :class:`PPO`."""
         data = load_checkpoint(path)
         cfg = PPOConfig(**data["config"])
-        agent = ActorCritic(data["n_obs"], data["n_act"], tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean)
+        agent = ActorCritic(
+            data["n_obs"], data["n_act"], tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean, cfg.noise_space
+        )
         agent.load_state_dict(data["agent"])
         rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
         return cls(agent, rms)
@@ -155,7 +160,9 @@ class PPO:
         self.n_act = int(np.prod(envs.single_action_space.shape))
         torch.set_num_threads(1)  # faster here, and the orthogonal init (QR) depends on the thread count
         torch.manual_seed(cfg.seed)
-        self.agent = ActorCritic(self.n_obs, self.n_act, tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean)
+        self.agent = ActorCritic(
+            self.n_obs, self.n_act, tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean, cfg.noise_space
+        )
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
         self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None
         self.noise_rng = np.random.default_rng(cfg.seed)
@@ -265,14 +272,14 @@ class PPO:
             x = self._normalize(self.obs, update=True)
             with torch.no_grad():
                 xt = torch.as_tensor(x, dtype=torch.float32)
-                mean = self.agent.mean(xt).numpy().astype(np.float64)
+                mean = self.agent.loc(xt).numpy().astype(np.float64)
                 value = self.agent.value(xt).numpy().astype(np.float64)
             eps = self.noise_rng.standard_normal(mean.shape) * std
             if cfg.clip_noise is not None:
                 eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
             action = mean + eps
             logp = (-0.5 * (eps / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)).sum(axis=1)
-            next_obs, reward, terminated, truncated, info = self.envs.step(np.clip(action, 0.0, 1.0))
+            next_obs, reward, terminated, truncated, info = self.envs.step(self.agent.squash(action))
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
             train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * cost.sum(axis=1)
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)

@@ -10,6 +10,7 @@ Metrics of an evaluation (each documented once, here; keys of :meth:`EvalResult.
 ``sla/cost_mean/<slice>``        mean clipped cost of the slice
 ``return/mean``                  mean undiscounted episode return (sum of rewards over one day)
 ``gap/oracle``                   (usage/mean - oracle usage/mean) / oracle usage/mean (set by :func:`compare`)
+``gap/forecast``                 (usage/mean - forecast usage/mean) / forecast usage/mean (set by :func:`compare`)
 ``reduction/rule``               (rule usage/mean - usage/mean) / rule usage/mean (set by :func:`compare`)
 ===============================  =====================================================================
 """
@@ -136,9 +137,8 @@ def evaluate(
 def compare(results: dict[str, EvalResult]) -> dict[str, dict[str, float]]:
     """Summaries of several evaluations, with the usage gaps and the reduction against ``rule``.
 
-    ``gap/oracle`` is the relative usage above the clairvoyant ``oracle``; ``gap/forecast`` the
-    relative usage above the causal ``forecast`` planner (the best a policy that knows the model
-    but not the future does at its violation rate); each is present when that policy was evaluated.
+    The gap to the clairvoyant ``oracle`` and to the causal ``forecast`` planner (what knowing
+    the model but not the future needs) are set when that policy was evaluated.
     """
     table = {name: r.summary() for name, r in results.items()}
     oracle = table.get("oracle", {}).get("usage/mean")

@@ -4,13 +4,14 @@ Run from the repository root (needs the ``sb3`` extra: ``pip install -c constrai
 
     python benchmarks/sb3_comparison.py [--steps 1000000] [--out benchmarks/results/sb3_comparison.json]
 
-Three learners train on testbed-v0 with 64 networks of the same batched simulator
+Four learners train on testbed-v0 with 64 networks of the same batched simulator
 (:class:`~netslice.intelligence.envs.vector.SliceVectorEnv`), one after the other, for the same env-step budget
 and with the same training reward ``r - cost_penalty * sum(info["cost"])`` (cost_penalty 6): netslice's PPO
-(``netslice``) computes it internally; stable-baselines3 PPO with SB3's defaults (``sb3``) and with netslice's
-initial exploration (``sb3-matched``: ``log_std_init = -2.5`` and an initial mean action of 0.3) get it from
-:class:`SliceVecEnvAdapter`, a thin adapter from the gymnasium ``VectorEnv`` (SAME_STEP autoreset) to SB3's
-``VecEnv`` interface.
+(``netslice``: exploration noise added to the share, as SB3 does; ``netslice-logit``: noise on the share's
+logit, the main job's default) computes it internally; stable-baselines3 PPO with SB3's defaults (``sb3``)
+and with netslice's initial exploration (``sb3-matched``: ``log_std_init = -2.5`` and an initial mean action
+of 0.3) get it from :class:`SliceVecEnvAdapter`, a thin adapter from the gymnasium ``VectorEnv`` (SAME_STEP
+autoreset) to SB3's ``VecEnv`` interface.
 
 Shared hyper-parameters: MLP [64, 64] for the actor and the critic, gamma 0.5, GAE lambda 0.95, 24 slots per
 env per rollout, minibatch 1024, learning rate 1e-3 annealed linearly to 0 (netslice's default; SB3 gets
@@ -89,10 +90,12 @@ SHARED: dict[str, Any] = {
     "max_grad_norm": 0.5,
 }
 
-#: The learners: netslice's PPO, SB3 with its defaults, SB3 with netslice's initial exploration (keyword
-#: arguments of :func:`run_sb3`).
-LEARNERS: dict[str, dict[str, float]] = {
-    "netslice": {},
+#: The learners: netslice's PPO with share-space noise (as SB3) and with logit-space noise, SB3 with its
+#: defaults, SB3 with netslice's share-space initial exploration (keyword arguments of :func:`run_ours` /
+#: :func:`run_sb3`).
+LEARNERS: dict[str, dict[str, Any]] = {
+    "netslice": {"noise_space": "share", "init_log_std": -2.5, "init_mean": 0.3},
+    "netslice-logit": {"noise_space": "logit", "init_log_std": -1.5, "init_mean": 0.1},
     "sb3": {},
     "sb3-matched": {"log_std_init": -2.5, "init_mean": 0.3},
 }
@@ -113,9 +116,12 @@ NOTES: tuple[str, ...] = (
     "mean stays unbounded and the samples clipped.",
     "Both learners use [64, 64] hidden layers here (the shared value); netslice's PPOConfig default may differ "
     "(128 x 128 at the time of writing): see results.netslice.config.hidden.",
-    "netslice PPO: PPOConfig defaults besides the shared values and cost_penalty: sigmoid-squashed mean in [0, 1] "
-    "(initial mean 0.3), initial log std -2.5, sampled action (mean + Gaussian noise) clipped to [0, 1] before "
-    "the env step, running observation normalisation.",
+    "netslice PPO: PPOConfig defaults besides the shared values, cost_penalty and the exploration: sigmoid-squashed "
+    "mean in [0, 1] (initial mean 0.3), initial log std -2.5, sampled action (mean + Gaussian noise) clipped to "
+    "[0, 1] before the env step, running observation normalisation.",
+    "netslice-logit: the same, but the Gaussian is over the share's logit (initial mean 0.1, initial log std -1.5, "
+    "samples squashed by the sigmoid): exploration relative to the share. SB3 has no such option (its "
+    "squash_output needs gSDE), so it is compared with the share-space learners only.",
     "Minibatches: one rollout holds 24 x 64 = 1536 samples. SB3 splits each epoch's permutation into a 1024 and a "
     "truncated 512 minibatch (2 gradient steps per epoch); netslice's PPO takes only the full 1024 minibatch (1 "
     "step per epoch; a different third of the samples is left out in each epoch).",
@@ -408,8 +414,13 @@ def make_evaluator(days: int, n_envs: int, seed: int) -> Callable[[Any], dict[st
     return run
 
 
-def run_ours(n_updates: int, n_envs: int, seed: int, cost_penalty: float, recorder: Recorder) -> dict[str, Any]:
-    """Train netslice's PPO for ``n_updates`` updates, recording into ``recorder``."""
+def run_ours(
+    n_updates: int, n_envs: int, seed: int, cost_penalty: float, recorder: Recorder, **exploration: Any
+) -> dict[str, Any]:
+    """Train netslice's PPO for ``n_updates`` updates, recording into ``recorder``.
+
+    ``exploration``: PPOConfig fields of the learner (``noise_space``, ``init_log_std``, ``init_mean``).
+    """
     torch.set_num_threads(1)
     cfg = PPOConfig(
         total_steps=n_updates * SHARED["num_steps"] * n_envs,
@@ -417,6 +428,7 @@ def run_ours(n_updates: int, n_envs: int, seed: int, cost_penalty: float, record
         cost_penalty=cost_penalty,
         checkpoint_every=10**9,  # only the final checkpoint, written after the last record
         **SHARED,
+        **exploration,
     )
     envs = SliceVectorEnv(n_envs, SCENARIO, seed=seed)
     with tempfile.TemporaryDirectory() as run_dir:
@@ -580,8 +592,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rec = Recorder(learner, target, args.eval_every, evaluator, args.n_envs)
         print(f"{learner}:", file=sys.stderr, flush=True)
         load_before = _loadavg()
-        if learner == "netslice":
-            results[learner] = run_ours(n_updates, args.n_envs, args.seed, args.cost_penalty, rec)
+        if learner.startswith("netslice"):
+            results[learner] = run_ours(n_updates, args.n_envs, args.seed, args.cost_penalty, rec, **LEARNERS[learner])
         else:
             results[learner] = run_sb3(n_updates, args.n_envs, args.seed, args.cost_penalty, rec, **LEARNERS[learner])
         results[learner]["loadavg_before_after_1_5_15"] = [load_before, _loadavg()]

@@ -178,8 +178,11 @@ def train(
     run_dir: Annotated[Path | None, typer.Option(help="Output folder (default runs/SCENARIO-ALGO-sSEED).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from run_dir/checkpoint.pt when present.")] = True,
     learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 1e-3,
-    cost_penalty: Annotated[float, typer.Option(help="Weight of the SLA cost in the training reward.")] = 6.0,
+    cost_penalty: Annotated[float, typer.Option(help="Weight of the SLA cost in the training reward.")] = 8.0,
     clip_noise: Annotated[float | None, typer.Option(help="Clipped exploration H (default: plain Gaussian).")] = None,
+    noise_space: Annotated[
+        str, typer.Option(help="Exploration noise on the share's 'logit' or the 'share'.")
+    ] = "logit",
     eval_days: Annotated[int, typer.Option(min=1, help="Days of evaluation per policy.")] = 5,
     eval_envs: Annotated[int, typer.Option(min=1, help="Networks in the evaluation.")] = 16,
 ) -> None:
@@ -190,8 +193,11 @@ def train(
     if algo != "ppo":
         console.print(f"[red]error:[/red] algo: only 'ppo' is available, got {algo!r}")
         raise typer.Exit(2)
+    if noise_space not in ("logit", "share"):
+        console.print(f"[red]error:[/red] noise_space: must be 'logit' or 'share', got {noise_space!r}")
+        raise typer.Exit(2)
     cfg = PPOConfig(total_steps=steps, learning_rate=learning_rate, cost_penalty=cost_penalty,
-                    clip_noise=clip_noise, seed=seed)  # fmt: skip
+                    clip_noise=clip_noise, noise_space=noise_space, seed=seed)  # type: ignore[arg-type]  # fmt: skip
     out = run_dir or Path("runs") / f"{Path(scenario).stem}-{algo}-s{seed}"
     try:
         run_train(scenario, out, cfg, n_envs, resume, eval_days, eval_envs, console)

@@ -32,6 +32,9 @@ def mlp(n_in: int, n_out: int, hidden: tuple[int, ...], out_gain: float) -> nn.S
 #: Where the Gaussian exploration noise is added: to the share itself (then clipped to [0, 1]) or
 #: to its logit (then squashed by the sigmoid, so the noise is relative to the share near 0 and 1).
 NoiseSpace = Literal["share", "logit"]
+#: Default initial log standard deviation per noise space: exp(-2.5) = 0.08 of the share; exp(-1.5) = 0.22 on
+#: the logit, i.e. about +-22 % of a small share.
+INIT_LOG_STD: dict[str, float] = {"share": -2.5, "logit": -1.5}
 
 
 class ActorCritic(nn.Module):

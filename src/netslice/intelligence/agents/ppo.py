@@ -31,7 +31,7 @@ from torch import nn
 
 from netslice.intelligence.agents.checkpoint import load_checkpoint, save_checkpoint
 from netslice.intelligence.agents.gae import gae
-from netslice.intelligence.agents.nets import ActorCritic, NoiseSpace
+from netslice.intelligence.agents.nets import INIT_LOG_STD, ActorCritic, NoiseSpace
 from netslice.intelligence.agents.normalize import RunningMeanStd
 
 FloatArray = NDArray[np.float64]
@@ -72,7 +72,8 @@ class PPOConfig:
         vf_coef: value loss weight.
         max_grad_norm: gradient clipping.
         hidden: hidden layer sizes of actor and critic.
-        init_log_std: initial log standard deviation of the exploration noise.
+        init_log_std: initial log standard deviation of the exploration noise (None: the default of
+            the noise space, :data:`~netslice.intelligence.agents.nets.INIT_LOG_STD`).
         init_mean: initial policy mean of every action (before learning).
         clip_noise: H of the clipped exploration (None: plain Gaussian).
         noise_space: add the exploration noise to the share (``"share"``, as in the paper) or to its
@@ -96,14 +97,19 @@ class PPOConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     hidden: tuple[int, ...] = (128, 128)
-    init_log_std: float = -2.5
-    init_mean: float = 0.3
+    init_log_std: float | None = None
+    init_mean: float = 0.1
     clip_noise: float | None = None
-    noise_space: NoiseSpace = "share"
-    cost_penalty: float = 4.0
+    noise_space: NoiseSpace = "logit"
+    cost_penalty: float = 8.0
     norm_obs: bool = True
     seed: int = 0
     checkpoint_every: int = 10
+
+    @property
+    def log_std0(self) -> float:
+        """The initial log standard deviation in force (``init_log_std`` or the noise space's default)."""
+        return INIT_LOG_STD.get(self.noise_space, 0.0) if self.init_log_std is None else self.init_log_std
 
 
 @dataclass
@@ -142,7 +148,7 @@ class PPOPolicy:
         data = load_checkpoint(path)
         cfg = PPOConfig(**data["config"])
         agent = ActorCritic(
-            data["n_obs"], data["n_act"], tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean, cfg.noise_space
+            data["n_obs"], data["n_act"], tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space
         )
         agent.load_state_dict(data["agent"])
         rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
@@ -161,7 +167,7 @@ class PPO:
         torch.set_num_threads(1)  # faster here, and the orthogonal init (QR) depends on the thread count
         torch.manual_seed(cfg.seed)
         self.agent = ActorCritic(
-            self.n_obs, self.n_act, tuple(cfg.hidden), cfg.init_log_std, cfg.init_mean, cfg.noise_space
+            self.n_obs, self.n_act, tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space
         )
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
         self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None

@@ -10,9 +10,10 @@ Two ways to act, one per kind of input:
 * :class:`ContextPolicy`: ``act_context(ctx)`` maps a :class:`PolicyContext` (the orchestrator's
   raw :class:`~netslice.orchestration.orchestrator.Observation`, its spaces and the scenario) to
   allocations ``(n_envs, 7, K)``, the orchestrator's action shape. Policies that need more than
-  the encoded observation use it: the rule-based baseline reads the exact active UEs, and the
-  oracle also gets the in-process orchestrator (``ctx.orchestrator``) whose model it queries; no
-  other policy may read it.
+  the encoded observation use it: the rule-based baseline reads the exact active UEs; the oracle
+  and the forecast planner also get the in-process orchestrator (``ctx.orchestrator``) whose model
+  they query. A policy declares that need with a class attribute ``needs_model = True``; no other
+  policy may read it.
 
 >>> import numpy as np
 >>> from netslice.intelligence.policies.static import StaticPolicy

@@ -122,9 +122,8 @@ NOTES: tuple[str, ...] = (
     "netslice-logit: the same, but the Gaussian is over the share's logit (initial mean 0.1, initial log std -1.5, "
     "samples squashed by the sigmoid): exploration relative to the share. SB3 has no such option (its "
     "squash_output needs gSDE), so it is compared with the share-space learners only.",
-    "Minibatches: one rollout holds 24 x 64 = 1536 samples. SB3 splits each epoch's permutation into a 1024 and a "
-    "truncated 512 minibatch (2 gradient steps per epoch); netslice's PPO takes only the full 1024 minibatch (1 "
-    "step per epoch; a different third of the samples is left out in each epoch).",
+    "Minibatches: one rollout holds 24 x 64 = 1536 samples. SB3 and netslice's PPO both split each epoch's "
+    "permutation into a 1024 and a truncated 512 minibatch (2 gradient steps per epoch).",
     "Learning-rate schedule: SB3 computes progress_remaining after the rollout, so its update u of N uses "
     "1e-3 * (1 - (u + 1) / N), netslice's 1e-3 * (1 - u / N).",
     "Wall-clock = training time only: rollouts and updates, from the first rollout; the evaluations are timed "

@@ -72,9 +72,9 @@ NOTES: tuple[str, ...] = (
     "end_to_end_env_steps_per_s = updates * num_steps * n_envs / wall-clock of PPO.train(max_updates=updates); "
     "rollout_env_steps_per_s = the same steps / (wall-clock - time in PPO._learn); update_ms = time in "
     "PPO._learn per update (the 4 clipped-surrogate epochs).",
-    "grad_steps_per_update = update_epochs * floor(num_steps * n_envs / minibatch_size): PPO leaves out the last, "
-    "incomplete minibatch of every epoch (e.g. 64 envs x 24 slots = 1536 samples at minibatch 1024: one gradient "
-    "step per epoch), so the update cost is not proportional to the batch.",
+    "grad_steps_per_update = update_epochs * ceil(num_steps * n_envs / minibatch_size): PPO trains on every sample, "
+    "the last minibatch of an epoch may be smaller (e.g. 64 envs x 24 slots = 1536 samples at minibatch 1024: a "
+    "1024 and a 512 minibatch per epoch), so the update cost is not proportional to the batch.",
     "env_only_env_steps_per_s: SliceVectorEnv.step with a constant action 0.3, same number of steps as a repeat.",
     "Simulator backend: SliceVectorEnv's default ('auto': numba's fused kernel when numba is installed).",
     "One thread (torch.set_num_threads(1), OMP/OPENBLAS/MKL_NUM_THREADS=1); the machine may be shared: see "
@@ -169,7 +169,7 @@ def measure(
         minibatch_size=minibatch_size,
         updates=updates,
         env_steps_per_update=steps_per_update,
-        grad_steps_per_update=cfg.update_epochs * (steps_per_update // min(minibatch_size, steps_per_update)),
+        grad_steps_per_update=cfg.update_epochs * -(-steps_per_update // min(minibatch_size, steps_per_update)),
         end_to_end_env_steps_per_s=statistics.median(e2e),
         rollout_env_steps_per_s=statistics.median(rollout),
         rollout_ms=statistics.median(rollout_ms),

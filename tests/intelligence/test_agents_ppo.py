@@ -119,9 +119,21 @@ def test_logit_noise_is_relative_to_the_share_and_the_mean_is_the_same() -> None
     assert abs(ratio.std() - np.exp(-1.0)) < 0.05
 
 
-def test_unknown_noise_space_is_refused() -> None:
+def test_unknown_noise_space_or_activation_is_refused() -> None:
     with pytest.raises(ConfigError, match="noise_space"):
         ActorCritic(5, 3, (8,), -1.0, 0.3, noise_space="tanh")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="activation"):
+        ActorCritic(5, 3, (8,), -1.0, 0.3, activation="gelu")  # type: ignore[arg-type]
+
+
+def test_a_relu_checkpoint_loads_as_the_same_policy(tmp_path: Path) -> None:
+    cfg = PPOConfig(total_steps=8 * 24 * 8, minibatch_size=64, seed=3, activation="relu")
+    ppo = PPO(cfg, SliceVectorEnv(8, "testbed-v0", seed=3, backend="numpy"), tmp_path)
+    assert any(isinstance(m, torch.nn.ReLU) for m in ppo.agent.actor)
+    ppo.train(max_updates=1)
+    ppo.save()
+    obs = np.asarray(ppo.obs, dtype=np.float64)
+    np.testing.assert_array_equal(PPOPolicy.load(ppo.checkpoint_path).act(obs), ppo.policy().act(obs))
 
 
 def test_a_logit_noise_checkpoint_loads_as_the_same_policy(tmp_path: Path) -> None:

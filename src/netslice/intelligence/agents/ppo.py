@@ -31,7 +31,7 @@ from torch import nn
 
 from netslice.intelligence.agents.checkpoint import load_checkpoint, save_checkpoint
 from netslice.intelligence.agents.gae import gae
-from netslice.intelligence.agents.nets import INIT_LOG_STD, ActorCritic, NoiseSpace
+from netslice.intelligence.agents.nets import INIT_LOG_STD, Activation, ActorCritic, NoiseSpace
 from netslice.intelligence.agents.normalize import RunningMeanStd
 
 FloatArray = NDArray[np.float64]
@@ -72,6 +72,7 @@ class PPOConfig:
         vf_coef: value loss weight.
         max_grad_norm: gradient clipping.
         hidden: hidden layer sizes of actor and critic.
+        activation: hidden-layer activation of actor and critic (``"tanh"`` or ``"relu"``).
         init_log_std: initial log standard deviation of the exploration noise (None: the default of
             the noise space, :data:`~netslice.intelligence.agents.nets.INIT_LOG_STD`).
         init_mean: initial policy mean of every action (before learning).
@@ -97,6 +98,7 @@ class PPOConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     hidden: tuple[int, ...] = (128, 128)
+    activation: Activation = "tanh"
     init_log_std: float | None = None
     init_mean: float = 0.1
     clip_noise: float | None = None
@@ -110,6 +112,13 @@ class PPOConfig:
     def log_std0(self) -> float:
         """The initial log standard deviation in force (``init_log_std`` or the noise space's default)."""
         return INIT_LOG_STD.get(self.noise_space, 0.0) if self.init_log_std is None else self.init_log_std
+
+
+def new_agent(cfg: PPOConfig, n_obs: int, n_act: int) -> ActorCritic:
+    """A freshly initialised actor-critic with the architecture and exploration of ``cfg``."""
+    return ActorCritic(
+        n_obs, n_act, tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space, cfg.activation
+    )  # fmt: skip
 
 
 @dataclass
@@ -147,9 +156,7 @@ class PPOPolicy:
         """Load the policy from a checkpoint written by :class:`PPO`."""
         data = load_checkpoint(path)
         cfg = PPOConfig(**data["config"])
-        agent = ActorCritic(
-            data["n_obs"], data["n_act"], tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space
-        )
+        agent = new_agent(cfg, data["n_obs"], data["n_act"])
         agent.load_state_dict(data["agent"])
         rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
         return cls(agent, rms)
@@ -166,9 +173,7 @@ class PPO:
         self.n_act = int(np.prod(envs.single_action_space.shape))
         torch.set_num_threads(1)  # faster here, and the orthogonal init (QR) depends on the thread count
         torch.manual_seed(cfg.seed)
-        self.agent = ActorCritic(
-            self.n_obs, self.n_act, tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space
-        )
+        self.agent = new_agent(cfg, self.n_obs, self.n_act)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
         self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None
         self.noise_rng = np.random.default_rng(cfg.seed)

@@ -7,10 +7,11 @@ the forecast planner and the oracle on the same networks, and writes usage, viol
 Configurations (:data:`CONFIGS`, PPOConfig overrides):
 
 - ``share-m0.3-p6``: the previous main-job default (noise added to the share, initial mean 0.3, log std -2.5,
-  cost penalty 6);
+  cost penalty 6, tanh hidden layers);
 - ``share-m0.1-p6``: the same with initial mean 0.1;
-- ``logit-p6``: noise on the share's logit (initial mean 0.1, log std -1.5), cost penalty 6;
-- ``logit-p8``: the current default (PPOConfig()).
+- ``logit-p6``: noise on the share's logit (initial mean 0.1, log std -1.5), cost penalty 6, tanh;
+- ``logit-p8-tanh``: the same with cost penalty 8;
+- ``logit-p8``: the current default (PPOConfig(): logit noise, cost penalty 8, ReLU hidden layers).
 
 Usage: ``python benchmarks/ppo_exploration.py [--configs logit-p8 share-m0.3-p6] [--seeds 0 1] [--jobs 2]``.
 Writes ``benchmarks/results/ppo_exploration.json``. Each run takes 3-6 minutes on one core of this machine.
@@ -46,9 +47,10 @@ from sim_throughput import machine_info, write_json
 RESULT = Path(__file__).resolve().parent / "results" / "ppo_exploration.json"
 SCENARIO = "testbed-v0"
 CONFIGS: dict[str, dict[str, Any]] = {
-    "share-m0.3-p6": {"noise_space": "share", "init_mean": 0.3, "cost_penalty": 6.0},
-    "share-m0.1-p6": {"noise_space": "share", "init_mean": 0.1, "cost_penalty": 6.0},
-    "logit-p6": {"noise_space": "logit", "init_mean": 0.1, "cost_penalty": 6.0},
+    "share-m0.3-p6": {"noise_space": "share", "init_mean": 0.3, "cost_penalty": 6.0, "activation": "tanh"},
+    "share-m0.1-p6": {"noise_space": "share", "init_mean": 0.1, "cost_penalty": 6.0, "activation": "tanh"},
+    "logit-p6": {"noise_space": "logit", "init_mean": 0.1, "cost_penalty": 6.0, "activation": "tanh"},
+    "logit-p8-tanh": {"activation": "tanh"},
     "logit-p8": {},
 }
 KEYS = ("usage/mean", "usage/ran", "usage/tn", "usage/cn", "usage/edge", "sla/violation_rate")

@@ -77,6 +77,7 @@ FloatArray = NDArray[np.float64]
 #: Hyper-parameters shared by both learners (names of netslice's PPOConfig).
 SHARED: dict[str, Any] = {
     "hidden": (64, 64),
+    "activation": "tanh",  # SB3's MlpPolicy default (netslice's PPOConfig default is relu)
     "gamma": 0.5,
     "gae_lambda": 0.95,
     "num_steps": 24,

@@ -98,7 +98,7 @@ class PPOConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     hidden: tuple[int, ...] = (128, 128)
-    activation: Activation = "tanh"
+    activation: Activation = "relu"
     init_log_std: float | None = None
     init_mean: float = 0.1
     clip_noise: float | None = None

@@ -46,7 +46,8 @@ class LastSlotPlanner:
 
     def act_context(self, ctx: PolicyContext) -> NDArray[np.float64]:
         """Plan on the last slot's load (the coming slot's true load right after a full reset)."""
-        self.oracle.orch = ctx.orchestrator
+        assert ctx.orchestrator is not None
+        self.oracle.bind(ctx.orchestrator)
         kpis = ctx.observation.kpis
         return self.oracle.act(load=None if kpis is None else kpis.active_ues * self.margin)
 

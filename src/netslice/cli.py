@@ -193,9 +193,6 @@ def train(
     if algo != "ppo":
         console.print(f"[red]error:[/red] algo: only 'ppo' is available, got {algo!r}")
         raise typer.Exit(2)
-    if noise_space not in ("logit", "share"):
-        console.print(f"[red]error:[/red] noise_space: must be 'logit' or 'share', got {noise_space!r}")
-        raise typer.Exit(2)
     cfg = PPOConfig(total_steps=steps, learning_rate=learning_rate, cost_penalty=cost_penalty,
                     clip_noise=clip_noise, noise_space=noise_space, seed=seed)  # type: ignore[arg-type]  # fmt: skip
     out = run_dir or Path("runs") / f"{Path(scenario).stem}-{algo}-s{seed}"

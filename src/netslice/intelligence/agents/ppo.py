@@ -7,9 +7,11 @@ weighted resource usage) minus ``cost_penalty`` times the sum of the slices' SLA
 [0, 1] by the env): the penalty form of the constrained MDP. The safe variants (Lagrangian,
 baseline switching) come in their own modules.
 
-Exploration: Gaussian noise on the sigmoid-squashed mean. With ``clip_noise = H`` the noise is
-clipped to [-H, H] before it is added (the paper's clipped exploration a + clip(eps, -H, H)); the
-log-probability used in the ratio is that of the Gaussian (an approximation that ignores the
+Exploration: Gaussian noise on the share's logit (``noise_space="logit"``, the default: the sample
+goes through the sigmoid, so the noise is relative to the share) or on the sigmoid-squashed share
+itself (``"share"``, as in the paper: the sample is clipped to [0, 1]). With ``clip_noise = H`` the
+noise is clipped to [-H, H] before it is added (the paper's clipped exploration a + clip(eps, -H, H));
+the log-probability used in the ratio is that of the Gaussian (an approximation that ignores the
 clipping, exact for |eps| < H).
 
 Checkpoints (``run_dir/checkpoint.pt``, written atomically every ``checkpoint_every`` updates and at
@@ -283,12 +285,12 @@ class PPO:
             x = self._normalize(self.obs, update=True)
             with torch.no_grad():
                 xt = torch.as_tensor(x, dtype=torch.float32)
-                mean = self.agent.loc(xt).numpy().astype(np.float64)
+                loc = self.agent.loc(xt).numpy().astype(np.float64)
                 value = self.agent.value(xt).numpy().astype(np.float64)
-            eps = self.noise_rng.standard_normal(mean.shape) * std
+            eps = self.noise_rng.standard_normal(loc.shape) * std
             if cfg.clip_noise is not None:
                 eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
-            action = mean + eps
+            action = loc + eps
             logp = (-0.5 * (eps / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)).sum(axis=1)
             next_obs, reward, terminated, truncated, info = self.envs.step(self.agent.squash(action))
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]

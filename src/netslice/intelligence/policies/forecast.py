@@ -165,8 +165,8 @@ class ForecastPlanner:
         """:class:`~netslice.intelligence.policies.base.ContextPolicy` entry: needs ``ctx.orchestrator``."""
         if ctx.orchestrator is None:
             raise ConfigError("forecast planner: needs the in-process model (PolicyContext.of(orch, with_model=True))")
-        if ctx.orchestrator is not self.oracle.orch:
-            self.oracle.orch, self.oracle._packed, self.filter = ctx.orchestrator, None, None
+        if self.oracle.bind(ctx.orchestrator):
+            self.filter = None
         load = self.forecast(ctx.observation, ctx.orchestrator.scenario.params.traffic)
         return self.oracle.act(load=load)
 

@@ -89,9 +89,15 @@ class Oracle:
         """:class:`~netslice.intelligence.policies.base.ContextPolicy` entry: needs ``ctx.orchestrator``."""
         if ctx.orchestrator is None:
             raise ConfigError("oracle: needs the in-process orchestrator (PolicyContext.of(orch, with_model=True))")
-        if ctx.orchestrator is not self.orch:
-            self.orch, self._packed = ctx.orchestrator, None
+        self.bind(ctx.orchestrator)
         return self.act()
+
+    def bind(self, orch: Orchestrator) -> bool:
+        """Search ``orch``'s model from now on; True when that is a different orchestrator than before."""
+        if orch is self.orch:
+            return False
+        self.orch, self._packed = orch, None
+        return True
 
     def act(self, load: FloatArray | None = None) -> FloatArray:
         """The allocation ``(n_envs, n_resources, n_slices)`` for the coming slot.

@@ -265,7 +265,7 @@ class Orchestrator:
             modified = np.abs(enforced - alloc).reshape(self.n_envs, -1) @ np.ones(alloc[0].size) > 1e-12
             in_force, faults = enforce_all(self.managers, enforced, self.slot)
             for fault in faults:
-                self.fault_counts[fault.domain] = self.fault_counts.get(fault.domain, 0) + 1
+                self.count_fault(fault.domain)
         kpis = self.sim.step(in_force, validate=False)
         if self.managers["ran"].rrm is not None:
             self.managers["ran"].rrm.update_need(kpis)
@@ -274,6 +274,10 @@ class Orchestrator:
         obs = self._observation(kpis, cost, tuple(faults))
         self._last = obs
         return StepResult(obs, kpis, cost, kpis.usage, modified, tuple(faults))
+
+    def count_fault(self, domain: str) -> None:
+        """Count one fault of ``domain``'s manager (an enforcement on a slot, or a failed NRM write)."""
+        self.fault_counts[domain] = self.fault_counts.get(domain, 0) + 1
 
     def measurements(self, kpis: Kpis | None = None) -> dict[str, dict[str, FloatArray]]:
         """Per-domain measurements of a slot (default: the last one), ``{domain: {name: (n_envs, n_slices)}}``."""
@@ -286,7 +290,8 @@ class Orchestrator:
         """Namespaced metrics.
 
         The assurance's ``sla/*``, plus ``orchestrator/slots`` (slots run), ``orchestrator/active_slices``
-        and ``orchestrator/faults/<domain>`` (domain faults since creation).
+        and ``orchestrator/faults/<domain>`` (domain faults since creation: failed enforcements on a
+        slot and failed NRM writes).
         """
         out = self.assurance.metrics()
         out["orchestrator/slots"] = float(self.slot)

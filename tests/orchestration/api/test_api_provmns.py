@@ -365,6 +365,10 @@ def test_domain_manager_failure_on_the_slow_path(api: Any, unchanged: Any) -> No
     api.assert_error(r, 502, "DomainFault", "edge", "edge controller unreachable", "previous allocation")
     unchanged()
     assert api.get("/healthz").status_code == 200
+    assert api.orch.metrics()["orchestrator/faults/edge"] == 1.0
+    assert api.orch.metrics()["orchestrator/faults/tn"] == 0.0
+    metrics = api.get("/metrics").text
+    assert 'netslice_domain_faults_total{domain="edge",kind="error"} 1.0' in metrics
 
 
 def test_unknown_route_and_method(api: Any) -> None:

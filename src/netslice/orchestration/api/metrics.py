@@ -8,7 +8,7 @@ Metric names (documented once, here):
                                                             ``netslice_sla_violation_rate{slice="mar"}``,
                                                             ``sla/violation_rate`` the same name without label,
                                                             ``orchestrator/slots`` ``netslice_orchestrator_slots``
-``netslice_domain_faults_total{domain, kind}``              counter: domain faults reported by slots run via the API
+``netslice_domain_faults_total{domain, kind}``              counter: faults of slots and NRM writes via the API
 ``netslice_http_requests_total{method, route, status}``     counter: requests per route template
 ``netslice_http_request_duration_seconds{method, route}``   histogram: request latency per route template
 ``netslice_api_info{scenario, backend, n_envs}``            gauge (always 1): what the server runs
@@ -103,7 +103,7 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.faults = Counter(
-            "netslice_domain_faults", "domain faults of slots run through the API", ["domain", "kind"],
+            "netslice_domain_faults", "domain faults of slots and NRM writes through the API", ["domain", "kind"],
             registry=self.registry,
         )  # fmt: skip
         for domain in DOMAINS:

@@ -42,6 +42,7 @@ from netslice.orchestration.api.context import ApiContext
 from netslice.orchestration.api.errors import ApiError
 from netslice.orchestration.api.patch import apply_patch
 from netslice.orchestration.api.schemas import ERROR_RESPONSES
+from netslice.orchestration.domains import DomainFault
 from netslice.orchestration.nrm import (
     AdministrativeState,
     ComputeAllocation,
@@ -107,17 +108,21 @@ def _same_snssai(ctx: ApiContext, k: int, slice_id: str, snssai: Snssai) -> None
         raise ConfigError(f"snssai: must be {expected.key}, the S-NSSAI of NetworkSlice={slice_id}, got {snssai.key}")
 
 
-def _domain_call(domain: str, call: Callable[[], T]) -> T:
-    """Run a slow-path write; a domain manager that raises (not a validation error) gives 502."""
+def _domain_call(ctx: ApiContext, domain: str, call: Callable[[], T]) -> T:
+    """Run a slow-path write; a domain manager that raises (not a validation error) gives 502.
+
+    The fault is counted like a slot's (``orchestrator/faults/<domain>`` and
+    ``netslice_domain_faults_total{kind="error"}``).
+    """
     try:
         return call()
     except NetsliceError:
         raise
     except Exception as err:  # a failing manager must not take the server down
-        raise ApiError(
-            502, "DomainFault", f"{domain}: the domain manager failed ({type(err).__name__}: {err}); "
-            "the previous allocation stays in force",
-        ) from err  # fmt: skip
+        message = f"{domain}: the domain manager failed ({type(err).__name__}: {err})"
+        ctx.orchestrator.count_fault(domain)
+        ctx.metrics.count_faults([DomainFault(domain, "error", message, ctx.orchestrator.slot)])
+        raise ApiError(502, "DomainFault", f"{message}; the previous allocation stays in force") from err
 
 
 def _created(status: int, content: Any, location: str) -> JSONResponse:
@@ -309,7 +314,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
         with lock:
             k = ctx.slice_index(slice_id)
             _same_snssai(ctx, k, slice_id, body.snssai)
-            alloc = _domain_call("tn", lambda: views.put_transport_allocation(orch, body))
+            alloc = _domain_call(ctx, "tn", lambda: views.put_transport_allocation(orch, body))
             return JSONResponse(alloc.to_json_dict())
 
     compute = "/ComputeAllocation={slice_id},domain={domain}"
@@ -329,7 +334,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
         with lock:
             k = ctx.slice_index(slice_id)
             _same_snssai(ctx, k, slice_id, alloc.snssai)
-            out = _domain_call(domain.value, lambda: views.put_compute_allocation(orch, alloc))
+            out = _domain_call(ctx, domain.value, lambda: views.put_compute_allocation(orch, alloc))
             return JSONResponse(out.to_json_dict())
 
     return router

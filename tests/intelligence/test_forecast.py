@@ -23,7 +23,7 @@ def test_one_measurement_gives_the_closed_form_gaussian_posterior() -> None:
     f = TrafficFilter.create(params, n_envs=1)
     sd, sn, rho = params.day_sigma, params.noise_sigma, params.noise_rho
     hour = np.array([12.0])
-    base = params.scale * np.maximum(diurnal_profile(params.harmonics, hour) / params.profile_peak, 0.0)
+    base = params.scale * np.maximum(diurnal_profile(params.harmonics, hour) / params.profile_peak, 0.0)  # by hand
     y = np.array([[0.12, -0.05, 0.2]])  # measured L + x per slice
     ues = base * np.exp(y - 0.5 * sn**2)
     f.update(hour, ues, np.array([True]))

@@ -137,14 +137,20 @@ def profile_peak(harmonics: FloatArray) -> FloatArray:
     return np.asarray(np.max(diurnal_profile(harmonics, np.arange(0.0, 24.0, 1.0 / 60.0)), axis=0))
 
 
+def profile_load(params: TrafficParams, hour: FloatArray) -> FloatArray:
+    """``scale * profile(hour)``: the load without day factor, noise and bursts, ``(n_envs, n_slices)``."""
+    shape = np.maximum(diurnal_profile(params.harmonics, hour) / params.profile_peak, 0.0)
+    out: FloatArray = params.scale * shape
+    return out
+
+
 def load_of(
     params: TrafficParams, hour: FloatArray, noise: FloatArray, burst: FloatArray, day: FloatArray
 ) -> FloatArray:
     """Active UEs per env and slice for the given hour of day (``hour`` shaped ``(n_envs,)``)."""
-    shape = np.maximum(diurnal_profile(params.harmonics, hour) / params.profile_peak, 0.0)
     mult = 1.0 + (params.burst_factor - 1.0) * burst
     lognormal = np.exp(noise - 0.5 * params.noise_sigma**2)
-    return np.maximum(params.scale * shape * day * lognormal * mult, params.min_fraction * params.scale)
+    return np.maximum(profile_load(params, hour) * day * lognormal * mult, params.min_fraction * params.scale)
 
 
 def init_traffic(params: TrafficParams, hour: FloatArray, rng: np.random.Generator) -> TrafficState:

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from netslice.errors import ConfigError
 from netslice.intelligence.policies.base import PolicyContext
 from netslice.intelligence.policies.oracle import Oracle
-from netslice.network.traffic import TrafficParams, diurnal_profile
+from netslice.network.traffic import TrafficParams, profile_load
 from netslice.orchestration.orchestrator import Observation
 
 FloatArray = NDArray[np.float64]
@@ -95,7 +95,7 @@ class TrafficFilter:
             envs: ``(n_envs,)`` envs to advance (the others keep their state).
         """
         p = self.params
-        base = self._base(hour)
+        base = profile_load(p, hour)
         informative = (base > 0.0) & (active_ues > p.min_fraction * p.scale * (1.0 + 1e-9)) & envs[:, None]
         y = np.log(np.maximum(active_ues, 1e-300) / np.maximum(base, 1e-300)) + 0.5 * p.noise_sigma**2
         s = self.p_ll + 2.0 * self.p_lx + self.p_xx + MEASUREMENT_VAR  # innovation variance of y = L + x
@@ -120,14 +120,7 @@ class TrafficFilter:
         z = NormalDist().inv_cdf(q)
         sd = np.sqrt(np.maximum(self.p_ll + 2.0 * self.p_lx + self.p_xx, 0.0))
         log_mult = self.m_l + self.m_x - 0.5 * p.noise_sigma**2 + z * sd
-        out: FloatArray = np.maximum(self._base(hour) * np.exp(log_mult), p.min_fraction * p.scale)
-        return out
-
-    def _base(self, hour: FloatArray) -> FloatArray:
-        """``scale * profile(hour)``, ``(n_envs, n_slices)``."""
-        p = self.params
-        shape = np.maximum(diurnal_profile(p.harmonics, hour) / p.profile_peak, 0.0)
-        out: FloatArray = p.scale * shape
+        out: FloatArray = np.maximum(profile_load(p, hour) * np.exp(log_mult), p.min_fraction * p.scale)
         return out
 
 

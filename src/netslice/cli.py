@@ -16,6 +16,7 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,6 +39,12 @@ KPI_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reliability", "reliability", "{:.6f}"),
     ("fps", "fps", "{:.1f}"),
 )
+
+
+def fail(err: Exception | str, code: int = 2) -> typer.Exit:
+    """Print ``error: <message>`` on one logical line (no traceback, no markup) and return the exit to raise."""
+    console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
+    return typer.Exit(code)
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -80,8 +87,7 @@ def simulate(
     try:
         sc = scenarios.load(scenario)
     except NetsliceError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
+        raise fail(err) from None
     params = sc.params
     if allocation == "initial":
         alloc = np.broadcast_to(params.initial_allocation, (n_envs, *params.initial_allocation.shape))
@@ -199,8 +205,7 @@ def train(
     try:
         run_train(scenario, out, cfg, n_envs, resume, eval_days, eval_envs, console)
     except NetsliceError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
+        raise fail(err) from None
 
 
 @app.command()
@@ -225,8 +230,7 @@ def evaluate(
         results = evaluate_all(policies, sc, days, n_envs, seed, console)
         report(results, out, console, None, days=days, n_envs=n_envs, seed=seed)
     except NetsliceError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
+        raise fail(err) from None
 
 
 def main() -> None:

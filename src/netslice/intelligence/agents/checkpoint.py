@@ -1,13 +1,35 @@
-"""Checkpoints written atomically: a temporary file in the same folder, fsync, then rename."""
+"""Checkpoints written atomically (a temporary file in the same folder, fsync, then rename) and read defensively.
+
+A save killed half-way (``kill -9``, power loss) leaves a temporary ``.checkpoint.pt.XXXXXXXX`` next
+to the checkpoint, never a half-written checkpoint; :func:`remove_stale_temp_files` deletes those
+left-overs when a run starts again in that folder. A checkpoint that cannot be used (empty, truncated,
+garbage, or a torch file without the expected entries) raises :class:`CheckpointError`, which names the
+file, says why and what to do.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from netslice.errors import NetsliceError
+
+#: What to do about a bad checkpoint, appended to every :class:`CheckpointError` unless a caller gives its own.
+DEFAULT_HINT = "delete it, or rerun `netslice train` with --no-resume to start over"
+
+
+class CheckpointError(NetsliceError, ValueError):
+    """A checkpoint file cannot be used: empty, truncated, not a torch file, or missing entries."""
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -18,7 +40,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
@@ -31,9 +53,81 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (tensors on the CPU)."""
-    data = torch.load(Path(path), map_location="cpu", weights_only=False)
+def remove_stale_temp_files(path: str | Path) -> list[Path]:
+    """Delete the temporary files that interrupted saves of checkpoint ``path`` left in its folder.
+
+    Only call this when no other process is saving that checkpoint (at the start of a run).
+
+    Returns:
+        The files removed.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = [p for p in path.parent.glob(f"{_temp_prefix(path)}*") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+def _why(err: BaseException) -> str:
+    """A one-line reason from a torch/pickle load error."""
+    first = (str(err).strip().splitlines() or [""])[0].strip()
+    if len(first) > 120:
+        first = first[:117] + "..."
+    return f"truncated or not a torch checkpoint ({type(err).__name__}: {first})" if first else type(err).__name__
+
+
+def load_checkpoint(path: str | Path, required: Iterable[str] = (), hint: str = DEFAULT_HINT) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors on the CPU).
+
+    Args:
+        path: the checkpoint file.
+        required: entries the caller needs; a checkpoint without one of them is rejected.
+        hint: what the user should do about a bad file (ends the error message).
+
+    Raises:
+        CheckpointError: the file is missing, empty, truncated, not a torch file, not a dict, or lacks
+            a ``required`` entry.
+    """
+    path = Path(path)
+
+    def bad(why: str) -> CheckpointError:
+        return CheckpointError(f"checkpoint {path}: {why}; {hint}")
+
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise bad(f"cannot be read ({err.strerror or err})") from None
+    if size == 0:
+        raise bad("the file is empty (0 bytes)")
+    try:
+        # weights_only=False: the checkpoint holds numpy generator states and env snapshots, so only
+        # load checkpoints you wrote.
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch and pickle raise many types (RuntimeError, UnpicklingError, EOFError, ...)
+        raise bad(_why(err)) from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a netslice checkpoint")
+        raise bad(f"a torch file holding a {type(data).__name__}, not a netslice checkpoint")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise bad(f"not a netslice PPO checkpoint (missing {', '.join(missing)})")
     return data
+
+
+@contextmanager
+def restoring(path: str | Path, hint: str = DEFAULT_HINT) -> Iterator[None]:
+    """Turn an error while applying a loaded checkpoint (wrong shapes, types, config) into a :class:`CheckpointError`.
+
+    Raises:
+        CheckpointError: the body raised ``KeyError``, ``TypeError``, ``ValueError`` or ``RuntimeError``.
+    """
+    try:
+        yield
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+        why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise CheckpointError(
+            f"checkpoint {path}: its content does not fit this netslice run ({type(err).__name__}: {why[:160]}); {hint}"
+        ) from None

@@ -31,12 +31,19 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from netslice.intelligence.agents.checkpoint import load_checkpoint, save_checkpoint
+from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.gae import gae
 from netslice.intelligence.agents.nets import INIT_LOG_STD, Activation, ActorCritic, NoiseSpace
 from netslice.intelligence.agents.normalize import RunningMeanStd
 
 FloatArray = NDArray[np.float64]
+
+#: Entries a checkpoint needs to act as a policy (:meth:`PPOPolicy.load`).
+POLICY_KEYS = ("config", "n_obs", "n_act", "agent", "obs_rms")
+#: Entries a checkpoint needs to resume training (:meth:`PPO.resume`).
+RESUME_KEYS = (*POLICY_KEYS, "optimizer", "noise_rng", "torch_rng", "update", "global_step", "history", "env", "obs")
+#: What to do about a checkpoint that cannot be evaluated.
+EVAL_HINT = "pass a run folder or checkpoint.pt written by `netslice train`"
 
 
 class RolloutEnv(Protocol):
@@ -155,17 +162,26 @@ class PPOPolicy:
 
     @classmethod
     def load(cls, path: str | Path) -> PPOPolicy:
-        """Load the policy from a checkpoint written by :class:`PPO`."""
-        data = load_checkpoint(path)
-        cfg = PPOConfig(**data["config"])
-        agent = new_agent(cfg, data["n_obs"], data["n_act"])
-        agent.load_state_dict(data["agent"])
-        rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
+        """Load the policy from a checkpoint written by :class:`PPO`.
+
+        Raises:
+            CheckpointError: the file is not a usable PPO checkpoint (names the file and the reason).
+        """
+        data = ckpt.load_checkpoint(path, POLICY_KEYS, EVAL_HINT)
+        with ckpt.restoring(path, EVAL_HINT):
+            cfg = PPOConfig(**data["config"])
+            agent = new_agent(cfg, int(data["n_obs"]), int(data["n_act"]))
+            agent.load_state_dict(data["agent"])
+            rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
         return cls(agent, rms)
 
 
 class PPO:
-    """The PPO learner: create, then :meth:`train` (resumes from ``run_dir`` when a checkpoint exists)."""
+    """The PPO learner: create, then :meth:`train` (resumes from ``run_dir`` when a checkpoint exists).
+
+    Creating a learner removes the temporary files that killed saves left in ``run_dir``
+    (listed in :attr:`stale_removed`).
+    """
 
     def __init__(self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path) -> None:
         self.cfg = cfg
@@ -183,6 +199,7 @@ class PPO:
         self.global_step = 0
         self.stats = PPOStats()
         self.obs, _ = envs.reset(seed=cfg.seed)
+        self.stale_removed = ckpt.remove_stale_temp_files(self.checkpoint_path)
 
     @property
     def batch_size(self) -> int:
@@ -207,7 +224,7 @@ class PPO:
 
     def save(self) -> Path:
         """Write the checkpoint atomically."""
-        return save_checkpoint(
+        return ckpt.save_checkpoint(
             self.checkpoint_path,
             {
                 "config": asdict(self.cfg), "n_obs": self.n_obs, "n_act": self.n_act,
@@ -220,19 +237,32 @@ class PPO:
         )  # fmt: skip
 
     def resume(self) -> bool:
-        """Restore the checkpoint in ``run_dir`` if there is one; return whether it did."""
-        if not self.checkpoint_path.exists():
+        """Restore the checkpoint in ``run_dir`` if there is one; return whether it did.
+
+        Raises:
+            CheckpointError: the checkpoint is unreadable, incomplete, or from another scenario or
+                network count (nothing of it is applied in the first two cases).
+        """
+        path = self.checkpoint_path
+        if not path.exists():
             return False
-        data = load_checkpoint(self.checkpoint_path)
-        self.agent.load_state_dict(data["agent"])
-        self.optimizer.load_state_dict(data["optimizer"])
-        self.obs_rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data["obs_rms"] else None
-        self.noise_rng.bit_generator.state = data["noise_rng"]
-        torch.set_rng_state(data["torch_rng"])
-        self.update, self.global_step = int(data["update"]), int(data["global_step"])
-        self.stats.history = list(data["history"])
-        self.envs.restore(data["env"])
-        self.obs = np.asarray(data["obs"])
+        data = ckpt.load_checkpoint(path, RESUME_KEYS)
+        if (data["n_obs"], data["n_act"]) != (self.n_obs, self.n_act):
+            raise ckpt.CheckpointError(
+                f"checkpoint {path}: written for {data['n_obs']} observations and {data['n_act']} actions, "
+                f"this run has {self.n_obs} and {self.n_act} (another scenario?); use another --run-dir, "
+                "or --no-resume to start over"
+            )
+        with ckpt.restoring(path):
+            self.agent.load_state_dict(data["agent"])
+            self.optimizer.load_state_dict(data["optimizer"])
+            self.obs_rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data["obs_rms"] else None
+            self.noise_rng.bit_generator.state = data["noise_rng"]
+            torch.set_rng_state(data["torch_rng"])
+            self.update, self.global_step = int(data["update"]), int(data["global_step"])
+            self.stats.history = list(data["history"])
+            self.envs.restore(data["env"])
+            self.obs = np.asarray(data["obs"])
         return True
 
     # ------------------------------------------------------------------------------------ training

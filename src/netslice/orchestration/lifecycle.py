@@ -18,16 +18,18 @@ stays as the scenario defines it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, SHARE_ROWS
+from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, SHARE_ROWS
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.builder import latency_floor_ms
 from netslice.network.scenarios.sla import SlaTargets, sla_cost, violated_terms
 from netslice.network.simulator import Kpis, reset, step
+from netslice.orchestration.domains import DomainManager
 from netslice.orchestration.nrm import PlmnId, PlmnInfo, ServiceProfile, Snssai, XLThpt
 
 FloatArray = NDArray[np.float64]
@@ -209,3 +211,116 @@ def check_feasibility(
     reservation[list(SHARE_ROWS)] = hi * available[list(SHARE_ROWS)]
     reservation[[MCS_UL, MCS_DL]] = knob
     return Feasibility(True, "", reservation, kpis_hi)
+
+
+# ------------------------------------------------------------------------------- reservation in force
+
+
+def make_room(
+    shares: FloatArray, k: int, value: FloatArray, floor: FloatArray, groups: NDArray[np.int64]
+) -> FloatArray:
+    """Shares of one resource with slice ``k`` set to ``value``, the others cut back so that every node fits.
+
+    The slices sharing slice ``k``'s node (same entry in ``groups``) give up what they hold above their
+    ``floor`` (their own reservations), in proportion to it, until the node's shares sum to at most 1;
+    only if that is not enough (it is whenever the reservations fit) are they scaled down further.
+
+    Args:
+        shares: ``(n_envs, n_slices)`` shares in force.
+        k: the slice to set.
+        value: ``(n_envs,)`` its new share.
+        floor: ``(n_slices,)`` share each other slice keeps if it can.
+        groups: ``(n_slices,)`` node of each slice (the edge site for edge CPU, all zeros otherwise).
+
+    Returns:
+        The new ``(n_envs, n_slices)`` shares (the input is not modified).
+
+    >>> make_room(np.array([[0.5, 0.3, 0.2]]), 0, np.array([0.7]), np.array([0.0, 0.2, 0.0]), np.zeros(3, int))
+    array([[0.7, 0.2, 0.1]])
+    """
+    out = np.array(shares, dtype=np.float64, copy=True)
+    out[:, k] = value
+    others = (groups == groups[k]) & (np.arange(out.shape[1]) != k)
+    excess = np.maximum(out[:, groups == groups[k]].sum(axis=-1) - 1.0, 0.0)  # (E,)
+    slack = np.maximum(out[:, others] - floor[others], 0.0)
+    total = slack.sum(axis=-1)
+    cut = np.minimum(excess, total)
+    out[:, others] -= slack * (cut / np.maximum(total, 1e-300))[:, None]
+    rest = excess - cut
+    held = out[:, others].sum(axis=-1)
+    out[:, others] *= (1.0 - np.minimum(rest / np.maximum(held, 1e-300), 1.0))[:, None]
+    result: FloatArray = np.clip(out, 0.0, 1.0)
+    return result
+
+
+def put_reservation_in_force(
+    managers: Mapping[str, DomainManager], k: int, reservation: FloatArray, reserved: Mapping[int, FloatArray]
+) -> None:
+    """Give slice ``k`` at least its admitted ``reservation`` in every domain, from the next slot.
+
+    * RAN: the slice's RRMPolicyRatio per direction becomes dedicated = max(dedicated, reserved PRB share),
+      min = max(min, dedicated), max = max(max, min) (a released slice, 0/0/0, gets d = m = M = its
+      reservation, the fast path's meaning of a share); its MCS caps become the reserved ones (the SLA was
+      checked at those). Its need estimate is raised to its min, so the first slot uses its guarantee.
+    * Transport, core, edge: the slice's share becomes max(share, reserved share).
+
+    Other slices on the same node give up what they hold above their own ``reserved`` shares (see
+    :func:`make_room`), so the cell's dedicated and min sums and every node's shares stay within 1.
+    Everything is computed first and validated; on an error nothing has changed.
+
+    Args:
+        managers: the domain managers (their allocations in force are updated).
+        k: the admitted slice.
+        reservation: ``(n_resources,)`` its reservation.
+        reserved: reservations of the other provisioned slices, by slice index.
+
+    Raises:
+        InvalidAllocationError: the result breaks a domain's rule (a bug: reservations always fit).
+    """
+    n_slices = next(iter(managers.values())).in_force.shape[-1]
+    floor = np.zeros((N_RESOURCES, n_slices))
+    for j, res in reserved.items():
+        if j != k:
+            floor[:, j] = res
+    updates: dict[str, FloatArray] = {}
+    for name, mgr in managers.items():
+        part = mgr.in_force.copy()
+        for i, row in enumerate(mgr.rows):
+            if row in (MCS_UL, MCS_DL):
+                part[:, i, k] = reservation[row]
+            elif row not in (PRB_UL, PRB_DL):
+                groups = mgr.site_of_slice if row == EDGE_CPU else np.zeros(n_slices, dtype=np.int64)
+                value = np.maximum(part[:, i, k], reservation[row])
+                part[:, i, :] = make_room(part[:, i, :], k, value, floor[row], groups)
+        mgr.validate(part)
+        updates[name] = part
+    ran = managers["ran"].rrm
+    new_rrm = None
+    if ran is not None:
+        new_rrm = ran.copy()
+        zeros = np.zeros(n_slices, dtype=np.int64)
+        for d, row in enumerate((PRB_UL, PRB_DL)):
+            ded = np.maximum(ran.ded[:, d, k], reservation[row])
+            mn = np.maximum(ran.mn[:, d, k], ded)
+            new_rrm.ded[:, d, :] = make_room(ran.ded[:, d, :], k, ded, floor[row], zeros)
+            new_rrm.mn[:, d, :] = make_room(ran.mn[:, d, :], k, mn, floor[row], zeros)
+            new_rrm.ded[:, d, :] = np.minimum(new_rrm.ded[:, d, :], new_rrm.mn[:, d, :])
+            new_rrm.mx[:, d, k] = np.maximum(ran.mx[:, d, k], mn)
+            new_rrm.need[:, d, k] = np.maximum(ran.need[:, d, k], mn)
+    for name, part in updates.items():
+        managers[name].in_force = part
+    if new_rrm is not None:
+        managers["ran"].rrm = new_rrm
+        managers["ran"].current()
+
+
+def release(managers: Mapping[str, DomainManager], k: int) -> None:
+    """Take every resource from slice ``k``: zero shares in every domain and RRMPolicyRatio 0/0/0 (need 0)."""
+    for mgr in managers.values():
+        mgr.in_force = mgr.in_force.copy()
+        mgr.in_force[:, :, k] = 0.0
+        if mgr.rrm is not None:
+            rrm = mgr.rrm.copy()
+            for arr in (rrm.ded, rrm.mn, rrm.mx, rrm.need):
+                arr[:, :, k] = 0.0
+            mgr.rrm = rrm

@@ -39,6 +39,8 @@ from netslice.orchestration.lifecycle import (
     SliceRecord,
     check_feasibility,
     profile_terms,
+    put_reservation_in_force,
+    release,
     remaining_capacity,
     scenario_profile,
     slice_index,
@@ -189,7 +191,7 @@ class Orchestrator:
         )
         if provision_all:
             for k, s in enumerate(sc.spec.slices):
-                orch.create_slice(s.name, scenario_profile(sc, k))
+                orch.create_slice(s.name, scenario_profile(sc, k), put_in_force=False)
         orch._last = orch._observation(None, np.zeros((n_envs, sc.params.n_slices)), ())
         return orch
 
@@ -324,8 +326,15 @@ class Orchestrator:
         available = remaining_capacity(self.scenario, reserved, k)
         return check_feasibility(self.scenario, self._scenario_targets(), k, terms, n_ues, available)
 
-    def create_slice(self, slice_id: str, profile: ServiceProfile) -> SliceRecord:
-        """Provision a slice after admission control.
+    def create_slice(self, slice_id: str, profile: ServiceProfile, *, put_in_force: bool = True) -> SliceRecord:
+        """Provision a slice after admission control and put its reservation in force (from the next slot).
+
+        Args:
+            slice_id: the NetworkSlice id.
+            profile: its ServiceProfile.
+            put_in_force: give the slice its reserved allocation in every domain (see
+                :func:`~netslice.orchestration.lifecycle.put_reservation_in_force`); start-up slices pass
+                False and run the scenario's initial allocation.
 
         Raises:
             ConflictError: the id exists or the S-NSSAI is already provisioned.
@@ -338,10 +347,10 @@ class Orchestrator:
         if self.active[k]:
             owner = next(sid for sid, r in self.records.items() if r.index == k)
             raise ConflictError(f"plmnInfoList.snssai: already provisioned by NetworkSlice={owner}")
-        return self._admit(slice_id, profile, k)
+        return self._admit(slice_id, profile, k, put_in_force=put_in_force)
 
     def modify_slice(self, slice_id: str, profile: ServiceProfile) -> SliceRecord:
-        """Replace a slice's ServiceProfile (same S-NSSAI) after a new admission check."""
+        """Replace a slice's ServiceProfile (same S-NSSAI) after admission; puts its reservation in force."""
         record = self._record(slice_id)
         if self._index_of(profile) != record.index:
             raise ConfigError("plmnInfoList.snssai: a modification cannot change the slice's S-NSSAI")
@@ -353,17 +362,17 @@ class Orchestrator:
         del self.records[slice_id]
         k = record.index
         self.assurance.active[k] = False
-        # Its RRM quotas no longer count towards the cell's sums, and its explicit policies go with it.
-        rrm = self.managers["ran"].rrm
-        if rrm is not None:
-            for d in (0, 1):
-                rrm.set_policy(d, k, 0.0, 0.0, 0.0)
+        # Its shares and RRM quotas no longer count towards any node's sums; its explicit policies go with it.
+        release(self.managers, k)
         self.rrm_ids = {pid: v for pid, v in self.rrm_ids.items() if v[1] != k}
 
-    def _admit(self, slice_id: str, profile: ServiceProfile, k: int) -> SliceRecord:
+    def _admit(self, slice_id: str, profile: ServiceProfile, k: int, *, put_in_force: bool = True) -> SliceRecord:
         result = self.feasibility(profile, slice_id=slice_id)
         if not result.feasible:
             raise AdmissionError(f"serviceProfile: admission rejected: {result.reason}")
+        if put_in_force:
+            others = {r.index: r.reservation for sid, r in self.records.items() if sid != slice_id}
+            put_reservation_in_force(self.managers, k, result.reservation, others)
         terms = profile_terms(profile)
         app_ms = float(self.scenario.params.service.app_latency_s[k] * 1e3)
         record = SliceRecord(

@@ -21,6 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netslice.errors import NetsliceError
+from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
+from netslice.intelligence.progress import PLAIN_INTERVAL_S
 from netslice.network import scenarios
 from netslice.network.allocation import DOMAINS, equal_split
 from netslice.network.scenarios.sla import SlaTargets, describe, sla_cost
@@ -28,6 +30,10 @@ from netslice.network.sim import Simulator
 
 app = typer.Typer(help="netslice: DRL-based end-to-end network slicing.", no_args_is_help=True)
 console = Console(width=None if os.isatty(1) else 150)
+
+PROGRESS_OPTION = typer.Option(
+    min=0.0, help="When output is not a terminal: seconds between two progress lines (0: every update)."
+)
 
 #: KPI columns of the simulate table: (Kpis field, header, format).
 KPI_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -191,8 +197,14 @@ def train(
     ] = "logit",
     eval_days: Annotated[int, typer.Option(min=1, help="Days of evaluation per policy.")] = 5,
     eval_envs: Annotated[int, typer.Option(min=1, help="Networks in the evaluation.")] = 16,
+    progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
 ) -> None:
-    """Train an agent, then print its comparison with the static, rule-based and oracle policies."""
+    """Train an agent, then compare it with every baseline on fresh networks.
+
+    Baselines: static (equal split), rule (rule-based), forecast (causal planner), oracle (clairvoyant).
+
+    Writes RUN_DIR/evaluation.json, TensorBoard logs (RUN_DIR/tb), figures. Progress: a bar on a terminal, else lines.
+    """
     from netslice.intelligence.agents.ppo import PPOConfig
     from netslice.intelligence.run import train as run_train
 
@@ -203,7 +215,7 @@ def train(
                     clip_noise=clip_noise, noise_space=noise_space, seed=seed)  # type: ignore[arg-type]  # fmt: skip
     out = run_dir or Path("runs") / f"{Path(scenario).stem}-{algo}-s{seed}"
     try:
-        run_train(scenario, out, cfg, n_envs, resume, eval_days, eval_envs, console)
+        run_train(scenario, out, cfg, n_envs, resume, eval_days, eval_envs, console, progress_every)
     except NetsliceError as err:
         raise fail(err) from None
 
@@ -211,13 +223,20 @@ def train(
 @app.command()
 def evaluate(
     policy: Annotated[
-        list[str], typer.Option(help="rule, static, initial, forecast[:Q], oracle or a PPO checkpoint (repeatable).")
+        list[str],
+        typer.Option(
+            help="Repeatable. One of: static (equal split), initial (the scenario's allocation), rule, "
+            f"forecast (planner for the {DEFAULT_QUANTILE:g} traffic quantile), "
+            "forecast:Q (quantile Q in (0, 1), e.g. forecast:0.9), "
+            "oracle, or a PPO run folder or checkpoint.pt written by 'netslice train'."
+        ),
     ],
     scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
     days: Annotated[int, typer.Option(min=1, help="Days to evaluate.")] = 5,
     n_envs: Annotated[int, typer.Option(min=1, help="Networks simulated side by side.")] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the evaluation envs.")] = 1000,
     out: Annotated[Path, typer.Option(help="Folder for evaluation.json and figures.")] = Path("runs/evaluate"),
+    progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
 ) -> None:
     """Evaluate policies side by side: usage per domain, SLA violations, gap to the oracle, figures."""
     from netslice.intelligence.run import POLICY_NAMES, evaluate_all, make_policy, report
@@ -227,7 +246,7 @@ def evaluate(
         policies = {
             p if p in POLICY_NAMES or p.startswith("forecast:") else Path(p).stem: make_policy(p, sc) for p in policy
         }
-        results = evaluate_all(policies, sc, days, n_envs, seed, console)
+        results = evaluate_all(policies, sc, days, n_envs, seed, console, progress_every)
         report(results, out, console, None, days=days, n_envs=n_envs, seed=seed)
     except NetsliceError as err:
         raise fail(err) from None

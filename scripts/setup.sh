@@ -4,8 +4,8 @@
 # Idempotent: a re-run reuses .venv when it is healthy and nothing changed, repairs it when an earlier install
 # stopped half-way, and recreates it when it was made by another or an unsupported Python.
 #
-# Python: 3.11, 3.12 or 3.13. PYTHON=/path/to/python picks one; otherwise the first of python3.11, python3.12,
-# python3.13, python3 that runs and is supported.
+# Python: 3.11, 3.12 or 3.13. PYTHON=/path/to/python picks one; otherwise an existing .venv keeps its own, and a
+# new one is made with the first of python3.11, python3.12, python3.13, python3 that runs and is supported.
 #
 # PyTorch (torch==2.13.0) must be the CPU build: on Linux the package index's default build is the CUDA one
 # (gigabytes of nvidia packages). In order:
@@ -43,6 +43,9 @@ if [[ -n "${PYTHON:-}" ]]; then
     WANT_VERSION="$(py_version "$PYTHON")"
     [[ -n "$WANT_VERSION" ]] || die "PYTHON=$PYTHON does not run"
     is_supported "$WANT_VERSION" || die "PYTHON=$PYTHON is Python $WANT_VERSION; netslice supports ${SUPPORTED[*]}"
+elif is_supported "$(py_version "$VENV/bin/python")"; then
+    PYTHON="$VENV/bin/python"  # keep the venv's own interpreter when none is asked for
+    WANT_VERSION="$(py_version "$PYTHON")"
 else
     PYTHON=""
     for candidate in python3.11 python3.12 python3.13 python3; do

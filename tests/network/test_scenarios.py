@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,3 +187,23 @@ def test_transport_without_links_or_tree_is_rejected(testbed_dict: Data) -> None
 def test_cell_site_without_a_path_to_the_core_is_rejected(testbed_dict: Data) -> None:
     testbed_dict["ran"]["cells"][0]["site"] = "island"
     _expect_config_error(testbed_dict, "ran.cells.0.site", "island")
+
+
+@pytest.mark.parametrize("arg", ["./nope.yaml", "nope.yml", "configs/nope", "/no/such/dir/scenario.yaml"])
+def test_a_missing_scenario_file_is_reported_as_not_found(arg: str) -> None:
+    with pytest.raises(UnknownScenarioError) as err:
+        scenarios.load(arg)
+    message = str(err.value)
+    assert f"scenario file {arg!r}: not found" in message
+    assert "unknown" not in message
+
+
+def test_a_folder_given_as_scenario_file_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(UnknownScenarioError, match="is a folder, not a file"):
+        scenarios.load(str(tmp_path))
+
+
+def test_a_scenario_file_without_yaml_suffix_loads(tmp_path: Path) -> None:
+    path = tmp_path / "my-scenario.txt"
+    path.write_text((scenarios.SCENARIO_DIR / "testbed-v0.yaml").read_text())
+    assert scenarios.load(str(path)).name == "testbed-v0"

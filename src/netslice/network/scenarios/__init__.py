@@ -81,23 +81,40 @@ def from_yaml_text(text: str, source: str = "<yaml>") -> Scenario:
 
 @lru_cache(maxsize=16)
 def _load_file(path: Path) -> Scenario:
-    return from_yaml_text(path.read_text(), str(path))
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"scenario file {str(path)!r}: cannot be read ({err}); give a readable YAML file") from None
+    return from_yaml_text(text, str(path))
+
+
+def looks_like_path(name_or_path: str | Path) -> bool:
+    """Whether a scenario argument is meant as a file: it has a folder separator or a .yaml/.yml suffix."""
+    text = str(name_or_path)
+    return "/" in text or "\\" in text or text.endswith((".yaml", ".yml"))
 
 
 def load(name_or_path: str | Path = DEFAULT_SCENARIO) -> Scenario:
     """Load a registered scenario by name, or a YAML file by path (results are cached).
 
     Raises:
-        UnknownScenarioError: the name is neither registered nor an existing file.
-        ConfigError: the file is invalid.
+        UnknownScenarioError: a path-looking argument (see :func:`looks_like_path`) names no file
+            ("not found"), or a plain name is not registered (the message lists the registered ones).
+        ConfigError: the file is invalid or unreadable.
     """
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.exists():
-        return _load_file(path.resolve())
+    if looks_like_path(name_or_path):
+        if path.is_file():
+            return _load_file(path.resolve())
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise UnknownScenarioError(
+            f"scenario file {str(name_or_path)!r}: {what} (looked at {path.resolve()}); give the path of an "
+            f"existing YAML file, or a registered name: {', '.join(available())}"
+        )
     registered = SCENARIO_DIR / f"{name_or_path}.yaml"
     if registered.exists():
         return _load_file(registered)
     raise UnknownScenarioError(f"scenario {str(name_or_path)!r}: unknown; registered: {', '.join(available())}")
 
 
-__all__ = ["DEFAULT_SCENARIO", "Scenario", "available", "from_yaml_text", "load", "parse"]
+__all__ = ["DEFAULT_SCENARIO", "Scenario", "available", "from_yaml_text", "load", "looks_like_path", "parse"]

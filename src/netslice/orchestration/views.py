@@ -25,6 +25,7 @@ from netslice.orchestration.lifecycle import DEFAULT_PLMN
 from netslice.orchestration.nrm import (
     ComputeAllocation,
     ComputeDomain,
+    PlmnId,
     ResourceType,
     RRMPolicyMember,
     RRMPolicyRatio,
@@ -62,6 +63,16 @@ def index_of(orch: Orchestrator, snssai: Snssai) -> int:
     raise NotFoundError(f"snssai: no provisioned slice has S-NSSAI {snssai.key}")
 
 
+def plmns_of(orch: Orchestrator, k: int) -> list[PlmnId]:
+    """PLMNs the provisioned slice ``k`` serves with its S-NSSAI (its ServiceProfile's ``plmnInfoList``)."""
+    snssai = snssai_of(orch, k)
+    for record in orch.records.values():
+        if record.index == k:
+            plmns = [i.plmn_id for i in record.profile.plmn_info_list if i.snssai == snssai]
+            return list(dict.fromkeys(plmns)) or [DEFAULT_PLMN]
+    return [DEFAULT_PLMN]
+
+
 # ------------------------------------------------------------------------------------------ RAN
 
 
@@ -96,7 +107,7 @@ def get_rrm_policy(orch: Orchestrator, policy_id: str) -> RRMPolicyRatio:
     rrm = _rrm(orch)
     d = dirs[0]
     rtype = ResourceType.PRB if len(dirs) == 2 else (ResourceType.PRB_UL if d == 0 else ResourceType.PRB_DL)
-    member = RRMPolicyMember(plmn_id=DEFAULT_PLMN, snssai=snssai_of(orch, k))
+    member = RRMPolicyMember(plmn_id=plmns_of(orch, k)[0], snssai=snssai_of(orch, k))
     return share_to_ratio(
         float(rrm.ded[0, d, k]), float(rrm.mn[0, d, k]), float(rrm.mx[0, d, k]),
         policy_id=policy_id, resource_type=rtype, members=[member],
@@ -108,7 +119,7 @@ def put_rrm_policy(orch: Orchestrator, policy: RRMPolicyRatio) -> RRMPolicyRatio
 
     Raises:
         InvalidAllocationError: unsupported resource type, several members, or cell sums above 100 %.
-        NotFoundError: the member's S-NSSAI is not provisioned.
+        NotFoundError: no provisioned slice serves the member's (PLMN, S-NSSAI).
         ConflictError: another policy already covers that slice and resource.
     """
     attrs = policy.attributes
@@ -116,7 +127,14 @@ def put_rrm_policy(orch: Orchestrator, policy: RRMPolicyRatio) -> RRMPolicyRatio
         raise InvalidAllocationError(f"resourceType: must be one of PRB, PRB_UL, PRB_DL, got {attrs.resource_type}")
     if len(attrs.rrm_policy_member_list) != 1:
         raise InvalidAllocationError("rRMPolicyMemberList: netslice policies have exactly one member (one slice)")
-    k = index_of(orch, attrs.rrm_policy_member_list[0].snssai)
+    member = attrs.rrm_policy_member_list[0]
+    k = index_of(orch, member.snssai)
+    plmns = plmns_of(orch, k)
+    if member.plmn_id not in plmns:
+        raise NotFoundError(
+            f"rRMPolicyMemberList.0.plmnId: no provisioned slice serves PLMN {member.plmn_id.key} with S-NSSAI "
+            f"{member.snssai.key} (its slice serves {', '.join(p.key for p in plmns)})"
+        )
     dirs = DIRECTIONS[attrs.resource_type]
     for pid, (other_dirs, j) in _policy_ids(orch).items():
         if pid != policy.id and j == k and set(other_dirs) & set(dirs) and pid in orch.rrm_ids:
@@ -229,7 +247,7 @@ def put_compute_allocation(orch: Orchestrator, alloc: ComputeAllocation) -> Comp
 
 def _set_share(orch: Orchestrator, manager: str, row: int, k: int, share: float, field: str) -> None:
     if not 0.0 <= share <= 1.0:
-        raise InvalidAllocationError(f"{field}: asks for {share:.3f} of the capacity; must be within [0, 1]")
+        raise InvalidAllocationError(f"{field}: asks for {share:.4g} of the capacity; must be within [0, 1]")
     mgr = orch.managers[manager]
     part = mgr.current().copy()
     part[:, mgr.rows.index(row), k] = share
@@ -270,7 +288,7 @@ def kpi_record(orch: Orchestrator, k: int, env: int = 0) -> SliceKpiRecord:
     end = EPOCH + timedelta(seconds=float(orch.slot * p.slot_s))
     return SliceKpiRecord(
         snssai=snssai_of(orch, k),
-        plmn_id=DEFAULT_PLMN,
+        plmn_id=plmns_of(orch, k)[0],
         meas_obj_dn=f"SubNetwork=netslice,NetworkSlice={slice_id}",
         granularity_period=max(1, round(p.slot_s)),
         end_time=end,

@@ -27,7 +27,8 @@ RRM_UL = {
 }
 TN = {
     "snssai": {"sst": 1, "sd": "000001"},
-    "epTransportRefList": ["SubNetwork=TN,EP_Transport=a", "SubNetwork=TN,EP_Transport=b"],
+    # the slice's own endpoints: netslice rejects others rather than dropping them
+    "epTransportRefList": ["SubNetwork=TN,EP_Transport=ran-n3", "SubNetwork=TN,EP_Transport=edge1-n6"],
     "sloPolicy": [{"metricType": "one-way-bandwidth", "metricUnit": "Mbps", "bound": 30}],
 }
 

@@ -30,14 +30,17 @@ from numpy.typing import NDArray
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.orchestration.api.codec import encode_array, encode_observation, encode_spaces, encode_step_result
 from netslice.orchestration.api.context import ApiContext
+from netslice.orchestration.api.methods import add_method_routes
 from netslice.orchestration.api.schemas import (
-    ERROR_RESPONSES,
+    ANY_ROUTE,
+    WRITE,
     ActionRequest,
     DryRunOut,
     EpisodeRequest,
     ObservationOut,
     SpacesOut,
     StepResultOut,
+    error_responses,
 )
 from netslice.orchestration.capacity import check_action
 from netslice.orchestration.orchestrator import Orchestrator
@@ -89,7 +92,7 @@ def dry_run(orch: Orchestrator, action: FloatArray) -> dict[str, Any]:
 
 def build_router(ctx: ApiContext) -> APIRouter:
     """The agent routes over ``ctx`` (see the module table)."""
-    router = APIRouter(prefix="/ai/v1", tags=["agent"], responses=ERROR_RESPONSES)
+    router = APIRouter(prefix="/ai/v1", tags=["agent"], responses=error_responses(*ANY_ROUTE))
     auth = [Depends(ctx.authorize)]
     orch, lock = ctx.orchestrator, ctx.lock
 
@@ -104,7 +107,11 @@ def build_router(ctx: ApiContext) -> APIRouter:
             return JSONResponse(encode_observation(orch.observation()))
 
     @router.post(
-        "/actions", dependencies=auth, response_model=StepResultOut | DryRunOut, summary="Run one slot under an action"
+        "/actions",
+        dependencies=auth,
+        response_model=StepResultOut | DryRunOut,
+        responses=error_responses(*WRITE),
+        summary="Run one slot under an action",
     )
     def actions(body: ActionRequest) -> JSONResponse:
         """Run one slot under ``action`` and return the StepResult (``dryRun``: check only, change nothing)."""
@@ -116,7 +123,13 @@ def build_router(ctx: ApiContext) -> APIRouter:
             ctx.metrics.count_faults(result.faults)
             return JSONResponse(encode_step_result(result))
 
-    @router.post("/episodes", dependencies=auth, response_model=ObservationOut, summary="Start new episodes")
+    @router.post(
+        "/episodes",
+        dependencies=auth,
+        response_model=ObservationOut,
+        responses=error_responses(*WRITE),
+        summary="Start new episodes",
+    )
     def episodes(body: Annotated[EpisodeRequest | None, Body()] = None) -> JSONResponse:
         """Reset every env (re-seeding when ``seed`` is given), or the envs in ``mask``."""
         request = body or EpisodeRequest()
@@ -128,7 +141,13 @@ def build_router(ctx: ApiContext) -> APIRouter:
                 mask = np.array(request.mask, dtype=bool)
             return JSONResponse(encode_observation(orch.reset(seed=request.seed, mask=mask)))
 
-    @router.post("/slots", dependencies=auth, response_model=StepResultOut, summary="Run one slot, allocation in force")
+    @router.post(
+        "/slots",
+        dependencies=auth,
+        response_model=StepResultOut,
+        responses=error_responses(401, 403),
+        summary="Run one slot, allocation in force",
+    )
     def slots() -> JSONResponse:
         """Run one slot without a new action (the RAN re-applies its RRMPolicyRatio quotas to the latest need)."""
         with lock:
@@ -136,4 +155,5 @@ def build_router(ctx: ApiContext) -> APIRouter:
             ctx.metrics.count_faults(result.faults)
             return JSONResponse(encode_step_result(result))
 
+    add_method_routes(router)
     return router

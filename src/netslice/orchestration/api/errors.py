@@ -8,7 +8,8 @@ raise the same class again.
 ==================================================  ======  ==========================
 raised                                              status  ``type``
 ==================================================  ======  ==========================
-body is not JSON                                    400     ``MalformedJSON``
+body is not JSON (syntax, invalid UTF-8, nesting   400     ``MalformedJSON``
+deeper than the parser allows, a huge integer)
 missing or malformed ``Authorization: Bearer``      401     ``Unauthorized``
 wrong token                                         403     ``Forbidden``
 :class:`~netslice.errors.NotFoundError`, no route   404     ``NotFoundError``
@@ -26,6 +27,7 @@ anything else                                       500     ``InternalError``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,9 +77,40 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+#: Longest message an error response carries, and longest run of digits it echoes.
+MAX_MESSAGE_CHARS = 2000
+MAX_DIGITS = 20
+_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+
+
+def brief(message: str) -> str:
+    """``message`` shortened so that no error echoes a huge input back.
+
+    Every run of more than :data:`MAX_DIGITS` digits is cut, and the whole to :data:`MAX_MESSAGE_CHARS`.
+
+    >>> brief("vCpu: asks for 125" + "0" * 300 + ".000 of the capacity")
+    'vCpu: asks for 12500000000000000000...(303 digits).000 of the capacity'
+    """
+    out = _DIGITS.sub(lambda m: f"{m.group()[:MAX_DIGITS]}...({len(m.group())} digits)", message)
+    return out if len(out) <= MAX_MESSAGE_CHARS else out[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
 def error_response(status: int, type_: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """A response in the API's error shape."""
-    return JSONResponse(error_body(status, type_, message), status_code=status, headers=dict(headers or {}))
+    """A response in the API's error shape (the message shortened by :func:`brief`)."""
+    return JSONResponse(error_body(status, type_, brief(message)), status_code=status, headers=dict(headers or {}))
+
+
+def body_parse_error(exc: BaseException | None) -> str | None:
+    """What is wrong with a request body FastAPI could not decode (``exc``: the cause of its 400), or ``None``."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"body: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+    if isinstance(exc, RecursionError):
+        return "body: not valid JSON here (arrays/objects nested deeper than the parser allows)"
+    if isinstance(exc, ValueError) and "digits" in str(exc):
+        return "body: not valid JSON here (an integer with more than 4300 digits; send a float or a string)"
+    if isinstance(exc, ValueError):
+        return f"body: not valid JSON ({type(exc).__name__})"
+    return None
 
 
 def format_errors(errors: Sequence[Any]) -> str:
@@ -126,6 +159,9 @@ def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     kinds = {404: "NotFoundError", 405: "MethodNotAllowed", 400: "BadRequest", 413: "PayloadTooLarge"}
     message = str(exc.detail)
+    parse_error = body_parse_error(exc.__cause__) if exc.status_code == 400 else None
+    if parse_error is not None:
+        return error_response(400, "MalformedJSON", parse_error)
     if exc.status_code == 404 and message == "Not Found":
         message = "path: no such resource"
     return error_response(exc.status_code, kinds.get(exc.status_code, "HTTPError"), message, exc.headers)

@@ -40,8 +40,9 @@ from netslice.network.allocation import RESOURCES
 from netslice.orchestration import views
 from netslice.orchestration.api.context import ApiContext
 from netslice.orchestration.api.errors import ApiError
+from netslice.orchestration.api.methods import add_method_routes
 from netslice.orchestration.api.patch import apply_patch
-from netslice.orchestration.api.schemas import ERROR_RESPONSES
+from netslice.orchestration.api.schemas import ANY_ROUTE, WRITE, NetworkSliceOut, error_responses
 from netslice.orchestration.domains import DomainFault
 from netslice.orchestration.nrm import (
     AdministrativeState,
@@ -100,6 +101,48 @@ def _single_profile(ns: NetworkSlice) -> ServiceProfile:
 def _same_id(body_id: str, uri_id: str, cls: str) -> None:
     if body_id != uri_id:
         raise ConfigError(f"id: must equal the URI's {cls}={uri_id}, got {body_id!r}")
+
+
+#: NetworkSlice attributes a write may not carry: read-only ones netslice sets, and ones it does not store.
+READ_ONLY_SLICE_ATTRIBUTES = ("operationalState",)
+UNSTORED_SLICE_ATTRIBUTES = ("networkSliceSubnetRef", "networkSliceControllerRef", "isolationProfileRef")
+
+
+def _same_instance(given: str | None, expected: str) -> None:
+    if given is not None and given != expected:
+        raise ConfigError(f"objectInstance: must be {expected!r} (or left out), got {given!r}")
+
+
+def _check_slice_write(ns: NetworkSlice, slice_id: str) -> None:
+    """Reject what a NetworkSlice PUT or PATCH could carry but netslice would not store as given."""
+    _same_id(ns.id, slice_id, "NetworkSlice")
+    _same_instance(ns.object_instance, f"{SUBNETWORK},NetworkSlice={slice_id}")
+    given = ns.attributes.model_dump(by_alias=True, exclude_none=True)
+    for name in READ_ONLY_SLICE_ATTRIBUTES:
+        if name in given:
+            raise ConfigError(f"attributes.{name}: read-only (set by netslice); leave it out of PUT and PATCH")
+    for name in UNSTORED_SLICE_ATTRIBUTES:
+        if name in given:
+            raise ConfigError(f"attributes.{name}: not supported by netslice (it would not be stored); leave it out")
+
+
+def _check_policy_write(policy: RRMPolicyRatio, policy_id: str) -> None:
+    _same_id(policy.id, policy_id, "RRMPolicyRatio")
+    _same_instance(policy.object_instance, f"{SUBNETWORK},{DU},RRMPolicyRatio={policy_id}")
+
+
+def _check_transport_write(current: TransportSliceAllocation, body: TransportSliceAllocation) -> None:
+    """The endpoints and a delay bound are set by netslice: a PUT may repeat them, not change them."""
+    if set(body.ep_transport_ref_list) != set(current.ep_transport_ref_list):
+        raise ConfigError(
+            f"epTransportRefList: the slice's transport endpoints are {current.ep_transport_ref_list} (set by "
+            f"netslice), got {body.ep_transport_ref_list}"
+        )
+    if body.max_delay_ms is not None and body.max_delay_ms != current.max_delay_ms:
+        raise ConfigError(
+            "sloPolicy: the one-way-delay-maximum bound is the slice's transport budget from the SLA decomposition "
+            f"({current.max_delay_ms} ms), read-only; got {body.max_delay_ms:.6g}"
+        )
 
 
 def _same_snssai(ctx: ApiContext, k: int, slice_id: str, snssai: Snssai) -> None:
@@ -191,19 +234,27 @@ def _kpi_view(ctx: ApiContext, slice_id: str, k: int, env: int) -> dict[str, Any
 
 def build_router(ctx: ApiContext) -> APIRouter:
     """The ProvMnS routes over ``ctx`` (see the module table)."""
-    router = APIRouter(prefix=PREFIX, tags=["ProvMnS"], responses=ERROR_RESPONSES)
+    router = APIRouter(prefix=PREFIX, tags=["ProvMnS"], responses=error_responses(*ANY_ROUTE))
     auth = [Depends(ctx.authorize)]
     orch, lock = ctx.orchestrator, ctx.lock
 
     # ------------------------------------------------------------------------------ NetworkSlice
 
-    @router.get("/NetworkSlice", summary="List the NetworkSlice MOIs")
+    @router.get("/NetworkSlice", response_model=list[NetworkSliceOut], summary="List the NetworkSlice MOIs")
     def list_slices() -> JSONResponse:
         with lock:
             return JSONResponse([slice_view(ctx, sid) for sid in orch.records])
 
     @router.put(
-        "/NetworkSlice={slice_id}", dependencies=auth, status_code=201, summary="createMOI / replace a NetworkSlice"
+        "/NetworkSlice={slice_id}",
+        dependencies=auth,
+        status_code=201,
+        response_model=NetworkSliceOut,
+        responses={
+            200: {"model": NetworkSliceOut, "description": "replaced"},
+            **error_responses(*WRITE, 404, 409, 412),
+        },
+        summary="createMOI / replace a NetworkSlice",
     )
     def put_slice(
         slice_id: str,
@@ -212,7 +263,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
         if_match: Annotated[str | None, Header(description="'*': replace only (404 if it does not exist)")] = None,
     ) -> JSONResponse:
         """Create the slice after admission control (201), or replace its ServiceProfile (200)."""
-        _same_id(body.id, slice_id, "NetworkSlice")
+        _check_slice_write(body, slice_id)
         profile = _single_profile(body)
         with lock:
             exists = slice_id in orch.records
@@ -227,19 +278,30 @@ def build_router(ctx: ApiContext) -> APIRouter:
             ctx.admin_state[slice_id] = body.attributes.administrative_state
             return _created(200 if exists else 201, slice_view(ctx, slice_id), f"NetworkSlice={slice_id}")
 
-    @router.get("/NetworkSlice={slice_id}", summary="getMOIAttributes of a NetworkSlice")
+    @router.get(
+        "/NetworkSlice={slice_id}",
+        response_model=NetworkSliceOut,
+        responses=error_responses(404),
+        summary="getMOIAttributes of a NetworkSlice",
+    )
     def get_slice(slice_id: str) -> JSONResponse:
         with lock:
             return JSONResponse(slice_view(ctx, slice_id))
 
-    @router.patch("/NetworkSlice={slice_id}", dependencies=auth, summary="modifyMOIAttributes of a NetworkSlice")
+    @router.patch(
+        "/NetworkSlice={slice_id}",
+        dependencies=auth,
+        response_model=NetworkSliceOut,
+        responses=error_responses(*WRITE, 404, 409),
+        summary="modifyMOIAttributes of a NetworkSlice",
+    )
     def patch_slice(slice_id: str, request: Request, body: PatchBody) -> JSONResponse:
         """Patch the slice document; a changed ServiceProfile goes through admission control again."""
         with lock:
             ctx.slice_index(slice_id)
             patched = apply_patch(slice_document(ctx, slice_id), body, request.headers.get("content-type"))
             ns = parse_nrm(NetworkSlice, patched, source=f"NetworkSlice={slice_id}")
-            _same_id(ns.id, slice_id, "NetworkSlice")
+            _check_slice_write(ns, slice_id)
             profile = _single_profile(ns)
             if profile != orch.records[slice_id].profile:
                 orch.modify_slice(slice_id, profile)
@@ -247,7 +309,11 @@ def build_router(ctx: ApiContext) -> APIRouter:
             return JSONResponse(slice_view(ctx, slice_id))
 
     @router.delete(
-        "/NetworkSlice={slice_id}", dependencies=auth, status_code=204, summary="deleteMOI: terminate a slice"
+        "/NetworkSlice={slice_id}",
+        dependencies=auth,
+        status_code=204,
+        responses=error_responses(401, 403, 404),
+        summary="deleteMOI: terminate a slice",
     )
     def delete_slice(slice_id: str) -> Response:
         with lock:
@@ -255,7 +321,12 @@ def build_router(ctx: ApiContext) -> APIRouter:
             ctx.admin_state.pop(slice_id, None)
         return Response(status_code=204)
 
-    @router.get("/NetworkSlice={slice_id}/kpis", summary="SliceKpiRecord of the last slot")
+    @router.get(
+        "/NetworkSlice={slice_id}/kpis",
+        response_model=SliceKpiRecord,
+        responses=error_responses(404, 422),
+        summary="SliceKpiRecord of the last slot",
+    )
     def get_kpis(slice_id: str, env: Annotated[int, Query(ge=0, description="env index")] = 0) -> JSONResponse:
         with lock:
             if env >= orch.n_envs:
@@ -266,35 +337,59 @@ def build_router(ctx: ApiContext) -> APIRouter:
 
     rrm = f"/{DU}/RRMPolicyRatio"
 
-    @router.get(rrm, summary="List the RRMPolicyRatio MOIs in force")
+    @router.get(rrm, response_model=list[RRMPolicyRatio], summary="List the RRMPolicyRatio MOIs in force")
     def list_policies() -> JSONResponse:
         with lock:
             return JSONResponse([_policy_view(p) for p in views.rrm_policies(orch)])
 
-    @router.put(rrm + "={policy_id}", dependencies=auth, status_code=201, summary="createMOI / replace a policy")
+    @router.put(
+        rrm + "={policy_id}",
+        dependencies=auth,
+        status_code=201,
+        response_model=RRMPolicyRatio,
+        responses={200: {"model": RRMPolicyRatio, "description": "replaced"}, **error_responses(*WRITE, 404, 409)},
+        summary="createMOI / replace a policy",
+    )
     def put_policy(policy_id: str, body: RRMPolicyRatio) -> JSONResponse:
         """Create (201) or replace (200) a policy; its quotas apply from the next slot."""
-        _same_id(body.id, policy_id, "RRMPolicyRatio")
+        _check_policy_write(body, policy_id)
         with lock:
             exists = any(p.id == policy_id for p in views.rrm_policies(orch))
             policy = views.put_rrm_policy(orch, body)
             return _created(200 if exists else 201, _policy_view(policy), f"{DU}/RRMPolicyRatio={policy_id}")
 
-    @router.get(rrm + "={policy_id}", summary="getMOIAttributes of a policy")
+    @router.get(
+        rrm + "={policy_id}",
+        response_model=RRMPolicyRatio,
+        responses=error_responses(404),
+        summary="getMOIAttributes of a policy",
+    )
     def get_policy(policy_id: str) -> JSONResponse:
         with lock:
             return JSONResponse(_policy_view(views.get_rrm_policy(orch, policy_id)))
 
-    @router.patch(rrm + "={policy_id}", dependencies=auth, summary="modifyMOIAttributes of a policy")
+    @router.patch(
+        rrm + "={policy_id}",
+        dependencies=auth,
+        response_model=RRMPolicyRatio,
+        responses=error_responses(*WRITE, 404, 409),
+        summary="modifyMOIAttributes of a policy",
+    )
     def patch_policy(policy_id: str, request: Request, body: PatchBody) -> JSONResponse:
         with lock:
             current = _policy_view(views.get_rrm_policy(orch, policy_id))
             patched = apply_patch(current, body, request.headers.get("content-type"))
             policy = parse_nrm(RRMPolicyRatio, patched, source=f"RRMPolicyRatio={policy_id}")
-            _same_id(policy.id, policy_id, "RRMPolicyRatio")
+            _check_policy_write(policy, policy_id)
             return JSONResponse(_policy_view(views.put_rrm_policy(orch, policy)))
 
-    @router.delete(rrm + "={policy_id}", dependencies=auth, status_code=204, summary="deleteMOI: best effort again")
+    @router.delete(
+        rrm + "={policy_id}",
+        dependencies=auth,
+        status_code=204,
+        responses=error_responses(401, 403, 404),
+        summary="deleteMOI: best effort again",
+    )
     def delete_policy(policy_id: str) -> Response:
         with lock:
             views.delete_rrm_policy(orch, policy_id)
@@ -302,34 +397,59 @@ def build_router(ctx: ApiContext) -> APIRouter:
 
     # ----------------------------------------------------------------------- transport, compute
 
-    @router.get("/TransportSliceAllocation={slice_id}", summary="The slice's transport allocation")
+    @router.get(
+        "/TransportSliceAllocation={slice_id}",
+        response_model=TransportSliceAllocation,
+        responses=error_responses(404),
+        summary="The slice's transport allocation",
+    )
     def get_transport(slice_id: str) -> JSONResponse:
         with lock:
             alloc = views.transport_allocation(orch, ctx.slice_index(slice_id))
             return JSONResponse(alloc.to_json_dict())
 
-    @router.put("/TransportSliceAllocation={slice_id}", dependencies=auth, summary="Set the bandwidth bound")
+    @router.put(
+        "/TransportSliceAllocation={slice_id}",
+        dependencies=auth,
+        response_model=TransportSliceAllocation,
+        responses=error_responses(*WRITE, 404, 502),
+        summary="Set the bandwidth bound",
+    )
     def put_transport(slice_id: str, body: TransportSliceAllocation) -> JSONResponse:
         """Set the slice's bandwidth share from the one-way-bandwidth bound (Mbit/s), all envs."""
         with lock:
             k = ctx.slice_index(slice_id)
             _same_snssai(ctx, k, slice_id, body.snssai)
+            _check_transport_write(views.transport_allocation(orch, k), body)
             alloc = _domain_call(ctx, "tn", lambda: views.put_transport_allocation(orch, body))
             return JSONResponse(alloc.to_json_dict())
 
     compute = "/ComputeAllocation={slice_id},domain={domain}"
 
-    @router.get(compute, summary="The slice's vCPUs in the core (cn) or at its edge site (edge)")
+    @router.get(
+        compute,
+        response_model=ComputeAllocation,
+        responses=error_responses(404, 422),
+        summary="The slice's vCPUs in the core (cn) or at its edge site (edge)",
+    )
     def get_compute(slice_id: str, domain: ComputeDomain) -> JSONResponse:
         with lock:
             alloc = views.compute_allocation(orch, ctx.slice_index(slice_id), domain)
             return JSONResponse(alloc.to_json_dict())
 
-    @router.put(compute, dependencies=auth, summary="Set the slice's vCPUs in the core or at the edge")
+    @router.put(
+        compute,
+        dependencies=auth,
+        response_model=ComputeAllocation,
+        responses=error_responses(*WRITE, 404, 502),
+        summary="Set the slice's vCPUs in the core or at the edge",
+    )
     def put_compute(slice_id: str, domain: ComputeDomain, body: ComputeAllocation) -> JSONResponse:
         """Set the slice's CPU share from a vCPU count (all envs); ``domain`` in the body may be left out."""
         if body.domain is not None and body.domain != domain:
             raise ConfigError(f"domain: must be {domain.value} as in the URI, got {body.domain.value}")
+        if body.memory_mib is not None:
+            raise ConfigError("memoryMiB: not supported by netslice (it allocates vCPUs only); leave it out")
         alloc = parse_nrm(ComputeAllocation, {**body.to_json_dict(), "domain": domain.value})
         with lock:
             k = ctx.slice_index(slice_id)
@@ -337,4 +457,5 @@ def build_router(ctx: ApiContext) -> APIRouter:
             out = _domain_call(ctx, domain.value, lambda: views.put_compute_allocation(orch, alloc))
             return JSONResponse(out.to_json_dict())
 
+    add_method_routes(router)
     return router

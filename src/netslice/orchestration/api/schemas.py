@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from netslice.orchestration.nrm import NetworkSlice
+
 #: Floats sent by an agent: finite, and JSON numbers only (``"0.5"`` and ``true`` are rejected).
 StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
@@ -111,15 +113,47 @@ class DryRunOut(BaseModel):
     allocation: list[Any] = Field(description="(n_envs, n_resources, n_slices) allocation that would be enforced")
 
 
-#: ``responses=`` entry documenting the error shape for the usual statuses.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in (
-        (400, "body is not JSON"),
-        (401, "missing or malformed bearer token"),
-        (403, "wrong token"),
-        (404, "no such resource"),
-        (409, "conflict or admission rejected"),
-        (422, "invalid payload (names the field and the rule)"),
-    )
+#: What each error status means, for the ``responses=`` of the routes (see :mod:`~netslice.orchestration.api.errors`).
+ERROR_STATUSES: dict[int, str] = {
+    400: "body is not JSON (MalformedJSON)",
+    401: "missing or malformed bearer token",
+    403: "wrong token",
+    404: "no such resource",
+    409: "conflict or admission rejected",
+    412: "If-None-Match: * and the resource exists",
+    413: "body too large",
+    415: "body whose Content-Type is not JSON",
+    422: "invalid payload (names the field and the rule)",
+    500: "internal error",
+    502: "a domain manager failed; the previous allocation stays in force",
 }
+
+#: Statuses every route can answer (a bug), and those of every route with an authenticated JSON body.
+ANY_ROUTE = (500,)
+WRITE = (400, 401, 403, 413, 415, 422, 500)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries documenting the error shape for ``statuses``."""
+    return {status: {"model": ErrorResponse, "description": ERROR_STATUSES[status]} for status in sorted(statuses)}
+
+
+#: ``responses=`` entry documenting the error shape for the usual statuses.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = error_responses(400, 401, 403, 404, 409, 422)
+
+
+class SliceRecordContainer(BaseModel):
+    """The read-only ``VsDataContainer`` child of a NetworkSlice (``vsDataType`` ``x-netsliceSliceRecord``)."""
+
+    id: str
+    objectClass: str  # noqa: N815 (the 3GPP attribute name)
+    attributes: dict[str, Any] = Field(
+        description="vsDataType, vsDataFormatVersion and vsData: sliceIndex, sliceName, snssai, nUes, slaTerms, "
+        "reservation (per resource) and budgets (per SLA term and domain)"
+    )
+
+
+class NetworkSliceOut(NetworkSlice):
+    """A NetworkSlice as GET, PUT and PATCH return it: the MOI plus its read-only slice record."""
+
+    vs_data_container: list[SliceRecordContainer] = Field(alias="VsDataContainer")

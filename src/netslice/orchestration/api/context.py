@@ -2,8 +2,8 @@
 
 Security: every mutating request (PUT, PATCH, DELETE, POST) carries ``Authorization: Bearer <token>``.
 A missing or malformed header gives 401 with ``WWW-Authenticate: Bearer``; a wrong token gives 403
-(compared in constant time). GET requests are open. Authorisation is checked before the body is
-validated (only a body that is not JSON at all is rejected with 400 first).
+(compared in constant time). GET requests are open. Authorisation is checked before the body is read
+(by :class:`~netslice.orchestration.api.limits.RequestGuard`, from the headers alone).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from netslice.errors import NotFoundError
 from netslice.orchestration.api.errors import ApiError
@@ -45,22 +46,37 @@ class ApiContext:
     metrics: ApiMetrics
     admin_state: dict[str, AdministrativeState] = field(default_factory=dict)
 
-    def authorize(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> None:
-        """FastAPI dependency of every mutating route.
+    def check_token(self, authorization: str | None) -> None:
+        """Check an ``Authorization`` header value (``None``: no header) against the token.
+
+        Parsed as FastAPI's :class:`~fastapi.security.HTTPBearer` does: scheme ``Bearer`` (any case), one
+        space, the credentials.
 
         Raises:
             ApiError: 401 without a well-formed bearer header, 403 with a wrong token.
         """
-        if credentials is None:
+        scheme, credentials = get_authorization_scheme_param(authorization)
+        if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
             raise ApiError(
                 401, "Unauthorized", "Authorization: send the header 'Authorization: Bearer <token>'",
                 headers={"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
-        if not hmac.compare_digest(credentials.credentials.encode(), self.token.encode()):
+        if not hmac.compare_digest(credentials.encode(), self.token.encode()):
             raise ApiError(
                 403, "Forbidden", "Authorization: the bearer token is not valid",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )  # fmt: skip
+
+    async def authorize(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> None:
+        """FastAPI dependency of every mutating route (async: no thread-pool hop; the check is cheap).
+
+        :class:`~netslice.orchestration.api.limits.RequestGuard` runs the same check before the body is
+        read; this dependency keeps a route safe if it is mounted without the guard.
+
+        Raises:
+            ApiError: 401 without a well-formed bearer header, 403 with a wrong token.
+        """
+        self.check_token(None if credentials is None else f"{credentials.scheme} {credentials.credentials}")
 
     def slice_index(self, slice_id: str) -> int:
         """The scenario slice index of a provisioned NetworkSlice (call while holding the lock).

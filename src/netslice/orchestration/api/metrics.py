@@ -13,6 +13,11 @@ Metric names (documented once, here):
 ``netslice_http_request_duration_seconds{method, route}``   histogram: request latency per route template
 ``netslice_api_info{scenario, backend, n_envs}``            gauge (always 1): what the server runs
 ==========================================================  =====================================================
+
+Every label value comes from a bounded set, whatever clients send: ``method`` is one of
+:data:`METHODS` or ``other``; ``route`` is a route template (``/NetworkSlice={slice_id}``) or
+``unmatched``; ``status`` is the status code the server answered (``499``: the client went away
+before an answer).
 """
 
 from __future__ import annotations
@@ -41,6 +46,17 @@ HELP = {
     "orchestrator/active_slices": "provisioned slices",
 }
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
+#: HTTP methods counted under their own name (RFC 9110 section 9 and PATCH); others count as ``other``.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
+
+
+def method_label(method: str) -> str:
+    """The ``method`` label of a request: the method if it is a standard one, else ``other``.
+
+    >>> method_label("PATCH"), method_label("FOO1")
+    ('PATCH', 'other')
+    """
+    return method if method in METHODS else "other"
 
 
 def metric_name(key: str, slices: Iterable[str]) -> tuple[str, str, dict[str, str]]:
@@ -124,7 +140,8 @@ class ApiMetrics:
 class MetricsMiddleware:
     """ASGI middleware counting requests and timing them per route template (``/ai/v1/actions``).
 
-    Requests that match no route are counted under ``route="unmatched"``.
+    Requests that match no route are counted under ``route="unmatched"``, non-standard methods under
+    ``method="other"`` (see :func:`method_label`), so that clients cannot add series.
     """
 
     def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
@@ -136,7 +153,7 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
+        status = 499  # no answer started: the client went away (an app error answers 500)
         start = time.perf_counter()
 
         async def send_status(message: Message) -> None:
@@ -150,6 +167,6 @@ class MetricsMiddleware:
         finally:
             route: Any = scope.get("route")
             path = str(getattr(route, "path", "unmatched"))
-            method = str(scope.get("method", ""))
+            method = method_label(str(scope.get("method", "")))
             self.metrics.requests.labels(method=method, route=path, status=str(status)).inc()
             self.metrics.latency.labels(method=method, route=path).observe(time.perf_counter() - start)

@@ -7,6 +7,7 @@ import secrets
 import uvicorn
 
 from netslice.orchestration.api.app import create_app
+from netslice.orchestration.api.limits import DEFAULT_MAX_BODY_BYTES
 from netslice.orchestration.orchestrator import Orchestrator
 
 
@@ -25,8 +26,21 @@ def serve(
     port: int = 8080,
     token: str,
     log_level: str = "info",
+    access_log: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Build the orchestrator and its app, then serve it until interrupted.
+
+    Start-up: before uvicorn binds ``host:port``, the app's lifespan runs one slot on a throw-away
+    copy of the orchestrator (:func:`~netslice.orchestration.api.app.warm_up`), so the numba kernel
+    of the fused backend is compiled (or loaded from numba's on-disk cache) before the first request;
+    the first ``POST /ai/v1/actions`` is then as fast as later ones. The port therefore opens a few
+    seconds later on a fresh install.
+
+    Serving: one uvicorn process with its default event loop and HTTP parser (uvloop and httptools
+    when they are installed). Work on the orchestrator is queued and done one request at a time in
+    arrival order (:mod:`~netslice.orchestration.api.limits`); the access log is off by default
+    (one log line per request costs more than a cheap GET).
 
     Args:
         scenario: scenario name or path to a YAML file.
@@ -37,9 +51,12 @@ def serve(
         port: TCP port.
         token: bearer token of mutating requests.
         log_level: uvicorn log level.
+        access_log: log one line per request (uvicorn's access log, at level info).
+        max_body_bytes: largest request body accepted; larger ones get 413 before they are read.
 
     Raises:
         NetsliceError: the scenario or an argument is invalid.
     """
     orchestrator = Orchestrator.create(scenario, n_envs=n_envs, seed=seed, backend=backend)
-    uvicorn.run(create_app(orchestrator, token), host=host, port=port, log_level=log_level)
+    app = create_app(orchestrator, token, max_body_bytes=max_body_bytes)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from numpy.typing import NDArray
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,6 +28,7 @@ from netslice.network import scenarios
 from netslice.network.allocation import DOMAINS, equal_split
 from netslice.network.scenarios.sla import SlaTargets, describe, sla_cost
 from netslice.network.sim import Simulator
+from netslice.network.simulator import Kpis
 
 app = typer.Typer(help="netslice: DRL-based end-to-end network slicing.", no_args_is_help=True)
 console = Console(width=None if os.isatty(1) else 150)
@@ -45,6 +47,45 @@ KPI_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reliability", "reliability", "{:.6f}"),
     ("fps", "fps", "{:.1f}"),
 )
+
+#: SLA terms as each slot is judged (see netslice.network.scenarios.sla): (SlaTargets field, label, format,
+#: True where the SLA is an upper bound). Latency is the slot's mean or p95 tail, as the slice's SLA says.
+JUDGED_TERMS: tuple[tuple[str, str, str, bool], ...] = (
+    ("latency_ms", "latency", "{:.1f} ms", True),
+    ("thp_dl_kbps", "DL", "{:,.0f} kbit/s", False),
+    ("thp_ul_kbps", "UL", "{:,.0f} kbit/s", False),
+    ("fps", "fps", "{:.1f}", False),
+    ("reliability", "reliability", "{:.6f}", False),
+)
+
+
+def judged_kpis(targets: SlaTargets, kpis: Kpis) -> dict[str, NDArray[np.float64]]:
+    """Per SLA term, the ``(n_envs, n_slices)`` KPI value each slot's SLA check compares with its bound."""
+    out = {term: np.asarray(getattr(kpis, term), dtype=np.float64) for term, *_ in JUDGED_TERMS}
+    out["latency_ms"] = np.where(targets.latency_tail, kpis.latency_tail_ms, kpis.latency_ms)
+    return out
+
+
+def judged_cell(targets: SlaTargets, judged: dict[str, NDArray[np.float64]], k: int) -> str:
+    """Median and worst-5 % slot of each SLA term of slice ``k``, one line per term (order of :func:`describe`).
+
+    ``judged`` maps each term to its ``(slots, n_slices)`` values (see :func:`judged_kpis`).
+    """
+    lines = []
+    for term, _, fmt, upper in JUDGED_TERMS:
+        if np.isnan(getattr(targets, term)[k]):
+            continue
+        values = judged[term][:, k]
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            lines.append("-")
+            continue
+        worst = np.percentile(values, 95.0 if upper else 5.0)
+        median, unit = fmt.format(np.median(values)), ""
+        if " " in fmt:  # the unit once, after both values
+            median, unit = median.split(" ")[0], " " + fmt.split(" ", 1)[1]
+        lines.append(f"{median} / {fmt.format(worst).split(' ')[0]}{unit}")
+    return "\n".join(lines)
 
 
 def fail(err: Exception | str, code: int = 2) -> typer.Exit:
@@ -110,6 +151,7 @@ def simulate(
     violations = np.zeros(params.n_slices)
     usage = np.zeros(len(DOMAINS))
     trace: list[dict[str, object]] = []
+    judged: dict[str, list[NDArray[np.float64]]] = {term: [] for term, *_ in JUDGED_TERMS}
     with Progress(TextColumn("[bold]simulate[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
         task = progress.add_task(sc.name, total=n_steps)
@@ -119,6 +161,8 @@ def simulate(
             for f in fields:
                 sums[f] += getattr(kpis, f).mean(axis=0)
             violations += (cost > 0).mean(axis=0)
+            for term, value in judged_kpis(targets, kpis).items():
+                judged[term].append(value)
             usage += kpis.usage.mean(axis=0)
             if out is not None:
                 trace.append({"slot": t, "hour": float(kpis.hour[0]), "cost": cost[0].tolist(),
@@ -129,12 +173,15 @@ def simulate(
     table.add_column("slice")
     for _, header, _ in KPI_COLUMNS:
         table.add_column(header, justify="right")
-    table.add_column("SLA")
+    table.add_column("SLA (judged each slot)")
+    table.add_column("slots: median / worst 5%", justify="right")
     table.add_column("SLA met", justify="right")
+    slots = {term: np.concatenate(values) for term, values in judged.items()}  # (n_steps * n_envs, n_slices)
     for k, name in enumerate(params.slice_names):
         cells = [fmt.format(sums[f][k] / n_steps) for f, _, fmt in KPI_COLUMNS]
         met = 1.0 - violations[k] / n_steps
-        table.add_row(name, *cells, describe(sc.spec, k), f"[{'green' if met >= 0.99 else 'red'}]{met:.1%}")
+        table.add_row(name, *cells, describe(sc.spec, k).replace(", ", "\n"), judged_cell(targets, slots, k),
+                      f"[{'green' if met >= 0.99 else 'red'}]{met:.1%}")  # fmt: skip
     console.print(table)
     console.print("usage (allocated share of each domain): " + ", ".join(
         f"{d} {u / n_steps:.1%}" for d, u in zip(DOMAINS, usage, strict=True)))  # fmt: skip

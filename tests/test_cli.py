@@ -96,3 +96,9 @@ def test_simulate_with_a_missing_scenario_file_says_not_found() -> None:
     assert result.exit_code == 2
     assert "error: scenario file './nope.yaml': not found" in result.output
     assert "unknown" not in result.output
+
+
+def test_evaluate_on_a_folder_without_checkpoint_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.app, ["evaluate", "--policy", str(tmp_path), "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 2
+    assert f"error: policy: folder '{tmp_path}' has no checkpoint.pt" in result.output

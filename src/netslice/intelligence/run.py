@@ -61,8 +61,12 @@ def make_policy(spec: str, scenario: Scenario) -> Policy | ContextPolicy:
     path = Path(spec)
     if path.is_dir():
         path = path / "checkpoint.pt"
+        if not path.exists():
+            raise ConfigError(f"policy: folder {spec!r} has no checkpoint.pt; give a run folder of `netslice train`")
     if not path.exists():
-        raise ConfigError(f"policy: {spec!r} is neither one of {', '.join(POLICY_NAMES)} nor a checkpoint file")
+        raise ConfigError(
+            f"policy: {spec!r} is neither one of {', '.join(POLICY_NAMES)}, forecast:Q, nor an existing checkpoint file"
+        )
     return PPOPolicy.load(path)
 
 

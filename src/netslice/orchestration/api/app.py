@@ -18,9 +18,9 @@ Routes (details in :mod:`~netslice.orchestration.api.provmns` and :mod:`~netslic
 Errors follow :mod:`~netslice.orchestration.api.errors`; security follows
 :mod:`~netslice.orchestration.api.context`. Every request first passes
 :class:`~netslice.orchestration.api.limits.RequestGuard`: the token is checked before the body is
-read, bodies over ``max_body_bytes`` are refused with 413, and routes that touch the orchestrator
-(synchronous, run in the thread pool) are admitted one at a time in arrival order; a
-``threading.Lock`` still guards every access to the orchestrator. ``/healthz`` is async and never
+read, bodies over ``max_body_bytes`` are refused with 413, and the routes that touch the orchestrator
+(synchronous, run in the thread pool) get ``worker_threads`` threads, further requests waiting in
+arrival order; a ``threading.Lock`` guards every access to the orchestrator. ``/healthz`` is async and never
 waits for orchestrator work. At start-up (the ASGI lifespan, before uvicorn binds its socket) the app
 runs one slot on a throw-away copy of the orchestrator, so that the numba kernel is compiled (or
 loaded from numba's cache) before the first request rather than during it.
@@ -45,7 +45,12 @@ from netslice.orchestration.api import agent, provmns
 from netslice.orchestration.api.assets import install_docs
 from netslice.orchestration.api.context import ApiContext
 from netslice.orchestration.api.errors import install_error_handlers
-from netslice.orchestration.api.limits import DEFAULT_MAX_BODY_BYTES, RequestGuard, check_max_body_bytes
+from netslice.orchestration.api.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_WORKER_THREADS,
+    RequestGuard,
+    check_positive,
+)
 from netslice.orchestration.api.metrics import ApiMetrics, MetricsMiddleware
 from netslice.orchestration.nrm import AdministrativeState
 from netslice.orchestration.orchestrator import Orchestrator
@@ -78,6 +83,7 @@ def create_app(
     token: str,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    worker_threads: int = DEFAULT_WORKER_THREADS,
     warm: bool = True,
 ) -> FastAPI:
     """Build the app serving ``orchestrator``.
@@ -88,6 +94,8 @@ def create_app(
         token: bearer token required by every mutating request.
         max_body_bytes: largest request body accepted (default 1 MiB); larger ones get 413
             ``PayloadTooLarge`` before they are read in full.
+        worker_threads: threads that run the synchronous (orchestrator) routes; further requests wait
+            for one in arrival order (see :mod:`~netslice.orchestration.api.limits`).
         warm: run one slot on a throw-away copy of the orchestrator at start-up (the ASGI lifespan;
             see :func:`warm_up`).
 
@@ -95,11 +103,12 @@ def create_app(
         The FastAPI app (``app.state.context`` is its :class:`ApiContext`).
 
     Raises:
-        ConfigError: the token is empty or ``max_body_bytes`` is not a positive integer.
+        ConfigError: the token is empty, or ``max_body_bytes`` or ``worker_threads`` is not a positive integer.
     """
     if not token:
         raise ConfigError("token: the API token must not be empty")
-    check_max_body_bytes(max_body_bytes)
+    check_positive("max_body_bytes", max_body_bytes, "bytes")
+    check_positive("worker_threads", worker_threads, "threads")
     lock = threading.Lock()
     backend = str(getattr(orchestrator.sim, "backend", "unknown"))
     ctx = ApiContext(
@@ -129,6 +138,7 @@ def create_app(
         authorize=ctx.authorize,
         check_token=ctx.check_token,
         max_body_bytes=max_body_bytes,
+        worker_threads=worker_threads,
     )
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)  # outermost: counts what the guard refuses
     for router in routers:

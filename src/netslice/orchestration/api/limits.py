@@ -10,24 +10,28 @@
    the body, and otherwise reads the body, counting the bytes of a streamed (chunked) body and
    answering 413 as soon as the count exceeds the limit (the rest is never read; the connection is
    closed);
-3. hands requests whose route is synchronous (every route that touches the orchestrator: they run
-   in the thread pool) to the app one at a time, in arrival order, once their body is complete.
-   Orchestrator work is serialised by the API lock anyway; queueing it here, in the event loop,
-   keeps at most one worker thread busy instead of up to 40 threads racing for the lock (which is
-   not fair) and the GIL, so throughput holds and latency grows with the queue length, not faster.
-   A slow upload never holds the queue. Async routes (``/healthz``, ``/docs``, ``/openapi.json``)
-   and unmatched paths are not queued.
+3. caps the threads that run synchronous routes (every route that touches the orchestrator; FastAPI
+   runs them in anyio's thread pool, 40 threads by default) at ``worker_threads`` (4 by default), by
+   setting the event loop's default thread limiter once, at its first request. Requests beyond the cap
+   wait in the limiter, which admits them in arrival order. Orchestrator work is serialised by the API
+   lock anyway; with up to 40 threads blocked on that lock (which is not fair) and fighting for the
+   GIL, tail latency grew much faster than the queue (issue 9, item 5). A few threads keep the next
+   request ready when the lock frees (one thread alone leaves the lock idle while the event loop
+   hands over the next request). Async routes (``/healthz``, ``/docs``, ``/openapi.json``) and the
+   event loop itself never wait for these threads.
+
+The body of every request is read completely by the guard before the app sees it (at most
+``max_body_bytes`` per request), so that a slow upload never holds a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import anyio
+import anyio.to_thread
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,16 +41,18 @@ from netslice.orchestration.api.errors import ApiError, error_response
 #: Default largest request body (1 MiB). The largest legitimate bodies (an action for many envs, a
 #: NetworkSlice) are far smaller: an action of 64 envs x 6 resources x 16 slices is about 120 kB.
 DEFAULT_MAX_BODY_BYTES = 1 << 20
+#: Default number of threads running synchronous routes (see the module docstring).
+DEFAULT_WORKER_THREADS = 4
 
 
-def check_max_body_bytes(max_body_bytes: object) -> None:
-    """Check the ``max_body_bytes`` setting.
+def check_positive(name: str, value: object, unit: str) -> None:
+    """Check that a setting is a positive integer.
 
     Raises:
-        ConfigError: it is not a positive integer.
+        ConfigError: it is not (the message names the setting).
     """
-    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
-        raise ConfigError(f"max_body_bytes: must be a positive integer (bytes), got {max_body_bytes!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name}: must be a positive integer ({unit}), got {value!r}")
 
 
 def _too_large(max_body_bytes: int, detail: str) -> ApiError:
@@ -80,14 +86,8 @@ def needs_token(route: BaseRoute, authorize: Callable[..., Any]) -> bool:
     return any(getattr(d, "call", None) == authorize for d in deps)
 
 
-def is_sync(route: BaseRoute) -> bool:
-    """Whether ``route``'s endpoint is a plain function (run in the thread pool: orchestrator work)."""
-    endpoint = getattr(route, "endpoint", None)
-    return endpoint is not None and not inspect.iscoroutinefunction(endpoint)
-
-
 class RequestGuard:
-    """ASGI middleware: auth before the body, a body size limit, and a FIFO queue (see the module docstring).
+    """ASGI middleware: auth before the body, a body size limit, a bounded worker pool (see the module docstring).
 
     Args:
         app: the app to guard.
@@ -96,9 +96,10 @@ class RequestGuard:
         check_token: checks an ``Authorization`` header value, raising
             :class:`~netslice.orchestration.api.errors.ApiError` (401/403).
         max_body_bytes: largest accepted request body, in bytes.
+        worker_threads: threads running synchronous routes, per event loop.
 
     Raises:
-        ConfigError: ``max_body_bytes`` is not a positive integer.
+        ConfigError: ``max_body_bytes`` or ``worker_threads`` is not a positive integer.
     """
 
     def __init__(
@@ -109,15 +110,18 @@ class RequestGuard:
         authorize: Callable[..., Any],
         check_token: Callable[[str | None], None],
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        worker_threads: int = DEFAULT_WORKER_THREADS,
     ) -> None:
-        check_max_body_bytes(max_body_bytes)
+        check_positive("max_body_bytes", max_body_bytes, "bytes")
+        check_positive("worker_threads", worker_threads, "threads")
         self.app = app
         self.routes = routes
         self.authorize = authorize
         self.check_token = check_token
         self.max_body_bytes = max_body_bytes
-        # One FIFO lock per event loop (a TestClient runs each request in a loop of its own).
-        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.Lock] = weakref.WeakKeyDictionary()
+        self.worker_threads = worker_threads
+        # The event loops whose thread limiter is set (a TestClient may run requests in loops of their own).
+        self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     def _route(self, scope: Scope) -> BaseRoute | None:
         for route in self.routes():
@@ -126,12 +130,12 @@ class RequestGuard:
                 return route
         return None
 
-    def _queue(self) -> anyio.Lock:
+    def _bound_threads(self) -> None:
+        """Cap this event loop's thread pool at ``worker_threads`` (once per loop)."""
         loop = asyncio.get_running_loop()
-        queue = self._queues.get(loop)
-        if queue is None:
-            queue = self._queues[loop] = anyio.Lock()
-        return queue
+        if loop not in self._loops:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.worker_threads
+            self._loops.add(loop)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body; ``None`` when the client went away first.
@@ -154,10 +158,11 @@ class RequestGuard:
                 return b"".join(chunks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check, read and queue one request (see the module docstring)."""
+        """Check and read one request, then pass it on (see the module docstring)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self._bound_threads()
         route = self._route(scope)
         if route is not None:
             scope["route"] = route  # for the metrics of requests answered here; the router sets it again
@@ -182,8 +187,4 @@ class RequestGuard:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        if route is not None and is_sync(route):
-            async with self._queue():
-                await self.app(scope, replay, send)
-        else:
-            await self.app(scope, replay, send)
+        await self.app(scope, replay, send)

@@ -7,7 +7,7 @@ import secrets
 import uvicorn
 
 from netslice.orchestration.api.app import create_app
-from netslice.orchestration.api.limits import DEFAULT_MAX_BODY_BYTES
+from netslice.orchestration.api.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_WORKER_THREADS
 from netslice.orchestration.orchestrator import Orchestrator
 
 
@@ -28,6 +28,7 @@ def serve(
     log_level: str = "info",
     access_log: bool = False,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    worker_threads: int = DEFAULT_WORKER_THREADS,
 ) -> None:
     """Build the orchestrator and its app, then serve it until interrupted.
 
@@ -38,9 +39,9 @@ def serve(
     seconds later on a fresh install.
 
     Serving: one uvicorn process with its default event loop and HTTP parser (uvloop and httptools
-    when they are installed). Work on the orchestrator is queued and done one request at a time in
-    arrival order (:mod:`~netslice.orchestration.api.limits`); the access log is off by default
-    (one log line per request costs more than a cheap GET).
+    when they are installed). The routes that touch the orchestrator run on ``worker_threads``
+    threads, further requests waiting in arrival order (:mod:`~netslice.orchestration.api.limits`);
+    the access log is off by default (a log line per request costs about as much as a cheap GET).
 
     Args:
         scenario: scenario name or path to a YAML file.
@@ -53,10 +54,11 @@ def serve(
         log_level: uvicorn log level.
         access_log: log one line per request (uvicorn's access log, at level info).
         max_body_bytes: largest request body accepted; larger ones get 413 before they are read.
+        worker_threads: threads running the orchestrator routes.
 
     Raises:
         NetsliceError: the scenario or an argument is invalid.
     """
     orchestrator = Orchestrator.create(scenario, n_envs=n_envs, seed=seed, backend=backend)
-    app = create_app(orchestrator, token, max_body_bytes=max_body_bytes)
+    app = create_app(orchestrator, token, max_body_bytes=max_body_bytes, worker_threads=worker_threads)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)

@@ -52,7 +52,7 @@ def test_info_is_per_slice_in_slice_order() -> None:
     env = SliceEnv("testbed-v0", seed=0)
     env.reset(seed=0)
     _, reward, _, _, info = env.step(np.full(env.action_space.shape, 0.3, dtype=np.float32))
-    assert set(info) == {"cost", "cost_raw", "usage", "modified"}
+    assert set(info) == {"cost", "cost_raw", "usage", "modified", "action_clipped", "action_clip"}
     assert info["cost"].shape == (3,)
     assert info["usage"].shape == (4,)
     assert isinstance(info["modified"], bool)

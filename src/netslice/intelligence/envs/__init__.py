@@ -1,34 +1,49 @@
 """Environments over the orchestrator's agent API: Gymnasium (single and native vector) and PettingZoo.
 
-Importing this package registers ``netslice/Slicing-v0`` with Gymnasium (kwargs ``scenario``,
-``weights``, ``backend``, ``include_kpis``)::
+Importing this package registers ``netslice/Slicing-v0`` with Gymnasium (see :mod:`.registration`;
+make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``weights``, ``backend``, ``include_kpis``,
+``slots_per_episode``, ``render_mode``)::
 
     import gymnasium
     import netslice.intelligence.envs
 
     env = gymnasium.make("netslice/Slicing-v0", scenario="testbed-v0")
-    envs = gymnasium.make_vec("netslice/Slicing-v0", num_envs=16)  # native SliceVectorEnv
+    envs = gymnasium.make_vec("netslice/Slicing-v0", num_envs=16)  # native SliceVectorEnv, NEXT_STEP
 
-Observation, reward and cost layout: :mod:`netslice.intelligence.envs.features`.
+The package imports its environment classes lazily: importing it (what Gymnasium does for the
+module-qualified id ``"netslice.intelligence.envs:netslice/Slicing-v0"``) only registers the id.
+Observation, reward and cost layout: :mod:`netslice.intelligence.envs.features` and
+:mod:`netslice.intelligence.envs.options`.
 """
 
 from __future__ import annotations
 
-import gymnasium
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from netslice.intelligence.envs.features import Encoder
-from netslice.intelligence.envs.parallel import SliceParallelEnv
-from netslice.intelligence.envs.single import SliceEnv
-from netslice.intelligence.envs.vector import SliceVectorEnv
+from netslice.intelligence.envs.registration import ENV_ID, register_envs
 
-ENV_ID = "netslice/Slicing-v0"
+if TYPE_CHECKING:
+    from netslice.intelligence.envs.features import Encoder
+    from netslice.intelligence.envs.parallel import SliceParallelEnv
+    from netslice.intelligence.envs.single import SliceEnv
+    from netslice.intelligence.envs.vector import SliceVectorEnv
 
-if ENV_ID not in gymnasium.registry:
-    gymnasium.register(
-        id=ENV_ID,
-        entry_point="netslice.intelligence.envs.single:SliceEnv",
-        vector_entry_point="netslice.intelligence.envs.vector:SliceVectorEnv",
-        kwargs={"scenario": "testbed-v0"},
-    )
+register_envs()
 
-__all__ = ["ENV_ID", "Encoder", "SliceEnv", "SliceParallelEnv", "SliceVectorEnv"]
+_LAZY = {
+    "Encoder": "netslice.intelligence.envs.features",
+    "SliceEnv": "netslice.intelligence.envs.single",
+    "SliceParallelEnv": "netslice.intelligence.envs.parallel",
+    "SliceVectorEnv": "netslice.intelligence.envs.vector",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The environment classes, imported on first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ENV_ID", "Encoder", "SliceEnv", "SliceParallelEnv", "SliceVectorEnv", "register_envs"]

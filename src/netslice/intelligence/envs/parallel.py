@@ -4,16 +4,23 @@ Card (one network; K slices; agent ids ``slice_<name>`` in slice order):
 
 * Action of agent k: ``Box(0, 1, (7,), float32)``, its column of the allocation, rows prb_ul,
   prb_dl, mcs_ul, mcs_dl, tn_bw, cn_cpu, edge_cpu. An agent that sends no action keeps its
-  allocation in force. The orchestrator scales over-capacity rows down proportionally, as for
-  any action.
+  allocation in force. Values outside [0, 1] are clipped (``info["action_clipped"]``,
+  ``info["action_clip"]`` of that agent); NaN or infinite values are an
+  :class:`~netslice.errors.InvalidAllocationError`. The orchestrator scales over-capacity rows
+  down proportionally, as for any action.
 * Observation of agent k: ``Box((23,), float32)``: its slice block of :mod:`.features` (14
   values), the time features (2), then the other slices' total allocation in force per row (7,
   in [0, K - 1]; share rows sum to at most 1 per node, MCS knobs to at most K - 1).
-* Reward of agent k: minus the weighted mean over domains of its own part of the usage
-  (``Kpis.slice_usage``); the agents' rewards sum to the single-agent reward.
+* Reward of agent k (``reward=``, :mod:`.options`): ``"usage"`` (default): minus the weighted mean
+  over domains of its own part of the usage (``Kpis.slice_usage``); ``"penalized"``: that minus
+  ``cost_penalty`` times its own clipped SLA cost. Either way the agents' rewards sum to the
+  single-agent reward of the same formulation.
 * Info of agent k: ``cost`` (its SLA cost clipped to [0, 1]), ``cost_raw``, ``usage`` ``(4,)``
-  (its part of each domain's usage).
-* Episode end: every agent is truncated after ``slots_per_episode`` slots; ``agents`` is then empty.
+  (its part of each domain's usage), ``action_clipped``, ``action_clip``; with ``"penalized"``
+  also ``reward_usage``.
+* Episode end: every agent is truncated after ``slots_per_episode`` slots (default the scenario's
+  day; ``None``: never); ``agents`` is then empty.
+* Rendering: ``render_mode="ansi"`` or ``"rgb_array"``, the network as in :mod:`.render`.
 * :meth:`SliceParallelEnv.state`: the single-agent flat observation (for centralised critics).
 """
 
@@ -26,7 +33,8 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 from pettingzoo import ParallelEnv  # type: ignore[import-untyped]  # pettingzoo ships no py.typed
 
-from netslice.errors import ConfigError
+from netslice.errors import ConfigError, InvalidAllocationError
+from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.features import (
     ALLOC_START,
     N_SLICE_FEATURES,
@@ -36,6 +44,15 @@ from netslice.intelligence.envs.features import (
     FloatArray,
     connect,
 )
+from netslice.intelligence.envs.options import (
+    DEFAULT_COST_PENALTY,
+    SCENARIO_LENGTH,
+    EpisodeLength,
+    check_reward,
+    clip_action,
+    episode_length,
+)
+from netslice.intelligence.envs.single import frame
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Observation
@@ -54,10 +71,19 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         encoder: observation encoder (default: built from the scenario).
         weights: ``(4,)`` domain weights of the rewards, default equal.
         backend: simulator backend of the orchestrator created here.
-        max_episode_steps: slots per episode (default: the scenario's ``slots_per_episode``).
+        slots_per_episode: slots per episode: ``"scenario"`` (the scenario's), an int, or ``None``.
+        max_episode_steps: former name of ``slots_per_episode``; give one of the two.
+        render_mode: ``None``, ``"ansi"`` or ``"rgb_array"``.
+        reward: ``"usage"`` or ``"penalized"`` (see :mod:`.options`).
+        cost_penalty: weight of the agent's SLA cost in the ``"penalized"`` reward.
     """
 
-    metadata: dict[str, Any] = {"name": "netslice_slicing_v0", "render_modes": [], "is_parallelizable": True}  # noqa: RUF012
+    metadata: dict[str, Any] = {  # noqa: RUF012
+        "name": "netslice_slicing_v0",
+        "render_modes": list(rendering.RENDER_MODES),
+        "render_fps": rendering.RENDER_FPS,
+        "is_parallelizable": True,
+    }
 
     def __init__(
         self,
@@ -68,8 +94,14 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         encoder: Encoder | None = None,
         weights: FloatArray | None = None,
         backend: str = "auto",
+        slots_per_episode: EpisodeLength = SCENARIO_LENGTH,
         max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        reward: str = "usage",
+        cost_penalty: float = DEFAULT_COST_PENALTY,
     ) -> None:
+        self.render_mode = rendering.check_render_mode(render_mode)
+        self.reward_kind, self.cost_penalty = check_reward(reward, cost_penalty)
         self.orch, self.encoder, sp = connect(
             scenario, 1, seed, orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend
         )
@@ -77,12 +109,10 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
             raise ConfigError(f"orchestrator: SliceParallelEnv drives one network, the orchestrator runs {sp.n_envs}")
         self.spaces = sp
         self.n_slices = K = len(sp.slices)
-        self.max_episode_steps = sp.slots_per_episode if max_episode_steps is None else int(max_episode_steps)
-        if self.max_episode_steps < 1:
-            raise ConfigError(f"max_episode_steps: must be >= 1, got {self.max_episode_steps}")
+        #: Slots after which every agent is truncated (``None``: never).
+        self.slots_per_episode = episode_length(slots_per_episode, max_episode_steps, sp.slots_per_episode)
         self.possible_agents: list[str] = [f"slice_{name}" for name in sp.slices]
         self.agents: list[str] = []
-        self.render_mode = None
         g = self.encoder.observation_space()
         low = np.concatenate([g.low[:N_SLICE_FEATURES], g.low[-2:], np.zeros(N_RESOURCES, dtype=np.float32)])
         high = np.concatenate([g.high[:N_SLICE_FEATURES], g.high[-2:], np.full(N_RESOURCES, max(K - 1, 1), np.float32)])
@@ -93,6 +123,12 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         self.state_space = g
         self._t = 0
         self._last: Observation | None = None
+        self._usage = np.zeros(len(sp.domains))
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """Former name of :attr:`slots_per_episode`."""
+        return self.slots_per_episode
 
     def observation_space(self, agent: str) -> spaces.Box:
         """Observation space of ``agent`` (the same object on every call)."""
@@ -108,6 +144,7 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         """Start a new episode (``seed`` re-seeds the simulator; ``options`` is unused)."""
         self._last = self.orch.reset(seed=seed)
         self._t = 0
+        self._usage = np.zeros_like(self._usage)
         self.agents = list(self.possible_agents)
         return self._agent_obs(self._last), {a: {} for a in self.agents}
 
@@ -118,24 +155,39 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         if not self.agents or self._last is None:
             raise ResetNeeded("step: the episode has ended (or never started); call reset()")
         alloc = np.array(self._last.allocation[0], dtype=np.float64, copy=True)  # (7, K)
+        clip = np.zeros(self.n_slices)
         for k, agent in enumerate(self.possible_agents):
             if agent in actions:
-                alloc[:, k] = np.asarray(actions[agent], dtype=np.float64).reshape(N_RESOURCES)
+                column = np.asarray(actions[agent], dtype=np.float64)
+                if column.size != N_RESOURCES:
+                    raise InvalidAllocationError(
+                        f"action[{agent}]: expected {N_RESOURCES} values, got shape {column.shape}"
+                    )
+                alloc[:, k], clip[k] = clip_action(column.reshape(N_RESOURCES), name=f"action[{agent}]")
         result = self.orch.step(alloc[None])
         self._last = result.observation
         self._t += 1
-        done = self._t >= self.max_episode_steps
+        done = self.slots_per_episode is not None and self._t >= self.slots_per_episode
         rewards = self.encoder.slice_reward(result.kpis.slice_usage)[0]
         info = self.encoder.info(result)
+        self._usage = info["usage"][0].copy()
+        usage_rewards = rewards
+        if self.reward_kind != "usage":
+            rewards = rewards - self.cost_penalty * info["cost"][0]
         slice_usage = np.asarray(result.kpis.slice_usage, dtype=np.float64)[0]  # (4, K)
         agents = self.agents
         obs = self._agent_obs(result.observation)
         out_rewards = {a: float(rewards[k]) for k, a in enumerate(self.possible_agents) if a in agents}
         infos = {
             a: {"cost": float(info["cost"][0, k]), "cost_raw": float(info["cost_raw"][0, k]),
-                "usage": slice_usage[:, k].copy()}
+                "usage": slice_usage[:, k].copy(), "action_clipped": bool(clip[k] > 0.0),
+                "action_clip": float(clip[k])}
             for k, a in enumerate(self.possible_agents) if a in agents
         }  # fmt: skip
+        if self.reward_kind != "usage":
+            for k, a in enumerate(self.possible_agents):
+                if a in infos:
+                    infos[a]["reward_usage"] = float(usage_rewards[k])
         terminations = dict.fromkeys(agents, False)
         truncations = dict.fromkeys(agents, done)
         if done:
@@ -149,9 +201,17 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         state: Float32Array = self.encoder.encode(self._last)[0]
         return state
 
-    def render(self) -> None:
-        """No rendering."""
-        return None
+    def render(self) -> str | rendering.UInt8Array | None:
+        """The network in ``render_mode`` (``None`` without a mode; see :mod:`.render`).
+
+        Raises:
+            ResetNeeded: nothing to show before the first ``reset``.
+        """
+        if self.render_mode is None:
+            return None
+        if self._last is None:
+            raise ResetNeeded("render: call reset() first")
+        return rendering.render(frame(self._last, 0, self.spaces.slices, self._usage), self.render_mode)
 
     def close(self) -> None:
         """Nothing to release."""

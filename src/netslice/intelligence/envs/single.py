@@ -1,19 +1,38 @@
 """Single-network environment: a :class:`gymnasium.Env` over an orchestrator with one network.
 
-Card (``netslice/Slicing-v0``; kwargs ``scenario``, ``weights``, ``backend``, ``include_kpis``):
+Card (``netslice/Slicing-v0``; make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``weights``,
+``backend``, ``include_kpis``, ``slots_per_episode``, ``render_mode``)::
+
+    env = gymnasium.make("netslice/Slicing-v0")                   # testbed-v0, penalized reward, 24 slots
+    env = gymnasium.make("netslice/Slicing-v0", reward="usage")   # constrained: reward -usage, cost apart
+    env = gymnasium.make("netslice/Slicing-v0", max_episode_steps=48)  # 48-slot episodes
 
 * Observation: ``Box((14 K + 2,), float32)`` in the layout of :mod:`.features` (K slices).
 * Action: ``Box(0, 1, (7 K,), float32)``, resource-major: entry ``r * K + k`` is row ``r``
-  (prb_ul, prb_dl, mcs_ul, mcs_dl, tn_bw, cn_cpu, edge_cpu) of slice ``k``. Over-capacity actions
-  are scaled down proportionally by the orchestrator.
-* Reward: minus the weighted mean usage of the four domains (equal weights by default).
+  (prb_ul, prb_dl, mcs_ul, mcs_dl, tn_bw, cn_cpu, edge_cpu) of slice ``k``. Values outside [0, 1]
+  are clipped to the box (``info["action_clipped"]`` tells, ``info["action_clip"]`` by how much);
+  NaN or infinite values are an :class:`~netslice.errors.InvalidAllocationError`. Over-capacity
+  actions are scaled down proportionally by the orchestrator (``info["modified"]``).
+* Reward (:mod:`.options`): ``reward="penalized"`` (the registered id's default):
+  ``-usage - cost_penalty * sum_k cost_k`` (``cost_penalty`` 8 by default), what a plain RL
+  library should maximise; ``reward="usage"`` (the class default): ``-usage``, the weighted mean
+  usage of the four domains (equal weights by default), with the SLA cost apart in ``info["cost"]``
+  for constrained (safe-RL) learners.
 * Cost: ``info["cost"]`` ``(K,)``, the SLA cost of each slice clipped to [0, 1], slice order;
   also ``info["cost_raw"]``, ``info["usage"]`` ``(4,)``, ``info["modified"]``, optionally
-  ``info["kpis"]``.
-* Episode end: ``truncated=True`` after ``slots_per_episode`` slots (never ``terminated``); step
-  again only after ``reset``.
+  ``info["kpis"]``; with ``reward="penalized"`` also ``info["reward_usage"]`` (``-usage``).
+* Episode end: never ``terminated``; ``truncated=True`` after ``slots_per_episode`` slots (the
+  class default ``"scenario"``: the scenario's day, 24 slots for testbed-v0, 96 for city-v0). The
+  registered id passes ``slots_per_episode=None`` (the env never truncates by itself) and lets
+  :func:`gymnasium.make`'s :class:`~gymnasium.wrappers.TimeLimit` end episodes: 24 slots by
+  default (the spec's ``max_episode_steps``, testbed-v0's day), ``max_episode_steps=n`` for ``n``
+  (pass 96 for a day of city-v0 or metro-v0). Step again only after ``reset``.
+* Rendering: ``render_mode="ansi"`` (text table of the allocation, SLA status and domain usage)
+  or ``"rgb_array"`` (the same as a small ``uint8`` picture, :mod:`.render`).
 * Seeding: ``reset(seed=s)`` re-seeds the simulator; ``reset()`` continues its generator.
-* Version history: v0 -- first version.
+* Version history: v0 -- first version (the ``reward``, ``cost_penalty``, ``slots_per_episode``
+  and ``render_mode`` options, action clipping and the TimeLimit-driven length were added
+  without changing the ``reward="usage"`` dynamics).
 """
 
 from __future__ import annotations
@@ -26,6 +45,7 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
 from netslice.errors import ConfigError
+from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.features import (
     AgentApi,
     Encoder,
@@ -33,6 +53,15 @@ from netslice.intelligence.envs.features import (
     FloatArray,
     connect,
     to_allocation,
+)
+from netslice.intelligence.envs.options import (
+    DEFAULT_COST_PENALTY,
+    SCENARIO_LENGTH,
+    EpisodeLength,
+    check_reward,
+    clip_action,
+    episode_length,
+    shape_reward,
 )
 from netslice.network.scenarios import Scenario
 
@@ -48,11 +77,16 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array]):
         weights: ``(4,)`` domain weights of the reward, default equal.
         backend: simulator backend of the orchestrator created here.
         include_kpis: add the raw KPIs to ``info["kpis"]``.
-        max_episode_steps: slots per episode (default: the scenario's ``slots_per_episode``).
-        render_mode: only ``None`` (no rendering).
+        slots_per_episode: slots after which the env truncates: ``"scenario"`` (the scenario's
+            ``slots_per_episode``), an int, or ``None`` (never; a ``TimeLimit`` wrapper ends episodes).
+        max_episode_steps: former name of ``slots_per_episode`` (``gymnasium.make`` consumes this
+            name for its ``TimeLimit``); give one of the two.
+        render_mode: ``None``, ``"ansi"`` or ``"rgb_array"``.
+        reward: ``"usage"`` (``-usage``, cost apart) or ``"penalized"`` (see :mod:`.options`).
+        cost_penalty: weight of the summed SLA cost in the ``"penalized"`` reward.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": list(rendering.RENDER_MODES), "render_fps": rendering.RENDER_FPS}  # noqa: RUF012
 
     def __init__(
         self,
@@ -64,11 +98,14 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array]):
         weights: FloatArray | None = None,
         backend: str = "auto",
         include_kpis: bool = False,
+        slots_per_episode: EpisodeLength = SCENARIO_LENGTH,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        reward: str = "usage",
+        cost_penalty: float = DEFAULT_COST_PENALTY,
     ) -> None:
-        if render_mode is not None:
-            raise ConfigError(f"render_mode: only None is supported, got {render_mode!r}")
+        self.render_mode = rendering.check_render_mode(render_mode)
+        self.reward_kind, self.cost_penalty = check_reward(reward, cost_penalty)
         self.orch, self.encoder, sp = connect(
             scenario, 1, seed,
             orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend, include_kpis=include_kpis,
@@ -77,15 +114,20 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array]):
             raise ConfigError(f"orchestrator: SliceEnv drives one network, the orchestrator runs {sp.n_envs}")
         self.spaces = sp
         self.n_slices = len(sp.slices)
-        self.max_episode_steps = sp.slots_per_episode if max_episode_steps is None else int(max_episode_steps)
-        if self.max_episode_steps < 1:
-            raise ConfigError(f"max_episode_steps: must be >= 1, got {self.max_episode_steps}")
+        #: Slots after which the env truncates by itself (``None``: never).
+        self.slots_per_episode = episode_length(slots_per_episode, max_episode_steps, sp.slots_per_episode)
         # Box() infers a floating-or-integer dtype for mypy; these boxes are float32.
         self.observation_space = cast("spaces.Space[Float32Array]", self.encoder.observation_space())
         self.action_space = cast("spaces.Space[Float32Array]", self.encoder.action_space())
-        self.render_mode = render_mode
         self._t = 0
         self._done = True
+        self._last_obs: Any = None
+        self._last_usage = np.zeros(len(sp.domains))
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """Former name of :attr:`slots_per_episode`."""
+        return self.slots_per_episode
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -94,20 +136,52 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array]):
         super().reset(seed=seed)
         obs = self.orch.reset(seed=seed)
         self._t, self._done = 0, False
+        self._last_obs, self._last_usage = obs, np.zeros_like(self._last_usage)
         return self.encoder.encode(obs)[0], {}
 
     def step(self, action: Float32Array) -> tuple[Float32Array, float, bool, bool, dict[str, Any]]:
-        """Run one slot under ``action`` (``(7 K,)`` in [0, 1], resource-major)."""
+        """Run one slot under ``action`` (``(7 K,)``, clipped to [0, 1], resource-major)."""
         if self._done:
             raise ResetNeeded("step: the episode has ended (or never started); call reset()")
-        result = self.orch.step(to_allocation(action, 1, self.n_slices))
+        alloc = to_allocation(action, 1, self.n_slices)
+        flat, clip = clip_action(alloc.reshape(-1))
+        result = self.orch.step(flat.reshape(alloc.shape))
         self._t += 1
-        truncated = self._t >= self.max_episode_steps
+        truncated = self.slots_per_episode is not None and self._t >= self.slots_per_episode
         self._done = truncated
         batched = self.encoder.info(result)
         info = {key: _first(value) for key, value in batched.items()}
-        reward = float(self.encoder.reward(result.usage)[0])
+        info["action_clipped"], info["action_clip"] = bool(clip > 0.0), float(clip)
+        usage_reward = self.encoder.reward(result.usage)
+        reward = float(shape_reward(usage_reward, batched["cost"], self.reward_kind, self.cost_penalty)[0])
+        if self.reward_kind != "usage":
+            info["reward_usage"] = float(usage_reward[0])
+        self._last_obs, self._last_usage = result.observation, batched["usage"][0]
         return self.encoder.encode(result.observation)[0], reward, False, truncated, info
+
+    def render(self) -> str | rendering.UInt8Array | None:
+        """The current slot in ``render_mode`` (``None`` without a mode; see :mod:`.render`).
+
+        Raises:
+            ResetNeeded: nothing to show before the first ``reset``.
+        """
+        if self.render_mode is None:
+            return None
+        if self._last_obs is None:
+            raise ResetNeeded("render: call reset() first")
+        return rendering.render(frame(self._last_obs, 0, self.spaces.slices, self._last_usage), self.render_mode)
+
+
+def frame(obs: Any, i: int, slices: tuple[str, ...], usage: FloatArray) -> rendering.Frame:
+    """The :class:`~.render.Frame` of env ``i`` of an orchestrator :class:`Observation`."""
+    return rendering.Frame(
+        slot=int(np.asarray(obs.episode_slot)[i]),
+        hour=float(np.asarray(obs.hour)[i]),
+        slices=tuple(slices),
+        allocation=np.asarray(obs.allocation, dtype=np.float64)[i],
+        cost=np.clip(np.nan_to_num(np.asarray(obs.cost, dtype=np.float64)[i], nan=1.0), 0.0, 1.0),
+        usage=np.asarray(usage, dtype=np.float64),
+    )
 
 
 def _first(value: Any) -> Any:

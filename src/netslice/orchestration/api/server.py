@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 
 import uvicorn
@@ -61,4 +62,7 @@ def serve(
     """
     orchestrator = Orchestrator.create(scenario, n_envs=n_envs, seed=seed, backend=backend)
     app = create_app(orchestrator, token, max_body_bytes=max_body_bytes, worker_threads=worker_threads)
+    # The ~135k objects alive now (modules, scenario, orchestrator) live as long as the server: keep them
+    # out of the garbage collector, whose full collections would otherwise scan them (50-75 ms pauses).
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)

@@ -213,7 +213,7 @@ def test_healthz_answers_while_orchestrator_work_is_in_progress(orch: Orchestrat
     assert done == ["200"]
 
 
-def test_orchestrator_work_runs_on_a_bounded_set_of_threads(orch: Orchestrator, serve: Any) -> None:
+def test_orchestrator_work_runs_on_one_worker_thread(orch: Orchestrator, serve: Any) -> None:
     threads: list[int] = []
     running = [0]
     most = [0]
@@ -245,7 +245,7 @@ def test_orchestrator_work_runs_on_a_bounded_set_of_threads(orch: Orchestrator, 
             t.join(timeout=120)
     assert statuses == [200] * 48
     assert most[0] == 1  # the API lock
-    assert len(set(threads)) <= 4  # worker_threads (default 4), not a thread per waiting request
+    assert len(set(threads)) == 1  # worker_threads (default 1), not a thread per waiting request
 
 
 # ------------------------------------------------------------------------------------------- docs

@@ -94,8 +94,9 @@ def create_app(
         token: bearer token required by every mutating request.
         max_body_bytes: largest request body accepted (default 1 MiB); larger ones get 413
             ``PayloadTooLarge`` before they are read in full.
-        worker_threads: threads that run the synchronous (orchestrator) routes; further requests wait
-            for one in arrival order (see :mod:`~netslice.orchestration.api.limits`).
+        worker_threads: threads that run the synchronous (orchestrator) routes (default 1: requests
+            served strictly in arrival order); further requests wait for one in arrival order (see
+            :mod:`~netslice.orchestration.api.limits`).
         warm: run one slot on a throw-away copy of the orchestrator at start-up (the ASGI lifespan;
             see :func:`warm_up`).
 

@@ -11,14 +11,16 @@
    answering 413 as soon as the count exceeds the limit (the rest is never read; the connection is
    closed);
 3. caps the threads that run synchronous routes (every route that touches the orchestrator; FastAPI
-   runs them in anyio's thread pool, 40 threads by default) at ``worker_threads`` (4 by default), by
+   runs them in anyio's thread pool, 40 threads by default) at ``worker_threads`` (1 by default), by
    setting the event loop's default thread limiter once, at its first request. Requests beyond the cap
    wait in the limiter, which admits them in arrival order. Orchestrator work is serialised by the API
    lock anyway; with up to 40 threads blocked on that lock (which is not fair) and fighting for the
-   GIL, tail latency grew much faster than the queue (issue 9, item 5). A few threads keep the next
-   request ready when the lock frees (one thread alone leaves the lock idle while the event loop
-   hands over the next request). Async routes (``/healthz``, ``/docs``, ``/openapi.json``) and the
-   event loop itself never wait for these threads.
+   GIL, some requests starved and tail latency grew much faster than the queue (issue 9, item 5).
+   With one thread, requests are served strictly in arrival order and p99 stays within about twice
+   a fair share of the queue; more threads keep the next request ready when the lock frees (5-10%
+   more requests per second on two cores) at the price of a longer tail
+   (``benchmarks/rest_roundtrip.py``). Async routes (``/healthz``, ``/docs``, ``/openapi.json``)
+   and the event loop itself never wait for these threads.
 
 The body of every request is read completely by the guard before the app sees it (at most
 ``max_body_bytes`` per request), so that a slow upload never holds a worker thread.
@@ -42,7 +44,7 @@ from netslice.orchestration.api.errors import ApiError, error_response
 #: NetworkSlice) are far smaller: an action of 64 envs x 6 resources x 16 slices is about 120 kB.
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 #: Default number of threads running synchronous routes (see the module docstring).
-DEFAULT_WORKER_THREADS = 4
+DEFAULT_WORKER_THREADS = 1
 
 
 def check_positive(name: str, value: object, unit: str) -> None:

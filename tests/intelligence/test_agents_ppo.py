@@ -155,3 +155,9 @@ def test_ppo_learns_the_known_optimum_of_a_one_slice_scenario(tmp_path: Path) ->
     oracle = evaluate(Oracle.create(None), "oracle", scenario, days=2, n_envs=8, seed=7).summary()
     assert agent["sla/violation_rate"] <= 0.02
     assert agent["usage/mean"] <= 1.5 * oracle["usage/mean"], (agent["usage/mean"], oracle["usage/mean"])
+
+
+def test_ppo_refuses_envs_without_same_step_autoreset(tmp_path: Path) -> None:
+    envs = SliceVectorEnv(2, "testbed-v0", seed=0, autoreset_mode="next-step")
+    with pytest.raises(ConfigError, match="autoreset_mode SAME_STEP"):
+        PPO(PPOConfig(total_steps=48), envs, tmp_path)

@@ -28,9 +28,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
+from gymnasium.vector import AutoresetMode
 from numpy.typing import NDArray
 from torch import nn
 
+from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.gae import gae
 from netslice.intelligence.agents.nets import INIT_LOG_STD, Activation, ActorCritic, NoiseSpace
@@ -184,6 +186,9 @@ class PPO:
     """
 
     def __init__(self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path) -> None:
+        mode = getattr(envs, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
+        if mode != AutoresetMode.SAME_STEP:  # the rollout bootstraps truncated episodes from the same step's info
+            raise ConfigError(f"envs: PPO needs autoreset_mode SAME_STEP, the envs use {mode}")
         self.cfg = cfg
         self.envs = envs
         self.run_dir = Path(run_dir)

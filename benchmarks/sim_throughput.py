@@ -33,15 +33,12 @@ os.environ["MKL_NUM_THREADS"] = "1"
 import argparse
 import json
 import math
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from netslice.network import fused, scenarios
 from netslice.network.scenarios.builder import build_params
 from netslice.network.simulator import Kpis, SimParams, SimState, reset, step
+from netslice.provenance import environment, git_revision
 
 REPO = Path(__file__).resolve().parent.parent
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -131,33 +129,21 @@ class Point:
 
 
 def machine_info() -> dict[str, Any]:
-    """Platform, interpreter, library versions, CPU model, CPU count, timestamp and git revision."""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """Platform, interpreter, library versions, CPU model and count, thread settings, load, time, git revision."""
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         affinity = os.cpu_count() or 0
     info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
+        **environment(),
         "scipy": scipy.__version__,
-        "numba": _numba_version(),
-        "cpu_model": cpu,
         "nproc": affinity,
         "cpu_count": os.cpu_count(),
         "threads": {v: os.environ.get(v) for v in THREAD_VARS},
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "loadavg_1_5_15": _loadavg(),
     }
-    info.update(_git_revision())
+    info.update(git_revision(REPO))
     return info
 
 
@@ -167,27 +153,6 @@ def _loadavg() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
-
-
-def _numba_version() -> str | None:
-    try:
-        return metadata.version("numba")
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _git_revision() -> dict[str, Any]:
-    """Commit and dirty flag of the checkout: the simulator is being optimised, numbers move with it."""
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=True)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip()
-
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status)}
 
 
 def make_stepper(params: SimParams, backend: str) -> Stepper:

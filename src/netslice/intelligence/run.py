@@ -10,16 +10,14 @@ and the figures of :mod:`.plots`.
 
 from __future__ import annotations
 
-import platform
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from rich.console import Console
 from rich.progress import TaskID
 
+import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence import plots, tables
 from netslice.intelligence.agents.ppo import PPO, PPOConfig, PPOPolicy
@@ -32,6 +30,7 @@ from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.static import StaticPolicy
 from netslice.intelligence.progress import PLAIN_INTERVAL_S, progress
 from netslice.network.scenarios import Scenario, load
+from netslice.provenance import environment, git_revision
 
 BASELINES = ("static", "rule", "forecast", "oracle")
 #: Names :func:`make_policy` accepts besides checkpoint paths.
@@ -88,9 +87,8 @@ def evaluate_all(
 
 
 def meta(**extra: Any) -> dict[str, Any]:
-    """Run metadata written next to results."""
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "machine": platform.platform(), "processor": platform.processor(), **extra}  # fmt: skip
+    """Run metadata written next to results: the source revision, software and CPU (:mod:`netslice.provenance`)."""
+    return {"netslice": netslice.__version__, **git_revision(), **environment(), **extra}
 
 
 def report(

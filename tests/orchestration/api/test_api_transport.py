@@ -101,6 +101,17 @@ def test_metrics_series_stay_bounded_under_made_up_methods_and_paths(client: Any
     assert not any('method="X' in s or "/no/such" in s for s in after)
 
 
+def test_requests_refused_before_the_body_are_counted_under_their_route(orch: Orchestrator) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app(orch, TOKEN, max_body_bytes=100))
+    assert client.post("/ai/v1/actions", json={"action": []}).status_code == 401
+    assert client.post("/ai/v1/actions", content=b"x" * 200, headers=AUTH).status_code == 413
+    text = client.get("/metrics").text
+    assert 'netslice_http_requests_total{method="POST",route="/ai/v1/actions",status="401"} 1.0' in text
+    assert 'netslice_http_requests_total{method="POST",route="/ai/v1/actions",status="413"} 1.0' in text
+
+
 # --------------------------------------------------------------------------------- body size, auth
 
 

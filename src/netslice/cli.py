@@ -208,8 +208,20 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    access_log: Annotated[bool, typer.Option(help="Log one line per request (uvicorn's access log).")] = False,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Largest request body (413 above it; default 1 MiB or the largest action's size)."),
+    ] = None,
+    worker_threads: Annotated[
+        int, typer.Option(min=1, help="Threads running orchestrator requests (1: strict arrival order).")
+    ] = 1,
 ) -> None:
-    """Serve the orchestrator over HTTP: ProvMnS NRM resources, agent API /ai/v1, /metrics, /docs."""
+    """Serve the orchestrator over HTTP: ProvMnS NRM resources, agent API /ai/v1, /metrics, /docs.
+
+    The simulator kernel is compiled (or loaded from numba's cache) before the port opens, so the first
+    request is as fast as later ones.
+    """
     try:
         from netslice.orchestration.api.server import new_token
         from netslice.orchestration.api.server import serve as run_server
@@ -221,7 +233,8 @@ def serve(
         console.print(f"API token (generated, shown once): {token}", soft_wrap=True, highlight=False)
     try:
         run_server(scenario, n_envs=n_envs, seed=None if seed < 0 else seed, backend=backend,
-                   host=host, port=port, token=token, log_level=log_level)  # fmt: skip
+                   host=host, port=port, token=token, log_level=log_level, access_log=access_log,
+                   max_body_bytes=max_body_bytes, worker_threads=worker_threads)  # fmt: skip
     except NetsliceError as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None

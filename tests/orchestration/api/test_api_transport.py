@@ -137,6 +137,19 @@ def test_body_over_the_limit_gets_413_and_one_under_it_passes(orch: Orchestrator
     assert r.status_code == 200, r.text
 
 
+def test_default_body_limit_leaves_room_for_the_largest_action_of_a_big_batch() -> None:
+    from fastapi.testclient import TestClient
+
+    big = Orchestrator.create("testbed-v0", n_envs=4096, seed=0, backend="numpy")
+    client = TestClient(create_app(big, TOKEN, warm=False))
+    n_envs, rows, slices = client.get("/ai/v1/spaces").json()["action_shape"]
+    action = [[[0.123456789012345678] * slices] * rows] * n_envs
+    body = json.dumps({"action": action, "dryRun": True}).encode()
+    assert len(body) > 1 << 20  # over the 1 MiB floor
+    r = client.post("/ai/v1/actions", content=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert r.status_code == 200, r.text[:300]
+
+
 def test_oversized_content_length_gets_413_without_reading_the_body(orch: Orchestrator, serve: Any) -> None:
     with serve(create_app(orch, TOKEN, max_body_bytes=64 * 1024)) as url:
         head = request_head(

@@ -41,15 +41,16 @@ from starlette.routing import BaseRoute
 
 import netslice
 from netslice.errors import ConfigError
+from netslice.network.allocation import N_RESOURCES
 from netslice.orchestration.api import agent, provmns
 from netslice.orchestration.api.assets import install_docs
 from netslice.orchestration.api.context import ApiContext
 from netslice.orchestration.api.errors import install_error_handlers
 from netslice.orchestration.api.limits import (
-    DEFAULT_MAX_BODY_BYTES,
     DEFAULT_WORKER_THREADS,
     RequestGuard,
     check_positive,
+    default_max_body_bytes,
 )
 from netslice.orchestration.api.metrics import ApiMetrics, MetricsMiddleware
 from netslice.orchestration.nrm import AdministrativeState
@@ -82,7 +83,7 @@ def create_app(
     orchestrator: Orchestrator,
     token: str,
     *,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
     worker_threads: int = DEFAULT_WORKER_THREADS,
     warm: bool = True,
 ) -> FastAPI:
@@ -92,8 +93,9 @@ def create_app(
         orchestrator: the orchestrator to serve; the app owns access to it from now on (other code
             touching it must hold ``app.state.context.lock``).
         token: bearer token required by every mutating request.
-        max_body_bytes: largest request body accepted (default 1 MiB); larger ones get 413
-            ``PayloadTooLarge`` before they are read in full.
+        max_body_bytes: largest request body accepted; larger ones get 413 ``PayloadTooLarge`` before
+            they are read in full. Default: 1 MiB, or room for the largest action of this orchestrator
+            (:func:`~netslice.orchestration.api.limits.default_max_body_bytes`).
         worker_threads: threads that run the synchronous (orchestrator) routes (default 1: requests
             served strictly in arrival order); further requests wait for one in arrival order (see
             :mod:`~netslice.orchestration.api.limits`).
@@ -108,6 +110,9 @@ def create_app(
     """
     if not token:
         raise ConfigError("token: the API token must not be empty")
+    if max_body_bytes is None:
+        p = orchestrator.scenario.params
+        max_body_bytes = default_max_body_bytes(orchestrator.n_envs, N_RESOURCES, p.n_slices)
     check_positive("max_body_bytes", max_body_bytes, "bytes")
     check_positive("worker_threads", worker_threads, "threads")
     lock = threading.Lock()

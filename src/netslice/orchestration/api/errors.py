@@ -16,6 +16,7 @@ wrong token                                         403     ``Forbidden``
 method not allowed on the resource                  405     ``MethodNotAllowed``
 :class:`~netslice.errors.ConflictError`             409     ``ConflictError``
 :class:`~netslice.errors.AdmissionError`            409     ``AdmissionError``
+body over ``max_body_bytes`` (limits.RequestGuard)  413     ``PayloadTooLarge``
 body that is not JSON by its ``Content-Type``       415     ``UnsupportedMediaType``
 :class:`~netslice.errors.ConfigError`               422     ``ConfigError``
 :class:`~netslice.errors.InvalidAllocationError`    422     ``InvalidAllocationError``

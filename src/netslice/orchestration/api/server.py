@@ -8,7 +8,7 @@ import secrets
 import uvicorn
 
 from netslice.orchestration.api.app import create_app
-from netslice.orchestration.api.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_WORKER_THREADS
+from netslice.orchestration.api.limits import DEFAULT_WORKER_THREADS
 from netslice.orchestration.orchestrator import Orchestrator
 
 
@@ -28,7 +28,7 @@ def serve(
     token: str,
     log_level: str = "info",
     access_log: bool = False,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
     worker_threads: int = DEFAULT_WORKER_THREADS,
 ) -> None:
     """Build the orchestrator and its app, then serve it until interrupted.
@@ -54,7 +54,8 @@ def serve(
         token: bearer token of mutating requests.
         log_level: uvicorn log level.
         access_log: log one line per request (uvicorn's access log, at level info).
-        max_body_bytes: largest request body accepted; larger ones get 413 before they are read.
+        max_body_bytes: largest request body accepted; larger ones get 413 before they are read (default:
+            1 MiB, or room for the largest action of ``n_envs`` networks).
         worker_threads: threads running the orchestrator routes (1: strict arrival order, the shortest
             tail; more: a few percent more requests per second, a longer tail).
 

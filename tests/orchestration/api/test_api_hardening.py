@@ -129,6 +129,8 @@ PATHS = {
     "ComputeAllocation=mar,domain=edge": {"GET", "PUT"},
     "/ai/v1/spaces": {"GET"},
     "/ai/v1/actions": {"POST"},
+    "/healthz": {"GET"},
+    "/metrics": {"GET"},
 }
 
 

@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.routing import BaseRoute
@@ -52,6 +52,7 @@ from netslice.orchestration.api.limits import (
     check_positive,
     default_max_body_bytes,
 )
+from netslice.orchestration.api.methods import add_method_routes
 from netslice.orchestration.api.metrics import ApiMetrics, MetricsMiddleware
 from netslice.orchestration.nrm import AdministrativeState
 from netslice.orchestration.orchestrator import Orchestrator
@@ -151,15 +152,20 @@ def create_app(
         app.include_router(router)
     install_docs(app, "netslice")
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness")
+    ops = APIRouter(tags=["ops"])
+
+    @ops.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, object]:
         # async: answered in the event loop, never queued behind orchestrator work.
         return {"status": "ok", "scenario": orchestrator.scenario.name, "n_envs": orchestrator.n_envs}
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
+    @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
     def metrics() -> Response:
         return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    add_method_routes(ops)  # HEAD, OPTIONS and 405 with Allow, as on every other path
+    app.include_router(ops)
+    routers.append(ops)
     # The routes the guard matches requests against, flat (FastAPI may nest included routers).
     guarded.extend(
         [*(r for router in routers for r in router.routes), *(r for r in app.routes if isinstance(r, APIRoute))]

@@ -26,8 +26,10 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 from numpy.typing import NDArray
+from pydantic import SkipValidation
 
 from netslice.errors import ConfigError, InvalidAllocationError
+from netslice.orchestration.api.bodies import OffLoopRoute, validate_body
 from netslice.orchestration.api.codec import encode_array, encode_observation, encode_spaces, encode_step_result
 from netslice.orchestration.api.context import ApiContext
 from netslice.orchestration.api.methods import add_method_routes
@@ -46,6 +48,8 @@ from netslice.orchestration.capacity import check_action
 from netslice.orchestration.orchestrator import Orchestrator
 
 FloatArray = NDArray[np.float64]
+#: An action body, validated by the route in its worker thread (see :mod:`.bodies`).
+ActionBody = Annotated[ActionRequest, SkipValidation, Body(title="ActionRequest")]
 
 
 def action_array(value: list[Any]) -> FloatArray:
@@ -92,7 +96,7 @@ def dry_run(orch: Orchestrator, action: FloatArray) -> dict[str, Any]:
 
 def build_router(ctx: ApiContext) -> APIRouter:
     """The agent routes over ``ctx`` (see the module table)."""
-    router = APIRouter(prefix="/ai/v1", tags=["agent"], responses=error_responses(*ANY_ROUTE))
+    router = APIRouter(prefix="/ai/v1", tags=["agent"], responses=error_responses(*ANY_ROUTE), route_class=OffLoopRoute)
     auth = [Depends(ctx.authorize)]
     orch, lock = ctx.orchestrator, ctx.lock
 
@@ -113,8 +117,9 @@ def build_router(ctx: ApiContext) -> APIRouter:
         responses=error_responses(*WRITE),
         summary="Run one slot under an action",
     )
-    def actions(body: ActionRequest) -> JSONResponse:
+    def actions(raw: ActionBody) -> JSONResponse:
         """Run one slot under ``action`` and return the StepResult (``dryRun``: check only, change nothing)."""
+        body = validate_body(ActionRequest, raw)
         action = action_array(body.action)
         with lock:
             if body.dry_run:

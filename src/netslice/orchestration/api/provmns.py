@@ -34,10 +34,12 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import SkipValidation
 
 from netslice.errors import ConfigError, NetsliceError
 from netslice.network.allocation import RESOURCES
 from netslice.orchestration import views
+from netslice.orchestration.api.bodies import OffLoopRoute, validate_body
 from netslice.orchestration.api.context import ApiContext
 from netslice.orchestration.api.errors import ApiError
 from netslice.orchestration.api.methods import add_method_routes
@@ -66,6 +68,14 @@ DU = "GNBDUFunction=1"
 RECORD_VS_DATA_TYPE = "x-netsliceSliceRecord"
 
 T = TypeVar("T")
+
+# Bodies FastAPI does not validate in the event loop: the routes do, in their worker thread (see .bodies).
+NetworkSliceBody = Annotated[NetworkSlice, SkipValidation, Body(title="NetworkSlice")]
+RRMPolicyRatioBody = Annotated[RRMPolicyRatio, SkipValidation, Body(title="RRMPolicyRatio")]
+TransportSliceAllocationBody = Annotated[
+    TransportSliceAllocation, SkipValidation, Body(title="TransportSliceAllocation")
+]
+ComputeAllocationBody = Annotated[ComputeAllocation, SkipValidation, Body(title="ComputeAllocation")]
 
 PatchBody = Annotated[
     Any,
@@ -234,7 +244,7 @@ def _kpi_view(ctx: ApiContext, slice_id: str, k: int, env: int) -> dict[str, Any
 
 def build_router(ctx: ApiContext) -> APIRouter:
     """The ProvMnS routes over ``ctx`` (see the module table)."""
-    router = APIRouter(prefix=PREFIX, tags=["ProvMnS"], responses=error_responses(*ANY_ROUTE))
+    router = APIRouter(prefix=PREFIX, tags=["ProvMnS"], responses=error_responses(*ANY_ROUTE), route_class=OffLoopRoute)
     auth = [Depends(ctx.authorize)]
     orch, lock = ctx.orchestrator, ctx.lock
 
@@ -258,11 +268,12 @@ def build_router(ctx: ApiContext) -> APIRouter:
     )
     def put_slice(
         slice_id: str,
-        body: NetworkSlice,
+        raw: NetworkSliceBody,
         if_none_match: Annotated[str | None, Header(description="'*': create only (412 if it exists)")] = None,
         if_match: Annotated[str | None, Header(description="'*': replace only (404 if it does not exist)")] = None,
     ) -> JSONResponse:
         """Create the slice after admission control (201), or replace its ServiceProfile (200)."""
+        body = validate_body(NetworkSlice, raw)
         _check_slice_write(body, slice_id)
         profile = _single_profile(body)
         with lock:
@@ -350,8 +361,9 @@ def build_router(ctx: ApiContext) -> APIRouter:
         responses={200: {"model": RRMPolicyRatio, "description": "replaced"}, **error_responses(*WRITE, 404, 409)},
         summary="createMOI / replace a policy",
     )
-    def put_policy(policy_id: str, body: RRMPolicyRatio) -> JSONResponse:
+    def put_policy(policy_id: str, raw: RRMPolicyRatioBody) -> JSONResponse:
         """Create (201) or replace (200) a policy; its quotas apply from the next slot."""
+        body = validate_body(RRMPolicyRatio, raw)
         _check_policy_write(body, policy_id)
         with lock:
             exists = any(p.id == policy_id for p in views.rrm_policies(orch))
@@ -415,8 +427,9 @@ def build_router(ctx: ApiContext) -> APIRouter:
         responses=error_responses(*WRITE, 404, 502),
         summary="Set the bandwidth bound",
     )
-    def put_transport(slice_id: str, body: TransportSliceAllocation) -> JSONResponse:
+    def put_transport(slice_id: str, raw: TransportSliceAllocationBody) -> JSONResponse:
         """Set the slice's bandwidth share from the one-way-bandwidth bound (Mbit/s), all envs."""
+        body = validate_body(TransportSliceAllocation, raw)
         with lock:
             k = ctx.slice_index(slice_id)
             _same_snssai(ctx, k, slice_id, body.snssai)
@@ -444,8 +457,9 @@ def build_router(ctx: ApiContext) -> APIRouter:
         responses=error_responses(*WRITE, 404, 502),
         summary="Set the slice's vCPUs in the core or at the edge",
     )
-    def put_compute(slice_id: str, domain: ComputeDomain, body: ComputeAllocation) -> JSONResponse:
+    def put_compute(slice_id: str, domain: ComputeDomain, raw: ComputeAllocationBody) -> JSONResponse:
         """Set the slice's CPU share from a vCPU count (all envs); ``domain`` in the body may be left out."""
+        body = validate_body(ComputeAllocation, raw)
         if body.domain is not None and body.domain != domain:
             raise ConfigError(f"domain: must be {domain.value} as in the URI, got {body.domain.value}")
         if body.memory_mib is not None:

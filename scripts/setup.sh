@@ -12,6 +12,10 @@
 #   1. a local wheel that pip's own configuration finds (find-links; `pip install --no-index`), if there is one;
 #   2. the PyTorch CPU index, NETSLICE_TORCH_INDEX (default https://download.pytorch.org/whl/cpu);
 #      NETSLICE_TORCH_INDEX="" takes torch from pip's default index instead (CUDA build on Linux x86_64).
+#
+# `bash scripts/setup.sh --rllib` makes the optional RLlib environment instead, ./.venv-rllib (extras dev, rl and
+# rllib; the same rules): ray[rllib] pins gymnasium (ray 2.60: ==1.2.2) below the main lock's, so that environment
+# has a lock of its own, constraints-rllib.txt (see scripts/lock.sh). scripts/test.sh runs the RLlib tests there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,12 +23,21 @@ SUPPORTED=(3.11 3.12 3.13)
 TORCH_VERSION=2.13.0
 EXTRAS="dev,fast,api,rl,sb3"
 VENV=.venv
-STAMP="$VENV/.netslice-installed"
+LOCK=constraints.txt
 
 die() {
     echo "setup.sh: $*" >&2
     exit 1
 }
+
+if [[ "${1:-}" == "--rllib" ]]; then
+    EXTRAS="dev,rl,rllib"
+    VENV=.venv-rllib
+    LOCK=constraints-rllib.txt
+elif [[ $# -gt 0 ]]; then
+    die "unknown argument '$1' (usage: bash $0 [--rllib])"
+fi
+STAMP="$VENV/.netslice-installed"
 
 # X.Y of an interpreter, or nothing when it does not run (e.g. a pyenv shim of a version that is not selected).
 py_version() {
@@ -72,7 +85,7 @@ if [[ -e "$VENV" ]]; then
     fi
 fi
 
-WANT="$WANT_VERSION $(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+WANT="$WANT_VERSION $(cat pyproject.toml setup.py "$LOCK" scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]] && "$VENV/bin/python" -c 'import netslice' 2>/dev/null; then
     exit 0
 fi
@@ -80,7 +93,7 @@ rm -f "$STAMP"  # written back only once everything below has succeeded
 
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
-"${PIP[@]}" install -c constraints.txt --upgrade pip setuptools wheel
+"${PIP[@]}" install -c "$LOCK" --upgrade pip setuptools wheel
 
 have_torch() {
     [[ "$("$VENV/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null)" == "$TORCH_VERSION" ]]
@@ -100,6 +113,6 @@ if ! have_torch; then
     fi
 fi
 # Everything else at the locked versions; torch's own dependencies come in here (torch itself is satisfied).
-"${PIP[@]}" install -c constraints.txt "torch==$TORCH_VERSION" -e ".[$EXTRAS]"
+"${PIP[@]}" install -c "$LOCK" "torch==$TORCH_VERSION" -e ".[$EXTRAS]"
 "$VENV/bin/python" -m pip check >/dev/null || die "pip check found broken requirements in $VENV (see: $VENV/bin/python -m pip check)"
 echo "$WANT" > "$STAMP"

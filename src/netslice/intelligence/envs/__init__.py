@@ -2,16 +2,18 @@
 
 Importing this package registers ``netslice/Slicing-v0`` with Gymnasium (see :mod:`.registration`;
 make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``weights``, ``backend``, ``include_kpis``,
-``slots_per_episode``, ``render_mode``)::
+``slots_per_episode``, ``render_mode``). An installed netslice also registers it whenever Gymnasium is
+imported, with no netslice import (the start-up hook :mod:`netslice_gymnasium_hook`, run by the
+``netslice-gymnasium.pth`` file of the install, also in subprocesses and Ray workers)::
 
     import gymnasium
-    import netslice.intelligence.envs
 
     env = gymnasium.make("netslice/Slicing-v0", scenario="testbed-v0")
     envs = gymnasium.make_vec("netslice/Slicing-v0", num_envs=16)  # native SliceVectorEnv, NEXT_STEP
 
-The package imports its environment classes lazily: importing it (what Gymnasium does for the
-module-qualified id ``"netslice.intelligence.envs:netslice/Slicing-v0"``) only registers the id.
+The package imports its environment classes lazily: importing it (what the hook does, and what Gymnasium
+does for the module-qualified id ``"netslice.intelligence.envs:netslice/Slicing-v0"``, which works without
+an install) only registers the id.
 Observation, reward and cost layout: :mod:`netslice.intelligence.envs.features` and
 :mod:`netslice.intelligence.envs.options`.
 """

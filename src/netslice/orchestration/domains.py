@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,11 +43,16 @@ from netslice.network.allocation import (
     EDGE_CPU,
     MCS_DL,
     MCS_UL,
+    N_RESOURCES,
+    NODE_ROWS,
     PRB_DL,
     PRB_UL,
+    SUM_TOL,
     TN_BW,
     check_capacity,
     check_values,
+    site_sums,
+    slice_sum,
 )
 from netslice.network.simulator import Kpis, SimParams
 from netslice.orchestration.rrm import RrmState
@@ -68,6 +74,9 @@ MEASUREMENTS: dict[str, dict[str, tuple[str, float]]] = {
     "cn": {"GTP.DelayDlInPsaUpfMean": ("cn_ms", 1e3), "VR.VCpuUsageMean": ("cpu_load_cn", 1.0)},
     "edge": {"EAS.ResponseTimeMean": ("edge_ms", 1.0), "VR.VCpuUsageMean": ("cpu_load_edge", 1.0)},
 }
+
+#: Rows whose shares sum to at most 1 per node (every row but the MCS knobs and the per-site edge CPU).
+NODE_ROWS_LIST = sorted(NODE_ROWS)
 
 #: Allocation rows each domain manager owns.
 ROWS: dict[str, tuple[int, ...]] = {
@@ -140,9 +149,20 @@ class DomainManager:
         check_values(part, self.name, self.rows)
         check_capacity(part, self.site_of_slice, self.name, self.rows)
 
-    def apply(self, part: FloatArray) -> FloatArray:
-        """Validate and enforce ``part``; return the allocation in force (unchanged on any error)."""
-        self.validate(part)
+    def apply(self, part: FloatArray, *, validated: bool = False) -> FloatArray:
+        """Validate and enforce ``part``; return the allocation in force (unchanged on any error).
+
+        Args:
+            part: ``(n_envs, len(rows), n_slices)`` this domain's rows.
+            validated: the caller has checked ``part``'s values and node sums with the same rules
+                (:func:`enforce_all` checks all domains' rows at once); only the shape is checked here.
+        """
+        if not validated:
+            self.validate(part)
+        elif part.shape != self.in_force.shape:
+            raise InvalidAllocationError(
+                f"{self.name}: allocation shape must be {self.in_force.shape}, got {part.shape}"
+            )
         if self.fault_hook is not None:
             self.fault_hook(part)
         self.in_force = np.array(part, dtype=np.float64, copy=True)
@@ -195,6 +215,14 @@ def make_managers(
     }
 
 
+@lru_cache(maxsize=64)
+def row_index(rows: tuple[int, ...]) -> slice | list[int]:
+    """An index of the allocation rows ``rows``: a slice (a view, cheap) when they are consecutive, else a list."""
+    if rows and list(rows) == list(range(rows[0], rows[0] + len(rows))):
+        return slice(rows[0], rows[0] + len(rows))
+    return list(rows)
+
+
 def enforce_all(
     managers: Mapping[str, DomainManager], alloc: FloatArray, slot: int
 ) -> tuple[FloatArray, list[DomainFault]]:
@@ -210,14 +238,15 @@ def enforce_all(
     """
     out = np.empty_like(alloc)
     faults: list[DomainFault] = []
+    validated = _all_valid(managers, alloc)
     for name, mgr in managers.items():
-        rows = list(mgr.rows)
+        rows = row_index(mgr.rows)
         previous = mgr.in_force
         saved = mgr.rrm.copy() if mgr.rrm is not None else None
         start = time.perf_counter()
         fault: DomainFault | None = None
         try:
-            applied = mgr.apply(alloc[:, rows, :])
+            applied = mgr.apply(alloc[:, rows, :], validated=validated)
         except Exception as err:  # any manager failure is contained and reported
             fault = DomainFault(name, "error", f"{type(err).__name__}: {err}", slot)
         else:
@@ -230,3 +259,24 @@ def enforce_all(
             applied = previous
         out[:, rows, :] = applied
     return out, faults
+
+
+def _all_valid(managers: Mapping[str, DomainManager], alloc: FloatArray) -> bool:
+    """Whether every manager's rows of ``alloc`` pass its :meth:`DomainManager.validate` value and sum rules.
+
+    One check of the whole allocation instead of one per domain (the rules are per row, so passing here
+    means passing in every manager). False, so that each manager validates (and reports) on its own, when
+    the check fails or the managers do not share one edge-site map.
+    """
+    sites = [mgr.site_of_slice for mgr in managers.values()]
+    if not sites or any(s is not sites[0] for s in sites) or alloc.ndim != 3 or alloc.shape[1] != N_RESOURCES:
+        return False
+    try:
+        check_values(alloc, "allocation")
+    except InvalidAllocationError:
+        return False
+    # check_capacity's sums and tolerance, on every node row at once.
+    limit = 1.0 + SUM_TOL
+    if bool((slice_sum(alloc)[:, NODE_ROWS_LIST] > limit).any()):
+        return False
+    return not bool((site_sums(alloc[:, EDGE_CPU, :], sites[0]) > limit).any())

@@ -261,8 +261,12 @@ class Orchestrator:
             in_force[:, :, ~self.active] = 0.0
             modified = np.zeros(self.n_envs, dtype=bool)
         else:
-            alloc = np.array(check_action(action, self.n_envs, self.scenario.params.n_slices), copy=True)
-            alloc[:, :, ~self.active] = 0.0
+            alloc = check_action(action, self.n_envs, self.scenario.params.n_slices)
+            if not alloc.flags.owndata:  # a broadcast (n_resources, n_slices) action: a view, not a copy
+                alloc = np.array(alloc, copy=True)
+            inactive = ~self.active
+            if inactive.any():
+                alloc[:, :, inactive] = 0.0
             enforced = self.enforcer(alloc, self.scenario.params.edge.site_of_slice)
             modified = np.abs(enforced - alloc).reshape(self.n_envs, -1) @ np.ones(alloc[0].size) > 1e-12
             in_force, faults = enforce_all(self.managers, enforced, self.slot)

@@ -110,9 +110,12 @@ class RrmState:
 
     def update_need(self, kpis: Kpis) -> None:
         """Estimate each slice's need from a slot's PRB use and delivered vs offered traffic."""
-        used = np.stack([kpis.prb_used_ul, kpis.prb_used_dl], axis=1) / 100.0  # (E, 2, K)
-        offered = np.stack([kpis.offered_ul_kbps, kpis.offered_dl_kbps], axis=1)
-        delivered = np.stack([kpis.thp_ul_kbps, kpis.thp_dl_kbps], axis=1)
+        n_envs, n_slices = kpis.prb_used_ul.shape
+        both = np.empty((3, n_envs, 2, n_slices))  # used, offered, delivered; [UL, DL] on axis 2
+        both[0, :, 0], both[0, :, 1] = kpis.prb_used_ul, kpis.prb_used_dl
+        both[1, :, 0], both[1, :, 1] = kpis.offered_ul_kbps, kpis.offered_dl_kbps
+        both[2, :, 0], both[2, :, 1] = kpis.thp_ul_kbps, kpis.thp_dl_kbps
+        used, offered, delivered = both[0] / 100.0, both[1], both[2]  # (E, 2, K)
         short = np.where(delivered > 0.0, offered / np.maximum(delivered, 1e-300), 1.0)
         self.need = np.minimum(used * np.maximum(short, 1.0), 1.0)
 

@@ -41,6 +41,7 @@ Actions are flat vectors in [0, 1]^(7 K), resource-major: entry ``r * K + k`` is
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -69,6 +70,8 @@ SLICE_FEATURES: tuple[str, ...] = (
     "cost",
 )
 N_SLICE_FEATURES = len(SLICE_FEATURES)
+#: Number of KPI features (0-5), which precede the allocation features in a slice block.
+N_KPI_FEATURES = SLICE_FEATURES.index(f"alloc_{RESOURCES[0]}")
 #: Index of the first allocation feature and of the cost feature in a slice block.
 ALLOC_START = SLICE_FEATURES.index(f"alloc_{RESOURCES[0]}")
 COST_INDEX = SLICE_FEATURES.index("cost")
@@ -108,9 +111,18 @@ def flatten_allocation(alloc: FloatArray) -> FloatArray:
     return a.reshape(a.shape[0], -1)
 
 
-def _bounded(x: FloatArray, low: float, high: float) -> FloatArray:
-    """Clip to [low, high]; NaN and +inf read as ``high``, -inf as ``low``."""
-    return np.clip(np.nan_to_num(x, nan=high, posinf=high, neginf=low), low, high)
+def _bounded(x: FloatArray, low: float | FloatArray, high: float | FloatArray) -> FloatArray:
+    """Clip to [low, high]; NaN and +inf read as ``high``, -inf as ``low`` (bounds broadcast against ``x``).
+
+    Clipping maps the infinities to the bounds already, so only NaN (which clipping keeps) is replaced:
+    the result equals ``clip(nan_to_num(x, nan=high, posinf=high, neginf=low), low, high)`` at a fraction
+    of ``nan_to_num``'s cost on small arrays.
+    """
+    out: FloatArray = np.clip(x, low, high)
+    nan = np.isnan(out)
+    if nan.any():
+        out = np.where(nan, high, out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,20 @@ class Encoder:
             include_kpis=include_kpis,
         )
 
+    @cached_property
+    def _ref_divisor(self) -> FloatArray:
+        """``(3, 1, K)`` references of features 0-2 (UE scale, DL and UL load), 1 where a reference is 0."""
+        ref = np.stack([self.ue_scale, self.ref_dl_kbps, self.ref_ul_kbps]).astype(np.float64)[:, None, :]
+        out: FloatArray = np.where(ref > 0.0, ref, 1.0)
+        return out
+
+    @cached_property
+    def _ref_absent(self) -> NDArray[np.bool_]:
+        """``(3, 1, K)`` where the reference of features 0-2 is 0 (the feature then reads 0)."""
+        ref = np.stack([self.ue_scale, self.ref_dl_kbps, self.ref_ul_kbps]).astype(np.float64)[:, None, :]
+        out: NDArray[np.bool_] = ~(ref > 0.0)
+        return out
+
     # ------------------------------------------------------------------------------------ layout
 
     @property
@@ -214,24 +240,26 @@ class Encoder:
     def encode(self, obs: Observation) -> Float32Array:
         """Flat observations ``(n_envs, n_features)`` in the layout of the module table."""
         per_slice = self.slice_features(obs)
-        flat = np.concatenate([per_slice.reshape(per_slice.shape[0], -1), self.time_features(obs.hour)], axis=1)
-        return flat.astype(np.float32)
+        n_envs, n_slice_values = per_slice.shape[0], per_slice.shape[1] * per_slice.shape[2]
+        flat = np.empty((n_envs, n_slice_values + N_TIME_FEATURES), dtype=np.float32)
+        flat[:, :n_slice_values] = per_slice.reshape(n_envs, -1)
+        angle = 2.0 * np.pi * np.asarray(obs.hour, dtype=np.float64) / 24.0  # as in time_features
+        flat[:, n_slice_values] = np.sin(angle)
+        flat[:, n_slice_values + 1] = np.cos(angle)
+        return flat
 
     def _kpi_features(self, kpis: Kpis) -> FloatArray:
         """KPI features 0-5 ``(n_envs, K, 6)``."""
+        n_envs, K = kpis.latency_ms.shape
+        raw = np.empty((N_KPI_FEATURES, n_envs, K))  # feature-major, filled in place, bounded in one pass
+        loads = (kpis.active_ues, kpis.offered_dl_kbps, kpis.offered_ul_kbps)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            feats = [
-                _ratio(kpis.active_ues, self.ue_scale),
-                _ratio(kpis.offered_dl_kbps, self.ref_dl_kbps),
-                _ratio(kpis.offered_ul_kbps, self.ref_ul_kbps),
-                np.log1p(np.maximum(kpis.latency_ms, 0.0) / LATENCY_SCALE_MS),
-                np.log10(1.0 + LOSS_RESOLUTION * np.clip(1.0 - kpis.reliability, 0.0, 1.0)) / 6.0,
-                kpis.fps / FPS_SCALE,
-            ]
-        return np.stack(
-            [_bounded(np.asarray(f, dtype=np.float64), SLICE_LOW[i], SLICE_HIGH[i]) for i, f in enumerate(feats)],
-            axis=-1,
-        )
+            np.divide(np.stack(loads), self._ref_divisor, out=raw[:3])
+            np.log1p(np.maximum(kpis.latency_ms, 0.0) / LATENCY_SCALE_MS, out=raw[3])
+            np.divide(np.log10(1.0 + LOSS_RESOLUTION * np.clip(1.0 - kpis.reliability, 0.0, 1.0)), 6.0, out=raw[4])
+            np.divide(kpis.fps, FPS_SCALE, out=raw[5])
+        np.copyto(raw[:3], 0.0, where=self._ref_absent)  # a direction without demand reads 0
+        return _bounded(raw.transpose(1, 2, 0), SLICE_LOW[:N_KPI_FEATURES], SLICE_HIGH[:N_KPI_FEATURES])
 
     # ------------------------------------------------------------------------------------ reward and cost
 
@@ -252,7 +280,7 @@ class Encoder:
         """
         cost_raw = np.asarray(result.cost, dtype=np.float64)
         info: dict[str, Any] = {
-            "cost": np.clip(np.nan_to_num(cost_raw, nan=1.0), 0.0, 1.0),
+            "cost": _bounded(cost_raw, 0.0, 1.0),
             "cost_raw": cost_raw.copy(),
             "usage": np.asarray(result.usage, dtype=np.float64).copy(),
             "modified": np.asarray(result.modified, dtype=bool).copy(),
@@ -265,13 +293,6 @@ class Encoder:
 def kpi_dict(kpis: Kpis) -> dict[str, FloatArray]:
     """Every KPI field of a slot as ``{field: array}`` (leading axis n_envs; see :class:`Kpis` for shapes)."""
     return {name: np.array(getattr(kpis, name)) for name in Kpis.__dataclass_fields__}
-
-
-def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
-    """``num / den`` per slice, 0 where ``den`` is 0."""
-    den = np.asarray(den, dtype=np.float64)
-    out: FloatArray = np.where(den > 0.0, np.asarray(num, dtype=np.float64) / np.where(den > 0.0, den, 1.0), 0.0)
-    return out
 
 
 class AgentApi(Protocol):

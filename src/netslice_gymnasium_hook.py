@@ -1,18 +1,19 @@
-"""Start-up hook that registers ``netslice/Slicing-v0`` with Gymnasium whenever Gymnasium is imported.
+r"""Start-up hook that registers ``netslice/Slicing-v0`` with Gymnasium whenever Gymnasium is imported.
 
 Gymnasium 1.x loads no plugins, so without this hook ``gymnasium.make("netslice/Slicing-v0")`` works only
 after an ``import netslice.intelligence.envs``. The netslice wheel (and the editable install) ships
-``netslice-gymnasium.pth`` into ``site-packages``; Python's :mod:`site` runs its one line at every
-interpreter start-up (also in ``multiprocessing`` spawn children and Ray workers)::
+``netslice-gymnasium.pth`` into ``site-packages`` (see setup.py); Python's :mod:`site` runs its import
+line at every interpreter start-up (also in ``multiprocessing`` spawn children and Ray workers). That line
+imports this module and calls :func:`install`, and stays silent if the module is gone::
 
-    import netslice_gymnasium_hook; netslice_gymnasium_hook.install()
+    import sys; exec("try: import netslice_gymnasium_hook as h\nexcept ImportError: h = None\nh and h.install()")
 
 :func:`install` only puts a small finder at the head of :data:`sys.meta_path` (it imports nothing: no
 netslice, Gymnasium, NumPy or torch). When, and only when, the process first imports ``gymnasium``, the
 finder lets the normal import run and then calls
 :func:`netslice.intelligence.envs.registration.register_envs`, which imports only netslice's light
-registration module. The finder then removes itself. The same technique is used by coverage.py's and
-setuptools' ``.pth`` start-up hooks.
+registration module. The finder then removes itself. setuptools' ``distutils-precedence.pth`` works the
+same way (a ``.pth`` line arming a meta-path finder); coverage.py and pytest-cov also ship ``.pth`` hooks.
 
 The hook must never break Python: an error while registering becomes a :class:`RuntimeWarning`, and the
 environment variable ``NETSLICE_NO_GYMNASIUM_HOOK=1`` turns it off.

@@ -181,8 +181,19 @@ def test_sb3_make_vec_env_with_the_registered_id() -> None:
     pytest.importorskip("stable_baselines3")
     from stable_baselines3.common.env_util import make_vec_env
 
-    venv = make_vec_env(ENV_ID, n_envs=8, seed=0)  # passes render_mode="rgb_array"
+    default = make_vec_env(ENV_ID, n_envs=2, seed=0)
+    try:  # the registered id's default: the log-scaled symmetric box (wrappers.py)
+        assert (default.action_space.low == -5.0).all()
+        assert (default.action_space.high == 5.0).all()
+        default.reset()
+        _, _, _, infos = default.step(np.full((2, A), 5.0001, dtype=np.float32))  # capped at the full share
+        assert not any(info["action_clipped"] for info in infos)
+    finally:
+        default.close()
+    venv = make_vec_env(ENV_ID, n_envs=8, seed=0, env_kwargs={"action": "share"})  # passes render_mode="rgb_array"
     try:
+        assert (venv.action_space.low == 0.0).all()
+        assert (venv.action_space.high == 1.0).all()
         obs = venv.reset()
         assert obs.shape == (8, 14 * K + 2)
         frames = venv.get_images()

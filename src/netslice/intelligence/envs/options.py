@@ -9,11 +9,14 @@ Reward formulations (``reward=`` of every env):
   [0, 1]) subtracted with weight ``cost_penalty`` (default :data:`DEFAULT_COST_PENALTY`, netslice
   PPO's default). A plain RL learner maximising it meets the SLAs first and saves resources second
   (one violated slot costs more than running every domain at full usage). Default of the
-  registered ids; ``info["reward_usage"]`` then carries ``-u``. Measured limit: stable-baselines3
-  PPO with all its defaults does not get there in 400k steps (8 envs): its initial exploration
-  (std 1 around 0 on the [0, 1] box) starves some resource of every slice in almost every slot,
-  so the clipped cost saturates (2.9 of 3) and carries no signal; a small initial std and an
-  initial share near 0.3 (netslice PPO's) learn it in about 200k steps.
+  registered ids; ``info["reward_usage"]`` then carries ``-u``. A library's default Gaussian
+  policy learns it through the registered id's log-scaled action box (``action="scaled"``,
+  :mod:`.wrappers`; stable-baselines3 PPO at its defaults: usage 0.37-0.39 at 0 % violations
+  within 131k steps); on the raw share box (``action="share"``) stable-baselines3 PPO with all its
+  defaults does not (393k steps, 8 envs: usage 0.19 at 100 % violations): its initial exploration
+  (std 1 around 0 on [0, 1]) clips half the shares to 0, starves some slice in almost every slot,
+  and the clipped cost saturates (2.9 of 3) and carries no signal. Measured figures:
+  ``benchmarks/sb3_default_learning.py`` (``benchmarks/README.md``).
 
 Actions outside the action box (e.g. 1.0001 from a Gaussian policy) are clipped to it by the
 environments (the orchestrator and the REST API stay strict); non-finite actions are an error.

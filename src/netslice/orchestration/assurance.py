@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.network.scenarios.sla import SLA_TERMS, TERM_NAMES, SlaTargets, _shortfall, violation_mask
+from netslice.network.scenarios.sla import SLA_TERMS, TERM_NAMES, SlaTargets, term_shortfall, violation_mask
 from netslice.network.simulator import Kpis
 
 FloatArray = NDArray[np.float64]
@@ -52,7 +52,7 @@ def fast_sla_cost(targets: SlaTargets, kpis: Kpis, terms: tuple[tuple[str, NDArr
     cost = np.zeros(kpis.latency_ms.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, cols in terms:
-            term = _shortfall(name, kpis, targets, cols)
+            term = term_shortfall(name, kpis, targets, cols)
             if not np.isfinite(term).all():  # rare (a starved slice): only then pay for nan_to_num
                 term = np.nan_to_num(term)
             cost[:, cols] = np.maximum(cost[:, cols], term)

@@ -1,15 +1,15 @@
 """Environments over the orchestrator's agent API: Gymnasium (single and native vector) and PettingZoo.
 
 Importing this package registers ``netslice/Slicing-v0`` with Gymnasium (see :mod:`.registration`;
-make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``weights``, ``backend``, ``include_kpis``,
-``slots_per_episode``, ``render_mode``). An installed netslice also registers it whenever Gymnasium is
+make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``action``, ``weights``, ``backend``,
+``include_kpis``, ``slots_per_episode``, ``render_mode``). An installed netslice also registers it whenever Gymnasium is
 imported, with no netslice import (the start-up hook :mod:`netslice_gymnasium_hook`, run by the
 ``netslice-gymnasium.pth`` file of the install, also in subprocesses and Ray workers)::
 
     import gymnasium
 
     env = gymnasium.make("netslice/Slicing-v0", scenario="testbed-v0")
-    envs = gymnasium.make_vec("netslice/Slicing-v0", num_envs=16)  # native SliceVectorEnv, NEXT_STEP
+    envs = gymnasium.make_vec("netslice/Slicing-v0", num_envs=16)  # native SliceVectorEnv (NEXT_STEP), scaled action
 
 The package imports its environment classes lazily: importing it (what the hook does, and what Gymnasium
 does for the module-qualified id ``"netslice.intelligence.envs:netslice/Slicing-v0"``, which works without

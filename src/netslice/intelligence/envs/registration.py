@@ -6,10 +6,12 @@ calls it, and the package declares it as an installed Gymnasium plugin in ``pypr
     [project.entry-points."gymnasium.envs"]
     netslice = "netslice.intelligence.envs.registration:register_envs"
 
-Gymnasium 0.26-0.29 call every function of that entry-point group when ``gymnasium`` is imported, so
-the id works there with no import. Gymnasium 1.x no longer loads plugins: there, import
-``netslice.intelligence.envs`` first, or name the module in the id, which Gymnasium imports itself
-(also in subprocesses and Ray workers)::
+Gymnasium 0.26-0.29 call every function of that entry-point group when ``gymnasium`` is imported.
+Gymnasium 1.x no longer loads plugins; there the installed start-up hook :mod:`netslice_gymnasium_hook`
+(``netslice-gymnasium.pth``, see ``setup.py``) calls :func:`register_envs` right after ``gymnasium`` is
+imported, so the bare id works with no netslice import, also in subprocesses and Ray workers. From a
+source tree that is not installed, import ``netslice.intelligence.envs`` first or name the module in
+the id, which Gymnasium imports itself::
 
     gymnasium.make("netslice.intelligence.envs:netslice/Slicing-v0")
 

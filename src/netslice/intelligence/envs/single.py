@@ -1,14 +1,17 @@
 """Single-network environment: a :class:`gymnasium.Env` over an orchestrator with one network.
 
-Card (``netslice/Slicing-v0``; make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``weights``,
-``backend``, ``include_kpis``, ``slots_per_episode``, ``render_mode``)::
+Card (``netslice/Slicing-v0``; make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``action``,
+``weights``, ``backend``, ``include_kpis``, ``slots_per_episode``, ``render_mode``)::
 
     env = gymnasium.make("netslice/Slicing-v0")                   # testbed-v0, penalized reward, 24 slots
     env = gymnasium.make("netslice/Slicing-v0", reward="usage")   # constrained: reward -usage, cost apart
     env = gymnasium.make("netslice/Slicing-v0", max_episode_steps=48)  # 48-slot episodes
 
 * Observation: ``Box((14 K + 2,), float32)`` in the layout of :mod:`.features` (K slices).
-* Action: ``Box(0, 1, (7 K,), float32)``, resource-major: entry ``r * K + k`` is row ``r``
+* Action: the registered id wraps the env in :class:`~.wrappers.ScaledShareAction` by default
+  (``action="scaled"``: ``Box(-5, 5, (7 K,))`` mapped to shares on a log scale, see
+  :mod:`.registration`); the class itself and ``action="share"`` take shares directly:
+  ``Box(0, 1, (7 K,), float32)``, resource-major: entry ``r * K + k`` is row ``r``
   (prb_ul, prb_dl, mcs_ul, mcs_dl, tn_bw, cn_cpu, edge_cpu) of slice ``k``. Values outside [0, 1]
   are clipped to the box (``info["action_clipped"]`` tells, ``info["action_clip"]`` by how much);
   NaN or infinite values are an :class:`~netslice.errors.InvalidAllocationError`. Over-capacity

@@ -4,8 +4,10 @@
 API; no Python loop over envs runs in a step.
 
 Card (``gymnasium.make_vec("netslice/Slicing-v0", num_envs=n)`` builds it through
-:func:`.registration.make_vector`: penalized reward and ``NEXT_STEP`` autoreset; the class itself
-defaults to the ``"usage"`` reward and ``SAME_STEP``, what netslice's PPO and evaluation use)::
+:func:`.registration.make_vector`: penalized reward, ``NEXT_STEP`` autoreset and, with the default
+``action="scaled"``, wrapped in :class:`~.wrappers.ScaledShareVectorAction` (``unwrapped`` is the
+SliceVectorEnv); the class itself defaults to the ``"usage"`` reward, the share box and ``SAME_STEP``,
+what netslice's PPO and evaluation use)::
 
     envs = gymnasium.make_vec("netslice/Slicing-v0", num_envs=8)   # vector_entry_point mode
     envs = gymnasium.make_vec("netslice/Slicing-v0", num_envs=8, autoreset_mode="same-step")

@@ -62,7 +62,7 @@ class SlaTargets:
         )
 
 
-def _shortfall(name: str, kpis: Kpis, targets: SlaTargets, cols: NDArray[np.int64]) -> FloatArray:
+def term_shortfall(name: str, kpis: Kpis, targets: SlaTargets, cols: NDArray[np.int64]) -> FloatArray:
     """Normalised shortfall of one SLA term for the slices ``cols`` (see the module docstring)."""
     t = getattr(targets, name)[cols]
     if name == "latency_ms":
@@ -89,7 +89,7 @@ def sla_cost(targets: SlaTargets, kpis: Kpis) -> FloatArray:
         cols = np.flatnonzero(~np.isnan(getattr(targets, name)))
         if cols.size:
             with np.errstate(invalid="ignore", divide="ignore"):
-                term = np.nan_to_num(_shortfall(name, kpis, targets, cols))
+                term = np.nan_to_num(term_shortfall(name, kpis, targets, cols))
             cost[:, cols] = np.maximum(cost[:, cols], term)
     return cost
 

@@ -52,7 +52,6 @@ from netslice.intelligence.envs.options import (
     clip_action,
     episode_length,
 )
-from netslice.intelligence.envs.single import frame
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Observation
@@ -207,11 +206,7 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         Raises:
             ResetNeeded: nothing to show before the first ``reset``.
         """
-        if self.render_mode is None:
-            return None
-        if self._last is None:
-            raise ResetNeeded("render: call reset() first")
-        return rendering.render(frame(self._last, 0, self.spaces.slices, self._usage), self.render_mode)
+        return rendering.render_observation(self.render_mode, self._last, 0, self.spaces.slices, self._usage)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -16,8 +16,10 @@ Picture layout (``uint8``, ``(H, W, 3)``, drawn with numpy, no plotting library)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from gymnasium.error import ResetNeeded
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
@@ -125,6 +127,33 @@ def render(frame: Frame, mode: str | None) -> str | UInt8Array | None:
     if mode == "rgb_array":
         return rgb_array(frame)
     return None
+
+
+def observation_frame(obs: Any, i: int, slices: tuple[str, ...], usage: FloatArray) -> Frame:
+    """The :class:`Frame` of env ``i`` of an orchestrator :class:`Observation`."""
+    return Frame(
+        slot=int(np.asarray(obs.episode_slot)[i]),
+        hour=float(np.asarray(obs.hour)[i]),
+        slices=tuple(slices),
+        allocation=np.asarray(obs.allocation, dtype=np.float64)[i],
+        cost=np.clip(np.nan_to_num(np.asarray(obs.cost, dtype=np.float64)[i], nan=1.0), 0.0, 1.0),
+        usage=np.asarray(usage, dtype=np.float64),
+    )
+
+
+def render_observation(
+    mode: str | None, obs: Any, i: int, slices: tuple[str, ...], usage: FloatArray
+) -> str | UInt8Array | None:
+    """Env ``i`` of the latest orchestrator observation ``obs`` in ``mode`` (``None`` without a mode).
+
+    Raises:
+        ResetNeeded: no observation yet (nothing to show before the first ``reset``).
+    """
+    if mode is None:
+        return None
+    if obs is None:
+        raise ResetNeeded("render: call reset() first")
+    return render(observation_frame(obs, i, slices, usage), mode)
 
 
 def check_render_mode(render_mode: str | None) -> str | None:

@@ -168,23 +168,7 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array]):
         Raises:
             ResetNeeded: nothing to show before the first ``reset``.
         """
-        if self.render_mode is None:
-            return None
-        if self._last_obs is None:
-            raise ResetNeeded("render: call reset() first")
-        return rendering.render(frame(self._last_obs, 0, self.spaces.slices, self._last_usage), self.render_mode)
-
-
-def frame(obs: Any, i: int, slices: tuple[str, ...], usage: FloatArray) -> rendering.Frame:
-    """The :class:`~.render.Frame` of env ``i`` of an orchestrator :class:`Observation`."""
-    return rendering.Frame(
-        slot=int(np.asarray(obs.episode_slot)[i]),
-        hour=float(np.asarray(obs.hour)[i]),
-        slices=tuple(slices),
-        allocation=np.asarray(obs.allocation, dtype=np.float64)[i],
-        cost=np.clip(np.nan_to_num(np.asarray(obs.cost, dtype=np.float64)[i], nan=1.0), 0.0, 1.0),
-        usage=np.asarray(usage, dtype=np.float64),
-    )
+        return rendering.render_observation(self.render_mode, self._last_obs, 0, self.spaces.slices, self._last_usage)
 
 
 def _first(value: Any) -> Any:

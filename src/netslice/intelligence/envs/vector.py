@@ -86,7 +86,6 @@ from netslice.intelligence.envs.options import (
     episode_length,
     shape_reward,
 )
-from netslice.intelligence.envs.single import frame
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Orchestrator
 
@@ -316,7 +315,7 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]]):
             raise ResetNeeded("render: call reset() first")
         obs = self.orch.observation()
         return tuple(
-            rendering.render(frame(obs, i, self.spaces.slices, self._usage[i]), self.render_mode)
+            rendering.render(rendering.observation_frame(obs, i, self.spaces.slices, self._usage[i]), self.render_mode)
             for i in range(self.num_envs)
         )
 

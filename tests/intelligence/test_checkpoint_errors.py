@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
 from netslice import cli
 from netslice.errors import NetsliceError
-from netslice.intelligence.agents.checkpoint import load_checkpoint
+from netslice.intelligence.agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from netslice.intelligence.agents.ppo import PPO, PPOConfig, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 
@@ -135,3 +137,32 @@ def test_cli_train_on_a_truncated_checkpoint_exits_with_the_hint(tmp_path: Path,
     assert "Traceback" not in result.output
     assert "--no-resume" in result.output
     assert len(result.output.strip().splitlines()) <= 2
+
+
+def test_loading_a_checkpoint_never_runs_code_from_the_file(tmp_path: Path) -> None:
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (marker.write_text, ("pwned",))
+
+    path = tmp_path / "checkpoint.pt"
+    with path.open("wb") as f:
+        torch.save({"config": {}, "n_obs": 1, "n_act": 1, "agent": {}, "obs_rms": Payload()}, f)
+    pickle.loads(pickle.dumps(Payload()))
+    assert marker.exists()  # the payload does run code when it is unpickled
+    marker.unlink()
+    with pytest.raises(CheckpointError, match="unpickling them could run code"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_checkpoints_hold_only_tensors_and_plain_data(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "c.pt", {"a": np.arange(3), "b": [np.float32(1.5), {"c": np.ones((2, 2))}]})
+    data = torch.load(path, weights_only=True)
+    assert torch.equal(data["a"], torch.arange(3))
+    assert data["b"][0] == 1.5
+    assert isinstance(data["b"][0], float)
+    assert torch.equal(data["b"][1]["c"], torch.ones((2, 2), dtype=torch.float64))

@@ -5,6 +5,12 @@ to the checkpoint, never a half-written checkpoint; :func:`remove_stale_temp_fil
 left-overs when a run starts again in that folder. A checkpoint that cannot be used (empty, truncated,
 garbage, or a torch file without the expected entries) raises :class:`CheckpointError`, which names the
 file, says why and what to do.
+
+Files hold only what ``torch.load(..., weights_only=True)`` accepts: tensors and plain Python data. NumPy
+arrays are stored as tensors and numpy scalars as Python numbers (:func:`plain`), so reading a checkpoint
+never runs code from the file. (A PPO checkpoint also carries the pickled orchestrator of its run as
+``bytes``; only :meth:`~netslice.intelligence.agents.ppo.PPO.resume` unpickles it, so resume only runs
+you wrote. Evaluating a checkpoint someone hands you never does.)
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from netslice.errors import NetsliceError
@@ -32,8 +39,25 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
+def plain(value: Any) -> Any:
+    """``value`` with numpy arrays as CPU tensors and numpy scalars as Python numbers, in nested dicts, lists, tuples.
+
+    >>> plain({"a": np.arange(2), "b": [np.float64(0.5)]})
+    {'a': tensor([0, 1]), 'b': [0.5]}
+    """
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value, copy=True))
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    return value
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` with ``torch.save`` so that ``path`` is either the old or the new file, never half.
+    """Write ``payload`` (made :func:`plain`) with ``torch.save``: ``path`` is the old or the new file, never half.
 
     Returns:
         The path written.
@@ -43,7 +67,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            torch.save(plain(payload), f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -72,6 +96,9 @@ def remove_stale_temp_files(path: str | Path) -> list[Path]:
 
 def _why(err: BaseException) -> str:
     """A one-line reason from a torch/pickle load error."""
+    if "Weights only load failed" in str(err):
+        return ("it holds objects other than tensors and plain data (a checkpoint of netslice before 0.1.0, or "
+                "not a netslice file), which are not loaded because unpickling them could run code")  # fmt: skip
     first = (str(err).strip().splitlines() or [""])[0].strip()
     if len(first) > 120:
         first = first[:117] + "..."
@@ -102,9 +129,7 @@ def load_checkpoint(path: str | Path, required: Iterable[str] = (), hint: str = 
     if size == 0:
         raise bad("the file is empty (0 bytes)")
     try:
-        # weights_only=False: the checkpoint holds numpy generator states and env snapshots, so only
-        # load checkpoints you wrote.
-        data = torch.load(path, map_location="cpu", weights_only=False)
+        data = torch.load(path, map_location="cpu", weights_only=True)  # never runs code from the file
     except Exception as err:  # torch and pickle raise many types (RuntimeError, UnpicklingError, EOFError, ...)
         raise bad(_why(err)) from None
     if not isinstance(data, dict):

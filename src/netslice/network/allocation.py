@@ -9,6 +9,8 @@ below the link-adapted CQI (see :mod:`netslice.network.ran`).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -98,6 +100,12 @@ def check_capacity(
         rows: the resource row of each of ``alloc``'s rows.
     """
     sums = slice_sum(alloc)  # (E, len(rows))
+    node_idx, edge_idx = _capacity_rows(rows)
+    limit = 1.0 + SUM_TOL
+    if not (sums[:, node_idx] > limit).any() and not any(
+        (site_sums(alloc[:, i, :], site_of_slice) > limit).any() for i in edge_idx
+    ):
+        return  # every node fits: checked in one pass; the loop below only names the first offender
     for i, row in enumerate(rows):
         if row in NODE_ROWS:
             node_sum = sums[:, i : i + 1]
@@ -113,6 +121,12 @@ def check_capacity(
                 f"{label}[{RESOURCES[row]}]: shares on {where} must sum to at most 1 over slices, got "
                 f"{node_sum[env, node]:.6f} (env {env})"
             )
+
+
+@lru_cache(maxsize=64)
+def _capacity_rows(rows: tuple[int, ...]) -> tuple[list[int], list[int]]:
+    """Positions in ``rows`` of the node-summed rows and of the per-edge-site rows."""
+    return [i for i, r in enumerate(rows) if r in NODE_ROWS], [i for i, r in enumerate(rows) if r == EDGE_CPU]
 
 
 def validate_allocation(alloc: FloatArray, n_envs: int, n_slices: int, site_of_slice: NDArray[np.int64]) -> None:

@@ -26,37 +26,17 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.network.scenarios.sla import SLA_TERMS, TERM_NAMES, SlaTargets, term_shortfall, violation_mask
+from netslice.network.scenarios.sla import (
+    TERM_NAMES,
+    SlaTargets,
+    TermColumns,
+    sla_cost,
+    term_columns,
+    violation_mask,
+)
 from netslice.network.simulator import Kpis
 
 FloatArray = NDArray[np.float64]
-
-
-def term_columns(targets: SlaTargets) -> tuple[tuple[str, NDArray[np.int64]], ...]:
-    """The SLA terms that some slice has, each with the columns (slices) that have it."""
-    cols = ((name, np.flatnonzero(~np.isnan(getattr(targets, name)))) for name in SLA_TERMS)
-    return tuple((name, c) for name, c in cols if c.size)
-
-
-def fast_sla_cost(targets: SlaTargets, kpis: Kpis, terms: tuple[tuple[str, NDArray[np.int64]], ...]) -> FloatArray:
-    """:func:`~netslice.network.scenarios.sla.sla_cost` with the term columns precomputed (same bits).
-
-    Args:
-        targets: the SLA targets.
-        kpis: the slot's KPIs.
-        terms: :func:`term_columns` of ``targets``.
-
-    ``nan_to_num`` of each term (NaN to 0, +-inf to the largest finite float) runs only on terms that
-    have a non-finite value: on a few slices it costs several times the term itself.
-    """
-    cost = np.zeros(kpis.latency_ms.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name, cols in terms:
-            term = term_shortfall(name, kpis, targets, cols)
-            if not np.isfinite(term).all():  # rare (a starved slice): only then pay for nan_to_num
-                term = np.nan_to_num(term)
-            cost[:, cols] = np.maximum(cost[:, cols], term)
-    return cost
 
 
 @dataclass(frozen=True)
@@ -105,13 +85,13 @@ class ServiceAssurance:
     _violations: FloatArray | None = None
     _cost_sum: FloatArray | None = None
     _terms_of: SlaTargets | None = field(default=None, repr=False, compare=False)
-    _terms: tuple[tuple[str, NDArray[np.int64]], ...] = field(default=(), repr=False, compare=False)
+    _terms: TermColumns = field(default=(), repr=False, compare=False)
 
     def evaluate(self, kpis: Kpis, slot: int) -> FloatArray:
         """The slot's cost ``(n_envs, n_slices)``; updates statistics and threshold events."""
         if self._terms_of is not self.targets:  # targets are replaced (never edited) when a slice changes
             self._terms_of, self._terms = self.targets, term_columns(self.targets)
-        cost = fast_sla_cost(self.targets, kpis, self._terms)  # a new array: kept as is when all are active
+        cost = sla_cost(self.targets, kpis, self._terms)  # a new array: kept as is when all are active
         if not self.active.all():
             cost = np.where(self.active, cost, 0.0)
         violating = cost > 0.0

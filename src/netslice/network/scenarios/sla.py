@@ -79,17 +79,30 @@ def term_shortfall(name: str, kpis: Kpis, targets: SlaTargets, cols: NDArray[np.
 SLA_TERMS = ("latency_ms", "thp_dl_kbps", "thp_ul_kbps", "fps", "reliability")
 
 
-def sla_cost(targets: SlaTargets, kpis: Kpis) -> FloatArray:
+#: The SLA terms some slice has, each with the columns (slices) that have it (:func:`term_columns`).
+TermColumns = tuple[tuple[str, NDArray[np.int64]], ...]
+
+
+def term_columns(targets: SlaTargets) -> TermColumns:
+    """The SLA terms that some slice of ``targets`` has, each with the columns (slices) that have it."""
+    cols = ((name, np.flatnonzero(~np.isnan(getattr(targets, name)))) for name in SLA_TERMS)
+    return tuple((name, c) for name, c in cols if c.size)
+
+
+def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) -> FloatArray:
     """Cost ``(n_envs, n_slices)``: the largest normalised shortfall of each slice's SLA terms.
 
-    Only the slices that have a term are computed for it (most slices have one or two terms).
+    Only the slices that have a term are computed for it (most slices have one or two terms). Callers
+    that evaluate many slots against the same targets pass ``terms`` (:func:`term_columns`) once.
+    Non-finite shortfalls (NaN to 0, +-inf to the largest finite float) are fixed only in the terms that
+    have one: on a few slices ``nan_to_num`` costs several times the term itself.
     """
     cost = np.zeros(kpis.latency_ms.shape)
-    for name in SLA_TERMS:
-        cols = np.flatnonzero(~np.isnan(getattr(targets, name)))
-        if cols.size:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                term = np.nan_to_num(term_shortfall(name, kpis, targets, cols))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, cols in term_columns(targets) if terms is None else terms:
+            term = term_shortfall(name, kpis, targets, cols)
+            if not np.isfinite(term).all():  # rare (a starved slice)
+                term = np.nan_to_num(term)
             cost[:, cols] = np.maximum(cost[:, cols], term)
     return cost
 

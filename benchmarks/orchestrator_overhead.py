@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from netslice.network import fused, scenarios
-from netslice.network.sim import Simulator
+from netslice.network.simulator import Simulator
 from netslice.orchestration.orchestrator import Orchestrator
 from sim_throughput import REPEATS, WARMUP_STEPS, _loadavg, machine_info, write_json
 

@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from netslice.network import fused, scenarios
 from netslice.network.scenarios.builder import build_params
-from netslice.network.simulator import Kpis, SimParams, SimState, reset, step
+from netslice.network.kernel import Kpis, SimParams, SimState, reset, step
 from netslice.provenance import environment, git_revision
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ WARMUP_STEPS = 3
 
 NOTES: tuple[str, ...] = (
     (
-        "numpy = netslice.network.simulator.step (the pure array program); fused = "
+        "numpy = netslice.network.kernel.step (the pure array program); fused = "
         "netslice.network.fused.fused_step (numba kernel, what Simulator(backend='auto') uses when numba "
         "is installed)."
     ),

@@ -51,7 +51,7 @@ from netslice.intelligence.envs.single import SliceEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.network import fused, fused_kernel, scenarios
 from netslice.network.fused import KpiArrays, StateArrays
-from netslice.network.sim import Simulator
+from netslice.network.simulator import Simulator
 from netslice.orchestration.orchestrator import Orchestrator
 from orchestrator_overhead import calibrate, run
 from sim_throughput import REPEATS, WARMUP_STEPS, _loadavg, machine_info, write_json

@@ -20,8 +20,8 @@ import pytest
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.network import fused, scenarios
 from netslice.network.allocation import N_RESOURCES, SHARE_ROWS
-from netslice.network.sim import Simulator
-from netslice.network.simulator import Kpis, SimParams, SimState, reset, step
+from netslice.network.simulator import Simulator
+from netslice.network.kernel import Kpis, SimParams, SimState, reset, step
 
 RTOL = 1e-9
 
@@ -69,7 +69,7 @@ REFERENCE_SCRIPT = textwrap.dedent(
     import json, sys
     import numpy as np
     from netslice.network import fused, fused_kernel, scenarios
-    from netslice.network.simulator import reset
+    from netslice.network.kernel import reset
     params = scenarios.load(sys.argv[1]).params
     allocs = np.asarray(json.loads(sys.stdin.read()))
     packed = fused.pack(params)

@@ -25,7 +25,7 @@ from netslice.network.allocation import (
     equal_split,
 )
 from netslice.network.scenarios import Scenario
-from netslice.network.simulator import Kpis, SimParams, SimState, reset, reset_envs, step
+from netslice.network.kernel import Kpis, SimParams, SimState, reset, reset_envs, step
 
 Data = dict[str, Any]
 KPI_FIELDS = tuple(f.name for f in dataclasses.fields(Kpis))

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netslice.network.allocation import DOMAINS
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 from netslice.orchestration.decomposition import LATENCY_FIELD, Budgets, proportional
 from netslice.orchestration.orchestrator import Orchestrator
 

@@ -23,8 +23,8 @@ from netslice.network.allocation import (
     TN_BW,
 )
 from netslice.network.scenarios import Scenario
-from netslice.network.sim import Simulator
-from netslice.network.simulator import Kpis
+from netslice.network.simulator import Simulator
+from netslice.network.kernel import Kpis
 from netslice.orchestration import domains
 from netslice.orchestration.domains import (
     DOMAIN_OF_ROW,

@@ -29,7 +29,7 @@ from netslice.network.allocation import (
     check_capacity,
     site_sums,
 )
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 from netslice.orchestration.capacity import proportional_scaling
 from netslice.orchestration.lifecycle import MCS_KNOBS, scenario_profile
 from netslice.orchestration.nrm import ServiceProfile

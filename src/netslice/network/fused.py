@@ -1,7 +1,7 @@
 """Fast backend: the slot step as one numba-compiled loop (:mod:`.fused_kernel`).
 
 ``fused_step(packed, state, allocation, rng)`` has the contract of
-:func:`netslice.network.simulator.step` and returns the same state and KPIs (tests check the two
+:func:`netslice.network.kernel.step` and returns the same state and KPIs (tests check the two
 agree to 1e-9). It draws the same random arrays in the same order with the one numpy generator,
 then runs the compiled kernel, which avoids numpy's per-call overhead (the single-env case) and
 the temporaries of a long chain of array operations (the batched case).
@@ -20,7 +20,7 @@ from scipy import sparse
 
 from netslice.network import fused_kernel
 from netslice.network.queueing import wh_max_inv9k
-from netslice.network.simulator import Kpis, SimParams, SimState
+from netslice.network.kernel import Kpis, SimParams, SimState
 from netslice.network.traffic import TrafficState
 
 FloatArray = NDArray[np.float64]

@@ -1,6 +1,6 @@
 """Scalar slot kernel: the whole end-to-end step for one env, written as plain loops over scalars.
 
-The same model as the vectorised :func:`netslice.network.simulator.step` (see that module's
+The same model as the vectorised :func:`netslice.network.kernel.step` (see that module's
 docstring for the order of events), written element by element so that numba can compile it into
 one fused loop (:mod:`netslice.network.fused`). Interpreted by Python it is slow but readable;
 compiled it is the fast backend. Every function here takes only floats, ints and numpy arrays.

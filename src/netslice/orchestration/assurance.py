@@ -34,7 +34,7 @@ from netslice.network.scenarios.sla import (
     term_columns,
     violation_mask,
 )
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 
 FloatArray = NDArray[np.float64]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from netslice.network.allocation import DOMAINS
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 
 Budgets = dict[str, dict[str, float]]
 Decomposition = Callable[[dict[str, float | None], Kpis, int, float], Budgets]

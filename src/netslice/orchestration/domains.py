@@ -50,7 +50,7 @@ from netslice.network.allocation import (
     check_capacity,
     check_values,
 )
-from netslice.network.simulator import Kpis, SimParams
+from netslice.network.kernel import Kpis, SimParams
 from netslice.orchestration.rrm import RrmState
 
 FloatArray = NDArray[np.float64]

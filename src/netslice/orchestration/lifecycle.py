@@ -28,7 +28,7 @@ from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, P
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.builder import latency_floor_ms
 from netslice.network.scenarios.sla import SlaTargets, sla_cost, violated_terms
-from netslice.network.simulator import Kpis, reset, step
+from netslice.network.kernel import Kpis, reset, step
 from netslice.orchestration.domains import DomainManager
 from netslice.orchestration.nrm import PlmnId, PlmnInfo, ServiceProfile, Snssai, XLThpt
 

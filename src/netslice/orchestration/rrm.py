@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 
 FloatArray = NDArray[np.float64]
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 
 ACTION = [[0.3, 0.3, 0.3]] * 7
 

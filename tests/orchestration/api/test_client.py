@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from netslice import cli
 from netslice.errors import AdmissionError, ConfigError, ConflictError, InvalidAllocationError, NotFoundError
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 from netslice.orchestration.api import OrchestratorClient, codec, create_app
 from netslice.orchestration.api.client import AuthError
 from netslice.orchestration.lifecycle import scenario_profile

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from netslice.errors import ConfigError, UnknownScenarioError
 from netslice.network.scenarios.builder import build_params
 from netslice.network.scenarios.schema import ScenarioSpec
-from netslice.network.simulator import SimParams
+from netslice.network.kernel import SimParams
 
 SCENARIO_DIR = Path(__file__).parent
 DEFAULT_SCENARIO = "testbed-v0"

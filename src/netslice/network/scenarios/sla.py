@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.network.scenarios.schema import ScenarioSpec
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 
 FloatArray = NDArray[np.float64]
 

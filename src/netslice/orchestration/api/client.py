@@ -2,7 +2,7 @@
 
 :class:`OrchestratorClient` has the methods an agent uses on an
 :class:`~netslice.orchestration.orchestrator.Orchestrator` (``spaces``, ``reset``, ``observation``,
-``step``) and returns the same dataclasses (numpy arrays, a :class:`~netslice.network.simulator.Kpis`),
+``step``) and returns the same dataclasses (numpy arrays, a :class:`~netslice.network.kernel.Kpis`),
 bit-identical to what the served orchestrator computed; plus slice lifecycle calls
 (``create_slice``, ``modify_slice``, ``terminate_slice``, ``records``) and ``kpis``. Errors the server
 reports are raised again as the matching netslice error class (a 422 ``InvalidAllocationError`` is an

@@ -7,7 +7,7 @@ Rules:
 
 * Objects use the dataclass field names (``n_envs``, ``action_shape``, ``thp_dl_kbps``), so that
   :class:`~netslice.orchestration.orchestrator.Spaces`, :class:`~netslice.orchestration.orchestrator.Observation`,
-  :class:`~netslice.orchestration.orchestrator.StepResult` and :class:`~netslice.network.simulator.Kpis` map
+  :class:`~netslice.orchestration.orchestrator.StepResult` and :class:`~netslice.network.kernel.Kpis` map
   one to one.
 * Arrays are nested JSON lists in C order. Floats are written with Python's ``repr`` (what :mod:`json` does),
   which round-trips every finite float64 exactly, so a remote agent sees bit-identical numbers.
@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.network.simulator import Kpis
+from netslice.network.kernel import Kpis
 from netslice.orchestration.domains import DomainFault
 from netslice.orchestration.orchestrator import Observation, Spaces, StepResult
 

@@ -5,7 +5,7 @@ snake_case names. Every model forbids unknown keys and is immutable. Parse paylo
 (errors become :class:`~netslice.errors.ConfigError` naming each field) and serialise with ``to_json()``.
 """
 
-from netslice.orchestration.nrm.allocation import (
+from netslice.orchestration.nrm.domain_objects import (
     MEASUREMENTS,
     SLICE_COMPUTE_VS_DATA_TYPE,
     SLO_UNITS,

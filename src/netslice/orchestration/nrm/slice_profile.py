@@ -4,7 +4,7 @@ A SliceProfile carries the requirements an NSMF hands to an NSSMF for one slice 
 ``rANSliceSubnetProfile``, ``cNSliceSubnetProfile`` and ``topSliceSubnetProfile`` (Rel-17 onwards). 3GPP has
 no transport sub-profile: the NSMF derives transport requirements (latency, bandwidth) and sends them to the
 TN manager (TS 28.531 clause 5.1.1); netslice models them as
-:class:`~netslice.orchestration.nrm.allocation.TransportSliceAllocation`.
+:class:`~netslice.orchestration.nrm.domain_objects.TransportSliceAllocation`.
 
 Units as in the ServiceProfile: latency in ms, throughput in kbit/s, packet sizes in bytes, percentages in %.
 Attribute sets and types follow the v18 OpenAPI: the RAN and CN sub-profiles take ``energyEfficiency`` as a

@@ -51,8 +51,8 @@ from numpy.typing import NDArray
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from netslice.network import fused, scenarios
-from netslice.network.scenarios.builder import build_params
 from netslice.network.kernel import Kpis, SimParams, SimState, reset, step
+from netslice.network.scenarios.builder import build_params
 from netslice.provenance import environment, git_revision
 
 REPO = Path(__file__).resolve().parent.parent

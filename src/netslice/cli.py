@@ -26,9 +26,9 @@ from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
 from netslice.intelligence.progress import PLAIN_INTERVAL_S
 from netslice.network import scenarios
 from netslice.network.allocation import DOMAINS, equal_split
+from netslice.network.kernel import Kpis
 from netslice.network.scenarios.sla import SlaTargets, describe, sla_cost
 from netslice.network.simulator import Simulator
-from netslice.network.kernel import Kpis
 
 app = typer.Typer(help="netslice: DRL-based end-to-end network slicing.", no_args_is_help=True)
 console = Console(width=None if os.isatty(1) else 150)

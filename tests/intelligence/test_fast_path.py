@@ -26,8 +26,8 @@ from netslice.intelligence.envs.features import (
 from netslice.intelligence.envs.single import SliceEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.network import scenarios
-from netslice.network.scenarios.sla import SLA_TERMS, SlaTargets, sla_cost, term_columns, term_shortfall
 from netslice.network.kernel import Kpis
+from netslice.network.scenarios.sla import SLA_TERMS, SlaTargets, sla_cost, term_columns, term_shortfall
 from netslice.orchestration.domains import DomainFault, enforce_all, make_managers, row_index
 from netslice.orchestration.lifecycle import targets_with
 from netslice.orchestration.orchestrator import Observation

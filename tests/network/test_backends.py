@@ -20,8 +20,8 @@ import pytest
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.network import fused, scenarios
 from netslice.network.allocation import N_RESOURCES, SHARE_ROWS
-from netslice.network.simulator import Simulator
 from netslice.network.kernel import Kpis, SimParams, SimState, reset, step
+from netslice.network.simulator import Simulator
 
 RTOL = 1e-9
 

@@ -24,8 +24,8 @@ from netslice.network.allocation import (
     SHARE_ROWS,
     equal_split,
 )
-from netslice.network.scenarios import Scenario
 from netslice.network.kernel import Kpis, SimParams, SimState, reset, reset_envs, step
+from netslice.network.scenarios import Scenario
 
 Data = dict[str, Any]
 KPI_FIELDS = tuple(f.name for f in dataclasses.fields(Kpis))

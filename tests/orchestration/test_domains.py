@@ -22,9 +22,9 @@ from netslice.network.allocation import (
     RESOURCES,
     TN_BW,
 )
+from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
 from netslice.network.simulator import Simulator
-from netslice.network.kernel import Kpis
 from netslice.orchestration import domains
 from netslice.orchestration.domains import (
     DOMAIN_OF_ROW,

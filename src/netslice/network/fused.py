@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from netslice.network import fused_kernel
-from netslice.network.queueing import wh_max_inv9k
 from netslice.network.kernel import Kpis, SimParams, SimState
+from netslice.network.queueing import wh_max_inv9k
 from netslice.network.traffic import TrafficState
 
 FloatArray = NDArray[np.float64]

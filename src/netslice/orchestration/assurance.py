@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from netslice.network.kernel import Kpis
 from netslice.network.scenarios.sla import (
     TERM_NAMES,
     SlaTargets,
@@ -34,7 +35,6 @@ from netslice.network.scenarios.sla import (
     term_columns,
     violation_mask,
 )
-from netslice.network.kernel import Kpis
 
 FloatArray = NDArray[np.float64]
 

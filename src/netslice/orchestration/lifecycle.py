@@ -25,10 +25,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, SHARE_ROWS
+from netslice.network.kernel import Kpis, reset, step
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.builder import latency_floor_ms
 from netslice.network.scenarios.sla import SlaTargets, sla_cost, violated_terms
-from netslice.network.kernel import Kpis, reset, step
 from netslice.orchestration.domains import DomainManager
 from netslice.orchestration.nrm import PlmnId, PlmnInfo, ServiceProfile, Snssai, XLThpt
 

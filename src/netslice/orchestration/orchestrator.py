@@ -26,10 +26,10 @@ from numpy.typing import NDArray
 from netslice.errors import AdmissionError, ConfigError, ConflictError, NotFoundError
 from netslice.network import scenarios
 from netslice.network.allocation import DOMAINS, RESOURCES
+from netslice.network.kernel import Kpis, hour_of
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
 from netslice.network.simulator import Simulator
-from netslice.network.kernel import Kpis, hour_of
 from netslice.orchestration.assurance import ServiceAssurance
 from netslice.orchestration.capacity import ENFORCERS, CapacityEnforcer, check_action
 from netslice.orchestration.decomposition import Decomposition, proportional

@@ -51,8 +51,8 @@ from numpy.typing import NDArray
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.network import scenarios
 from netslice.network.allocation import N_RESOURCES, RESOURCES
-from netslice.network.scenarios import Scenario
 from netslice.network.kernel import Kpis
+from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Observation, Orchestrator, Spaces, StepResult
 
 FloatArray = NDArray[np.float64]

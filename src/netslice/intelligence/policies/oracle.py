@@ -35,8 +35,8 @@ from netslice.errors import ConfigError
 from netslice.intelligence.policies.base import PolicyContext
 from netslice.network import fused
 from netslice.network.allocation import CN_CPU, EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, TN_BW
-from netslice.network.scenarios.sla import SlaTargets, sla_cost
 from netslice.network.kernel import SimParams, SimState, slice_usage, step
+from netslice.network.scenarios.sla import SlaTargets, sla_cost
 from netslice.orchestration.orchestrator import Orchestrator
 
 FloatArray = NDArray[np.float64]

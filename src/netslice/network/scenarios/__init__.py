@@ -15,9 +15,9 @@ import yaml
 from pydantic import ValidationError
 
 from netslice.errors import ConfigError, UnknownScenarioError
+from netslice.network.kernel import SimParams
 from netslice.network.scenarios.builder import build_params
 from netslice.network.scenarios.schema import ScenarioSpec
-from netslice.network.kernel import SimParams
 
 SCENARIO_DIR = Path(__file__).parent
 DEFAULT_SCENARIO = "testbed-v0"

@@ -18,9 +18,9 @@ from netslice.network.channel import (
 )
 from netslice.network.core import CoreParams
 from netslice.network.edge import EdgeParams
+from netslice.network.kernel import SimParams
 from netslice.network.ran import RanParams
 from netslice.network.scenarios.schema import CellGrid, RanSpec, ScenarioSpec, TransportSpec
-from netslice.network.kernel import SimParams
 from netslice.network.traffic import ServiceParams, TrafficParams, profile_peak
 from netslice.network.transport import FIBRE_S_PER_KM, TransportParams
 

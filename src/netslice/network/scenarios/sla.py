@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.network.scenarios.schema import ScenarioSpec
 from netslice.network.kernel import Kpis
+from netslice.network.scenarios.schema import ScenarioSpec
 
 FloatArray = NDArray[np.float64]
 

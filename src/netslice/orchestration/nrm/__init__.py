@@ -5,20 +5,6 @@ snake_case names. Every model forbids unknown keys and is immutable. Parse paylo
 (errors become :class:`~netslice.errors.ConfigError` naming each field) and serialise with ``to_json()``.
 """
 
-from netslice.orchestration.nrm.domain_objects import (
-    MEASUREMENTS,
-    SLICE_COMPUTE_VS_DATA_TYPE,
-    SLO_UNITS,
-    ComputeAllocation,
-    ComputeDomain,
-    MeasurementDef,
-    SliceComputeContainer,
-    SliceComputeContainerAttributes,
-    SliceKpiRecord,
-    SloMetricBound,
-    SloMetricType,
-    TransportSliceAllocation,
-)
 from netslice.orchestration.nrm.attributes import (
     Category,
     DeterministicComm,
@@ -66,6 +52,20 @@ from netslice.orchestration.nrm.common import (
     Tai,
     format_validation_error,
     parse_nrm,
+)
+from netslice.orchestration.nrm.domain_objects import (
+    MEASUREMENTS,
+    SLICE_COMPUTE_VS_DATA_TYPE,
+    SLO_UNITS,
+    ComputeAllocation,
+    ComputeDomain,
+    MeasurementDef,
+    SliceComputeContainer,
+    SliceComputeContainerAttributes,
+    SliceKpiRecord,
+    SloMetricBound,
+    SloMetricType,
+    TransportSliceAllocation,
 )
 from netslice.orchestration.nrm.network_slice import (
     NetworkSlice,

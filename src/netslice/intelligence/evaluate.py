@@ -112,7 +112,7 @@ def evaluate(
     slices = tuple(orch.spaces().slices)
     steps = days * envs.max_episode_steps
     rows: dict[str, list[FloatArray]] = {k: [] for k in ("reward", "usage", "slice_usage", "cost", "hour")}
-    site_weights = envs.encoder.weights / envs.encoder.weights.sum()
+    domain_weights = envs.encoder.weights / envs.encoder.weights.sum()
     for t in range(steps):
         if isinstance(policy, ContextPolicy):
             ctx = PolicyContext.of(orch, with_model=bool(getattr(policy, "needs_model", False)))  # type: ignore[arg-type]
@@ -123,7 +123,7 @@ def evaluate(
         kpis = info["kpis"]
         rows["reward"].append(np.asarray(reward))
         rows["usage"].append(np.asarray(info["usage"]))
-        rows["slice_usage"].append(np.einsum("d,edk->ek", site_weights, np.asarray(kpis["slice_usage"])))
+        rows["slice_usage"].append(np.einsum("d,edk->ek", domain_weights, np.asarray(kpis["slice_usage"])))
         rows["cost"].append(np.asarray(info["cost"]))
         rows["hour"].append(np.asarray(kpis["hour"]))
         if progress is not None:

@@ -25,7 +25,8 @@ knows next-slot traffic while agents see it one slot late through the KPIs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -235,22 +236,33 @@ def reset_envs(params: SimParams, state: SimState, mask: NDArray[np.bool_], rng:
         out[idx] = new
         return out
 
-    traffic = TrafficState(
-        noise=put(state.traffic.noise, fresh.traffic.noise),
-        burst=put(state.traffic.burst, fresh.traffic.burst),
-        day=put(state.traffic.day, fresh.traffic.day),
-        load=put(state.traffic.load, fresh.traffic.load),
-    )
-    return SimState(
-        t=put(state.t, fresh.t),
-        traffic=traffic,
-        shadow=put(state.shadow, fresh.shadow),
-        q_ran=put(state.q_ran, fresh.q_ran),
-        q_tn=put(state.q_tn, fresh.q_tn),
-        q_cn=put(state.q_cn, fresh.q_cn),
-        q_edge=put(state.q_edge, fresh.q_edge),
-        alloc=put(state.alloc, fresh.alloc),
-    )
+    return map_state(put, state, fresh)
+
+
+def map_state(fn: Callable[..., NDArray[Any]], *states: SimState) -> SimState:
+    """A new state whose every array is ``fn`` of the matching arrays of ``states``.
+
+    ``fn`` gets one array from each state (``fn(a_0, a_1, ...)``) for every array field, those of
+    the nested :class:`~netslice.network.traffic.TrafficState` included, in field order; the
+    states' structure is rebuilt around its results. For example
+    ``map_state(lambda x: np.concatenate([x] * n, axis=0), state)`` repeats every env ``n`` times.
+
+    Raises:
+        TypeError: no state given.
+    """
+    if not states:
+        raise TypeError("map_state: give at least one state")
+    mapped: SimState = _map_fields(fn, states)
+    return mapped
+
+
+def _map_fields(fn: Callable[..., NDArray[Any]], objs: tuple[Any, ...]) -> Any:
+    """``fn`` applied field by field to dataclass instances of one type (recursing into nested ones)."""
+    first = objs[0]
+    if not is_dataclass(first):
+        return fn(*objs)
+    cls: Any = type(first)
+    return cls(**{f.name: _map_fields(fn, tuple(getattr(o, f.name) for o in objs)) for f in fields(first)})
 
 
 def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.random.Generator) -> tuple[SimState, Kpis]:
@@ -267,47 +279,50 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     Returns:
         ``(next_state, kpis)``.
     """
-    slot, svc, w = params.slot_s, params.service, params.traffic.cell_share
+    slot, service, cell_share = params.slot_s, params.service, params.traffic.cell_share
     phi = params.enforce_fraction[:, None]
-    eff = phi * state.alloc + (1.0 - phi) * allocation
+    effective = phi * state.alloc + (1.0 - phi) * allocation
     load = state.traffic.load
 
-    inter = svc.interactive
-    link = ran_link(params.ran, eff[:, PRB_UL : PRB_DL + 1], eff[:, MCS_UL : MCS_DL + 1], state.shadow)
-    population = load[:, None, :] * w  # (E, C, K)
+    interactive = service.interactive
+    link = ran_link(params.ran, effective[:, PRB_UL : PRB_DL + 1], effective[:, MCS_UL : MCS_DL + 1], state.shadow)
+    population = load[:, None, :] * cell_share  # (E, C, K)
     loop = closed_loop(
-        link, params.transport, params.core, params.edge, svc, eff[:, TN_BW], eff[:, CN_CPU], eff[:, EDGE_CPU],
-        population,
+        link, params.transport, params.core, params.edge, service,
+        effective[:, TN_BW], effective[:, CN_CPU], effective[:, EDGE_CPU], population,
     )  # fmt: skip
-    open_bits = (load[:, None, :] * params.per_ue_bits)[:, :, None, :] * w  # (E, 2, C, K)
-    cell_bits = np.where(inter, loop.rate[:, None] * svc.job_bits[:, None, :], open_bits)
+    open_bits = (load[:, None, :] * params.per_ue_bits)[:, :, None, :] * cell_share  # (E, 2, C, K)
+    cell_bits = np.where(interactive, loop.rate[:, None] * service.job_bits[:, None, :], open_bits)
     bits = cell_bits.sum(axis=2)  # (E, 2, K)
 
-    lam_edge = np.where(inter, loop.rate.sum(axis=1), load * svc.req_per_ue)
-    edge = _closed(edge_step(params.edge, eff[:, EDGE_CPU], lam_edge, svc, state.q_edge, slot), inter)
-    ran = ran_step(params.ran, link, cell_bits, svc.job_bits, svc.ca2, state.q_ran, slot)
-    ran_stage = _closed(ran.stage, inter, ran.residual)
-    tn = transport_step(
-        params.transport, eff[:, TN_BW], cell_bits.swapaxes(2, 3), svc.job_bits, svc.ca2, state.q_tn, slot
+    edge_req_rate = np.where(interactive, loop.rate.sum(axis=1), load * service.req_per_ue)
+    edge = _closed(
+        edge_step(params.edge, effective[:, EDGE_CPU], edge_req_rate, service, state.q_edge, slot), interactive
     )
-    tn_links = _closed(tn.links, inter[:, None])
+    ran = ran_step(params.ran, link, cell_bits, service.job_bits, service.ca2, state.q_ran, slot)
+    ran_stage = _closed(ran.stage, interactive, ran.residual)
+    tn = transport_step(
+        params.transport, effective[:, TN_BW], cell_bits.swapaxes(2, 3), service.job_bits, service.ca2, state.q_tn, slot
+    )
+    tn_links = _closed(tn.links, interactive[:, None])
     cn = _closed(
-        core_step(params.core, eff[:, CN_CPU], bits.sum(axis=1), svc.pkt_bits, svc.ca2, state.q_cn, slot), inter
+        core_step(params.core, effective[:, CN_CPU], bits.sum(axis=1), service.pkt_bits, service.ca2, state.q_cn, slot),
+        interactive,
     )
 
     # Composition per direction and cell, (E, 2, C, K); interactive slices take their loop's response times.
-    dirs = svc.latency_dirs[:, None, :]  # (2, 1, K)
-    n_halves = svc.latency_dirs.sum(axis=0)  # (K,) 0, 1 or 2 passes through the UPF
-    ran_part = (dirs * np.where(inter, loop.ran, ran.stage.delay)).sum(axis=1)  # (E, C, K)
-    tn_part = (dirs * np.where(inter, loop.tn, tn.delay.swapaxes(2, 3))).sum(axis=1)
-    cn_part = np.where(inter, loop.cn, n_halves * cn.delay)  # (E, K)
-    edge_part = np.where(inter, loop.edge, edge.delay)
-    latency = svc.app_latency_s + ran_part + tn_part + (cn_part + edge_part)[:, None, :]
+    dirs = service.latency_dirs[:, None, :]  # (2, 1, K)
+    n_halves = service.latency_dirs.sum(axis=0)  # (K,) 0, 1 or 2 passes through the UPF
+    ran_part = (dirs * np.where(interactive, loop.ran, ran.stage.delay)).sum(axis=1)  # (E, C, K)
+    tn_part = (dirs * np.where(interactive, loop.tn, tn.delay.swapaxes(2, 3))).sum(axis=1)
+    cn_part = np.where(interactive, loop.cn, n_halves * cn.delay)  # (E, K)
+    edge_part = np.where(interactive, loop.edge, edge.delay)
+    latency = service.app_latency_s + ran_part + tn_part + (cn_part + edge_part)[:, None, :]
     open_var = (dirs * (ran.stage.var + tn.var.swapaxes(2, 3))).sum(axis=1) + (n_halves * cn.var + edge.var)[:, None, :]
-    var = np.where(inter, loop.var, open_var)
+    var = np.where(interactive, loop.var, open_var)
     tail = gamma_quantile(latency, var, params.tail_z)
-    tn_delivered = np.where(inter[:, None], 1.0, tn.delivered)
-    tn_lost = np.where(inter[:, None], 0.0, tn.lost)
+    tn_delivered = np.where(interactive[:, None], 1.0, tn.delivered)
+    tn_lost = np.where(interactive[:, None], 0.0, tn.lost)
 
     common_kept = (1.0 - cn.lost) * (1.0 - edge.lost)  # (E, K)
     delivered = ran_stage.delivered * tn_delivered.swapaxes(2, 3) * (cn.delivered * edge.delivered)[:, None, None, :]
@@ -321,8 +336,8 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
 
     prb_total = params.ran.prb.sum(axis=1)  # (2,)
     prb_used = ran.prb_used.sum(axis=2) / prb_total[:, None] * 100.0  # (E, 2, K)
-    cqi = (ran.cqi * w).sum(axis=2)  # (E, 2, K)
-    per_slice_usage = slice_usage(params, eff)
+    cqi = (ran.cqi * cell_share).sum(axis=2)  # (E, 2, K)
+    per_slice_usage = slice_usage(params, effective)
     kpis = Kpis(
         hour=hour_of(params, state.t),
         active_ues=load,
@@ -330,12 +345,12 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         offered_ul_kbps=bits[:, 0] / 1e3,
         thp_dl_kbps=thp[:, 1] / 1e3,
         thp_ul_kbps=thp[:, 0] / 1e3,
-        latency_ms=(latency * w).sum(axis=1) * 1e3,
-        latency_tail_ms=(tail * w).sum(axis=1) * 1e3,
+        latency_ms=(latency * cell_share).sum(axis=1) * 1e3,
+        latency_tail_ms=(tail * cell_share).sum(axis=1) * 1e3,
         reliability=reliability,
-        fps=svc.fps * delivered_dl,
-        ran_ms=(ran_part * w).sum(axis=1) * 1e3,
-        tn_ms=(tn_part * w).sum(axis=1) * 1e3,
+        fps=service.fps * delivered_dl,
+        ran_ms=(ran_part * cell_share).sum(axis=1) * 1e3,
+        tn_ms=(tn_part * cell_share).sum(axis=1) * 1e3,
         cn_ms=cn_part * 1e3,
         edge_ms=edge_part * 1e3,
         prb_used_ul=prb_used[:, 0],
@@ -369,7 +384,7 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     return next_state, kpis
 
 
-def _closed(stage: StageOut, inter: NDArray[np.bool_], residual: FloatArray | float = 0.0) -> StageOut:
+def _closed(stage: StageOut, interactive: NDArray[np.bool_], residual: FloatArray | float = 0.0) -> StageOut:
     """An open stage as seen by interactive slices: no backlog or overflow, only residual HARQ loss.
 
     Their delays come from the closed loop; the open stage run at the loop's rate only gives the
@@ -378,9 +393,9 @@ def _closed(stage: StageOut, inter: NDArray[np.bool_], residual: FloatArray | fl
     return StageOut(
         delay=stage.delay,
         var=stage.var,
-        delivered=np.where(inter, 1.0 - residual, stage.delivered),
-        lost=np.where(inter, residual, stage.lost),
-        q1=np.where(inter, 0.0, stage.q1),
+        delivered=np.where(interactive, 1.0 - residual, stage.delivered),
+        lost=np.where(interactive, residual, stage.lost),
+        q1=np.where(interactive, 0.0, stage.q1),
         rho=stage.rho,
     )
 
@@ -413,4 +428,4 @@ def with_initial_allocation(params: SimParams, allocation: FloatArray) -> SimPar
     return replace(params, initial_allocation=np.asarray(allocation, dtype=np.float64))
 
 
-__all__ = ["DOMAINS", "Kpis", "SimParams", "SimState", "hour_of", "reset", "reset_envs", "step"]
+__all__ = ["DOMAINS", "Kpis", "SimParams", "SimState", "hour_of", "map_state", "reset", "reset_envs", "step"]

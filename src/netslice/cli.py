@@ -7,11 +7,12 @@ SLA compliance and per-domain usage; ``netslice scenarios`` lists the registered
 
 from __future__ import annotations
 
-import json
+import inspect
 import os
-import tempfile
+import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args, get_origin
 
 import numpy as np
 import typer
@@ -22,8 +23,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netslice.errors import NetsliceError
+from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
 from netslice.intelligence.progress import PLAIN_INTERVAL_S
+from netslice.intelligence.run_config import FIELDS, MINIMUM, PPO_FIELDS, RunConfig, attribute_docs, write_json_atomic
 from netslice.network import scenarios
 from netslice.network.allocation import DOMAINS, equal_split
 from netslice.network.kernel import Kpis
@@ -92,15 +95,6 @@ def fail(err: Exception | str, code: int = 2) -> typer.Exit:
     """Print ``error: <message>`` on one logical line (no traceback, no markup) and return the exit to raise."""
     console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
     return typer.Exit(code)
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 @app.command("scenarios")
@@ -240,44 +234,90 @@ def serve(
         raise typer.Exit(2) from None
 
 
-@app.command()
-def train(
-    scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
-    algo: Annotated[str, typer.Option(help="Learning algorithm (ppo).")] = "ppo",
-    steps: Annotated[int, typer.Option(min=1, help="Env steps (slots x networks) to train for.")] = 6_000_000,
-    n_envs: Annotated[int, typer.Option(min=1, help="Networks simulated side by side.")] = 128,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    run_dir: Annotated[Path | None, typer.Option(help="Output folder (default runs/SCENARIO-ALGO-sSEED).")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from run_dir/checkpoint.pt when present.")] = True,
-    learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 1e-3,
-    cost_penalty: Annotated[float, typer.Option(help="Weight of the SLA cost in the training reward.")] = 8.0,
-    clip_noise: Annotated[float | None, typer.Option(help="Clipped exploration H (default: plain Gaussian).")] = None,
-    noise_space: Annotated[
-        str, typer.Option(help="Exploration noise on the share's 'logit' or the 'share'.")
-    ] = "logit",
-    eval_days: Annotated[int, typer.Option(min=1, help="Days of evaluation per policy.")] = 5,
-    eval_envs: Annotated[int, typer.Option(min=1, help="Networks in the evaluation.")] = 16,
-    progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
-) -> None:
-    """Train an agent, then compare it with every baseline on fresh networks.
+#: Option names of config fields other than ``--field-name`` (kept from before the options were derived).
+OPTION_NAMES: dict[str, tuple[str, ...]] = {"total_steps": ("--steps",)}
+#: Help panels of the derived options: run fields, then PPO fields.
+RUN_PANEL, PPO_PANEL = "Run (RunConfig)", "PPO (PPOConfig)"
 
-    Baselines: static (equal split), rule (rule-based), forecast (causal planner), oracle (clairvoyant).
 
-    Writes RUN_DIR/evaluation.json, TensorBoard logs (RUN_DIR/tb), figures. Progress: a bar on a terminal, else lines.
+def help_text(doc: str) -> str:
+    """A docstring's field description as option help: capitalised, without reST markup (``x``, :role:`~a.b`)."""
+    text = re.sub(r":\w+:`~?(?:[\w.]*\.)?(\w+)`", r"\1", doc).replace("``", "")
+    return escape(text[:1].upper() + text[1:])
+
+
+def config_parameters(defaults: RunConfig) -> list[inspect.Parameter]:
+    """One typer option per config field (:data:`~netslice.intelligence.run_config.FIELDS`), default from ``defaults``.
+
+    The help text is the field's line in the ``Attributes:`` section of its class; a tuple field is a repeatable
+    option (``--hidden 64 --hidden 64``), a bool one a ``--name/--no-name`` flag.
     """
-    from netslice.intelligence.agents.ppo import PPOConfig
-    from netslice.intelligence.run import train as run_train
+    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig)}
+    params = []
+    for name, kind in FIELDS.items():
+        default = getattr(defaults.ppo if name in PPO_FIELDS else defaults, name)
+        if get_origin(kind) is tuple:
+            kind, default = list[get_args(kind)[0]], list(default)  # type: ignore[misc]
+        option = typer.Option(
+            *OPTION_NAMES.get(name, ()), help=help_text(docs[name]), min=MINIMUM.get(name),
+            rich_help_panel=PPO_PANEL if name in PPO_FIELDS else RUN_PANEL,
+        )  # fmt: skip
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=Annotated[kind, option]))  # fmt: skip
+    return params
 
-    if algo != "ppo":
-        console.print(f"[red]error:[/red] algo: only 'ppo' is available, got {algo!r}")
-        raise typer.Exit(2)
-    cfg = PPOConfig(total_steps=steps, learning_rate=learning_rate, cost_penalty=cost_penalty,
-                    clip_noise=clip_noise, noise_space=noise_space, seed=seed)  # type: ignore[arg-type]  # fmt: skip
-    out = run_dir or Path("runs") / f"{Path(scenario).stem}-{algo}-s{seed}"
-    try:
-        run_train(scenario, out, cfg, n_envs, resume, eval_days, eval_envs, console, progress_every)
-    except NetsliceError as err:
-        raise fail(err) from None
+
+def make_train_command(defaults: RunConfig) -> Callable[..., None]:
+    """The ``train`` command with one option per config field (:func:`config_parameters`) besides its own."""
+
+    def train(
+        ctx: typer.Context,
+        config: Annotated[
+            Path | None,
+            typer.Option(help="Start from this run_config.json (or a run folder's); options given here override it."),
+        ] = None,
+        run_dir: Annotated[Path | None, typer.Option(help="Output folder (default runs/SCENARIO-ALGO-sSEED).")] = None,
+        resume: Annotated[
+            bool, typer.Option(help="Continue from run_dir/checkpoint.pt when present (it must have this config).")
+        ] = True,
+        print_config: Annotated[
+            bool, typer.Option("--print-config", help="Print the run config (JSON, as run_config.json) and exit.")
+        ] = False,
+        progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
+        **options: Any,
+    ) -> None:
+        """Train an agent, then compare it with every baseline on fresh networks.
+
+        Baselines: static (equal split), rule (rule-based), forecast (causal planner), oracle (clairvoyant).
+
+        Writes RUN_DIR/evaluation.json, run_config.json, TensorBoard logs (RUN_DIR/tb), figures. Progress: a bar on a
+        terminal, else lines. Precedence: options given here, then --config, then the defaults shown.
+        """
+        from netslice.intelligence.run import train as run_train
+
+        given = {k: v for k, v in options.items() if getattr(ctx.get_parameter_source(k), "name", "") == "COMMANDLINE"}
+        try:
+            base = RunConfig.load(config) if config is not None else defaults
+            cfg = base.overridden(given, "option")
+        except NetsliceError as err:
+            raise fail(err) from None
+        if print_config:
+            console.print_json(data=cfg.record())
+            return
+        out = run_dir or Path("runs") / f"{Path(cfg.scenario).stem}-{cfg.algo}-s{cfg.ppo.seed}"
+        try:
+            run_train(cfg, out, resume, console, progress_every)
+        except NetsliceError as err:
+            raise fail(err) from None
+
+    own = [p for p in inspect.signature(train, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params = [*own, *config_parameters(defaults)]
+    train.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    train.__annotations__ = {p.name: p.annotation for p in params}
+    return train
+
+
+app.command("train")(make_train_command(RunConfig()))
 
 
 @app.command()

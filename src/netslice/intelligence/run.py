@@ -2,7 +2,8 @@
 
 ``train``: PPO on the batched env with progress (a rich bar on a terminal, plain lines every
 ``progress_every`` seconds otherwise: :mod:`.progress`) and TensorBoard logs (``run_dir/tb``),
-checkpoints in ``run_dir/checkpoint.pt`` (resumed when present), then the comparison of the agent
+checkpoints in ``run_dir/checkpoint.pt`` (resumed when present and of the same configuration), the run's
+configuration in ``run_dir/run_config.json`` (:mod:`.run_config`), then the comparison of the agent
 with the static, rule-based, forecast (causal model-predictive) and oracle policies over
 ``eval_days`` days of fresh evaluation envs: the tables of :mod:`.tables`, ``run_dir/evaluation.json``
 and the figures of :mod:`.plots`.
@@ -10,6 +11,7 @@ and the figures of :mod:`.plots`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from rich.progress import TaskID
 import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence import plots, tables
-from netslice.intelligence.agents.ppo import PPO, PPOConfig, PPOPolicy
+from netslice.intelligence.agents.ppo import PPO, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
 from netslice.intelligence.policies.base import ContextPolicy, Policy
@@ -29,6 +31,7 @@ from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.static import StaticPolicy
 from netslice.intelligence.progress import PLAIN_INTERVAL_S, progress
+from netslice.intelligence.run_config import RunConfig
 from netslice.network.scenarios import Scenario, load
 from netslice.provenance import environment, git_revision
 
@@ -110,21 +113,25 @@ def report(
 
 
 def train(
-    scenario: str, run_dir: Path, cfg: PPOConfig, n_envs: int, resume: bool, eval_days: int, eval_envs: int,
-    console: Console, progress_every: float = PLAIN_INTERVAL_S,
-) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Train PPO, then compare it with the baselines (see the module docstring)."""
-    sc = load(scenario)
-    envs = SliceVectorEnv(n_envs, sc, seed=cfg.seed)
-    ppo = PPO(cfg, envs, run_dir)
+    cfg: RunConfig, run_dir: Path, resume: bool, console: Console, progress_every: float = PLAIN_INTERVAL_S
+) -> dict[str, dict[str, float]]:
+    """Train PPO, then compare it with the baselines (see the module docstring).
+
+    Writes ``run_dir/run_config.json`` (:meth:`RunConfig.save`) once the checkpoint, if resumed, is known to be
+    of the same configuration.
+    """
+    sc = load(cfg.scenario)
+    envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed)
+    ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record())
     if ppo.stale_removed:
         console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
     if resume and ppo.resume():
         console.print(f"resumed from {ppo.checkpoint_path} at update {ppo.update}/{ppo.n_updates}")
+    cfg.save(run_dir)
     from torch.utils.tensorboard import SummaryWriter  # heavy import, only when training
 
     writer = SummaryWriter(str(run_dir / "tb"))
-    writer.add_text("config", str(asdict(cfg)))
+    writer.add_text("config", json.dumps(cfg.record()))
     total_steps = ppo.n_updates * ppo.batch_size
     with progress(console, progress_every) as bar:
         task = bar.add_task("train ppo", total=ppo.n_updates, completed=ppo.update, info="")
@@ -140,6 +147,6 @@ def train(
     writer.close()
     policies: dict[str, Policy | ContextPolicy] = {"ppo": ppo.policy()}
     policies.update({name: make_policy(name, sc) for name in BASELINES})
-    results = evaluate_all(policies, sc, eval_days, eval_envs, 1000 + cfg.seed, console, progress_every)
-    return report(results, run_dir, console, ppo.stats.history, days=eval_days, n_envs=eval_envs,
-                  config=asdict(cfg), train_envs=n_envs)  # fmt: skip
+    results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every)
+    return report(results, run_dir, console, ppo.stats.history, days=cfg.eval_days, n_envs=cfg.eval_envs,
+                  config=asdict(cfg.ppo), train_envs=cfg.n_envs)  # fmt: skip

@@ -140,6 +140,47 @@ def load_checkpoint(path: str | Path, required: Iterable[str] = (), hint: str = 
     return data
 
 
+def config_differences(
+    saved: dict[str, Any], wanted: dict[str, Any], ignore: Iterable[str] = ()
+) -> dict[str, tuple[Any, Any]]:
+    """Dotted key (``"n_envs"``, ``"ppo.learning_rate"``) -> (saved, wanted) for each value that differs.
+
+    Lists and tuples with the same items are equal. Keys that only one side has are not compared (a config
+    written by an older version lacks the fields added since), nor the top-level keys in ``ignore``.
+
+    >>> config_differences({"a": 1, "ppo": {"lr": 0.1, "h": (8,)}}, {"a": 1, "ppo": {"lr": 0.2, "h": [8]}})
+    {'ppo.lr': (0.1, 0.2)}
+    """
+
+    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in d.items():
+            if isinstance(value, dict):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    a, b = flat(saved), flat(wanted)
+    skip = set(ignore)
+    return {key: (a[key], b[key]) for key in a if key in b and key.split(".")[0] not in skip and a[key] != b[key]}
+
+
+def check_same_config(
+    path: str | Path, saved: dict[str, Any], wanted: dict[str, Any], hint: str, ignore: Iterable[str] = ()
+) -> None:
+    """Refuse to resume checkpoint ``path`` (written with config ``saved``) in a run configured as ``wanted``.
+
+    Raises:
+        CheckpointError: some value differs (see :func:`config_differences`); the message names each key with
+            both values, then ``hint``.
+    """
+    differences = config_differences(saved, wanted, ignore)
+    if differences:
+        diffs = "; ".join(f"{key}: {old!r} there, {new!r} here" for key, (old, new) in differences.items())
+        raise CheckpointError(f"checkpoint {path}: written by a run with another configuration ({diffs}); {hint}")
+
+
 @contextmanager
 def restoring(path: str | Path, hint: str = DEFAULT_HINT) -> Iterator[None]:
     """Turn an error while applying a loaded checkpoint (wrong shapes, types, config) into a :class:`CheckpointError`.

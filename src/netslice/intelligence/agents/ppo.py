@@ -35,8 +35,9 @@ from torch import nn
 from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.gae import gae
-from netslice.intelligence.agents.nets import INIT_LOG_STD, Activation, ActorCritic, NoiseSpace
+from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
+from netslice.intelligence.agents.ppo_config import PPOConfig
 
 FloatArray = NDArray[np.float64]
 
@@ -46,6 +47,11 @@ POLICY_KEYS = ("config", "n_obs", "n_act", "agent", "obs_rms")
 RESUME_KEYS = (*POLICY_KEYS, "optimizer", "noise_rng", "torch_rng", "update", "global_step", "history", "env", "obs")
 #: What to do about a checkpoint that cannot be evaluated.
 EVAL_HINT = "pass a run folder or checkpoint.pt written by `netslice train`"
+#: What to do about a checkpoint written with another configuration.
+CONFIG_HINT = (
+    "resume with the saved configuration (`netslice train --config RUN_DIR/run_config.json`), "
+    "use another --run-dir, or --no-resume to start over"
+)
 
 
 class RolloutEnv(Protocol):
@@ -62,67 +68,6 @@ class RolloutEnv(Protocol):
     def snapshot(self) -> dict[str, Any]: ...  # noqa: D102
 
     def restore(self, snap: dict[str, Any]) -> None: ...  # noqa: D102
-
-
-@dataclass
-class PPOConfig:
-    """PPO hyper-parameters (names as in the PPO paper and CleanRL).
-
-    Attributes:
-        total_steps: env steps (slots x networks) to train for.
-        num_steps: slots per env per rollout.
-        learning_rate: Adam step size (annealed linearly to 0 when ``anneal_lr``).
-        anneal_lr: anneal the learning rate.
-        gamma: discount factor (0.5: a slot's allocation mostly affects that slot; queues and the
-            enforcement delay carry a little over).
-        gae_lambda: GAE lambda.
-        update_epochs: passes over each rollout.
-        minibatch_size: samples per gradient step.
-        clip_coef: PPO ratio clip epsilon.
-        ent_coef: entropy bonus.
-        vf_coef: value loss weight.
-        max_grad_norm: gradient clipping.
-        hidden: hidden layer sizes of actor and critic.
-        activation: hidden-layer activation of actor and critic (``"tanh"`` or ``"relu"``).
-        init_log_std: initial log standard deviation of the exploration noise (None: the default of
-            the noise space, :data:`~netslice.intelligence.agents.nets.INIT_LOG_STD`).
-        init_mean: initial policy mean of every action (before learning).
-        clip_noise: H of the clipped exploration (None: plain Gaussian).
-        noise_space: add the exploration noise to the share (``"share"``, as in the paper) or to its
-            logit (``"logit"``: noise relative to the share, so small shares are explored finely).
-        cost_penalty: weight of the summed SLA cost in the training reward.
-        norm_obs: normalise observations with running statistics.
-        seed: seed of torch, the noise and the env.
-        checkpoint_every: updates between checkpoints.
-    """
-
-    total_steps: int = 1_000_000
-    num_steps: int = 24
-    learning_rate: float = 1e-3
-    anneal_lr: bool = True
-    gamma: float = 0.5
-    gae_lambda: float = 0.95
-    update_epochs: int = 4
-    minibatch_size: int = 1024
-    clip_coef: float = 0.2
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    hidden: tuple[int, ...] = (128, 128)
-    activation: Activation = "relu"
-    init_log_std: float | None = None
-    init_mean: float = 0.1
-    clip_noise: float | None = None
-    noise_space: NoiseSpace = "logit"
-    cost_penalty: float = 8.0
-    norm_obs: bool = True
-    seed: int = 0
-    checkpoint_every: int = 10
-
-    @property
-    def log_std0(self) -> float:
-        """The initial log standard deviation in force (``init_log_std`` or the noise space's default)."""
-        return INIT_LOG_STD.get(self.noise_space, 0.0) if self.init_log_std is None else self.init_log_std
 
 
 def new_agent(cfg: PPOConfig, n_obs: int, n_act: int) -> ActorCritic:
@@ -182,14 +127,19 @@ class PPO:
     """The PPO learner: create, then :meth:`train` (resumes from ``run_dir`` when a checkpoint exists).
 
     Creating a learner removes the temporary files that killed saves left in ``run_dir``
-    (listed in :attr:`stale_removed`).
+    (listed in :attr:`stale_removed`). ``run_config``: plain data describing the whole run (e.g.
+    :meth:`~netslice.intelligence.run_config.RunConfig.record`, with ``cfg`` under ``"ppo"``), saved in the
+    checkpoint; :meth:`resume` refuses a checkpoint written with another one.
     """
 
-    def __init__(self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path) -> None:
+    def __init__(
+        self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path, run_config: dict[str, Any] | None = None
+    ) -> None:
         mode = getattr(envs, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
         if mode != AutoresetMode.SAME_STEP:  # the rollout bootstraps truncated episodes from the same step's info
             raise ConfigError(f"envs: PPO needs autoreset_mode SAME_STEP, the envs use {mode}")
         self.cfg = cfg
+        self.run_config = run_config
         self.envs = envs
         self.run_dir = Path(run_dir)
         self.n_obs = int(np.prod(envs.single_observation_space.shape))
@@ -232,7 +182,7 @@ class PPO:
         return ckpt.save_checkpoint(
             self.checkpoint_path,
             {
-                "config": asdict(self.cfg), "n_obs": self.n_obs, "n_act": self.n_act,
+                "config": asdict(self.cfg), "run_config": self.run_config, "n_obs": self.n_obs, "n_act": self.n_act,
                 "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "obs_rms": self.obs_rms.state_dict() if self.obs_rms is not None else None,
                 "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
@@ -245,8 +195,9 @@ class PPO:
         """Restore the checkpoint in ``run_dir`` if there is one; return whether it did.
 
         Raises:
-            CheckpointError: the checkpoint is unreadable, incomplete, or from another scenario or
-                network count (nothing of it is applied in the first two cases).
+            CheckpointError: the checkpoint is unreadable, incomplete, from another scenario, or written
+                with another configuration (``run_config``, else the PPO config; the message names the
+                differing keys): nothing of it is applied then.
         """
         path = self.checkpoint_path
         if not path.exists():
@@ -258,6 +209,10 @@ class PPO:
                 f"this run has {self.n_obs} and {self.n_act} (another scenario?); use another --run-dir, "
                 "or --no-resume to start over"
             )
+        ckpt.check_same_config(
+            path, data.get("run_config") or {"ppo": data["config"]}, self.run_config or {"ppo": asdict(self.cfg)},
+            CONFIG_HINT, ignore=("netslice",),
+        )  # fmt: skip
         with ckpt.restoring(path):
             self.agent.load_state_dict(data["agent"])
             self.optimizer.load_state_dict(data["optimizer"])

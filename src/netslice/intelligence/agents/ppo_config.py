@@ -1,0 +1,81 @@
+"""The PPO hyper-parameters (:class:`PPOConfig`): the one place that defines each of them and its default.
+
+``netslice train`` derives its PPO options from these fields (names, defaults, and the help text of the
+``Attributes:`` section below), so a default changed here changes the command line too.
+
+This module imports no torch (the command line reads it at start-up): the activation and the noise space are
+plain strings at run time, checked where the networks are built (:mod:`.nets`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from netslice.intelligence.agents.nets import Activation, NoiseSpace
+else:  # at run time (see the module docstring): what typing.get_type_hints and the command line see
+    Activation = NoiseSpace = str
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyper-parameters (names as in the PPO paper and CleanRL).
+
+    Attributes:
+        total_steps: env steps (slots x networks) to train for.
+        num_steps: slots per env per rollout.
+        learning_rate: Adam step size (annealed linearly to 0 when ``anneal_lr``).
+        anneal_lr: anneal the learning rate.
+        gamma: discount factor (0.5: a slot's allocation mostly affects that slot; queues and the
+            enforcement delay carry a little over).
+        gae_lambda: GAE lambda.
+        update_epochs: passes over each rollout.
+        minibatch_size: samples per gradient step.
+        clip_coef: PPO ratio clip epsilon.
+        ent_coef: entropy bonus.
+        vf_coef: value loss weight.
+        max_grad_norm: gradient clipping.
+        hidden: hidden layer sizes of actor and critic.
+        activation: hidden-layer activation of actor and critic (``"tanh"`` or ``"relu"``).
+        init_log_std: initial log standard deviation of the exploration noise (None: the default of
+            the noise space, :data:`~netslice.intelligence.agents.nets.INIT_LOG_STD`).
+        init_mean: initial policy mean of every action (before learning).
+        clip_noise: H of the clipped exploration (None: plain Gaussian).
+        noise_space: add the exploration noise to the share (``"share"``, as in the paper) or to its
+            logit (``"logit"``: noise relative to the share, so small shares are explored finely).
+        cost_penalty: weight of the summed SLA cost in the training reward.
+        norm_obs: normalise observations with running statistics.
+        seed: seed of torch, the noise and the env.
+        checkpoint_every: updates between checkpoints.
+    """
+
+    total_steps: int = 6_000_000
+    num_steps: int = 24
+    learning_rate: float = 1e-3
+    anneal_lr: bool = True
+    gamma: float = 0.5
+    gae_lambda: float = 0.95
+    update_epochs: int = 4
+    minibatch_size: int = 1024
+    clip_coef: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: tuple[int, ...] = (128, 128)
+    activation: Activation = "relu"
+    init_log_std: float | None = None
+    init_mean: float = 0.1
+    clip_noise: float | None = None
+    noise_space: NoiseSpace = "logit"
+    cost_penalty: float = 8.0
+    norm_obs: bool = True
+    seed: int = 0
+    checkpoint_every: int = 10
+
+    @property
+    def log_std0(self) -> float:
+        """The initial log standard deviation in force (``init_log_std`` or the noise space's default)."""
+        from netslice.intelligence.agents.nets import INIT_LOG_STD  # torch: only when an agent is built
+
+        return INIT_LOG_STD.get(self.noise_space, 0.0) if self.init_log_std is None else self.init_log_std

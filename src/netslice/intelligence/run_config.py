@@ -1,0 +1,211 @@
+"""The configuration of a training run (:class:`RunConfig`): what ``netslice train`` trains and evaluates.
+
+Each default is defined once, in :class:`RunConfig` (the run) or
+:class:`~netslice.intelligence.agents.ppo_config.PPOConfig` (the learner); the command line derives its
+options from these fields. A run writes its configuration to ``RUN_DIR/run_config.json`` (and into its
+checkpoint), so that ``netslice train --config RUN_DIR/run_config.json`` reproduces it from its folder alone.
+
+The JSON record is :meth:`RunConfig.record`: the run fields, ``"ppo"`` with the PPO fields, and ``"netslice"``,
+the version that wrote it (information only: it is not compared and not applied). A file may leave keys out
+(they keep their defaults); a key that is not a field is an error naming it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import tempfile
+import types
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import netslice
+from netslice.errors import ConfigError
+from netslice.intelligence.agents.ppo_config import PPOConfig
+
+#: File name of the configuration in a run folder.
+RUN_CONFIG_FILE = "run_config.json"
+#: Learning algorithms ``netslice train`` has.
+ALGOS = ("ppo",)
+#: Smallest value of the count fields (run and PPO fields), checked by :class:`RunConfig` and the command line.
+MINIMUM: dict[str, int] = {"n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1}
+#: Keys of a record that are information, not configuration (neither compared nor applied).
+INFO_KEYS = ("netslice",)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a training run trains and evaluates (the run directory and progress output are not part of it).
+
+    Attributes:
+        scenario: scenario name or YAML path.
+        algo: learning algorithm (only ``"ppo"``).
+        n_envs: networks simulated side by side in training.
+        eval_days: days of evaluation per policy.
+        eval_envs: networks in the evaluation (seeded with 1000 + the PPO seed).
+        ppo: the learner's hyper-parameters; its ``seed`` also seeds the training networks.
+    """
+
+    scenario: str = "testbed-v0"
+    algo: str = "ppo"
+    n_envs: int = 128
+    eval_days: int = 5
+    eval_envs: int = 16
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGOS:
+            raise ConfigError(f"algo: only {', '.join(map(repr, ALGOS))} is available, got {self.algo!r}")
+        for name, least in MINIMUM.items():
+            value = getattr(self.ppo if name in PPO_FIELDS else self, name)
+            if value < least:
+                raise ConfigError(f"{name}: must be at least {least}, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as JSON data (tuples as lists), without the ``"netslice"`` version."""
+        data: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        return data
+
+    def record(self) -> dict[str, Any]:
+        """What ``run_config.json`` and the checkpoint hold: :meth:`to_dict` and the netslice version."""
+        return {"netslice": netslice.__version__, **self.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "run config") -> RunConfig:
+        """The configuration a record (or part of one) describes; keys left out keep their defaults.
+
+        Args:
+            data: run fields, ``"ppo"`` (a dict of PPO fields) and optionally ``"netslice"`` (ignored).
+            source: what ``data`` came from, at the start of error messages (e.g. the file name).
+
+        Raises:
+            ConfigError: a key that is not a field (named), or a value of the wrong type or range.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: must be a JSON object, got {type(data).__name__}")
+        ppo = data.get("ppo", {})
+        if not isinstance(ppo, dict):
+            raise ConfigError(f"{source}: ppo must be an object of PPO fields, got {ppo!r}")
+        run = {k: v for k, v in data.items() if k not in (*INFO_KEYS, "ppo")}
+        return cls().overridden({**run, **ppo}, source)
+
+    def overridden(self, values: dict[str, Any], source: str = "run config") -> RunConfig:
+        """A copy with ``values`` (flat: run and PPO field names, see :data:`FIELDS`) applied.
+
+        Raises:
+            ConfigError: an unknown key (named, with the known ones), or a value of the wrong type or range.
+        """
+        unknown = [key for key in values if key not in FIELDS]
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown key {', '.join(map(repr, unknown))} (known: {', '.join(FIELDS)}, and ppo "
+                f"holding {', '.join(PPO_FIELDS)})"
+            )
+        checked = {key: coerce(f"{source}: {key}", FIELDS[key], value) for key, value in values.items()}
+        ppo = replace(self.ppo, **{k: v for k, v in checked.items() if k in PPO_FIELDS})
+        return replace(self, ppo=ppo, **{k: v for k, v in checked.items() if k not in PPO_FIELDS})
+
+    def save(self, run_dir: str | Path) -> Path:
+        """Write :meth:`record` to ``run_dir/run_config.json`` atomically; return the path."""
+        path = Path(run_dir) / RUN_CONFIG_FILE
+        write_json_atomic(path, self.record())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        """Read a ``run_config.json`` (or the one in run folder ``path``).
+
+        Raises:
+            ConfigError: the file is missing, not JSON, or not a valid record (see :meth:`from_dict`).
+        """
+        path = Path(path)
+        if path.is_dir():
+            path = path / RUN_CONFIG_FILE
+        try:
+            data = json.loads(path.read_text())
+        except OSError as err:
+            raise ConfigError(f"config {str(path)!r}: cannot be read ({err.strerror or err})") from None
+        except ValueError as err:
+            raise ConfigError(f"config {str(path)!r}: not valid JSON ({err})") from None
+        return cls.from_dict(data, f"config {str(path)!r}")
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write JSON to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def coerce(name: str, kind: Any, value: Any) -> Any:
+    """``value`` checked against the field type ``kind`` (ints accepted for floats, lists for tuples).
+
+    Raises:
+        ConfigError: ``value`` does not have the type (the message starts with ``name``).
+    """
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return coerce(name, inner, value)
+    if origin is tuple:
+        if isinstance(value, list | tuple):
+            return tuple(coerce(f"{name}[{i}]", args[0], v) for i, v in enumerate(value))
+    elif origin is Literal:
+        if value in args:
+            return value
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{name}: must be {describe(kind)}, got {value!r}")
+
+
+def describe(kind: Any) -> str:
+    """A field type in words, for error messages (``"an int"``, ``"a list of int"``, ``"a float or null"``)."""
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else describe(a) for a in args)
+    if origin is tuple:
+        return f"a list of {args[0].__name__}"
+    if origin is Literal:
+        return "one of " + ", ".join(map(repr, args))
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(kind, str(kind))
+
+
+def attribute_docs(cls: type) -> dict[str, str]:
+    """The ``Attributes:`` section of a class's Google-style docstring: field name -> text (one line)."""
+    lines = (inspect.getdoc(cls) or "").splitlines()
+    start = next((i + 1 for i, line in enumerate(lines) if line.strip() == "Attributes:"), len(lines))
+    docs: dict[str, str] = {}
+    name = None
+    for line in lines[start:]:
+        entry = re.match(r"^ {4}(\w+): (.*)$", line)
+        if entry:
+            name, docs[entry[1]] = entry[1], entry[2]
+        elif name is not None and line.startswith(" " * 5):
+            docs[name] += " " + line.strip()
+        else:
+            break
+    return docs
+
+
+#: PPO field name -> type (at run time: see :mod:`~netslice.intelligence.agents.ppo_config`).
+PPO_FIELDS: dict[str, Any] = {f.name: get_type_hints(PPOConfig)[f.name] for f in fields(PPOConfig)}
+#: Every configurable field, run and PPO (one flat namespace: the names do not overlap) -> type.
+FIELDS: dict[str, Any] = {
+    **{f.name: get_type_hints(RunConfig)[f.name] for f in fields(RunConfig) if f.name != "ppo"},
+    **PPO_FIELDS,
+}
+assert len(FIELDS) == len(fields(RunConfig)) - 1 + len(PPO_FIELDS), "run and PPO field names overlap"

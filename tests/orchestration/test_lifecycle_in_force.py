@@ -9,7 +9,7 @@ import pytest
 
 from netslice.network.allocation import CN_CPU, EDGE_CPU, MCS_DL, MCS_UL, PRB_DL, PRB_UL, RESOURCES, TN_BW
 from netslice.orchestration import views
-from netslice.orchestration.lifecycle import make_room
+from netslice.orchestration.capacity import make_room
 from netslice.orchestration.nrm import ServiceProfile
 from netslice.orchestration.orchestrator import Orchestrator
 
@@ -44,9 +44,9 @@ def _shares(orch: Orchestrator, k: int) -> dict[str, np.ndarray]:
     assert rrm is not None
     out = {RESOURCES[row]: orch.managers[name].in_force[:, 0, k] for name, row in ROWS.items()}
     for d, row in enumerate((PRB_UL, PRB_DL)):
-        out[f"{RESOURCES[row]}/ded"] = rrm.ded[:, d, k]
-        out[f"{RESOURCES[row]}/min"] = rrm.mn[:, d, k]
-        out[f"{RESOURCES[row]}/max"] = rrm.mx[:, d, k]
+        out[f"{RESOURCES[row]}/ded"] = rrm.dedicated[:, d, k]
+        out[f"{RESOURCES[row]}/min"] = rrm.minimum[:, d, k]
+        out[f"{RESOURCES[row]}/max"] = rrm.maximum[:, d, k]
     return out
 
 
@@ -75,10 +75,10 @@ def test_the_others_keep_their_reservations_and_every_node_fits(orch: Orchestrat
     record = orch.create_slice("ar-1", _profile())
     rrm = orch.managers["ran"].rrm
     assert rrm is not None
-    assert (rrm.ded.sum(axis=-1) <= 1.0 + 1e-12).all()
-    assert (rrm.mn.sum(axis=-1) <= 1.0 + 1e-12).all()
-    assert (rrm.ded <= rrm.mn + 1e-15).all()
-    assert (rrm.mn <= rrm.mx + 1e-15).all()
+    assert (rrm.dedicated.sum(axis=-1) <= 1.0 + 1e-12).all()
+    assert (rrm.minimum.sum(axis=-1) <= 1.0 + 1e-12).all()
+    assert (rrm.dedicated <= rrm.minimum + 1e-15).all()
+    assert (rrm.minimum <= rrm.maximum + 1e-15).all()
     for sid, other in orch.records.items():
         if sid == "ar-1":
             continue

@@ -79,7 +79,7 @@ def snapshot(o: Orchestrator) -> dict[str, Any]:
     arrays |= {f"in_force.{name}": mgr.in_force for name, mgr in o.managers.items()}
     rrm = o.managers["ran"].rrm
     assert rrm is not None
-    arrays |= {f"rrm.{name}": getattr(rrm, name) for name in ("ded", "mn", "mx", "need")}
+    arrays |= {f"rrm.{name}": getattr(rrm, name) for name in ("dedicated", "minimum", "maximum", "need")}
     arrays["active"] = o.active
     return {
         "arrays": {k: np.array(v, copy=True) for k, v in arrays.items()},

@@ -1,8 +1,10 @@
 """The stateful simulator: a small wrapper around the pure step of :mod:`netslice.network.kernel`.
 
-It owns one scenario's parameters, the state of ``n_envs`` networks and the one random
-generator, and validates every allocation before it reaches the pure step (invalid input raises
-:class:`~netslice.errors.InvalidAllocationError` and changes nothing).
+It owns one scenario's network model (:class:`~netslice.network.model.NetworkModel`: parameters and
+backend), the state of ``n_envs`` networks and the one random generator. It is the only owner of
+the network state: :attr:`Simulator.state` is read-only, and only :meth:`~Simulator.reset` and
+:meth:`~Simulator.step` replace it. Every allocation is validated before it reaches the step
+(invalid input raises :class:`~netslice.errors.InvalidAllocationError` and changes nothing).
 
 >>> from netslice.network import scenarios
 >>> sim = Simulator(scenarios.load("testbed-v0").params, n_envs=2, seed=0)
@@ -13,16 +15,17 @@ generator, and validates every allocation before it reaches the pure step (inval
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.network import fused
 from netslice.network.allocation import validate_allocation
-from netslice.network.kernel import Kpis, SimParams, SimState, reset, reset_envs, step
+from netslice.network.kernel import Kpis, SimParams, SimState, reset, reset_envs
+from netslice.network.model import BACKENDS, NetworkModel
 
-#: Step implementations: the numpy array program, or the numba-compiled fused loop.
-BACKENDS = ("auto", "numpy", "fused")
+__all__ = ["BACKENDS", "Simulator"]
 
 FloatArray = NDArray[np.float64]
 
@@ -41,28 +44,49 @@ class Simulator:
     def __init__(self, params: SimParams, n_envs: int = 1, seed: int | None = None, backend: str = "auto") -> None:
         if n_envs < 1:
             raise ConfigError(f"n_envs: must be >= 1, got {n_envs}")
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend: must be one of {BACKENDS}, got {backend!r}")
-        if backend == "fused" and not fused.available():
-            raise ConfigError("backend: 'fused' needs numba (pip install 'netslice[fast]')")
-        self.backend = (
-            "fused" if backend == "auto" and fused.available() else ("numpy" if backend == "auto" else backend)
-        )
-        self._packed = fused.pack(params) if self.backend == "fused" else None
-        self.params = params
+        self.model = NetworkModel.create(params, backend)
         self.n_envs = n_envs
         self.rng = np.random.default_rng(seed)
-        self.state: SimState = reset(params, n_envs, self.rng)
+        self._state: SimState = reset(params, n_envs, self.rng)
 
-    def reset(self, seed: int | None = None, mask: NDArray[np.bool_] | None = None) -> SimState:
-        """Reset all envs (or those where ``mask`` is true); a seed re-seeds the generator first."""
+    @property
+    def params(self) -> SimParams:
+        """The scenario's parameters."""
+        return self.model.params
+
+    @property
+    def backend(self) -> str:
+        """The step implementation in use (``"numpy"`` or ``"fused"``)."""
+        return self.model.backend
+
+    @property
+    def state(self) -> SimState:
+        """The networks' state (read-only: only :meth:`reset` and :meth:`step` replace it)."""
+        return self._state
+
+    def reset(
+        self, seed: int | None = None, mask: NDArray[np.bool_] | None = None, allocation: FloatArray | None = None
+    ) -> SimState:
+        """Reset all envs (or those where ``mask`` is true); a seed re-seeds the generator first.
+
+        Args:
+            seed: re-seed the generator first.
+            mask: ``(n_envs,)`` envs to reset (default: all).
+            allocation: ``(n_resources, n_slices)`` allocation in force in the reset envs (default: the
+                scenario's initial allocation).
+        """
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         if mask is None:
-            self.state = reset(self.params, self.n_envs, self.rng)
+            state = reset(self.params, self.n_envs, self.rng)
         else:
-            self.state = reset_envs(self.params, self.state, np.asarray(mask, dtype=bool), self.rng)
-        return self.state
+            state = reset_envs(self.params, self._state, np.asarray(mask, dtype=bool), self.rng)
+        if allocation is not None:
+            alloc = state.alloc.copy()
+            alloc[slice(None) if mask is None else np.asarray(mask, dtype=bool)] = allocation
+            state = replace(state, alloc=alloc)
+        self._state = state
+        return state
 
     def step(self, allocation: FloatArray, *, validate: bool = True) -> Kpis:
         """Run one slot.
@@ -80,8 +104,5 @@ class Simulator:
             alloc = np.broadcast_to(alloc, (self.n_envs, *alloc.shape))
         if validate:
             validate_allocation(alloc, self.n_envs, self.params.n_slices, self.params.edge.site_of_slice)
-        if self._packed is not None:
-            self.state, kpis = fused.fused_step(self._packed, self.state, alloc, self.rng)
-        else:
-            self.state, kpis = step(self.params, self.state, alloc, self.rng)
+        self._state, kpis = self.model.step(self._state, alloc, self.rng)
         return kpis

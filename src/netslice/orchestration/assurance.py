@@ -64,18 +64,20 @@ class SlaEvent:
 class ServiceAssurance:
     """SLA evaluation and statistics over the batched KPIs.
 
+    The assurance owns which slices are provisioned and their SLA targets: both are read-only from
+    outside (:attr:`active`, :attr:`targets`) and change through :meth:`admit` and :meth:`release`,
+    which the orchestrator's lifecycle calls.
+
     Attributes:
-        targets: SLA targets per slice (the scenario's, replaced by each slice's ServiceProfile).
         slice_names: slice names, in slice order.
-        active: ``(n_slices,)`` provisioned slices.
         max_events: events kept (oldest dropped first).
         record_events: build threshold-crossing events (training loops that never read them switch
             them off: building them is most of the assurance's cost on large batches).
     """
 
-    targets: SlaTargets
+    _targets: SlaTargets
     slice_names: tuple[str, ...]
-    active: NDArray[np.bool_]
+    _active: NDArray[np.bool_]
     max_events: int = 10_000
     record_events: bool = True
     events: list[SlaEvent] = field(default_factory=list)
@@ -87,13 +89,42 @@ class ServiceAssurance:
     _terms_of: SlaTargets | None = field(default=None, repr=False, compare=False)
     _terms: TermColumns = field(default=(), repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        self._active = np.array(self._active, dtype=bool, copy=True)
+        self._active.flags.writeable = False
+
+    @property
+    def targets(self) -> SlaTargets:
+        """SLA targets per slice (the scenario's, replaced by each slice's ServiceProfile terms)."""
+        return self._targets
+
+    @property
+    def active(self) -> NDArray[np.bool_]:
+        """``(n_slices,)`` provisioned slices (read-only)."""
+        return self._active
+
+    def admit(self, k: int, targets: SlaTargets) -> None:
+        """Slice ``k`` is provisioned, with the SLA targets ``targets`` (all slices' columns) from now on."""
+        self._targets = targets
+        self._set_active(k, True)
+
+    def release(self, k: int) -> None:
+        """Slice ``k`` is no longer provisioned: it costs nothing from now on."""
+        self._set_active(k, False)
+
+    def _set_active(self, k: int, value: bool) -> None:
+        active = self._active.copy()
+        active[k] = value
+        active.flags.writeable = False
+        self._active = active
+
     def evaluate(self, kpis: Kpis, slot: int) -> FloatArray:
         """The slot's cost ``(n_envs, n_slices)``; updates statistics and threshold events."""
-        if self._terms_of is not self.targets:  # targets are replaced (never edited) when a slice changes
-            self._terms_of, self._terms = self.targets, term_columns(self.targets)
-        cost = sla_cost(self.targets, kpis, self._terms)  # a new array: kept as is when all are active
-        if not self.active.all():
-            cost = np.where(self.active, cost, 0.0)
+        if self._terms_of is not self._targets:  # targets are replaced (never edited) when a slice changes
+            self._terms_of, self._terms = self._targets, term_columns(self._targets)
+        cost = sla_cost(self._targets, kpis, self._terms)  # a new array: kept as is when all are active
+        if not self._active.all():
+            cost = np.where(self._active, cost, 0.0)
         violating = cost > 0.0
         n_envs, n_slices = cost.shape
         if self._violations is None or self._violations.shape[0] != n_slices:
@@ -115,7 +146,7 @@ class ServiceAssurance:
         if previous.shape != violating.shape:
             return
         changed = np.argwhere(previous != violating)
-        mask = violation_mask(self.targets, kpis) if changed.size else np.zeros((0, 0, 0), dtype=bool)
+        mask = violation_mask(self._targets, kpis) if changed.size else np.zeros((0, 0, 0), dtype=bool)
         for env, k in changed[: self.max_events]:
             raised = bool(violating[env, k])
             terms = tuple(n for n, bad in zip(TERM_NAMES, mask[env, k], strict=True) if bad) if raised else ()

@@ -89,4 +89,41 @@ def reject_over_capacity(alloc: FloatArray, site_of_slice: IntArray) -> FloatArr
     return np.array(alloc, dtype=np.float64, copy=True)
 
 
+def make_room(
+    shares: FloatArray, k: int, value: FloatArray, floor: FloatArray, groups: NDArray[np.int64]
+) -> FloatArray:
+    """Shares of one resource with slice ``k`` set to ``value``, the others cut back so that every node fits.
+
+    The slices sharing slice ``k``'s node (same entry in ``groups``) give up what they hold above their
+    ``floor`` (their own reservations), in proportion to it, until the node's shares sum to at most 1;
+    only if that is not enough (it is whenever the reservations fit) are they scaled down further.
+
+    Args:
+        shares: ``(n_envs, n_slices)`` shares in force.
+        k: the slice to set.
+        value: ``(n_envs,)`` its new share.
+        floor: ``(n_slices,)`` share each other slice keeps if it can.
+        groups: ``(n_slices,)`` node of each slice (the edge site for edge CPU, all zeros otherwise).
+
+    Returns:
+        The new ``(n_envs, n_slices)`` shares (the input is not modified).
+
+    >>> make_room(np.array([[0.5, 0.3, 0.2]]), 0, np.array([0.7]), np.array([0.0, 0.2, 0.0]), np.zeros(3, int))
+    array([[0.7, 0.2, 0.1]])
+    """
+    out = np.array(shares, dtype=np.float64, copy=True)
+    out[:, k] = value
+    others = (groups == groups[k]) & (np.arange(out.shape[1]) != k)
+    excess = np.maximum(out[:, groups == groups[k]].sum(axis=-1) - 1.0, 0.0)  # (E,)
+    slack = np.maximum(out[:, others] - floor[others], 0.0)
+    total = slack.sum(axis=-1)
+    cut = np.minimum(excess, total)
+    out[:, others] -= slack * (cut / np.maximum(total, 1e-300))[:, None]
+    rest = excess - cut
+    held = out[:, others].sum(axis=-1)
+    out[:, others] *= (1.0 - np.minimum(rest / np.maximum(held, 1e-300), 1.0))[:, None]
+    result: FloatArray = np.clip(out, 0.0, 1.0)
+    return result
+
+
 ENFORCERS: dict[str, CapacityEnforcer] = {"proportional": proportional_scaling, "reject": reject_over_capacity}

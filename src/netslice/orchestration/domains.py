@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +52,7 @@ from netslice.network.allocation import (
     check_values,
 )
 from netslice.network.kernel import Kpis, SimParams
+from netslice.orchestration.capacity import make_room
 from netslice.orchestration.rrm import RrmState
 
 FloatArray = NDArray[np.float64]
@@ -99,9 +101,28 @@ class DomainFault:
     slot: int
 
 
-@dataclass
+@dataclass(frozen=True)
+class Staged:
+    """A manager's next state, validated but not yet in force (see :meth:`DomainManager.stage`).
+
+    Attributes:
+        in_force: ``(n_envs, len(rows), n_slices)`` the allocation to put in force.
+        rrm: the RAN's RRMPolicyRatio quotas to put in force (``None`` for other domains).
+    """
+
+    in_force: FloatArray
+    rrm: RrmState | None = None
+
+
+@dataclass(eq=False)
 class DomainManager:
     """One domain's manager: validation, enforcement and measurements over the batched arrays.
+
+    The manager is the one owner of its domain's allocation in force and, in the RAN, of the
+    RRMPolicyRatio quotas and the ids of the policies set through the NRM: both are read-only from
+    outside (:attr:`in_force`, :attr:`rrm`, :attr:`rrm_ids`) and change only through its methods. A
+    change is staged first (:meth:`stage`, which validates and may fail) and then committed
+    (:meth:`commit`), so that a failed or late enforcement leaves nothing half-done.
 
     Attributes:
         name: domain name.
@@ -109,9 +130,7 @@ class DomainManager:
         site_of_slice: ``(n_slices,)`` edge site per slice (edge shares sum per site).
         enforce_delay_s: reconfiguration time of the domain (s), from the scenario.
         timeout_s: deadline of one ``apply`` call (s); slower calls are discarded as faults.
-        in_force: ``(n_envs, len(rows), n_slices)`` allocation in force.
-        rrm: RRMPolicyRatio quotas of the PRB rows (RAN manager only; see :mod:`netslice.orchestration.rrm`).
-        fault_hook: optional callable run inside ``apply`` before enforcement (fault injection).
+        fault_hook: optional callable run inside :meth:`stage` before enforcement (fault injection).
         scales: extra factor per measurement (the RAN's PRB totals, so that PRB use is in PRBs).
     """
 
@@ -120,63 +139,36 @@ class DomainManager:
     site_of_slice: NDArray[np.int64]
     enforce_delay_s: float
     timeout_s: float
-    in_force: FloatArray
-    rrm: RrmState | None = None
+    _in_force: FloatArray = field(repr=False)
+    _rrm: RrmState | None = field(default=None, repr=False)
+    _rrm_ids: dict[str, tuple[tuple[int, ...], int]] = field(default_factory=dict, repr=False)
     fault_hook: Callable[[FloatArray], None] | None = field(default=None, repr=False)
     scales: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._in_force = _read_only(np.array(self._in_force, dtype=np.float64, copy=True))
+
+    # ------------------------------------------------------------------------------------ reading
+
+    @property
+    def in_force(self) -> FloatArray:
+        """``(n_envs, len(rows), n_slices)`` the allocation in force (read-only)."""
+        return self._in_force
+
+    @property
+    def rrm(self) -> RrmState | None:
+        """The RRMPolicyRatio quotas of the PRB rows (RAN only; immutable; see :mod:`netslice.orchestration.rrm`)."""
+        return self._rrm
+
+    @property
+    def rrm_ids(self) -> Mapping[str, tuple[tuple[int, ...], int]]:
+        """Ids of the RRMPolicyRatio policies set through the NRM: id -> (directions, slice), read-only."""
+        return MappingProxyType(self._rrm_ids)
 
     @property
     def measurement_names(self) -> tuple[str, ...]:
         """Names of the measurements :meth:`observe` returns."""
         return tuple(MEASUREMENTS[self.name])
-
-    def validate(self, part: FloatArray) -> None:
-        """Check this domain's rows: shape, finite values in [0, 1], node shares summing to at most 1.
-
-        Raises:
-            InvalidAllocationError: naming the resource and the rule.
-        """
-        expected = self.in_force.shape
-        if part.shape != expected:
-            raise InvalidAllocationError(f"{self.name}: allocation shape must be {expected}, got {part.shape}")
-        check_values(part, self.name, self.rows)
-        check_capacity(part, self.site_of_slice, self.name, self.rows)
-
-    def apply(self, part: FloatArray, *, validated: bool = False) -> FloatArray:
-        """Validate and enforce ``part``; return the allocation in force (unchanged on any error).
-
-        Args:
-            part: ``(n_envs, len(rows), n_slices)`` this domain's rows.
-            validated: the caller has checked ``part``'s values and node sums with the same rules
-                (:func:`enforce_all` checks all domains' rows at once); only the shape is checked here.
-        """
-        if not validated:
-            self.validate(part)
-        elif part.shape != self.in_force.shape:
-            raise InvalidAllocationError(
-                f"{self.name}: allocation shape must be {self.in_force.shape}, got {part.shape}"
-            )
-        if self.fault_hook is not None:
-            self.fault_hook(part)
-        self.in_force = np.array(part, dtype=np.float64, copy=True)
-        if self.rrm is not None:
-            self.rrm.set_shares(self.in_force[:, :2])
-        return self.in_force
-
-    def reset_envs(self, initial: FloatArray, mask: NDArray[np.bool_] | None) -> None:
-        """Put ``initial`` ``(n_envs, len(rows), n_slices)`` in force in the envs of ``mask`` (all when None)."""
-        envs = np.ones(self.in_force.shape[0], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-        self.in_force = self.in_force.copy()
-        self.in_force[envs] = initial[envs]
-        if self.rrm is not None:
-            self.rrm.reset_envs(initial[:, :2], envs)
-
-    def current(self) -> FloatArray:
-        """The allocation to run next slot without a new action (RAN: RRM policies applied to the last need)."""
-        if self.rrm is not None:
-            self.in_force = self.in_force.copy()
-            self.in_force[:, :2] = self.rrm.shares()
-        return self.in_force
 
     def observe(self, kpis: Kpis) -> dict[str, FloatArray]:
         """This domain's measurements per slice (see the module table)."""
@@ -184,6 +176,166 @@ class DomainManager:
             name: getattr(kpis, attr) * (scale * self.scales.get(name, 1.0))
             for name, (attr, scale) in MEASUREMENTS[self.name].items()
         }
+
+    def validate(self, part: FloatArray) -> None:
+        """Check this domain's rows: shape, finite values in [0, 1], node shares summing to at most 1.
+
+        Raises:
+            InvalidAllocationError: naming the resource and the rule.
+        """
+        expected = self._in_force.shape
+        if part.shape != expected:
+            raise InvalidAllocationError(f"{self.name}: allocation shape must be {expected}, got {part.shape}")
+        check_values(part, self.name, self.rows)
+        check_capacity(part, self.site_of_slice, self.name, self.rows)
+
+    # ------------------------------------------------------------------------------ enforcement
+
+    def stage(self, part: FloatArray, *, validated: bool = False) -> Staged:
+        """Validate ``part`` and run the fault hook; return what :meth:`commit` would put in force.
+
+        Args:
+            part: ``(n_envs, len(rows), n_slices)`` this domain's rows.
+            validated: the caller has checked ``part``'s values and node sums with the same rules
+                (:func:`enforce_all` checks all domains' rows at once); only the shape is checked here.
+
+        Raises:
+            InvalidAllocationError: ``part`` breaks a rule (nothing changes).
+        """
+        if not validated:
+            self.validate(part)
+        elif part.shape != self._in_force.shape:
+            raise InvalidAllocationError(
+                f"{self.name}: allocation shape must be {self._in_force.shape}, got {part.shape}"
+            )
+        if self.fault_hook is not None:
+            self.fault_hook(part)
+        in_force = _read_only(np.array(part, dtype=np.float64, copy=True))
+        return Staged(in_force, None if self._rrm is None else self._rrm.with_shares(in_force[:, :2]))
+
+    def commit(self, staged: Staged) -> FloatArray:
+        """Put a staged state in force; return the allocation in force."""
+        self._in_force = staged.in_force
+        if self._rrm is not None and staged.rrm is not None:
+            self._rrm = staged.rrm
+        return self._in_force
+
+    def apply(self, part: FloatArray, *, validated: bool = False) -> FloatArray:
+        """Validate and enforce ``part`` (:meth:`stage` then :meth:`commit`); unchanged on any error."""
+        return self.commit(self.stage(part, validated=validated))
+
+    def reset_envs(self, initial: FloatArray, mask: NDArray[np.bool_] | None) -> None:
+        """Put ``initial`` ``(n_envs, len(rows), n_slices)`` in force in the envs of ``mask`` (all when None).
+
+        A full reset (``mask`` None) also forgets the NRM policy ids: the policies are back to d = m = M = share.
+        """
+        envs = np.ones(self._in_force.shape[0], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        in_force = self._in_force.copy()
+        in_force[envs] = initial[envs]
+        self._in_force = _read_only(in_force)
+        if self._rrm is not None:
+            self._rrm = self._rrm.reset_envs(initial[:, :2], envs)
+        if mask is None or bool(np.all(mask)):
+            self._rrm_ids.clear()
+
+    def current(self) -> FloatArray:
+        """The allocation to run next slot without a new action (RAN: RRM policies applied to the last need)."""
+        if self._rrm is not None:
+            in_force = self._in_force.copy()
+            in_force[:, :2] = self._rrm.shares()
+            self._in_force = _read_only(in_force)
+        return self._in_force
+
+    def measured(self, kpis: Kpis) -> None:
+        """Take a slot's measurements into account (RAN: the need estimate behind the RRM quotas)."""
+        if self._rrm is not None:
+            self._rrm = self._rrm.with_need_from(kpis)
+
+    # ------------------------------------------------------------------------ NRM writes, lifecycle
+
+    def set_share(self, row: int, k: int, share: float) -> FloatArray:
+        """Set slice ``k``'s share of ``row`` in every env (an NRM write); unchanged on any error.
+
+        Raises:
+            InvalidAllocationError: the node's shares would exceed 1 (or the value is outside [0, 1]).
+        """
+        part = self.current().copy()
+        part[:, self.rows.index(row), k] = share
+        return self.apply(part)
+
+    def stage_reservation(self, k: int, reservation: FloatArray, floor: FloatArray) -> Staged:
+        """Slice ``k`` raised to at least its admitted ``reservation`` (see :meth:`reserve`), not yet in force.
+
+        Raises:
+            InvalidAllocationError: the result breaks the domain's rule (a bug: reservations always fit).
+        """
+        part = self._in_force.copy()
+        n_slices = part.shape[-1]
+        for i, row in enumerate(self.rows):
+            if row in (MCS_UL, MCS_DL):
+                part[:, i, k] = reservation[row]
+            elif row not in (PRB_UL, PRB_DL):
+                groups = self.site_of_slice if row == EDGE_CPU else np.zeros(n_slices, dtype=np.int64)
+                value = np.maximum(part[:, i, k], reservation[row])
+                part[:, i, :] = make_room(part[:, i, :], k, value, floor[row], groups)
+        self.validate(part)
+        rrm = None
+        if self._rrm is not None:
+            rrm = self._rrm.reserved(k, reservation[[PRB_UL, PRB_DL]], floor[[PRB_UL, PRB_DL]])
+            part[:, [self.rows.index(PRB_UL), self.rows.index(PRB_DL)]] = rrm.shares()
+        return Staged(_read_only(part), rrm)
+
+    def release(self, k: int) -> None:
+        """Take every resource from slice ``k``: zero shares, RRMPolicyRatio 0/0/0 (need 0), its policy ids dropped."""
+        in_force = self._in_force.copy()
+        in_force[:, :, k] = 0.0
+        self._in_force = _read_only(in_force)
+        if self._rrm is not None:
+            self._rrm = self._rrm.released(k)
+        for pid in [pid for pid, (_, j) in self._rrm_ids.items() if j == k]:
+            del self._rrm_ids[pid]
+
+    def put_rrm_policy(
+        self, policy_id: str, directions: tuple[int, ...], k: int, ratios: tuple[float, float, float]
+    ) -> None:
+        """Set slice ``k``'s RRMPolicyRatio (dedicated, min, max fractions) in ``directions`` under ``policy_id``.
+
+        The id replaces any other NRM id covering only those directions of the slice.
+
+        Raises:
+            InvalidAllocationError: not a RAN manager, ratios out of order or cell sums above 100 %
+                (nothing changes).
+        """
+        rrm = self._ran_rrm()
+        try:
+            for d in directions:
+                rrm = rrm.with_policy(d, k, *ratios)
+        except ValueError as err:
+            raise InvalidAllocationError(str(err)) from None
+        self._rrm = rrm
+        for pid, (dirs, j) in list(self._rrm_ids.items()):
+            if j == k and set(dirs) <= set(directions):
+                del self._rrm_ids[pid]
+        self._rrm_ids[policy_id] = (directions, k)
+
+    def delete_rrm_policy(self, policy_id: str, directions: tuple[int, ...], k: int) -> None:
+        """Remove a policy: slice ``k`` falls back to best effort (dedicated 0, min 0, max 1) in ``directions``."""
+        rrm = self._ran_rrm()
+        for d in directions:
+            rrm = rrm.with_policy(d, k, 0.0, 0.0, 1.0)
+        self._rrm = rrm
+        self._rrm_ids.pop(policy_id, None)
+
+    def _ran_rrm(self) -> RrmState:
+        if self._rrm is None:
+            raise InvalidAllocationError(f"{self.name}: RRMPolicyRatio applies to the RAN domain only")
+        return self._rrm
+
+
+def _read_only(array: FloatArray) -> FloatArray:
+    """Mark a manager's own array read-only (callers see it, only the manager replaces it)."""
+    array.flags.writeable = False
+    return array
 
 
 def make_managers(
@@ -200,8 +352,8 @@ def make_managers(
             site_of_slice=params.edge.site_of_slice,
             enforce_delay_s=float(enforce_delay_s.get(name, 0.0)),
             timeout_s=timeout_s,
-            in_force=np.array(initial[:, list(rows), :], dtype=np.float64, copy=True),
-            rrm=RrmState.from_shares(initial[:, [PRB_UL, PRB_DL], :]) if name == "ran" else None,
+            _in_force=np.array(initial[:, list(rows), :], dtype=np.float64, copy=True),
+            _rrm=RrmState.from_shares(initial[:, [PRB_UL, PRB_DL], :]) if name == "ran" else None,
             scales=prb_scales if name == "ran" else {},
         )
         for name, rows in ROWS.items()
@@ -234,23 +386,21 @@ def enforce_all(
     validated = _all_valid(managers, alloc)
     for name, mgr in managers.items():
         rows = row_index(mgr.rows)
-        previous = mgr.in_force
-        saved = mgr.rrm.copy() if mgr.rrm is not None else None
         start = time.perf_counter()
         fault: DomainFault | None = None
         try:
-            applied = mgr.apply(alloc[:, rows, :], validated=validated)
+            staged = mgr.stage(alloc[:, rows, :], validated=validated)
         except Exception as err:  # any manager failure is contained and reported
             fault = DomainFault(name, "error", f"{type(err).__name__}: {err}", slot)
         else:
             elapsed = time.perf_counter() - start
             if elapsed > mgr.timeout_s:
                 fault = DomainFault(name, "timeout", f"apply took {elapsed:.3f} s > {mgr.timeout_s} s", slot)
-        if fault is not None:
-            mgr.in_force, mgr.rrm = previous, saved
+        if fault is None:
+            out[:, rows, :] = mgr.commit(staged)
+        else:  # the manager's previous allocation stays in force
             faults.append(fault)
-            applied = previous
-        out[:, rows, :] = applied
+            out[:, rows, :] = mgr.in_force
     return out, faults
 
 

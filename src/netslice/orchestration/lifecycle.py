@@ -3,10 +3,11 @@
 The scenario defines which slices the infrastructure can carry (their S-NSSAI, traffic model and
 demand); a :class:`~netslice.orchestration.nrm.NetworkSlice` provisions one of them with a
 ServiceProfile. Admission control answers "can this profile be met with the capacity not yet
-reserved by other slices?": it steps the network model once at ``maxNumberofUEs`` (default: the
-slice's peak traffic) with the slice given a fraction alpha of every remaining share, finds by
-bisection the smallest alpha that meets every SLA term (KPIs are monotone in every share), trying a
-few MCS caps (reliability-bound slices need one), and reserves that allocation. A profile is
+reserved by other slices?": it asks the network model (:mod:`netslice.network.model`) for one
+slot at ``maxNumberofUEs`` (default: the slice's peak traffic) with the slice given a fraction
+alpha of every remaining share, finds by bisection the smallest alpha that meets every SLA term
+(KPIs are monotone in every share), trying a few MCS caps (reliability-bound slices need one), and
+reserves that allocation. A profile is
 rejected when even all the remaining capacity (alpha = 1) misses a term at every cap, or when its
 latency is below the slice's latency floor.
 
@@ -24,8 +25,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, SHARE_ROWS
-from netslice.network.kernel import Kpis, reset, step
+from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, SHARE_ROWS
+from netslice.network.kernel import Kpis
+from netslice.network.model import NetworkModel
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.builder import latency_floor_ms
 from netslice.network.scenarios.sla import SlaTargets, sla_cost, violated_terms
@@ -162,23 +164,32 @@ def remaining_capacity(scenario: Scenario, reserved: dict[int, FloatArray], k: i
 
 
 def check_feasibility(
-    scenario: Scenario, base: SlaTargets, k: int, terms: dict[str, float | None], n_ues: float, available: FloatArray
+    model: NetworkModel,
+    base: SlaTargets,
+    k: int,
+    terms: dict[str, float | None],
+    n_ues: float,
+    available: FloatArray,
 ) -> Feasibility:
-    """Admission check of slice ``k`` with ``terms`` at ``n_ues`` UEs within ``available`` shares."""
-    params = scenario.params
+    """Admission check of slice ``k`` with ``terms`` at ``n_ues`` UEs within ``available`` shares.
+
+    Asks the network model in steady state (an idle network, the candidate already in force) on the
+    reference numpy kernel, so that an admission decision does not depend on whether numba is installed.
+    """
+    params = model.params
     floor = float(latency_floor_ms(params)[k])
     latency = terms.get("latency_ms")
     targets = targets_with(base, k, terms)
-    state = reset(params, 1, np.random.default_rng(0))
+    state = model.idle(1)
     load = state.traffic.load.copy()
     load[0, k] = n_ues
-    state = replace(state, traffic=replace(state.traffic, load=load), shadow=np.zeros_like(state.shadow))
+    probe = model.using("numpy").probe(state, load, steady=True)
 
     def run(alpha: float, knob: float) -> tuple[float, Kpis]:
-        alloc = np.zeros((1, N_RESOURCES, params.n_slices))
-        alloc[0, list(SHARE_ROWS), k] = alpha * available[list(SHARE_ROWS)]
-        alloc[0, [MCS_UL, MCS_DL], k] = knob
-        kpis = step(params, replace(state, alloc=alloc), alloc, np.random.default_rng(0))[1]
+        alloc = np.zeros((1, 1, N_RESOURCES, params.n_slices))
+        alloc[0, 0, list(SHARE_ROWS), k] = alpha * available[list(SHARE_ROWS)]
+        alloc[0, 0, [MCS_UL, MCS_DL], k] = knob
+        kpis = probe.kpis(alloc)
         return float(sla_cost(targets, kpis)[0, k]), kpis
 
     if latency is not None and latency <= floor:
@@ -216,43 +227,6 @@ def check_feasibility(
 # ------------------------------------------------------------------------------- reservation in force
 
 
-def make_room(
-    shares: FloatArray, k: int, value: FloatArray, floor: FloatArray, groups: NDArray[np.int64]
-) -> FloatArray:
-    """Shares of one resource with slice ``k`` set to ``value``, the others cut back so that every node fits.
-
-    The slices sharing slice ``k``'s node (same entry in ``groups``) give up what they hold above their
-    ``floor`` (their own reservations), in proportion to it, until the node's shares sum to at most 1;
-    only if that is not enough (it is whenever the reservations fit) are they scaled down further.
-
-    Args:
-        shares: ``(n_envs, n_slices)`` shares in force.
-        k: the slice to set.
-        value: ``(n_envs,)`` its new share.
-        floor: ``(n_slices,)`` share each other slice keeps if it can.
-        groups: ``(n_slices,)`` node of each slice (the edge site for edge CPU, all zeros otherwise).
-
-    Returns:
-        The new ``(n_envs, n_slices)`` shares (the input is not modified).
-
-    >>> make_room(np.array([[0.5, 0.3, 0.2]]), 0, np.array([0.7]), np.array([0.0, 0.2, 0.0]), np.zeros(3, int))
-    array([[0.7, 0.2, 0.1]])
-    """
-    out = np.array(shares, dtype=np.float64, copy=True)
-    out[:, k] = value
-    others = (groups == groups[k]) & (np.arange(out.shape[1]) != k)
-    excess = np.maximum(out[:, groups == groups[k]].sum(axis=-1) - 1.0, 0.0)  # (E,)
-    slack = np.maximum(out[:, others] - floor[others], 0.0)
-    total = slack.sum(axis=-1)
-    cut = np.minimum(excess, total)
-    out[:, others] -= slack * (cut / np.maximum(total, 1e-300))[:, None]
-    rest = excess - cut
-    held = out[:, others].sum(axis=-1)
-    out[:, others] *= (1.0 - np.minimum(rest / np.maximum(held, 1e-300), 1.0))[:, None]
-    result: FloatArray = np.clip(out, 0.0, 1.0)
-    return result
-
-
 def put_reservation_in_force(
     managers: Mapping[str, DomainManager], k: int, reservation: FloatArray, reserved: Mapping[int, FloatArray]
 ) -> None:
@@ -282,45 +256,6 @@ def put_reservation_in_force(
     for j, res in reserved.items():
         if j != k:
             floor[:, j] = res
-    updates: dict[str, FloatArray] = {}
-    for name, mgr in managers.items():
-        part = mgr.in_force.copy()
-        for i, row in enumerate(mgr.rows):
-            if row in (MCS_UL, MCS_DL):
-                part[:, i, k] = reservation[row]
-            elif row not in (PRB_UL, PRB_DL):
-                groups = mgr.site_of_slice if row == EDGE_CPU else np.zeros(n_slices, dtype=np.int64)
-                value = np.maximum(part[:, i, k], reservation[row])
-                part[:, i, :] = make_room(part[:, i, :], k, value, floor[row], groups)
-        mgr.validate(part)
-        updates[name] = part
-    ran = managers["ran"].rrm
-    new_rrm = None
-    if ran is not None:
-        new_rrm = ran.copy()
-        zeros = np.zeros(n_slices, dtype=np.int64)
-        for d, row in enumerate((PRB_UL, PRB_DL)):
-            ded = np.maximum(ran.ded[:, d, k], reservation[row])
-            mn = np.maximum(ran.mn[:, d, k], ded)
-            new_rrm.ded[:, d, :] = make_room(ran.ded[:, d, :], k, ded, floor[row], zeros)
-            new_rrm.mn[:, d, :] = make_room(ran.mn[:, d, :], k, mn, floor[row], zeros)
-            new_rrm.ded[:, d, :] = np.minimum(new_rrm.ded[:, d, :], new_rrm.mn[:, d, :])
-            new_rrm.mx[:, d, k] = np.maximum(ran.mx[:, d, k], mn)
-            new_rrm.need[:, d, k] = np.maximum(ran.need[:, d, k], mn)
-    for name, part in updates.items():
-        managers[name].in_force = part
-    if new_rrm is not None:
-        managers["ran"].rrm = new_rrm
-        managers["ran"].current()
-
-
-def release(managers: Mapping[str, DomainManager], k: int) -> None:
-    """Take every resource from slice ``k``: zero shares in every domain and RRMPolicyRatio 0/0/0 (need 0)."""
-    for mgr in managers.values():
-        mgr.in_force = mgr.in_force.copy()
-        mgr.in_force[:, :, k] = 0.0
-        if mgr.rrm is not None:
-            rrm = mgr.rrm.copy()
-            for arr in (rrm.ded, rrm.mn, rrm.mx, rrm.need):
-                arr[:, :, k] = 0.0
-            mgr.rrm = rrm
+    staged = {name: mgr.stage_reservation(k, reservation, floor) for name, mgr in managers.items()}
+    for name, change in staged.items():  # every domain validated: commit them all
+        managers[name].commit(change)

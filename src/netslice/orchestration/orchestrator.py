@@ -1,6 +1,7 @@
 """The end-to-end orchestrator (NSMF-like): the one door between agents and the network.
 
-Every slot an agent's action goes through :meth:`Orchestrator.step`:
+Every slot an agent's action goes through :meth:`Orchestrator.step`; steps 1-3 are
+:meth:`Orchestrator.prepare`, which the REST API's dry run calls too (one pipeline, two users):
 
 1. :func:`~netslice.orchestration.capacity.check_action` rejects malformed actions (shape, NaN/inf,
    outside [0, 1]); nothing changes and the error names the resource and the rule;
@@ -12,13 +13,30 @@ Every slot an agent's action goes through :meth:`Orchestrator.step`:
 6. service assurance turns the KPIs into the cost vector c(s, a) and updates statistics.
 
 Slice lifecycle (create with a ServiceProfile after admission control, modify, terminate) and the
-SLA decomposition hook live here too. The same interface is served over HTTP by
+SLA decomposition hook live here too. Model-based policies get a read-only
+:class:`~netslice.orchestration.planning.PlanningModel` from :meth:`Orchestrator.planning_model`.
+
+Who owns what (each piece of state has one owner; everything else asks it):
+
+=====================================  ====================================================================
+state                                  owner (changed only through its methods)
+=====================================  ====================================================================
+network state, incl. the allocation    :class:`~netslice.network.simulator.Simulator` (``reset``, ``step``)
+that ran in the last slot
+allocation in force of each domain     its :class:`~netslice.orchestration.domains.DomainManager`
+RRMPolicyRatio quotas, their NRM ids   the RAN's :class:`~netslice.orchestration.domains.DomainManager`
+provisioned slices, SLA targets        :class:`~netslice.orchestration.assurance.ServiceAssurance`
+                                       (``admit``, ``release``), called by the lifecycle here
+slice records, slot counter, faults    :class:`Orchestrator`
+=====================================  ====================================================================
+
+The same interface is served over HTTP by
 :mod:`netslice.orchestration.api` and mirrored by its client.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,13 +58,13 @@ from netslice.orchestration.lifecycle import (
     check_feasibility,
     profile_terms,
     put_reservation_in_force,
-    release,
     remaining_capacity,
     scenario_profile,
     slice_index,
     targets_with,
 )
 from netslice.orchestration.nrm import ServiceProfile
+from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
 
@@ -106,6 +124,21 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """An action after the orchestrator's checks, before any domain manager sees it.
+
+    Attributes:
+        checked: ``(n_envs, n_resources, n_slices)`` the action as checked (slices not provisioned at 0).
+        enforced: the allocation capacity enforcement makes of it (what the domain managers get).
+        modified: ``(n_envs,)`` whether capacity enforcement changed the action.
+    """
+
+    checked: FloatArray
+    enforced: FloatArray
+    modified: NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
 class StepResult:
     """Outcome of one slot.
 
@@ -150,7 +183,6 @@ class Orchestrator:
     enforcer: CapacityEnforcer
     decomposition: Decomposition
     records: dict[str, SliceRecord] = field(default_factory=dict)
-    rrm_ids: dict[str, tuple[tuple[int, ...], int]] = field(default_factory=dict)
     fault_counts: dict[str, int] = field(default_factory=dict)
     slot: int = 0
     _last: Observation | None = None
@@ -219,18 +251,14 @@ class Orchestrator:
 
     def reset(self, seed: int | None = None, mask: NDArray[np.bool_] | None = None) -> Observation:
         """Start new episodes: every env (re-seeding when ``seed`` is given) or those in ``mask``."""
-        self.sim.reset(seed=seed, mask=mask)
-        initial = self.sim.state.alloc.copy()  # the scenario's initial allocation in the reset envs
-        initial[:, :, ~self.active] = 0.0
-        envs = slice(None) if mask is None else np.asarray(mask, dtype=bool)
-        alloc = self.sim.state.alloc.copy()
-        alloc[envs] = initial[envs]
-        self.sim.state = replace(self.sim.state, alloc=alloc)
+        initial = np.array(self.scenario.params.initial_allocation, dtype=np.float64, copy=True)
+        initial[:, ~self.active] = 0.0  # the scenario's initial allocation, for the provisioned slices
+        self.sim.reset(seed=seed, mask=mask, allocation=initial)
+        initial_envs = np.broadcast_to(initial, (self.n_envs, *initial.shape))
         for mgr in self.managers.values():
-            mgr.reset_envs(initial[:, list(mgr.rows), :], mask)
+            mgr.reset_envs(initial_envs[:, list(mgr.rows), :], mask)
         if mask is None or bool(np.all(mask)):
-            self.slot = 0
-            self.rrm_ids = {}  # the initial allocation is back: policies are the default d = m = M = share
+            self.slot = 0  # the initial allocation is back: policies are the default d = m = M = share
             self.assurance.reset_episode()
             self._last = self._observation(None, np.zeros((self.n_envs, self.scenario.params.n_slices)), ())
         else:
@@ -261,25 +289,49 @@ class Orchestrator:
             in_force[:, :, ~self.active] = 0.0
             modified = np.zeros(self.n_envs, dtype=bool)
         else:
-            alloc = check_action(action, self.n_envs, self.scenario.params.n_slices)
-            if not alloc.flags.owndata:  # a broadcast (n_resources, n_slices) action: a view, not a copy
-                alloc = np.array(alloc, copy=True)
-            inactive = ~self.active
-            if inactive.any():
-                alloc[:, :, inactive] = 0.0
-            enforced = self.enforcer(alloc, self.scenario.params.edge.site_of_slice)
-            modified = np.abs(enforced - alloc).reshape(self.n_envs, -1) @ np.ones(alloc[0].size) > 1e-12
-            in_force, faults = enforce_all(self.managers, enforced, self.slot)
+            prepared = self.prepare(action)
+            modified = prepared.modified
+            in_force, faults = enforce_all(self.managers, prepared.enforced, self.slot)
             for fault in faults:
                 self.count_fault(fault.domain)
         kpis = self.sim.step(in_force, validate=False)
-        if self.managers["ran"].rrm is not None:
-            self.managers["ran"].rrm.update_need(kpis)
+        for mgr in self.managers.values():
+            mgr.measured(kpis)
         self.slot += 1
         cost = self.assurance.evaluate(kpis, self.slot)
         obs = self._observation(kpis, cost, tuple(faults))
         self._last = obs
         return StepResult(obs, kpis, cost, kpis.usage, modified, tuple(faults))
+
+    def prepare(self, action: object) -> Prepared:
+        """Check an action and apply capacity enforcement, as :meth:`step` does; changes nothing.
+
+        Raises:
+            InvalidAllocationError: the action is malformed (shape, NaN/inf, outside [0, 1]) or, with
+                the ``reject`` enforcer, over capacity.
+        """
+        checked = check_action(action, self.n_envs, self.scenario.params.n_slices)
+        if not checked.flags.owndata:  # a broadcast (n_resources, n_slices) action: a view, not a copy
+            checked = np.array(checked, copy=True)
+        inactive = ~self.active
+        if inactive.any():
+            checked[:, :, inactive] = 0.0
+        enforced = self.enforcer(checked, self.scenario.params.edge.site_of_slice)
+        modified = np.abs(enforced - checked).reshape(self.n_envs, -1) @ np.ones(checked[0].size) > 1e-12
+        return Prepared(checked, enforced, modified)
+
+    def check_domains(self, allocation: FloatArray) -> None:
+        """Validate ``allocation``'s rows with each domain manager's rules, as enforcement would; changes nothing.
+
+        Raises:
+            InvalidAllocationError: a domain's rows break its rule (naming the domain and the rule).
+        """
+        for mgr in self.managers.values():
+            mgr.validate(np.asarray(allocation[:, list(mgr.rows), :]))
+
+    def planning_model(self) -> PlanningModel:
+        """A read-only snapshot for model-based policies (see :mod:`netslice.orchestration.planning`)."""
+        return PlanningModel(self.sim.model, self.sim.state, self.assurance.targets, self.active.copy())
 
     def count_fault(self, domain: str) -> None:
         """Count one fault of ``domain``'s manager (an enforcement on a slot, or a failed NRM write)."""
@@ -328,7 +380,7 @@ class Orchestrator:
         n_ues = float(profile.max_number_of_ues or self.scenario.params.traffic.scale[k])
         reserved = {r.index: r.reservation for sid, r in self.records.items() if sid != slice_id}
         available = remaining_capacity(self.scenario, reserved, k)
-        return check_feasibility(self.scenario, self._scenario_targets(), k, terms, n_ues, available)
+        return check_feasibility(self.sim.model, self._scenario_targets(), k, terms, n_ues, available)
 
     def create_slice(self, slice_id: str, profile: ServiceProfile, *, put_in_force: bool = True) -> SliceRecord:
         """Provision a slice after admission control and put its reservation in force (from the next slot).
@@ -365,10 +417,10 @@ class Orchestrator:
         record = self._record(slice_id)
         del self.records[slice_id]
         k = record.index
-        self.assurance.active[k] = False
+        self.assurance.release(k)
         # Its shares and RRM quotas no longer count towards any node's sums; its explicit policies go with it.
-        release(self.managers, k)
-        self.rrm_ids = {pid: v for pid, v in self.rrm_ids.items() if v[1] != k}
+        for mgr in self.managers.values():
+            mgr.release(k)
 
     def _admit(self, slice_id: str, profile: ServiceProfile, k: int, *, put_in_force: bool = True) -> SliceRecord:
         result = self.feasibility(profile, slice_id=slice_id)
@@ -389,8 +441,7 @@ class Orchestrator:
             budgets=self.decomposition(terms, result.kpis, k, app_ms),
         )
         self.records[slice_id] = record
-        self.assurance.targets = targets_with(self.assurance.targets, k, terms)
-        self.assurance.active[k] = True
+        self.assurance.admit(k, targets_with(self.assurance.targets, k, terms))
         return record
 
     def _scenario_targets(self) -> SlaTargets:

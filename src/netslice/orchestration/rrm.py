@@ -1,7 +1,8 @@
 """RRMPolicyRatio semantics in the RAN domain: dedicated, prioritized and shared PRBs.
 
-Per TS 28.541 clause 4.3.36 (reference/standards.md 1.1 and 7.3), each slice k has three quotas of
-a resource (fractions here, percent in the NRM): dedicated d_k <= min m_k <= max M_k. In a slot
+Per 3GPP TS 28.541 clause 4.3.36 (RRMPolicyRatio) and clause 5.3.43 (its attributes), each slice k has
+three quotas of a resource (fractions here, percent in the NRM): dedicated d_k <= min m_k <= max M_k.
+In a slot
 
 1. the slice holds d_k whatever it uses (dedicated PRBs are never returned);
 2. it gets up to m_k with priority, but only as much as it needs (unused prioritized PRBs return to
@@ -13,27 +14,32 @@ The share a slice ends with is what the simulator's RAN serves in that slot. An 
 (the fast path) is the policy d = m = M = s_k, which this rule maps back to exactly s_k: one
 logic for both views. A slice's need is estimated from the previous slot's measurements: the PRBs
 it used, scaled up by offered / delivered traffic when it was short of PRBs.
+
+:class:`RrmState` is immutable (frozen, read-only arrays): every change returns a new state, so the
+RAN domain manager (:mod:`netslice.orchestration.domains`), its one owner, replaces it as a whole and
+nothing else can change it behind its back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from netslice.network.kernel import Kpis
+from netslice.orchestration.capacity import make_room
 
 FloatArray = NDArray[np.float64]
 
 
-def rrm_shares(ded: FloatArray, mn: FloatArray, mx: FloatArray, need: FloatArray) -> FloatArray:
+def rrm_shares(dedicated: FloatArray, minimum: FloatArray, maximum: FloatArray, need: FloatArray) -> FloatArray:
     """Effective share of every slice (last axis) under RRMPolicyRatio quotas.
 
     Args:
-        ded: dedicated fractions, ``(..., n_slices)``; sums to at most 1.
-        mn: min (dedicated + prioritized) fractions; sums to at most 1.
-        mx: max fractions.
+        dedicated: dedicated fractions, ``(..., n_slices)``; sums to at most 1.
+        minimum: min (dedicated + prioritized) fractions; sums to at most 1.
+        maximum: max fractions.
         need: fraction of the resource each slice would use this slot.
 
     Returns:
@@ -43,73 +49,126 @@ def rrm_shares(ded: FloatArray, mn: FloatArray, mx: FloatArray, need: FloatArray
     >>> r.round(3).tolist()  # slice 0: 0.4 guaranteed + all of the 0.5 pool up to its max 0.8; slice 1: its need
     [0.8, 0.1]
     """
-    used = ded + np.maximum(np.minimum(need, mn) - ded, 0.0)
+    used = dedicated + np.maximum(np.minimum(need, minimum) - dedicated, 0.0)
     pool = np.maximum(1.0 - used.sum(axis=-1, keepdims=True), 0.0)
-    want = np.maximum(np.minimum(need, mx) - used, 0.0)
+    want = np.maximum(np.minimum(need, maximum) - used, 0.0)
     total = want.sum(axis=-1, keepdims=True)
     grant = np.where(total > pool, want * pool / np.maximum(total, 1e-300), want)
     out: FloatArray = used + grant
     return out
 
 
-@dataclass
+def _frozen(array: FloatArray) -> FloatArray:
+    """``array`` as a read-only float64 array of its own (copied unless it already is one)."""
+    out = np.asarray(array, dtype=np.float64)
+    if out.flags.writeable or out.base is not None:
+        return _own(out.copy())
+    return out
+
+
+def _own(fresh: FloatArray) -> FloatArray:
+    """Mark an array nobody else references read-only (no copy)."""
+    fresh.flags.writeable = False
+    return fresh
+
+
+@dataclass(frozen=True)
 class RrmState:
     """RRMPolicyRatio quotas of every slice, per env and direction ``(n_envs, 2, n_slices)`` ([UL, DL]).
 
+    Immutable: the arrays are read-only and every method returns a new state.
+
     Attributes:
-        ded: dedicated fractions.
-        mn: min fractions.
-        mx: max fractions.
-        need: estimated need from the last slot (starts at ``mx``: the first slot may use its max).
+        dedicated: rRMPolicyDedicatedRatio as fractions.
+        minimum: rRMPolicyMinRatio as fractions.
+        maximum: rRMPolicyMaxRatio as fractions.
+        need: estimated need from the last slot (starts at the share: the first slot may use it).
     """
 
-    ded: FloatArray
-    mn: FloatArray
-    mx: FloatArray
+    dedicated: FloatArray
+    minimum: FloatArray
+    maximum: FloatArray
     need: FloatArray
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, _frozen(getattr(self, f.name)))
 
     @classmethod
     def from_shares(cls, shares: FloatArray) -> RrmState:
-        """The policies d = m = M = share (the fast path's meaning of a share)."""
-        s = np.array(shares, dtype=np.float64, copy=True)
-        return cls(ded=s, mn=s.copy(), mx=s.copy(), need=s.copy())
+        """The policies d = m = M = share (the fast path's meaning of a share), need = share."""
+        s = _own(np.array(shares, dtype=np.float64, copy=True))
+        return cls(dedicated=s, minimum=s, maximum=s, need=s)
 
-    def set_shares(self, shares: FloatArray) -> None:
-        """Replace every policy by d = m = M = share."""
-        self.ded = np.array(shares, dtype=np.float64, copy=True)
-        self.mn = self.ded.copy()
-        self.mx = self.ded.copy()
+    def with_shares(self, shares: FloatArray) -> RrmState:
+        """Every policy replaced by d = m = M = ``shares`` (the need is kept)."""
+        s = _own(np.array(shares, dtype=np.float64, copy=True))
+        return RrmState(dedicated=s, minimum=s, maximum=s, need=self.need)
 
-    def copy(self) -> RrmState:
-        """An independent copy (to restore after a failed enforcement)."""
-        return RrmState(self.ded.copy(), self.mn.copy(), self.mx.copy(), self.need.copy())
+    def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_]) -> RrmState:
+        """Policies and need d = m = M = need = ``shares`` in the envs ``envs`` (new episodes)."""
 
-    def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_]) -> None:
-        """Policies d = m = M = ``shares`` in the envs ``envs`` (new episodes)."""
-        for name in ("ded", "mn", "mx", "need"):
-            arr = getattr(self, name).copy()
-            arr[envs] = shares[envs]
-            setattr(self, name, arr)
+        def put(arr: FloatArray) -> FloatArray:
+            out = arr.copy()
+            out[envs] = shares[envs]
+            return _own(out)
 
-    def set_policy(self, direction: int, k: int, ded: float, mn: float, mx: float) -> None:
-        """Set slice ``k``'s quotas in one direction, in every env.
+        return RrmState(put(self.dedicated), put(self.minimum), put(self.maximum), put(self.need))
+
+    def with_policy(self, direction: int, k: int, dedicated: float, minimum: float, maximum: float) -> RrmState:
+        """Slice ``k``'s quotas set in one direction, in every env.
 
         Raises:
-            ValueError: unless 0 <= ded <= mn <= mx <= 1 and the cell's dedicated and min sums stay <= 1.
+            ValueError: unless 0 <= dedicated <= min <= max <= 1 and the cell's dedicated and min sums
+                stay <= 1 (TS 28.541 clause 5.3.43: the sums over a cell's policies are at most 100 %).
         """
-        if not 0.0 <= ded <= mn <= mx <= 1.0:
-            raise ValueError(f"rRMPolicy ratios: need 0 <= dedicated <= min <= max <= 100, got {ded}, {mn}, {mx}")
-        new_ded, new_mn = self.ded.copy(), self.mn.copy()
-        new_ded[:, direction, k], new_mn[:, direction, k] = ded, mn
-        for name, arr in (("rRMPolicyDedicatedRatio", new_ded), ("rRMPolicyMinRatio", new_mn)):
+        if not 0.0 <= dedicated <= minimum <= maximum <= 1.0:
+            raise ValueError(
+                f"rRMPolicy ratios: need 0 <= dedicated <= min <= max <= 100, got {dedicated}, {minimum}, {maximum}"
+            )
+        new_ded, new_min, new_max = self.dedicated.copy(), self.minimum.copy(), self.maximum.copy()
+        new_ded[:, direction, k], new_min[:, direction, k] = dedicated, minimum
+        for name, arr in (("rRMPolicyDedicatedRatio", new_ded), ("rRMPolicyMinRatio", new_min)):
             total = float(arr[:, direction].sum(axis=-1).max())
             if total > 1.0 + 1e-9:
                 raise ValueError(f"{name}: the cell's policies would sum to {100 * total:.1f} % > 100 %")
-        self.ded, self.mn = new_ded, new_mn
-        self.mx[:, direction, k] = mx
+        new_max[:, direction, k] = maximum
+        return RrmState(_own(new_ded), _own(new_min), _own(new_max), self.need)
 
-    def update_need(self, kpis: Kpis) -> None:
-        """Estimate each slice's need from a slot's PRB use and delivered vs offered traffic."""
+    def released(self, k: int) -> RrmState:
+        """Slice ``k`` with quotas 0/0/0 and need 0 (a terminated slice)."""
+
+        def zero(arr: FloatArray) -> FloatArray:
+            out = arr.copy()
+            out[:, :, k] = 0.0
+            return _own(out)
+
+        return RrmState(zero(self.dedicated), zero(self.minimum), zero(self.maximum), zero(self.need))
+
+    def reserved(self, k: int, reservation: FloatArray, floor: FloatArray) -> RrmState:
+        """Slice ``k`` raised to at least its admitted PRB ``reservation`` ``(2,)`` ([UL, DL] shares).
+
+        Per direction: dedicated = max(dedicated, reservation), min = max(min, dedicated),
+        max = max(max, min), need = max(need, min) (so the first slot uses the guarantee). The other
+        slices give up what their dedicated and min quotas hold above ``floor`` ``(2, n_slices)`` (their
+        own reservations; see :func:`~netslice.orchestration.capacity.make_room`), so the cell's sums
+        stay within 1.
+        """
+        new_ded, new_min = self.dedicated.copy(), self.minimum.copy()
+        new_max, new_need = self.maximum.copy(), self.need.copy()
+        cell = np.zeros(new_ded.shape[-1], dtype=np.int64)  # every slice shares the cell's PRBs
+        for d in range(2):
+            ded = np.maximum(self.dedicated[:, d, k], reservation[d])
+            mn = np.maximum(self.minimum[:, d, k], ded)
+            new_ded[:, d, :] = make_room(self.dedicated[:, d, :], k, ded, floor[d], cell)
+            new_min[:, d, :] = make_room(self.minimum[:, d, :], k, mn, floor[d], cell)
+            new_ded[:, d, :] = np.minimum(new_ded[:, d, :], new_min[:, d, :])
+            new_max[:, d, k] = np.maximum(self.maximum[:, d, k], mn)
+            new_need[:, d, k] = np.maximum(self.need[:, d, k], mn)
+        return RrmState(_own(new_ded), _own(new_min), _own(new_max), _own(new_need))
+
+    def with_need_from(self, kpis: Kpis) -> RrmState:
+        """The need of each slice estimated from a slot's PRB use and delivered vs offered traffic."""
         n_envs, n_slices = kpis.prb_used_ul.shape
         both = np.empty((3, n_envs, 2, n_slices))  # used, offered, delivered; [UL, DL] on axis 2
         both[0, :, 0], both[0, :, 1] = kpis.prb_used_ul, kpis.prb_used_dl
@@ -117,8 +176,8 @@ class RrmState:
         both[2, :, 0], both[2, :, 1] = kpis.thp_ul_kbps, kpis.thp_dl_kbps
         used, offered, delivered = both[0] / 100.0, both[1], both[2]  # (E, 2, K)
         short = np.where(delivered > 0.0, offered / np.maximum(delivered, 1e-300), 1.0)
-        self.need = np.minimum(used * np.maximum(short, 1.0), 1.0)
+        return replace(self, need=_own(np.minimum(used * np.maximum(short, 1.0), 1.0)))
 
     def shares(self) -> FloatArray:
         """Effective PRB shares ``(n_envs, 2, n_slices)`` under the current policies and need."""
-        return rrm_shares(self.ded, self.mn, self.mx, self.need)
+        return rrm_shares(self.dedicated, self.minimum, self.maximum, self.need)

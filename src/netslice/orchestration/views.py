@@ -21,6 +21,7 @@ import numpy as np
 
 from netslice.errors import ConflictError, InvalidAllocationError, NotFoundError
 from netslice.network.allocation import CN_CPU, EDGE_CPU, TN_BW
+from netslice.orchestration.domains import DomainManager
 from netslice.orchestration.lifecycle import DEFAULT_PLMN
 from netslice.orchestration.nrm import (
     ComputeAllocation,
@@ -37,7 +38,6 @@ from netslice.orchestration.nrm import (
     share_to_ratio,
 )
 from netslice.orchestration.orchestrator import Orchestrator
-from netslice.orchestration.rrm import RrmState
 
 #: Resource type -> directions ([UL, DL] indices) of the RAN arrays.
 DIRECTIONS = {ResourceType.PRB_UL: (0,), ResourceType.PRB_DL: (1,), ResourceType.PRB: (0, 1)}
@@ -78,7 +78,7 @@ def plmns_of(orch: Orchestrator, k: int) -> list[PlmnId]:
 
 def _policy_ids(orch: Orchestrator) -> dict[str, tuple[tuple[int, ...], int]]:
     """Policy id -> (directions, slice) for every provisioned slice (ids set by PUT take precedence)."""
-    ids = dict(orch.rrm_ids)
+    ids = dict(_ran(orch).rrm_ids)
     taken = {(d, k) for dirs, k in ids.values() for d in dirs}
     for record in orch.records.values():
         name = orch.scenario.params.slice_names[record.index]
@@ -104,12 +104,13 @@ def get_rrm_policy(orch: Orchestrator, policy_id: str) -> RRMPolicyRatio:
     if policy_id not in ids:
         raise NotFoundError(f"RRMPolicyRatio={policy_id}: no such policy")
     dirs, k = ids[policy_id]
-    rrm = _rrm(orch)
+    rrm = _ran(orch).rrm
+    assert rrm is not None, "the RAN manager always carries RRM state"
     d = dirs[0]
     rtype = ResourceType.PRB if len(dirs) == 2 else (ResourceType.PRB_UL if d == 0 else ResourceType.PRB_DL)
     member = RRMPolicyMember(plmn_id=plmns_of(orch, k)[0], snssai=snssai_of(orch, k))
     return share_to_ratio(
-        float(rrm.ded[0, d, k]), float(rrm.mn[0, d, k]), float(rrm.mx[0, d, k]),
+        float(rrm.dedicated[0, d, k]), float(rrm.minimum[0, d, k]), float(rrm.maximum[0, d, k]),
         policy_id=policy_id, resource_type=rtype, members=[member],
     )  # fmt: skip
 
@@ -136,22 +137,12 @@ def put_rrm_policy(orch: Orchestrator, policy: RRMPolicyRatio) -> RRMPolicyRatio
             f"{member.snssai.key} (its slice serves {', '.join(p.key for p in plmns)})"
         )
     dirs = DIRECTIONS[attrs.resource_type]
+    ran = _ran(orch)
     for pid, (other_dirs, j) in _policy_ids(orch).items():
-        if pid != policy.id and j == k and set(other_dirs) & set(dirs) and pid in orch.rrm_ids:
+        if pid != policy.id and j == k and set(other_dirs) & set(dirs) and pid in ran.rrm_ids:
             raise ConflictError(f"rRMPolicyMemberList: S-NSSAI already in RRMPolicyRatio={pid} for this resource")
-    rrm = _rrm(orch)
-    backup = (rrm.ded.copy(), rrm.mn.copy(), rrm.mx.copy())
-    try:
-        for d in dirs:
-            rrm.set_policy(d, k, attrs.dedicated / 100, attrs.rrm_policy_min_ratio / 100,
-                           attrs.rrm_policy_max_ratio / 100)  # fmt: skip
-    except ValueError as err:
-        rrm.ded, rrm.mn, rrm.mx = backup
-        raise InvalidAllocationError(str(err)) from None
-    for pid, (_, j) in list(orch.rrm_ids.items()):
-        if j == k and set(orch.rrm_ids[pid][0]) <= set(dirs):
-            del orch.rrm_ids[pid]
-    orch.rrm_ids[policy.id] = (dirs, k)
+    ratios = (attrs.dedicated / 100, attrs.rrm_policy_min_ratio / 100, attrs.rrm_policy_max_ratio / 100)
+    ran.put_rrm_policy(policy.id, dirs, k, ratios)
     return get_rrm_policy(orch, policy.id)
 
 
@@ -165,15 +156,12 @@ def delete_rrm_policy(orch: Orchestrator, policy_id: str) -> None:
     if policy_id not in ids:
         raise NotFoundError(f"RRMPolicyRatio={policy_id}: no such policy")
     dirs, k = ids[policy_id]
-    for d in dirs:
-        _rrm(orch).set_policy(d, k, 0.0, 0.0, 1.0)
-    orch.rrm_ids.pop(policy_id, None)
+    _ran(orch).delete_rrm_policy(policy_id, dirs, k)
 
 
-def _rrm(orch: Orchestrator) -> RrmState:
-    rrm = orch.managers["ran"].rrm
-    assert rrm is not None, "the RAN manager always carries RRM state"
-    return rrm
+def _ran(orch: Orchestrator) -> DomainManager:
+    """The RAN manager: the one owner of the RRMPolicyRatio quotas and the NRM policy ids."""
+    return orch.managers["ran"]
 
 
 # ------------------------------------------------------------------------------------ transport
@@ -248,11 +236,8 @@ def put_compute_allocation(orch: Orchestrator, alloc: ComputeAllocation) -> Comp
 def _set_share(orch: Orchestrator, manager: str, row: int, k: int, share: float, field: str) -> None:
     if not 0.0 <= share <= 1.0:
         raise InvalidAllocationError(f"{field}: asks for {share:.4g} of the capacity; must be within [0, 1]")
-    mgr = orch.managers[manager]
-    part = mgr.current().copy()
-    part[:, mgr.rows.index(row), k] = share
     try:
-        mgr.apply(part)
+        orch.managers[manager].set_share(row, k, share)
     except InvalidAllocationError as err:
         raise InvalidAllocationError(f"{field}: {err}") from None
 

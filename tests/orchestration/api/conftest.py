@@ -125,8 +125,8 @@ def snapshot(orch: Orchestrator) -> Data:
             "active": orch.active.tolist(),
             "slot": orch.slot,
             "in_force": {name: m.in_force.tolist() for name, m in orch.managers.items()},
-            "rrm": (rrm.ded.tolist(), rrm.mn.tolist(), rrm.mx.tolist(), rrm.need.tolist()),
-            "rrm_ids": dict(orch.rrm_ids),
+            "rrm": (rrm.dedicated.tolist(), rrm.minimum.tolist(), rrm.maximum.tolist(), rrm.need.tolist()),
+            "rrm_ids": dict(orch.managers["ran"].rrm_ids),
             # repr: the targets hold NaN (no such term), and NaN != NaN.
             "targets": repr(vars(orch.assurance.targets)),
             "sim_t": orch.sim.state.t.tolist(),

@@ -225,7 +225,7 @@ def test_rrm_policy_replace_create_patch_delete(api: Any) -> None:
     r = api.put(f"{RRM}=rrm-mar-ul", api.rrm_policy("rrm-mar-ul", mx=80, mn=30, d=10))
     assert r.status_code == 200, r.text
     rrm = api.orch.managers["ran"].rrm
-    assert (rrm.ded[0, 0, 0], rrm.mn[0, 0, 0], rrm.mx[0, 0, 0]) == pytest.approx((0.1, 0.3, 0.8))
+    assert (rrm.dedicated[0, 0, 0], rrm.minimum[0, 0, 0], rrm.maximum[0, 0, 0]) == pytest.approx((0.1, 0.3, 0.8))
     # A new id for video's DL quota (replacing the default one): 201.
     r = api.put(f"{RRM}=video-dl", api.rrm_policy("video-dl", "video", "PRB_DL", mx=90, mn=50, d=0))
     assert r.status_code == 201, r.text
@@ -240,7 +240,8 @@ def test_rrm_policy_replace_create_patch_delete(api: Any) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["attributes"]["rRMPolicyMaxRatio"] == 70
     assert api.delete(f"{RRM}=video-dl").status_code == 204
-    assert (rrm.ded[0, 1, 1], rrm.mn[0, 1, 1], rrm.mx[0, 1, 1]) == (0.0, 0.0, 1.0)  # best effort
+    rrm = api.orch.managers["ran"].rrm  # an immutable snapshot: read the quotas in force again
+    assert (rrm.dedicated[0, 1, 1], rrm.minimum[0, 1, 1], rrm.maximum[0, 1, 1]) == (0.0, 0.0, 1.0)  # best effort
     # The slot runs with the policies in force.
     assert api.post("/ai/v1/slots").status_code == 200
 

@@ -44,7 +44,6 @@ from netslice.orchestration.api.schemas import (
     StepResultOut,
     error_responses,
 )
-from netslice.orchestration.capacity import check_action
 from netslice.orchestration.orchestrator import Orchestrator
 
 FloatArray = NDArray[np.float64]
@@ -81,17 +80,15 @@ def action_array(value: list[Any]) -> FloatArray:
 def dry_run(orch: Orchestrator, action: FloatArray) -> dict[str, Any]:
     """Check an action as :meth:`Orchestrator.step` would, and return what would be enforced; changes nothing.
 
+    The same pipeline as a slot (:meth:`Orchestrator.prepare`), then every domain's rules
+    (:meth:`Orchestrator.check_domains`).
+
     Raises:
         InvalidAllocationError: the action (or a domain's rows after enforcement) breaks a rule.
     """
-    p = orch.scenario.params
-    alloc = np.array(check_action(action, orch.n_envs, p.n_slices), copy=True)
-    alloc[:, :, ~orch.active] = 0.0
-    enforced = orch.enforcer(alloc, p.edge.site_of_slice)
-    for mgr in orch.managers.values():
-        mgr.validate(np.asarray(enforced[:, list(mgr.rows), :]))
-    modified = np.abs(enforced - alloc).reshape(orch.n_envs, -1).sum(axis=1) > 1e-12
-    return {"valid": True, "modified": encode_array(modified), "allocation": encode_array(enforced)}
+    prepared = orch.prepare(action)
+    orch.check_domains(prepared.enforced)
+    return {"valid": True, "modified": encode_array(prepared.modified), "allocation": encode_array(prepared.enforced)}
 
 
 def build_router(ctx: ApiContext) -> APIRouter:

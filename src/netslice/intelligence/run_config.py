@@ -106,7 +106,10 @@ class RunConfig:
             )
         checked = {key: coerce(f"{source}: {key}", FIELDS[key], value) for key, value in values.items()}
         ppo = replace(self.ppo, **{k: v for k, v in checked.items() if k in PPO_FIELDS})
-        return replace(self, ppo=ppo, **{k: v for k, v in checked.items() if k not in PPO_FIELDS})
+        try:
+            return replace(self, ppo=ppo, **{k: v for k, v in checked.items() if k not in PPO_FIELDS})
+        except ConfigError as err:  # a value out of range (checked by __post_init__)
+            raise ConfigError(f"{source}: {err}") from None
 
     def save(self, run_dir: str | Path) -> Path:
         """Write :meth:`record` to ``run_dir/run_config.json`` atomically; return the path."""
@@ -157,7 +160,10 @@ def coerce(name: str, kind: Any, value: Any) -> Any:
         if value is None and type(None) in args:
             return None
         (inner,) = [a for a in args if a is not type(None)]
-        return coerce(name, inner, value)
+        try:
+            return coerce(name, inner, value)
+        except ConfigError:
+            raise ConfigError(f"{name}: must be {describe(kind)}, got {value!r}") from None
     if origin is tuple:
         if isinstance(value, list | tuple):
             return tuple(coerce(f"{name}[{i}]", args[0], v) for i, v in enumerate(value))

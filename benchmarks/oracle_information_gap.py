@@ -18,21 +18,19 @@ Writes ``benchmarks/results/oracle_information_gap.json``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS_DIR, machine_info, write_json
 from netslice.intelligence.evaluate import evaluate
 from netslice.intelligence.policies.base import ContextPolicy, PolicyContext
 from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.network.allocation import DOMAINS
-from sim_throughput import machine_info, write_json
 
-RESULT = Path(__file__).resolve().parent / "results" / "oracle_information_gap.json"
+RESULT = RESULTS_DIR / "oracle_information_gap.json"
 
 
 class LastSlotPlanner:

@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/orchestrator_overhead.py [--quick] [--out benchmarks/results/orchestrator_overhead.json]
 
-What it measures (everything on one thread, see the environment variables set below): on testbed-v0 at
+What it measures (everything on one thread, importing ``common`` sets the thread variables to 1): on testbed-v0 at
 n_envs in {1, 64, 1024, 4096}, for each simulator backend (numpy, plus fused when numba is installed),
 
 * **raw**: ``Simulator.step(action, validate=False)``, the simulator alone;
@@ -25,40 +25,41 @@ the reported time per step is the median over the 5 repeats. Target: ratio < 2 o
 
 from __future__ import annotations
 
-import os
+# First, in a block of its own: importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads.
+from common import (
+    MIN_TIME_S,
+    QUICK_MIN_TIME_S,
+    REPEATS,
+    RESULTS_DIR,
+    WARMUP_STEPS,
+    calibrate,
+    loadavg,
+    machine_info,
+    parser,
+    time_calls,
+    write_json,
+)
 
-# Pin BLAS/OpenMP pools to one thread before numpy is imported, so numbers compare across machines.
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ["MKL_NUM_THREADS"] = "1"
-
-import argparse
-import math
+# isort: split
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-# Benchmark this checkout's source tree (src layout); share machine info and the JSON writer with sim_throughput.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from netslice.network import fused, scenarios
 from netslice.network.simulator import Simulator
 from netslice.orchestration.orchestrator import Orchestrator
-from sim_throughput import REPEATS, WARMUP_STEPS, _loadavg, machine_info, write_json
 
-REPO = Path(__file__).resolve().parent.parent
 SCENARIO = "testbed-v0"
 N_ENVS: tuple[int, ...] = (1, 64, 1024, 4096)
 #: Target: the orchestrator costs less than twice the raw simulator step on the batched fast path.
 TARGET_RATIO = 2.0
 TARGET_MIN_N_ENVS = 1024
-DEFAULT_OUT = REPO / "benchmarks" / "results" / "orchestrator_overhead.json"
+DEFAULT_OUT = RESULTS_DIR / "orchestrator_overhead.json"
 
 NOTES: tuple[str, ...] = (
     "raw = Simulator(params, n_envs, seed=0, backend).step(action, validate=False); orchestrator = "
@@ -91,27 +92,6 @@ class Timing:
     env_steps_per_s: float
 
 
-def run(step: Step, n: int) -> float:
-    """Wall time of ``n`` calls of ``step`` (s)."""
-    t0 = time.perf_counter()
-    for _ in range(n):
-        step()
-    return time.perf_counter() - t0
-
-
-def calibrate(step: Step, min_time_s: float) -> int:
-    """Warm up, then the step count whose run takes at least ``min_time_s`` (found by doubling)."""
-    warm = run(step, WARMUP_STEPS)
-    while warm < 0.5 * min_time_s:
-        warm += run(step, WARMUP_STEPS)
-    n = 1
-    elapsed = run(step, n)
-    while elapsed < min_time_s:
-        n = max(2 * n, math.ceil(1.2 * n * min_time_s / max(elapsed, 1e-9)))
-        elapsed = run(step, n)
-    return n
-
-
 def measure(n_envs: int, backend: str, min_time_s: float) -> dict[str, Any]:
     """Raw and orchestrator time per step at ``n_envs`` envs, timed in alternating rounds."""
     params = scenarios.load(SCENARIO).params
@@ -123,11 +103,11 @@ def measure(n_envs: int, backend: str, min_time_s: float) -> dict[str, Any]:
         "raw": lambda: sim.step(action, validate=False),
         "orchestrator": lambda: orch.step(action),
     }
-    counts = {name: calibrate(step, min_time_s) for name, step in steppers.items()}
+    counts = {name: calibrate(partial(time_calls, step), min_time_s) for name, step in steppers.items()}
     per_step: dict[str, list[float]] = {name: [] for name in steppers}
     for _ in range(REPEATS):
         for name, step in steppers.items():
-            per_step[name].append(run(step, counts[name]) / counts[name])
+            per_step[name].append(time_calls(step, counts[name]) / counts[name])
     timings = {}
     for name, times in per_step.items():
         median = float(np.median(times))
@@ -186,11 +166,8 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="time >= 0.2 s per repeat instead of >= 0.5 s")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
-    args = parser.parse_args(argv)
-    min_time_s = 0.2 if args.quick else 0.5
+    args = parser(__doc__, DEFAULT_OUT, quick_help="time >= 0.2 s per repeat instead of >= 0.5 s").parse_args(argv)
+    min_time_s = QUICK_MIN_TIME_S if args.quick else MIN_TIME_S
     backends = ["numpy", "fused"] if fused.available() else ["numpy"]  # every backend this machine has
     machine = machine_info()  # before the runs: the load average then is the one that matters
     t0 = time.perf_counter()
@@ -223,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "pass": {b: results[b]["target"]["pass"] for b in backends},
         "elapsed_s": round(time.perf_counter() - t0, 1),
-        "loadavg_at_end_1_5_15": _loadavg(),
+        "loadavg_at_end_1_5_15": loadavg(),
     }
     print_table(results)
     write_json(args.out, report)

@@ -19,15 +19,11 @@ Writes ``benchmarks/results/ppo_exploration.json``. Each run takes 3-6 minutes o
 
 from __future__ import annotations
 
-import os
+# First, in a block of its own: importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads.
+from common import RESULTS_DIR, machine_info, write_json
 
-if __name__ == "__main__":
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    os.environ["MKL_NUM_THREADS"] = "1"
-
+# isort: split
 import argparse
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -36,15 +32,13 @@ from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from netslice.intelligence.agents.ppo import PPO, PPOConfig
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate
 from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
-from sim_throughput import machine_info, write_json
 
-RESULT = Path(__file__).resolve().parent / "results" / "ppo_exploration.json"
+RESULT = RESULTS_DIR / "ppo_exploration.json"
 SCENARIO = "testbed-v0"
 CONFIGS: dict[str, dict[str, Any]] = {
     "share-m0.3-p6": {"noise_space": "share", "init_mean": 0.3, "cost_penalty": 6.0, "activation": "tanh"},

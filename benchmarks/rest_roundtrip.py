@@ -43,12 +43,11 @@ from typing import Any
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sim_throughput import machine_info, write_json
+from common import RESULTS_DIR, machine_info, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
-RESULT = Path(__file__).resolve().parent / "results" / "rest_roundtrip.json"
+RESULT = RESULTS_DIR / "rest_roundtrip.json"
 KINDS = ("GET observation", "POST actions", "GET kpis")
 SERVER = (
     "import sys; from netslice.orchestration.api.server import serve; "

@@ -32,13 +32,10 @@ with no violation on the same evaluation). Everything runs on one thread.
 
 from __future__ import annotations
 
-import os
-
 if __name__ == "__main__":
-    # Pin BLAS/OpenMP pools to one thread before numpy is imported (not when a test imports the adapter).
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    os.environ["MKL_NUM_THREADS"] = "1"
+    # Importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads. Only when run as a script: a test
+    # imports the adapter from this file, without this folder on sys.path and without changing its threads.
+    import common  # noqa: F401
 
 import argparse
 import sys
@@ -60,14 +57,12 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-# Benchmark this checkout's source tree (src layout), whether or not a netslice is installed.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
 from netslice.intelligence.agents.ppo import PPO, PPOConfig
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import evaluate
 from netslice.intelligence.run import make_policy
 from netslice.network.scenarios import load
+from netslice.provenance import package_version
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "sb3_comparison.json"
@@ -567,8 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from sim_throughput import _loadavg, machine_info, write_json
+    from common import loadavg, machine_info, write_json
 
     batch = SHARED["num_steps"] * args.n_envs
     n_updates = max(1, args.steps // batch)
@@ -576,7 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluator = make_evaluator(args.eval_days, args.eval_envs, args.eval_seed)
     machine = machine_info()
     machine["torch"] = torch.__version__
-    machine["stable_baselines3"] = _version("stable-baselines3")
+    machine["stable_baselines3"] = package_version("stable-baselines3")
     machine["gymnasium"] = gymnasium.__version__
     baselines = {}
     for name in ("rule", "static"):
@@ -591,12 +585,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for learner in args.learners:
         rec = Recorder(learner, target, args.eval_every, evaluator, args.n_envs)
         print(f"{learner}:", file=sys.stderr, flush=True)
-        load_before = _loadavg()
+        load_before = loadavg()
         if learner.startswith("netslice"):
             results[learner] = run_ours(n_updates, args.n_envs, args.seed, args.cost_penalty, rec, **LEARNERS[learner])
         else:
             results[learner] = run_sb3(n_updates, args.n_envs, args.seed, args.cost_penalty, rec, **LEARNERS[learner])
-        results[learner]["loadavg_before_after_1_5_15"] = [load_before, _loadavg()]
+        results[learner]["loadavg_before_after_1_5_15"] = [load_before, loadavg()]
     report = {
         "benchmark": "sb3_comparison",
         "machine": machine,
@@ -624,21 +618,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notes": NOTES,
         "results": results,
         "elapsed_s": round(time.perf_counter() - t0, 1),
-        "loadavg_at_end_1_5_15": _loadavg(),
+        "loadavg_at_end_1_5_15": loadavg(),
     }
     print_summary(results, target)
     write_json(args.out, report)
     print(f"\nwrote {args.out} ({report['elapsed_s']} s)")
     return 0
-
-
-def _version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 if __name__ == "__main__":

@@ -16,15 +16,11 @@ policy is evaluated on the same seeds for reference. One thread; results in
 
 from __future__ import annotations
 
-import os
+# First, in a block of its own: importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads.
+from common import RESULTS_DIR, machine_info, write_json
 
-if __name__ == "__main__":
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    os.environ["MKL_NUM_THREADS"] = "1"
-
+# isort: split
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,17 +32,13 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import netslice.intelligence.envs  # noqa: F401  # registers the id
 from netslice.intelligence.envs import ENV_ID
 from netslice.intelligence.evaluate import evaluate
 from netslice.intelligence.run import make_policy
 from netslice.network.scenarios import load
-from sim_throughput import machine_info, write_json
 
-RESULT = Path(__file__).resolve().parent / "results" / "sb3_default_learning.json"
+RESULT = RESULTS_DIR / "sb3_default_learning.json"
 #: make() keyword arguments and PPO keyword arguments of each run (``{}``: the defaults).
 RUNS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "scaled": ({}, {}),

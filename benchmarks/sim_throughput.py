@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/sim_throughput.py [--quick] [--out benchmarks/results/sim_throughput.json]
 
-What it measures (everything on one thread, see the environment variables set below):
+What it measures (everything on one thread, importing ``common`` sets the thread variables to 1):
 
 * **throughput**: env-steps/s of ``simulator.step(params, state, allocation, rng)`` for every registered
   scenario at n_envs in {1, 64, 1024} (city-v0: {1, 8, 64}, its 1000 cells make 1024 envs a memory test
@@ -23,40 +23,35 @@ default) is measured too, as a second column; the targets are judged for each ba
 
 from __future__ import annotations
 
-import os
+# First, in a block of its own: importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads.
+from common import (
+    MIN_TIME_S,
+    QUICK_MIN_TIME_S,
+    REPEATS,
+    RESULTS_DIR,
+    WARMUP_STEPS,
+    calibrate,
+    loadavg,
+    machine_info,
+    parser,
+    write_json,
+)
 
-# Pin BLAS/OpenMP pools to one thread before numpy is imported, so numbers compare across machines.
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ["MKL_NUM_THREADS"] = "1"
-
-import argparse
-import json
-import math
+# isort: split
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy
 import yaml
 from numpy.typing import NDArray
-
-# Benchmark this checkout's source tree (src layout), whether or not a netslice is installed.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from netslice.network import fused, scenarios
 from netslice.network.kernel import Kpis, SimParams, SimState, reset, step
 from netslice.network.scenarios.builder import build_params
-from netslice.provenance import environment, git_revision
 
-REPO = Path(__file__).resolve().parent.parent
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 FloatArray = NDArray[np.float64]
 Stepper = Callable[[SimState, FloatArray, np.random.Generator], tuple[SimState, Kpis]]
 
@@ -69,9 +64,6 @@ N_ENVS: dict[str, tuple[int, ...]] = {
 #: Cell counts of the generated city-v0 variants of the scaling curve (n_envs = 1).
 SCALING_CELLS: tuple[int, ...] = (10, 30, 100, 300, 1000, 3000)
 SCALING_BASE = "city-v0"
-REPEATS = 5
-#: Warm-up: at least this many steps, and at least half the per-repeat time (numba compiles, caches fill).
-WARMUP_STEPS = 3
 
 NOTES: tuple[str, ...] = (
     (
@@ -98,7 +90,7 @@ TARGET_SINGLE_ENV_STEP_US = 50.0
 TARGET_CITY_STEP_MS = 20.0
 TESTBED = "testbed-v0"
 CITY = "city-v0"
-DEFAULT_OUT = REPO / "benchmarks" / "results" / "sim_throughput.json"
+DEFAULT_OUT = RESULTS_DIR / "sim_throughput.json"
 
 
 @dataclass(frozen=True)
@@ -126,33 +118,6 @@ class Point:
     repeat_step_us: list[float]
     step_us: float
     env_steps_per_s: float
-
-
-def machine_info() -> dict[str, Any]:
-    """Platform, interpreter, library versions, CPU model and count, thread settings, load, time, git revision."""
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        affinity = os.cpu_count() or 0
-    info: dict[str, Any] = {
-        **environment(),
-        "scipy": scipy.__version__,
-        "nproc": affinity,
-        "cpu_count": os.cpu_count(),
-        "threads": {v: os.environ.get(v) for v in THREAD_VARS},
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "loadavg_1_5_15": _loadavg(),
-    }
-    info.update(git_revision(REPO))
-    return info
-
-
-def _loadavg() -> list[float] | None:
-    """System load average: other processes on the machine skew the timings."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
 
 
 def make_stepper(params: SimParams, backend: str) -> Stepper:
@@ -185,15 +150,7 @@ def measure(params: SimParams, n_envs: int, backend: str, min_time_s: float, sce
             state, _kpis = stepper(state, alloc, rng)
         return time.perf_counter() - t0
 
-    warm = run(WARMUP_STEPS)
-    while warm < 0.5 * min_time_s:
-        warm += run(WARMUP_STEPS)
-    n = 1
-    elapsed = run(n)
-    while elapsed < min_time_s:
-        # Aim a little past the target; at least double so that noisy short runs cannot stall the loop.
-        n = max(2 * n, math.ceil(1.2 * n * min_time_s / max(elapsed, 1e-9)))
-        elapsed = run(n)
+    n = calibrate(run, min_time_s)
     per_step = [run(n) / n for _ in range(REPEATS)]
     median = float(np.median(per_step))
     return Point(
@@ -342,31 +299,19 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             print(f"target {b:5} {name:32} {t['target']:40} value {t['value']!s:>14}  {verdict}")
 
 
-def write_json(path: Path, data: object) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="time >= 0.2 s per point instead of >= 0.5 s")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
-    parser.add_argument(
+    ap = parser(__doc__, DEFAULT_OUT, quick_help="time >= 0.2 s per point instead of >= 0.5 s")
+    ap.add_argument(
         "--backend", choices=("auto", "numpy", "fused"), default="auto",
         help="'auto': numpy, plus fused when numba is installed",
     )  # fmt: skip
-    args = parser.parse_args(argv)
-    min_time_s = 0.2 if args.quick else 0.5
+    args = ap.parse_args(argv)
+    min_time_s = QUICK_MIN_TIME_S if args.quick else MIN_TIME_S
     if args.backend == "auto":
         backends = ["numpy", "fused"] if fused.available() else ["numpy"]
     elif args.backend == "fused" and not fused.available():
-        parser.error("--backend fused needs numba")
+        ap.error("--backend fused needs numba")
     else:
         backends = [args.backend]
 
@@ -403,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "pass": {b: {name: t["pass"] for name, t in results[b]["targets"].items()} for b in backends},
         "elapsed_s": round(time.perf_counter() - t0, 1),
-        "loadavg_at_end_1_5_15": _loadavg(),
+        "loadavg_at_end_1_5_15": loadavg(),
     }
     print_table(results)
     write_json(args.out, report)

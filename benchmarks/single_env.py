@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/single_env.py [--quick] [--out benchmarks/results/single_env.json]
 
-What it measures (one thread, see the environment variables set below), side by side in one run on
+What it measures (one thread, importing ``common`` sets the thread variables to 1), side by side in one run on
 testbed-v0 with the fused backend when numba is installed (else numpy):
 
 * **kernel**: ``fused_kernel.step_envs`` alone on preallocated arrays and fixed random draws (fused only);
@@ -26,25 +26,30 @@ steps/s for ``gym_make``.
 
 from __future__ import annotations
 
-import os
+# First, in a block of its own: importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads.
+from common import (
+    MIN_TIME_S,
+    QUICK_MIN_TIME_S,
+    REPEATS,
+    RESULTS_DIR,
+    WARMUP_STEPS,
+    calibrate,
+    loadavg,
+    machine_info,
+    parser,
+    time_calls,
+    write_json,
+)
 
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ["MKL_NUM_THREADS"] = "1"
-
-import argparse
+# isort: split
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import gymnasium
+import numpy as np
 
 import netslice.intelligence.envs  # noqa: F401  (registers netslice/Slicing-v0)
 from netslice.intelligence.envs.single import SliceEnv
@@ -53,15 +58,12 @@ from netslice.network import fused, fused_kernel, scenarios
 from netslice.network.fused import KpiArrays, StateArrays
 from netslice.network.simulator import Simulator
 from netslice.orchestration.orchestrator import Orchestrator
-from orchestrator_overhead import calibrate, run
-from sim_throughput import REPEATS, WARMUP_STEPS, _loadavg, machine_info, write_json
 
-REPO = Path(__file__).resolve().parent.parent
 SCENARIO = "testbed-v0"
 VECTOR_N_ENVS: tuple[int, ...] = (128, 1024)
 #: Target: steps per second of one env made by ``gymnasium.make``.
 TARGET_STEPS_PER_S = 10_000.0
-DEFAULT_OUT = REPO / "benchmarks" / "results" / "single_env.json"
+DEFAULT_OUT = RESULTS_DIR / "single_env.json"
 
 Step = Callable[[], object]
 
@@ -79,9 +81,9 @@ def kernel_step(backend: str) -> Step | None:
     """The compiled kernel alone on fixed inputs (``None`` without the fused backend)."""
     if backend != "fused":
         return None
-    sim = Simulator(scenarios.load(SCENARIO).params, n_envs=1, seed=0, backend="fused")
-    packed = sim._packed
-    assert packed is not None
+    params = scenarios.load(SCENARIO).params
+    sim = Simulator(params, n_envs=1, seed=0, backend="fused")
+    packed = fused.pack(params)  # what the fused Simulator packs for itself
     s = fused._state_arrays(sim.state)
     rng = np.random.default_rng(0)
     z_noise, u_burst = rng.standard_normal(s.load.shape), rng.random(s.load.shape)
@@ -134,12 +136,12 @@ def measure(backend: str, min_time_s: float) -> dict[str, dict[str, Any]]:
     rows = steppers(backend)
     counts = {}
     for name, (_, step) in rows.items():
-        counts[name] = calibrate(step, min_time_s)
+        counts[name] = calibrate(partial(time_calls, step), min_time_s)
         print(f"  calibrated {name}: {counts[name]} calls", file=sys.stderr, flush=True)
     per_call: dict[str, list[float]] = {name: [] for name in rows}
     for _ in range(REPEATS):
         for name, (_, step) in rows.items():
-            per_call[name].append(run(step, counts[name]) / counts[name])
+            per_call[name].append(time_calls(step, counts[name]) / counts[name])
     out = {}
     for name, (n_envs, _) in rows.items():
         median = float(np.median(per_call[name]))
@@ -168,11 +170,8 @@ def print_table(rows: dict[str, dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="time >= 0.2 s per repeat instead of >= 0.5 s")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
-    args = parser.parse_args(argv)
-    min_time_s = 0.2 if args.quick else 0.5
+    args = parser(__doc__, DEFAULT_OUT, quick_help="time >= 0.2 s per repeat instead of >= 0.5 s").parse_args(argv)
+    min_time_s = QUICK_MIN_TIME_S if args.quick else MIN_TIME_S
     backend = "fused" if fused.available() else "numpy"
     machine = machine_info()
     t0 = time.perf_counter()
@@ -198,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": rows,
         "pass": made >= TARGET_STEPS_PER_S,
         "elapsed_s": round(time.perf_counter() - t0, 1),
-        "loadavg_at_end_1_5_15": _loadavg(),
+        "loadavg_at_end_1_5_15": loadavg(),
     }
     print_table(rows)
     verdict = "PASS" if report["pass"] else "FAIL"

@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/train_throughput.py [--quick] [--out benchmarks/results/train_throughput.json]
 
-What it measures (everything on one thread, see the environment variables set below), for n_envs in
+What it measures (everything on one thread, importing ``common`` sets the thread variables to 1), for n_envs in
 {64, 128, 256} and minibatch_size in {512, 1024} (the other hyper-parameters are ``PPOConfig``'s defaults:
 24 slots per env per rollout, 4 epochs, the hidden layers of ``PPOConfig.hidden`` unless ``--hidden`` is given):
 
@@ -28,36 +28,25 @@ configuration.
 
 from __future__ import annotations
 
-import os
+# First, in a block of its own: importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads.
+from common import RESULTS_DIR, loadavg, machine_info, parser, write_json
 
-# Pin BLAS/OpenMP pools to one thread before numpy is imported, so numbers compare across machines.
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-os.environ["MKL_NUM_THREADS"] = "1"
-
-import argparse
+# isort: split
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-# Benchmark this checkout's source tree (src layout); share machine info and the JSON writer with sim_throughput.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from netslice.intelligence.agents.ppo import PPO, PPOConfig
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.network import fused
-from sim_throughput import _loadavg, machine_info, write_json
 
-REPO = Path(__file__).resolve().parent.parent
 SCENARIO = "testbed-v0"
 N_ENVS: tuple[int, ...] = (64, 128, 256)
 MINIBATCH_SIZES: tuple[int, ...] = (512, 1024)
@@ -66,7 +55,7 @@ WARMUP_UPDATES = 2
 REPEATS = 3
 #: Target: end-to-end training throughput on one core, every configuration.
 TARGET_END_TO_END_ENV_STEPS_PER_S = 20_000.0
-DEFAULT_OUT = REPO / "benchmarks" / "results" / "train_throughput.json"
+DEFAULT_OUT = RESULTS_DIR / "train_throughput.json"
 
 NOTES: tuple[str, ...] = (
     "end_to_end_env_steps_per_s = updates * num_steps * n_envs / wall-clock of PPO.train(max_updates=updates); "
@@ -230,16 +219,14 @@ def print_table(points: list[Point]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="5 updates, 1 repeat per configuration")
-    parser.add_argument("--updates", type=int, default=UPDATES, help="timed updates per repeat")
-    parser.add_argument("--warmup", type=int, default=WARMUP_UPDATES, help="untimed updates first")
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--n-envs", type=int, nargs="+", default=list(N_ENVS))
-    parser.add_argument("--minibatch", type=int, nargs="+", default=list(MINIBATCH_SIZES))
-    parser.add_argument("--hidden", type=int, nargs="+", default=None, help="hidden sizes (default: PPOConfig's)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
-    args = parser.parse_args(argv)
+    ap = parser(__doc__, DEFAULT_OUT, quick_help="5 updates, 1 repeat per configuration")
+    ap.add_argument("--updates", type=int, default=UPDATES, help="timed updates per repeat")
+    ap.add_argument("--warmup", type=int, default=WARMUP_UPDATES, help="untimed updates first")
+    ap.add_argument("--repeats", type=int, default=REPEATS)
+    ap.add_argument("--n-envs", type=int, nargs="+", default=list(N_ENVS))
+    ap.add_argument("--minibatch", type=int, nargs="+", default=list(MINIBATCH_SIZES))
+    ap.add_argument("--hidden", type=int, nargs="+", default=None, help="hidden sizes (default: PPOConfig's)")
+    args = ap.parse_args(argv)
     updates, repeats = (5, 1) if args.quick else (args.updates, args.repeats)
     hidden = None if args.hidden is None else tuple(args.hidden)
     ppo_config = asdict(PPOConfig())
@@ -277,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": [asdict(p) for p in points],
         "pass": target["pass"],
         "elapsed_s": round(time.perf_counter() - t0, 1),
-        "loadavg_at_end_1_5_15": _loadavg(),
+        "loadavg_at_end_1_5_15": loadavg(),
     }
     print_table(points)
     verdict = "PASS" if target["pass"] else "FAIL"

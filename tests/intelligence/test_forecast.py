@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from netslice.errors import ConfigError
-from netslice.intelligence.policies.base import PolicyContext
+from netslice.intelligence.policies.base import PolicyContext, allocation_for
 from netslice.intelligence.policies.forecast import ForecastPlanner, TrafficFilter
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.run import make_policy
@@ -63,25 +63,28 @@ def test_quantiles_are_calibrated_against_the_true_next_slot_load() -> None:
 
 def test_planner_never_reads_the_coming_slots_traffic() -> None:
     orch = Orchestrator.create("testbed-v0", n_envs=3, seed=1, events=False)
-    planner, oracle = ForecastPlanner.create(), Oracle.create(orch)
+    planner, oracle = ForecastPlanner.create(), Oracle.create()
     for _ in range(10):
-        orch.step(planner.act_context(PolicyContext.of(orch, with_model=True)))
+        orch.step(allocation_for(planner, orch))
     saved = copy.deepcopy(planner.filter)
-    state = orch.sim.state
-    a_planner, a_oracle = planner.act_context(PolicyContext.of(orch, with_model=True)), oracle.act()
-    tr = state.traffic
-    orch.sim.state = replace(state, traffic=replace(tr, load=tr.load * 1.7, noise=tr.noise + 0.3, day=tr.day * 1.2))
+    ctx, model = PolicyContext.of(orch), orch.planning_model()
+    a_planner, a_oracle = planner.act_model(ctx, model), oracle.plan(model)
+    tr = model.state.traffic
+    # Another coming slot: the true traffic the model holds changes, what was measured does not.
+    future = replace(model.state, traffic=replace(tr, load=tr.load * 1.7, noise=tr.noise + 0.3, day=tr.day * 1.2))
+    other = replace(model, state=future)
     planner.filter = saved  # the same slot again, from the same forecast state
-    np.testing.assert_array_equal(planner.act_context(PolicyContext.of(orch, with_model=True)), a_planner)
-    assert not np.allclose(oracle.act(), a_oracle)  # the clairvoyant oracle does read it
+    np.testing.assert_array_equal(planner.act_model(ctx, other), a_planner)
+    assert not np.allclose(oracle.plan(other), a_oracle)  # the clairvoyant oracle does read it
 
 
 def test_planning_on_the_true_load_is_the_oracle() -> None:
     orch = Orchestrator.create("testbed-v0", n_envs=2, seed=4, events=False)
-    oracle = Oracle.create(orch)
+    oracle = Oracle.create()
     for _ in range(7):
-        orch.step(oracle.act())
-    np.testing.assert_array_equal(oracle.act(load=orch.sim.state.traffic.load.copy()), oracle.act())
+        orch.step(oracle.plan(orch.planning_model()))
+    model = orch.planning_model()
+    np.testing.assert_array_equal(oracle.plan(model, load=model.state.traffic.load.copy()), oracle.plan(model))
 
 
 def test_forecast_costs_more_than_clairvoyance_and_violates_about_its_quantile() -> None:
@@ -92,7 +95,7 @@ def test_forecast_costs_more_than_clairvoyance_and_violates_about_its_quantile()
         policy = make_policy(name, orch.scenario)
         u, v = [], []
         for _ in range(24):
-            result = orch.step(policy.act_context(PolicyContext.of(orch, with_model=True)))  # type: ignore[union-attr]
+            result = orch.step(allocation_for(policy, orch))  # type: ignore[arg-type]
             u.append(result.usage.mean())
             v.append((result.cost > 0).any(axis=1).mean())
         usage[name], viol[name] = np.mean(u), np.mean(v)
@@ -134,13 +137,13 @@ def test_cli_names_and_their_errors() -> None:
     for bad in ("forecast:abc", "forecast:1.5"):
         with pytest.raises(ConfigError, match="quantile"):
             make_policy(bad, sc)
-    with pytest.raises(ConfigError, match="needs the in-process model"):
-        ForecastPlanner.create().act_context(PolicyContext.of(Orchestrator.create("testbed-v0", n_envs=1)))
+    with pytest.raises(TypeError, match="neither act_model nor act_context"):
+        allocation_for(object(), Orchestrator.create("testbed-v0", n_envs=1))  # type: ignore[arg-type]
 
 
 def test_oracle_refuses_a_malformed_planning_load() -> None:
     orch = Orchestrator.create("testbed-v0", n_envs=2, seed=0)
-    oracle = Oracle.create(orch)
+    oracle = Oracle.create()
     for bad in (np.ones((2, 2)), np.full((2, 3), np.nan), -np.ones((2, 3))):
         with pytest.raises(ConfigError, match="load"):
-            oracle.act(load=bad)
+            oracle.plan(orch.planning_model(), load=bad)

@@ -27,9 +27,10 @@ from numpy.typing import NDArray
 
 from netslice.intelligence.envs.features import flatten_allocation
 from netslice.intelligence.envs.vector import SliceVectorEnv
-from netslice.intelligence.policies.base import ContextPolicy, Policy, PolicyContext, reset_policy
+from netslice.intelligence.policies.base import AnyPolicy, ContextPolicy, ModelPolicy, allocation_for, reset_policy
 from netslice.network.allocation import DOMAINS
 from netslice.network.scenarios import Scenario
+from netslice.orchestration.orchestrator import Orchestrator
 
 FloatArray = NDArray[np.float64]
 
@@ -91,7 +92,7 @@ class EvalResult:
 
 
 def evaluate(
-    policy: Policy | ContextPolicy,
+    policy: AnyPolicy,
     name: str,
     scenario: str | Scenario = "testbed-v0",
     days: int = 10,
@@ -102,28 +103,29 @@ def evaluate(
 ) -> EvalResult:
     """Run ``policy`` for ``days`` days in ``n_envs`` networks (deterministic given ``seed``).
 
-    Context policies (rule-based, oracle) get the orchestrator's raw observation; the oracle also
-    gets the model. Others act on the encoded observation.
+    Context policies (rule-based) get the orchestrator's raw observation; model policies (oracle,
+    forecast planner) also get its planning model (:func:`~.policies.base.allocation_for`). Others act
+    on the encoded observation. Usage is the encoder's :class:`~netslice.orchestration.objective.Objective`.
     """
     envs = SliceVectorEnv(n_envs, scenario, seed=seed, weights=weights, include_kpis=True)
     orch = envs.orch
+    assert isinstance(orch, Orchestrator), "evaluate builds its envs in-process"
     obs, _ = envs.reset(seed=seed)
     reset_policy(policy)
     slices = tuple(orch.spaces().slices)
     steps = days * envs.max_episode_steps
     rows: dict[str, list[FloatArray]] = {k: [] for k in ("reward", "usage", "slice_usage", "cost", "hour")}
-    domain_weights = envs.encoder.weights / envs.encoder.weights.sum()
+    objective = envs.encoder.objective
     for t in range(steps):
-        if isinstance(policy, ContextPolicy):
-            ctx = PolicyContext.of(orch, with_model=bool(getattr(policy, "needs_model", False)))  # type: ignore[arg-type]
-            action = flatten_allocation(policy.act_context(ctx))
+        if isinstance(policy, ContextPolicy | ModelPolicy):
+            action = flatten_allocation(allocation_for(policy, orch))
         else:
             action = policy.act(obs)
         obs, reward, _, _, info = envs.step(action)
         kpis = info["kpis"]
         rows["reward"].append(np.asarray(reward))
         rows["usage"].append(np.asarray(info["usage"]))
-        rows["slice_usage"].append(np.einsum("d,edk->ek", domain_weights, np.asarray(kpis["slice_usage"])))
+        rows["slice_usage"].append(objective.slice_usage(kpis["slice_usage"]))
         rows["cost"].append(np.asarray(info["cost"]))
         rows["hour"].append(np.asarray(kpis["hour"]))
         if progress is not None:

@@ -25,7 +25,7 @@ from netslice.intelligence import plots, tables
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
-from netslice.intelligence.policies.base import ContextPolicy, Policy
+from netslice.intelligence.policies.base import AnyPolicy
 from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
@@ -40,7 +40,7 @@ BASELINES = ("static", "rule", "forecast", "oracle")
 POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
 
 
-def make_policy(spec: str, scenario: Scenario) -> Policy | ContextPolicy:
+def make_policy(spec: str, scenario: Scenario) -> AnyPolicy:
     """A policy from its CLI name (one of :data:`POLICY_NAMES`) or a PPO checkpoint path.
 
     ``forecast:Q`` is the forecast planner for the ``Q`` quantile of the coming slot's traffic
@@ -73,7 +73,7 @@ def make_policy(spec: str, scenario: Scenario) -> Policy | ContextPolicy:
 
 
 def evaluate_all(
-    policies: dict[str, Policy | ContextPolicy], scenario: Scenario, days: int, n_envs: int, seed: int,
+    policies: dict[str, AnyPolicy], scenario: Scenario, days: int, n_envs: int, seed: int,
     console: Console, progress_every: float = PLAIN_INTERVAL_S,
 ) -> dict[str, EvalResult]:  # fmt: skip
     """Evaluate every policy on the same evaluation envs (same seed), with progress (see :mod:`.progress`)."""
@@ -145,7 +145,7 @@ def train(
 
         ppo.train(on_update=on_update)
     writer.close()
-    policies: dict[str, Policy | ContextPolicy] = {"ppo": ppo.policy()}
+    policies: dict[str, AnyPolicy] = {"ppo": ppo.policy()}
     policies.update({name: make_policy(name, sc) for name in BASELINES})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every)
     return report(results, run_dir, console, ppo.stats.history, days=cfg.eval_days, n_envs=cfg.eval_envs,

@@ -28,8 +28,9 @@ shortest possible cycle (application latency + edge work). A direction without d
 Right after a reset the KPI features (0-5) and the cost are 0: no slot has run yet. Every value
 is clipped to its bounds (non-finite KPIs, e.g. the latency of a starved slice, read as the bound).
 
-Reward: ``r = -sum_d w_d usage_d / sum_d w_d``, the weighted mean over the domains (ran, tn, cn,
-edge) of the allocated fraction of each domain (equal weights by default). Cost: ``info["cost"]``
+Reward: ``r = -u``, minus the operator's objective (:class:`~netslice.orchestration.objective.Objective`:
+``u = sum_d w_d usage_d / sum_d w_d``, the weighted mean over the domains (ran, tn, cn, edge) of the
+allocated fraction of each domain; equal weights by default). Cost: ``info["cost"]``
 is the per-slice SLA cost clipped to [0, 1], columns in slice order (:attr:`Spaces.slices`);
 ``info["cost_raw"]`` is the unclipped cost of the orchestrator.
 
@@ -53,6 +54,7 @@ from netslice.network import scenarios
 from netslice.network.allocation import N_RESOURCES, RESOURCES
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
+from netslice.orchestration.objective import Objective
 from netslice.orchestration.orchestrator import Observation, Orchestrator, Spaces, StepResult
 
 FloatArray = NDArray[np.float64]
@@ -134,7 +136,7 @@ class Encoder:
         ue_scale: ``(K,)`` traffic scale of each slice (peak active UEs).
         ref_dl_kbps: ``(K,)`` reference DL load (kbit/s), 0 where the slice has no DL demand.
         ref_ul_kbps: ``(K,)`` reference UL load (kbit/s), 0 where the slice has no UL demand.
-        weights: ``(4,)`` weight of each domain's usage in the reward (ran, tn, cn, edge).
+        objective: the weighted usage the reward is minus of.
         include_kpis: also put the raw KPIs in ``info["kpis"]`` (``{field: array}``).
     """
 
@@ -142,8 +144,13 @@ class Encoder:
     ue_scale: FloatArray
     ref_dl_kbps: FloatArray
     ref_ul_kbps: FloatArray
-    weights: FloatArray
+    objective: Objective
     include_kpis: bool = False
+
+    @property
+    def weights(self) -> FloatArray:
+        """``(4,)`` normalised weight of each domain's usage in the reward (ran, tn, cn, edge)."""
+        return self.objective.weights
 
     @classmethod
     def from_scenario(
@@ -160,10 +167,7 @@ class Encoder:
             ConfigError: weights of the wrong shape, negative, non-finite or all zero.
         """
         p = scenario.params
-        w = np.full(4, 0.25) if weights is None else np.asarray(weights, dtype=np.float64)
-        if w.shape != (4,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-            raise ConfigError(f"weights: must be 4 finite non-negative numbers (ran, tn, cn, edge) "
-                              f"with a positive sum, got {w.tolist()}")  # fmt: skip
+        objective = Objective.create(weights)
         svc = p.service
         cycle_s = np.maximum(svc.app_latency_s + svc.edge_work_s, 1e-6)
         per_ue_bits = np.where(svc.interactive, svc.job_bits / cycle_s, p.per_ue_bits)  # (2, K) [UL, DL]
@@ -173,7 +177,7 @@ class Encoder:
             ue_scale=np.asarray(p.traffic.scale, dtype=np.float64),
             ref_dl_kbps=ref_kbps[1],
             ref_ul_kbps=ref_kbps[0],
-            weights=w / w.sum(),
+            objective=objective,
             include_kpis=include_kpis,
         )
 
@@ -265,12 +269,12 @@ class Encoder:
 
     def reward(self, usage: FloatArray) -> FloatArray:
         """Reward ``(n_envs,)``: minus the weighted mean domain usage (``usage`` is ``(n_envs, 4)``)."""
-        out: FloatArray = -(np.asarray(usage, dtype=np.float64) @ self.weights)
+        out: FloatArray = -self.objective.usage(usage)
         return out
 
     def slice_reward(self, slice_usage: FloatArray) -> FloatArray:
         """Per-slice reward ``(n_envs, K)`` from ``slice_usage`` ``(n_envs, 4, K)``; sums to :meth:`reward`."""
-        out: FloatArray = -np.einsum("d,edk->ek", self.weights, np.asarray(slice_usage, dtype=np.float64))
+        out: FloatArray = -self.objective.slice_usage(slice_usage)
         return out
 
     def info(self, result: StepResult) -> dict[str, Any]:

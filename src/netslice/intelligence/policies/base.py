@@ -1,6 +1,6 @@
 """The policy protocols every baseline, the oracle and every trained agent implement.
 
-Two ways to act, one per kind of input:
+Three ways to act, one per kind of input:
 
 * :class:`Policy`: ``act(obs)`` maps a batch of flat observations ``(n_envs, n_features)`` (the
   layout of :mod:`netslice.intelligence.envs.features`) to flat resource-major actions
@@ -10,10 +10,15 @@ Two ways to act, one per kind of input:
 * :class:`ContextPolicy`: ``act_context(ctx)`` maps a :class:`PolicyContext` (the orchestrator's
   raw :class:`~netslice.orchestration.orchestrator.Observation`, its spaces and the scenario) to
   allocations ``(n_envs, 7, K)``, the orchestrator's action shape. Policies that need more than
-  the encoded observation use it: the rule-based baseline reads the exact active UEs; the oracle
-  and the forecast planner also get the in-process orchestrator (``ctx.orchestrator``) whose model
-  they query. A policy declares that need with a class attribute ``needs_model = True``; no other
-  policy may read it.
+  the encoded observation use it: the rule-based baseline reads the exact active UEs.
+* :class:`ModelPolicy`: ``act_model(ctx, model)`` also gets the orchestrator's
+  :class:`~netslice.orchestration.planning.PlanningModel`, a read-only snapshot of the network
+  model, its state and the SLA targets, to plan with (the oracle, the forecast planner, later the
+  safety layer). Implementing this method is how a policy declares that it plans with the model;
+  it never gets the orchestrator or the network itself.
+
+:func:`allocation_for` gives a context or model policy what it declared it needs and returns its
+allocation for the coming slot.
 
 >>> import numpy as np
 >>> from netslice.intelligence.policies.static import StaticPolicy
@@ -22,6 +27,8 @@ Two ways to act, one per kind of input:
 >>> policy = StaticPolicy.equal_split(3)
 >>> ctx = PolicyContext.of(orch)
 >>> policy.act_context(ctx).shape
+(2, 7, 3)
+>>> allocation_for(policy, orch).shape
 (2, 7, 3)
 """
 
@@ -35,6 +42,7 @@ from numpy.typing import NDArray
 
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Observation, Orchestrator, Spaces
+from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
 
@@ -57,6 +65,15 @@ class ContextPolicy(Protocol):
         ...
 
 
+@runtime_checkable
+class ModelPolicy(Protocol):
+    """Plans with the network model (see the module docstring)."""
+
+    def act_model(self, ctx: PolicyContext, model: PlanningModel) -> FloatArray:
+        """Allocations ``(n_envs, 7, K)`` in [0, 1] for the coming slot, planned with ``model``."""
+        ...
+
+
 @dataclass(frozen=True)
 class PolicyContext:
     """What a :class:`ContextPolicy` may read before a slot.
@@ -65,23 +82,36 @@ class PolicyContext:
         observation: the orchestrator's latest observation (``kpis`` is ``None`` right after a reset).
         spaces: shapes and names of the orchestrator's agent API.
         scenario: the scenario card (traffic scales, slice kinds, SLAs).
-        orchestrator: the in-process orchestrator, for the oracle only (``None`` otherwise).
     """
 
     observation: Observation
     spaces: Spaces
     scenario: Scenario
-    orchestrator: Orchestrator | None = None
 
     @classmethod
-    def of(cls, orch: Orchestrator, with_model: bool = False) -> PolicyContext:
-        """The context of an in-process orchestrator's latest observation.
+    def of(cls, orch: Orchestrator) -> PolicyContext:
+        """The context of an in-process orchestrator's latest observation."""
+        return cls(orch.observation(), orch.spaces(), orch.scenario)
 
-        Args:
-            orch: the orchestrator.
-            with_model: hand the orchestrator itself over too (oracle only).
-        """
-        return cls(orch.observation(), orch.spaces(), orch.scenario, orch if with_model else None)
+
+#: Any policy :func:`~netslice.intelligence.evaluate.evaluate` can run.
+AnyPolicy = Policy | ContextPolicy | ModelPolicy
+
+
+def allocation_for(policy: ContextPolicy | ModelPolicy, orch: Orchestrator) -> FloatArray:
+    """The allocation ``(n_envs, 7, K)`` ``policy`` asks for in ``orch``'s coming slot.
+
+    A :class:`ModelPolicy` gets the context and the planning model; a :class:`ContextPolicy` the context.
+
+    Raises:
+        TypeError: ``policy`` implements neither protocol.
+    """
+    ctx = PolicyContext.of(orch)
+    if isinstance(policy, ModelPolicy):
+        return policy.act_model(ctx, orch.planning_model())
+    if isinstance(policy, ContextPolicy):
+        return policy.act_context(ctx)
+    raise TypeError(f"{type(policy).__name__}: implements neither act_model nor act_context")
 
 
 def reset_policy(policy: object) -> None:

@@ -22,7 +22,7 @@ shipped scenarios has them) are not modelled: a burst shows up as noise.
 >>> from netslice.intelligence.policies.base import PolicyContext
 >>> orch = Orchestrator.create("testbed-v0", n_envs=2, seed=0)
 >>> planner = ForecastPlanner.create(quantile=0.99)
->>> planner.act_context(PolicyContext.of(orch, with_model=True)).shape
+>>> planner.act_model(PolicyContext.of(orch), orch.planning_model()).shape
 (2, 7, 3)
 """
 
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +39,7 @@ from netslice.intelligence.policies.base import PolicyContext
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.network.traffic import TrafficParams, profile_load
 from netslice.orchestration.orchestrator import Observation
+from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
 
@@ -128,16 +128,15 @@ class TrafficFilter:
 class ForecastPlanner:
     """The oracle's search on the ``quantile`` forecast of the coming slot's traffic (module docstring).
 
-    Call :meth:`act_context` once per slot: each call conditions the forecast on the slot just
-    measured. Envs whose ``episode_slot`` is 0 start from the prior.
+    A :class:`~netslice.intelligence.policies.base.ModelPolicy`. Call :meth:`act_model` once per
+    slot: each call conditions the forecast on the slot just measured. Envs whose ``episode_slot``
+    is 0 start from the prior.
 
     Attributes:
-        oracle: the search (its orchestrator is set from the context).
+        oracle: the search.
         quantile: the forecast quantile planned for, in (0, 1).
         filter: the traffic filter (created on the first call).
     """
-
-    needs_model: ClassVar[bool] = True
 
     oracle: Oracle
     quantile: float = DEFAULT_QUANTILE
@@ -148,20 +147,16 @@ class ForecastPlanner:
         """A planner for the ``quantile`` forecast (checked to lie in (0, 1))."""
         if not 0.0 < quantile < 1.0 or not np.isfinite(quantile):
             raise ConfigError(f"forecast planner: quantile must lie in (0, 1), got {quantile!r}")
-        return cls(oracle=Oracle.create(None, weights=weights), quantile=quantile)
+        return cls(oracle=Oracle.create(weights), quantile=quantile)
 
     def reset(self) -> None:
         """Forget the forecast state (the next call starts every env from the prior)."""
         self.filter = None
 
-    def act_context(self, ctx: PolicyContext) -> FloatArray:
-        """:class:`~netslice.intelligence.policies.base.ContextPolicy` entry: needs ``ctx.orchestrator``."""
-        if ctx.orchestrator is None:
-            raise ConfigError("forecast planner: needs the in-process model (PolicyContext.of(orch, with_model=True))")
-        if self.oracle.bind(ctx.orchestrator):
-            self.filter = None
-        load = self.forecast(ctx.observation, ctx.orchestrator.scenario.params.traffic)
-        return self.oracle.act(load=load)
+    def act_model(self, ctx: PolicyContext, model: PlanningModel) -> FloatArray:
+        """:class:`~netslice.intelligence.policies.base.ModelPolicy` entry: plan for the forecast quantile."""
+        load = self.forecast(ctx.observation, model.params.traffic)
+        return self.oracle.plan(model, load=load)
 
     def forecast(self, obs: Observation, params: TrafficParams) -> FloatArray:
         """Condition on ``obs`` (the slot just measured) and return the coming slot's load quantile."""

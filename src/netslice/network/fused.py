@@ -12,16 +12,18 @@ plain Python (slowly), and :func:`available` is false so callers pick the numpy 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
+from dataclasses import fields, is_dataclass
+from operator import attrgetter
+from typing import Any, NamedTuple, get_type_hints
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
 from netslice.network import fused_kernel
-from netslice.network.kernel import Kpis, SimParams, SimState
+from netslice.network.kernel import Kpis, SimParams, SimState, map_state
 from netslice.network.queueing import wh_max_inv9k
-from netslice.network.traffic import TrafficState
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -85,47 +87,33 @@ class Packed(NamedTuple):
     smooth_eps: float
 
 
-class StateArrays(NamedTuple):
-    """The arrays of a :class:`SimState`, flat."""
-
-    t: IntArray
-    noise: FloatArray
-    burst: FloatArray
-    day: FloatArray
-    load: FloatArray
-    shadow: FloatArray
-    q_ran: FloatArray
-    q_tn: FloatArray
-    q_cn: FloatArray
-    q_edge: FloatArray
-    alloc: FloatArray
+def _array_paths(cls: type, prefix: str = "") -> list[str]:
+    """Dotted paths of a dataclass's array fields (``"traffic.noise"``), nested dataclasses walked, in field order."""
+    hints = get_type_hints(cls)
+    return [
+        path
+        for f in fields(cls)
+        for path in (_array_paths(hints[f.name], f"{prefix}{f.name}.") if is_dataclass(hints[f.name])
+                     else [prefix + f.name])
+    ]  # fmt: skip
 
 
-class KpiArrays(NamedTuple):
-    """The arrays of a :class:`Kpis`, in field order."""
+def _array_tuple(name: str, field_names: list[str]) -> Any:
+    """A named tuple class of arrays (a module attribute, so numba's on-disk cache can pickle its type)."""
+    return namedtuple(name, field_names, module=__name__)
 
-    hour: FloatArray
-    active_ues: FloatArray
-    offered_dl_kbps: FloatArray
-    offered_ul_kbps: FloatArray
-    thp_dl_kbps: FloatArray
-    thp_ul_kbps: FloatArray
-    latency_ms: FloatArray
-    latency_tail_ms: FloatArray
-    reliability: FloatArray
-    fps: FloatArray
-    ran_ms: FloatArray
-    tn_ms: FloatArray
-    cn_ms: FloatArray
-    edge_ms: FloatArray
-    prb_used_ul: FloatArray
-    prb_used_dl: FloatArray
-    cqi_ul: FloatArray
-    cqi_dl: FloatArray
-    cpu_load_cn: FloatArray
-    cpu_load_edge: FloatArray
-    usage: FloatArray
-    slice_usage: FloatArray
+
+_STATE_PATHS = _array_paths(SimState)
+#: The arrays of a :class:`SimState`, flat (the traffic state's inlined) in field order: ``t, noise,
+#: burst, day, load, shadow, q_ran, q_tn, q_cn, q_edge, alloc``. Named tuples because numba takes
+#: them (the kernel reads their fields by name).
+StateArrays = _array_tuple("StateArrays", [path.rpartition(".")[2] for path in _STATE_PATHS])
+#: The arrays of a :class:`Kpis`, in field order.
+KpiArrays = _array_tuple("KpiArrays", [f.name for f in fields(Kpis)])
+#: The arrays of a state as a tuple in :data:`StateArrays` order.
+_state_leaves = attrgetter(*_STATE_PATHS)
+#: Axes after the env axis of each KPI: 0 none, 1 slices, 2 domains, 3 domains and slices.
+_KPI_AXES = tuple({"hour": 0, "usage": 2, "slice_usage": 3}.get(name, 1) for name in KpiArrays._fields)
 
 
 def available() -> bool:
@@ -141,7 +129,7 @@ def _csr(matrix: FloatArray | sparse.csr_array) -> tuple[IntArray, IntArray]:
 
 def pack(params: SimParams) -> Packed:
     """Flatten a scenario's parameters for the kernel (do it once per scenario)."""
-    t, svc, ran, tn, cn, edge = (
+    traffic, service, ran, tn, cn, edge = (
         params.traffic,
         params.service,
         params.ran,
@@ -156,12 +144,14 @@ def pack(params: SimParams) -> Packed:
         slot_s=float(params.slot_s), tail_z=float(params.tail_z), tail_cap=wh_max_inv9k(params.tail_z),
         start_hour=float(params.start_hour),
         enforce=f(params.enforce_fraction), per_ue_bits=f(params.per_ue_bits),
-        scale=f(t.scale), harmonics=f(t.harmonics), peak=f(t.profile_peak), noise_sigma=f(t.noise_sigma),
-        noise_rho=f(t.noise_rho), burst_factor=f(t.burst_factor), p_burst_on=f(t.p_burst_on),
-        p_burst_off=f(t.p_burst_off), min_fraction=float(t.min_fraction), cell_share=f(t.cell_share),
-        job_bits=f(svc.job_bits), pkt_bits=f(svc.pkt_bits), req_per_ue=f(svc.req_per_ue), edge_work=f(svc.edge_work_s),
-        interactive=f(svc.interactive), ca2=f(svc.ca2), cs2_edge=f(svc.cs2_edge), latency_dirs=f(svc.latency_dirs),
-        app_latency=f(svc.app_latency_s), fps=f(svc.fps),
+        scale=f(traffic.scale), harmonics=f(traffic.harmonics), peak=f(traffic.profile_peak),
+        noise_sigma=f(traffic.noise_sigma), noise_rho=f(traffic.noise_rho), burst_factor=f(traffic.burst_factor),
+        p_burst_on=f(traffic.p_burst_on), p_burst_off=f(traffic.p_burst_off),
+        min_fraction=float(traffic.min_fraction), cell_share=f(traffic.cell_share),
+        job_bits=f(service.job_bits), pkt_bits=f(service.pkt_bits), req_per_ue=f(service.req_per_ue),
+        edge_work=f(service.edge_work_s), interactive=f(service.interactive), ca2=f(service.ca2),
+        cs2_edge=f(service.cs2_edge), latency_dirs=f(service.latency_dirs), app_latency=f(service.app_latency_s),
+        fps=f(service.fps),
         prb=f(ran.prb), prb_rate=f(ran.prb_rate), sinr=f(ran.sinr_db), shadow_sigma=float(ran.shadow_sigma_db),
         shadow_rho=float(ran.shadow_rho), thresholds=f(ran.thresholds_db), se=f(ran.se_table),
         bler_slope=float(ran.bler_slope_db), harq_max_tx=int(ran.harq_max_tx), harq_rtt=float(ran.harq_rtt_s),
@@ -175,30 +165,26 @@ def pack(params: SimParams) -> Packed:
     )  # fmt: skip
 
 
-def _state_arrays(state: SimState) -> StateArrays:
-    f = np.ascontiguousarray
-    tr = state.traffic
-    return StateArrays(f(state.t), f(tr.noise), f(tr.burst), f(tr.day), f(tr.load), f(state.shadow),
-                       f(state.q_ran), f(state.q_tn), f(state.q_cn), f(state.q_edge), f(state.alloc))  # fmt: skip
+def _state_arrays(state: SimState) -> Any:
+    """The state's arrays, C-contiguous, as a :data:`StateArrays`."""
+    return StateArrays._make(map(np.ascontiguousarray, _state_leaves(state)))
 
 
 def fused_step(
     packed: Packed, state: SimState, allocation: FloatArray, rng: np.random.Generator
 ) -> tuple[SimState, Kpis]:
-    """One slot for every env with the compiled kernel (same contract as ``simulator.step``)."""
+    """One slot for every env with the compiled kernel (same contract as ``kernel.step``)."""
     s = _state_arrays(state)
+    # The next state's arrays, filled in place by the kernel (C-contiguous for every state netslice makes;
+    # empty_like with order="C" would cost ~5 % of a single-env step).
+    next_state = map_state(np.empty_like, state)
+    ns = StateArrays._make(_state_leaves(next_state))
     n_envs, n_sl = s.load.shape
     z_noise = rng.standard_normal((n_envs, n_sl))
     u_burst = rng.random((n_envs, n_sl))
     z_shadow = rng.standard_normal(s.shadow.shape) if packed.shadow_sigma > 0.0 else s.shadow
-    ns = StateArrays._make(np.empty_like(a) for a in s)
-    out = KpiArrays._make(
-        [np.empty(n_envs), *(np.empty((n_envs, n_sl)) for _ in range(19)), np.empty((n_envs, 4)),
-        np.empty((n_envs, 4, n_sl))],
-    )  # fmt: skip
+    shapes = ((n_envs,), (n_envs, n_sl), (n_envs, 4), (n_envs, 4, n_sl))
+    out = KpiArrays._make([np.empty(shapes[axes]) for axes in _KPI_AXES])
     alloc = np.ascontiguousarray(allocation, dtype=np.float64)
     fused_kernel.step_envs(packed, s, alloc, z_noise, u_burst, z_shadow, ns, out)
-    traffic = TrafficState(noise=ns.noise, burst=ns.burst, day=ns.day, load=ns.load)
-    next_state = SimState(t=ns.t, traffic=traffic, shadow=ns.shadow, q_ran=ns.q_ran, q_tn=ns.q_tn,
-                          q_cn=ns.q_cn, q_edge=ns.q_edge, alloc=ns.alloc)  # fmt: skip
     return next_state, Kpis(*out)

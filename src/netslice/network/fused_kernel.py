@@ -164,7 +164,7 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
     n_envs, n_res, n_sl = alloc.shape
     n_cells = p.prb.shape[1]
     n_links = p.capacity.shape[0]
-    eff = np.empty((n_res, n_sl))
+    effective = np.empty((n_res, n_sl))
     cell_bits = np.empty((2, n_cells, n_sl))
     bits = np.empty((2, n_sl))
     edge_out = np.empty((N_STAGE_OUT, n_sl))
@@ -187,24 +187,24 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
     link_out = np.empty((4, n_links))  # delay, var, delivered, lost
     path = np.empty((4, 2, n_cells, n_sl))  # delay, var, delivered, kept
     terms = np.empty(6)
-    sr = math.sqrt(1.0 - p.shadow_rho * p.shadow_rho)
+    innovation = math.sqrt(1.0 - p.shadow_rho * p.shadow_rho)  # AR(1) weight of the shadowing's new draw
     eps = p.smooth_eps
     for e in range(n_envs):
         for r in range(n_res):
             for k in range(n_sl):
-                eff[r, k] = p.enforce[r] * s.alloc[e, r, k] + (1.0 - p.enforce[r]) * alloc[e, r, k]
+                effective[r, k] = p.enforce[r] * s.alloc[e, r, k] + (1.0 - p.enforce[r]) * alloc[e, r, k]
         # Link adaptation of every slice's PRBs.
         for d in range(2):
             for c in range(n_cells):
                 for k in range(n_sl):
                     sinr = p.sinr[d, c, k] + s.shadow[e, d, c, k]
                     cqi_ch = np.searchsorted(p.thresholds, sinr, side="right") - 1
-                    backoff = math.floor(10.0 * min(max(eff[2 + d, k], 0.0), 1.0) + 1e-9)
+                    backoff = math.floor(10.0 * min(max(effective[2 + d, k], 0.0), 1.0) + 1e-9)
                     q = max(cqi_ch - backoff, 1) if cqi_ch > 0 else 0
                     cqi[d, c, k] = q
                     b = min(0.1 * 10.0 ** (-max(sinr - p.thresholds[q], 0.0) / p.bler_slope), 1.0)
                     bler[d, c, k] = b
-                    prbs[d, c, k] = eff[d, k] * p.prb[d, c]
+                    prbs[d, c, k] = effective[d, k] * p.prb[d, c]
                     rate[d, c, k] = prbs[d, c, k] * p.prb_rate[d, c] * p.se[q] * (1.0 - b)
                     fixed[d, c, k] = p.base_latency[d] + p.harq_rtt * b / (1.0 - b)
         # Interactive loops: every station's closed-loop response, the cycle and the request rate per cell.
@@ -228,7 +228,9 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                 on_link[p.n6_idx[j]] += n_slice
             for d in range(2):
                 for lk in range(n_links):
-                    r_l, v_l = closed(on_link[lk], per_rate(p.job_bits[d, k], eff[4, k] * p.capacity[lk]), 1.0, eps)
+                    r_l, v_l = closed(
+                        on_link[lk], per_rate(p.job_bits[d, k], effective[4, k] * p.capacity[lk]), 1.0, eps
+                    )
                     link_out[0, lk] = r_l + p.link_delay[lk]
                     link_out[1, lk] = v_l
                     link_out[2, lk] = 1.0
@@ -239,12 +241,12 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                     cl_tn[0, d, c, k] = a_delay + n6_delay
                     cl_tn[1, d, c, k] = a_var + n6_var
             d_ul, d_dl = p.latency_dirs[0, k], p.latency_dirs[1, k]
-            cores = eff[5, k] * p.cn_cores
+            cores = effective[5, k] * p.cn_cores
             pkts = (d_ul * p.job_bits[0, k] + d_dl * p.job_bits[1, k]) / p.pkt_bits[k]
             r_c, v_c = closed(n_slice, per_rate(pkts, min(cores, 1.0) * p.pps_per_core), max(cores, 1.0), eps)
             cl_cn[0, k] = r_c + (d_ul + d_dl) * p.cn_delay
             cl_cn[1, k] = v_c
-            cores = eff[6, k] * p.site_cores[k]
+            cores = effective[6, k] * p.site_cores[k]
             r_e, v_e = closed(n_slice, per_rate(p.edge_work[k], min(cores, 1.0)), max(cores, 1.0), eps)
             cl_edge[0, k] = r_e
             cl_edge[1, k] = p.cs2_edge[k] * v_e
@@ -272,7 +274,7 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                 bits[d, k] = total
         # Edge: open stages (interactive slices at their loop's rate, for the utilisation only).
         for k in range(n_sl):
-            cores = eff[6, k] * p.site_cores[k]
+            cores = effective[6, k] * p.site_cores[k]
             lam = s.load[e, k] * p.req_per_ue[k]
             if p.interactive[k]:
                 lam = 0.0
@@ -323,7 +325,7 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                 for j in range(p.n6_ptr[k], p.n6_ptr[k + 1]):
                     link_load[p.n6_idx[j]] += total
                 for lk in range(n_links):
-                    mu = eff[4, k] * p.capacity[lk] / unit
+                    mu = effective[4, k] * p.capacity[lk] / unit
                     res = stage(s.q_tn[e, d, k, lk], link_load[lk] / unit, mu, 1.0, p.ca2[k], 1.0, p.slot_s,
                                 p.tn_buffer / unit, p.link_delay[lk])  # fmt: skip
                     link_out[0, lk] = res[0]
@@ -346,7 +348,7 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                         path[3, d, c, k] = a_kept * n6_kept
         # Core.
         for k in range(n_sl):
-            cores = eff[5, k] * p.cn_cores
+            cores = effective[5, k] * p.cn_cores
             res = stage(s.q_cn[e, k], (bits[0, k] + bits[1, k]) / p.pkt_bits[k], min(cores, 1.0) * p.pps_per_core,
                         max(cores, 1.0), p.ca2[k], 1.0, p.slot_s, p.cn_buffer, p.cn_delay)  # fmt: skip
             for i in range(N_STAGE_OUT):
@@ -361,7 +363,7 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                 cn_out[3, k] = 0.0
                 cn_out[4, k] = 0.0
             ns.q_cn[e, k] = cn_out[4, k]
-        _compose(p, s, e, eff, cell_bits, bits, edge_out, cn_out, cn_lat, ran_out, cqi, prb_used, path, out)
+        _compose(p, s, e, effective, cell_bits, bits, edge_out, cn_out, cn_lat, ran_out, cqi, prb_used, path, out)
         # Next slot: traffic processes, shadowing, allocation in force.
         t_next = s.t[e] + 1
         ns.t[e] = t_next
@@ -385,16 +387,16 @@ def step_envs(p: Any, s: Any, alloc: np.ndarray, z_noise: np.ndarray, u_burst: n
                 for c in range(n_cells):
                     if p.shadow_sigma > 0.0:
                         ns.shadow[e, d, c, k] = (p.shadow_rho * s.shadow[e, d, c, k]
-                                                 + p.shadow_sigma * sr * z_shadow[e, d, c, k])  # fmt: skip
+                                                 + p.shadow_sigma * innovation * z_shadow[e, d, c, k])  # fmt: skip
                     else:
                         ns.shadow[e, d, c, k] = s.shadow[e, d, c, k]
 
 
 @jit_inline
-def _compose(p: Any, s: Any, e: int, eff: np.ndarray, cell_bits: np.ndarray, bits: np.ndarray,
+def _compose(p: Any, s: Any, e: int, effective: np.ndarray, cell_bits: np.ndarray, bits: np.ndarray,
              edge_out: np.ndarray, cn_out: np.ndarray, cn_lat: np.ndarray, ran_out: np.ndarray, cqi: np.ndarray,
              prb_used: np.ndarray, path: np.ndarray, out: Any) -> None:  # fmt: skip
-    """End-to-end composition per cell and the slice KPIs of env ``e`` (see ``simulator.step``)."""
+    """End-to-end composition per cell and the slice KPIs of env ``e`` (see ``kernel.step``)."""
     n_cells, n_sl = p.cell_share.shape
     out.hour[e] = (p.start_hour + s.t[e] * (p.slot_s / 3600.0)) % 24.0
     prb_tot_ul = 0.0
@@ -409,16 +411,16 @@ def _compose(p: Any, s: Any, e: int, eff: np.ndarray, cell_bits: np.ndarray, bit
         lat = tail = ran_ms = tn_ms = 0.0
         thp_ul = thp_dl = kept_bits = cqi_ul = cqi_dl = used_ul = used_dl = 0.0
         for c in range(n_cells):
-            w = p.cell_share[c, k]
+            cell_share = p.cell_share[c, k]
             ran_part = d_ul * ran_out[0, 0, c, k] + d_dl * ran_out[0, 1, c, k]
             tn_part = d_ul * path[0, 0, c, k] + d_dl * path[0, 1, c, k]
             latency = p.app_latency[k] + ran_part + tn_part + (cn_part + edge_out[0, k])
             var = (d_ul * (ran_out[1, 0, c, k] + path[1, 0, c, k]) + d_dl * (ran_out[1, 1, c, k] + path[1, 1, c, k])
                    + (cn_lat[1, k] + edge_out[1, k]))  # fmt: skip
-            lat += latency * w
-            tail += gamma_quantile(latency, var, p.tail_z, p.tail_cap) * w
-            ran_ms += ran_part * w
-            tn_ms += tn_part * w
+            lat += latency * cell_share
+            tail += gamma_quantile(latency, var, p.tail_z, p.tail_cap) * cell_share
+            ran_ms += ran_part * cell_share
+            tn_ms += tn_part * cell_share
             for d in range(2):
                 cb = cell_bits[d, c, k]
                 delivered = ran_out[2, d, c, k] * path[2, d, c, k] * (cn_out[2, k] * edge_out[2, k])
@@ -428,8 +430,8 @@ def _compose(p: Any, s: Any, e: int, eff: np.ndarray, cell_bits: np.ndarray, bit
                     thp_ul += cb * delivered
                 else:
                     thp_dl += cb * delivered
-            cqi_ul += cqi[0, c, k] * w
-            cqi_dl += cqi[1, c, k] * w
+            cqi_ul += cqi[0, c, k] * cell_share
+            cqi_dl += cqi[1, c, k] * cell_share
             used_ul += prb_used[0, c, k]
             used_dl += prb_used[1, c, k]
         offered_total = bits[0, k] + bits[1, k]
@@ -452,10 +454,10 @@ def _compose(p: Any, s: Any, e: int, eff: np.ndarray, cell_bits: np.ndarray, bit
         out.cqi_dl[e, k] = cqi_dl
         out.cpu_load_cn[e, k] = min(cn_out[5, k], 1.0) * 100.0
         out.cpu_load_edge[e, k] = min(edge_out[5, k], 1.0) * 100.0
-        out.slice_usage[e, 0, k] = 0.5 * (eff[0, k] + eff[1, k])
-        out.slice_usage[e, 1, k] = eff[4, k]
-        out.slice_usage[e, 2, k] = eff[5, k]
-        out.slice_usage[e, 3, k] = eff[6, k] * p.site_cores[k] / p.total_cores
+        out.slice_usage[e, 0, k] = 0.5 * (effective[0, k] + effective[1, k])
+        out.slice_usage[e, 1, k] = effective[4, k]
+        out.slice_usage[e, 2, k] = effective[5, k]
+        out.slice_usage[e, 3, k] = effective[6, k] * p.site_cores[k] / p.total_cores
     for i in range(4):
         total = 0.0
         for k in range(n_sl):

@@ -25,8 +25,9 @@ knows next-slot traffic while agents see it one slot late through the KPIs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass, replace
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -252,17 +253,54 @@ def map_state(fn: Callable[..., NDArray[Any]], *states: SimState) -> SimState:
     """
     if not states:
         raise TypeError("map_state: give at least one state")
-    mapped: SimState = _map_fields(fn, states)
+    leaves, tree = _plan(states[0])
+    arrays: Iterable[NDArray[Any]]
+    if len(states) == 1:  # kept lean: fused_step maps a state every slot
+        arrays = map(fn, leaves(states[0]))
+    else:
+        arrays = (fn(*group) for group in zip(*map(leaves, states), strict=True))
+    mapped: SimState = _build(tree, iter(arrays))
     return mapped
 
 
-def _map_fields(fn: Callable[..., NDArray[Any]], objs: tuple[Any, ...]) -> Any:
-    """``fn`` applied field by field to dataclass instances of one type (recursing into nested ones)."""
-    first = objs[0]
-    if not is_dataclass(first):
-        return fn(*objs)
-    cls: Any = type(first)
-    return cls(**{f.name: _map_fields(fn, tuple(getattr(o, f.name) for o in objs)) for f in fields(first)})
+#: Per dataclass type: a getter of all its arrays (C speed) and its field tree (see :func:`_plan`).
+_PLANS: dict[type, tuple[Callable[[Any], tuple[NDArray[Any], ...]], Any]] = {}
+
+
+def _plan(obj: Any) -> tuple[Callable[[Any], tuple[NDArray[Any], ...]], Any]:
+    """How to take a dataclass instance apart and put it back together (cached per type).
+
+    Returns:
+        An :func:`operator.attrgetter` of the dotted paths of every array (``"traffic.noise"``), in
+        field order, and the tree ``(type, children)`` where a child is ``None`` for an array and a
+        tree for a nested dataclass.
+    """
+    plan = _PLANS.get(type(obj))
+    if plan is None:
+
+        def walk(node: Any, prefix: str) -> tuple[list[str], Any]:
+            paths: list[str] = []
+            children: list[Any] = []
+            for f in fields(node):
+                value = getattr(node, f.name)
+                if is_dataclass(value):
+                    sub_paths, sub_tree = walk(value, f"{prefix}{f.name}.")
+                    paths += sub_paths
+                    children.append(sub_tree)
+                else:
+                    paths.append(prefix + f.name)
+                    children.append(None)
+            return paths, (type(node), tuple(children))
+
+        paths, tree = walk(obj, "")
+        plan = _PLANS[type(obj)] = (attrgetter(*paths), tree)
+    return plan
+
+
+def _build(tree: Any, arrays: Iterator[NDArray[Any]]) -> Any:
+    """A dataclass of the field ``tree`` (see :func:`_plan`) filled from ``arrays`` in field order."""
+    cls, children = tree
+    return cls(*[next(arrays) if child is None else _build(child, arrays) for child in children])
 
 
 def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.random.Generator) -> tuple[SimState, Kpis]:

@@ -298,7 +298,7 @@ def make_train_command(defaults: RunConfig) -> Callable[..., None]:
         given = {k: v for k, v in options.items() if getattr(ctx.get_parameter_source(k), "name", "") == "COMMANDLINE"}
         try:
             base = RunConfig.load(config) if config is not None else defaults
-            cfg = base.overridden(given, "option")
+            cfg = base.overridden(given, "command line")
         except NetsliceError as err:
             raise fail(err) from None
         if print_config:

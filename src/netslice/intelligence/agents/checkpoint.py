@@ -4,7 +4,8 @@ A save killed half-way (``kill -9``, power loss) leaves a temporary ``.checkpoin
 to the checkpoint, never a half-written checkpoint; :func:`remove_stale_temp_files` deletes those
 left-overs when a run starts again in that folder. A checkpoint that cannot be used (empty, truncated,
 garbage, or a torch file without the expected entries) raises :class:`CheckpointError`, which names the
-file, says why and what to do.
+file, says why and what to do. A checkpoint written with another configuration than the run that resumes
+it is refused by :func:`check_same_config`, naming the differing keys.
 
 Files hold only what ``torch.load(..., weights_only=True)`` accepts: tensors and plain Python data. NumPy
 arrays are stored as tensors and numpy scalars as Python numbers (:func:`plain`), so reading a checkpoint

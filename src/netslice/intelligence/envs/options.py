@@ -1,4 +1,7 @@
-"""Options shared by the environments: reward formulation, episode length and action clipping.
+"""What the environments share: their options (reward, episode length, action clipping, autoreset) and setup.
+
+:class:`EnvCore` holds the construction the three environments share (option checks, orchestrator,
+encoder and spaces).
 
 Reward formulations (``reward=`` of every env):
 
@@ -28,9 +31,14 @@ import math
 from typing import Literal
 
 import numpy as np
+from gymnasium.vector import AutoresetMode
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError, InvalidAllocationError
+from netslice.intelligence.envs import render as rendering
+from netslice.intelligence.envs.features import AgentApi, Encoder, connect
+from netslice.network.scenarios import Scenario
+from netslice.orchestration.orchestrator import Spaces
 
 FloatArray = NDArray[np.float64]
 
@@ -135,3 +143,103 @@ def clip_action(
     diff = np.abs(clipped - a)
     magnitude: FloatArray = diff.max(axis=-1) if diff.ndim >= 1 and diff.shape[-1] > 0 else np.zeros(diff.shape[:-1])
     return clipped, magnitude
+
+
+def parse_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    """Parse an autoreset mode: the enum, its value (``"NextStep"``) or name in any case (``"next-step"``).
+
+    Raises:
+        ConfigError: an unknown mode.
+    """
+    if isinstance(mode, AutoresetMode):
+        return mode
+    key = "".join(ch for ch in str(mode).lower() if ch.isalnum())
+    for known in AutoresetMode:
+        if key in (known.value.lower(), known.name.lower().replace("_", "")):
+            return known
+    allowed = ", ".join(repr(m.value) for m in AutoresetMode)
+    raise ConfigError(f"autoreset_mode: must be an AutoresetMode or one of {allowed} (or e.g. 'next-step'), "
+                      f"got {mode!r}")  # fmt: skip
+
+
+class EnvCore:
+    """The part of the three environments' construction they share (their constructors call :meth:`_setup`).
+
+    It checks their common options and connects them to the orchestrator, encoder and spaces behind
+    them (:func:`.features.connect`).
+    """
+
+    render_mode: str | None
+    #: Reward formulation (``"usage"`` or ``"penalized"``) and its penalty.
+    reward_kind: str
+    cost_penalty: float
+    orch: AgentApi
+    encoder: Encoder
+    spaces: Spaces
+    n_slices: int
+    #: Slots after which the env truncates by itself (``None``: never).
+    slots_per_episode: int | None
+
+    @property
+    def max_episode_steps(self) -> int | None:
+        """Former name of :attr:`slots_per_episode`."""
+        return self.slots_per_episode
+
+    def _setup(
+        self,
+        scenario: str | Scenario,
+        seed: int | None,
+        *,
+        vector: bool = False,
+        num_envs: int | None = 1,
+        orchestrator: AgentApi | None,
+        encoder: Encoder | None,
+        weights: FloatArray | None,
+        backend: str,
+        include_kpis: bool = False,
+        slots_per_episode: EpisodeLength,
+        max_episode_steps: int | None,
+        render_mode: str | None,
+        reward: str,
+        cost_penalty: float,
+    ) -> None:
+        """Check the options (in this order: render mode, reward, orchestrator, episode length) and connect.
+
+        Args:
+            vector: set up the vector env (else a single-network env, whose orchestrator must run one
+                network); ``max_episode_steps`` then overrides ``slots_per_episode``.
+            num_envs: the vector env's ``num_envs``: an int must match a given orchestrator; ``None``
+                takes its number (one network for a new orchestrator).
+            scenario: registered scenario name or loaded scenario.
+            seed: seed of the orchestrator created here.
+            orchestrator: drive this orchestrator (or client) instead of creating one.
+            encoder: observation encoder (default: built from the scenario).
+            weights: ``(4,)`` domain weights of the reward, default equal.
+            backend: simulator backend of the orchestrator created here.
+            include_kpis: add the raw KPIs to the info dicts.
+            slots_per_episode: slots per episode (see :func:`episode_length`).
+            max_episode_steps: a time limit in slots (see :func:`episode_length`).
+            render_mode: ``None``, ``"ansi"`` or ``"rgb_array"``.
+            reward: ``"usage"`` or ``"penalized"``.
+            cost_penalty: weight of the SLA cost in the ``"penalized"`` reward.
+
+        Raises:
+            ConfigError: an invalid option, or an orchestrator running another number of networks.
+        """
+        self.render_mode = rendering.check_render_mode(render_mode)
+        self.reward_kind, self.cost_penalty = check_reward(reward, cost_penalty)
+        self.orch, self.encoder, sp = connect(
+            scenario, 1 if num_envs is None else num_envs, seed,
+            orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend, include_kpis=include_kpis,
+        )  # fmt: skip
+        if not vector and sp.n_envs != 1:
+            raise ConfigError(
+                f"orchestrator: {type(self).__name__} drives one network, the orchestrator runs {sp.n_envs}"
+            )
+        if vector and num_envs is not None and num_envs != sp.n_envs:
+            raise ConfigError(f"num_envs: the orchestrator runs {sp.n_envs} networks, got num_envs={num_envs}")
+        self.spaces = sp
+        self.n_slices = len(sp.slices)
+        self.slots_per_episode = episode_length(
+            slots_per_episode, max_episode_steps, sp.slots_per_episode, max_overrides=vector
+        )

@@ -33,7 +33,7 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 from pettingzoo import ParallelEnv  # type: ignore[import-untyped]  # pettingzoo ships no py.typed
 
-from netslice.errors import ConfigError, InvalidAllocationError
+from netslice.errors import InvalidAllocationError
 from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.features import (
     ALLOC_START,
@@ -42,15 +42,13 @@ from netslice.intelligence.envs.features import (
     Encoder,
     Float32Array,
     FloatArray,
-    connect,
 )
 from netslice.intelligence.envs.options import (
     DEFAULT_COST_PENALTY,
     SCENARIO_LENGTH,
+    EnvCore,
     EpisodeLength,
-    check_reward,
     clip_action,
-    episode_length,
 )
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
@@ -60,7 +58,7 @@ from netslice.orchestration.orchestrator import Observation
 N_AGENT_FEATURES = N_SLICE_FEATURES + 2 + N_RESOURCES
 
 
-class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is untyped (Any) for mypy
+class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelEnv is untyped (Any) for mypy
     """One agent per slice over an orchestrator with one network (see the module card).
 
     Args:
@@ -99,22 +97,18 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         reward: str = "usage",
         cost_penalty: float = DEFAULT_COST_PENALTY,
     ) -> None:
-        self.render_mode = rendering.check_render_mode(render_mode)
-        self.reward_kind, self.cost_penalty = check_reward(reward, cost_penalty)
-        self.orch, self.encoder, sp = connect(
-            scenario, 1, seed, orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend
-        )
-        if sp.n_envs != 1:
-            raise ConfigError(f"orchestrator: SliceParallelEnv drives one network, the orchestrator runs {sp.n_envs}")
-        self.spaces = sp
-        self.n_slices = K = len(sp.slices)
-        #: Slots after which every agent is truncated (``None``: never).
-        self.slots_per_episode = episode_length(slots_per_episode, max_episode_steps, sp.slots_per_episode)
-        self.possible_agents: list[str] = [f"slice_{name}" for name in sp.slices]
+        self._setup(
+            scenario, seed, orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend,
+            slots_per_episode=slots_per_episode, max_episode_steps=max_episode_steps, render_mode=render_mode,
+            reward=reward, cost_penalty=cost_penalty,
+        )  # fmt: skip
+        self.possible_agents: list[str] = [f"slice_{name}" for name in self.spaces.slices]
         self.agents: list[str] = []
         g = self.encoder.observation_space()
         low = np.concatenate([g.low[:N_SLICE_FEATURES], g.low[-2:], np.zeros(N_RESOURCES, dtype=np.float32)])
-        high = np.concatenate([g.high[:N_SLICE_FEATURES], g.high[-2:], np.full(N_RESOURCES, max(K - 1, 1), np.float32)])
+        high = np.concatenate(
+            [g.high[:N_SLICE_FEATURES], g.high[-2:], np.full(N_RESOURCES, max(self.n_slices - 1, 1), np.float32)]
+        )
         self._obs_spaces = {a: spaces.Box(low=low, high=high, dtype=np.float32) for a in self.possible_agents}
         self._act_spaces = {
             a: spaces.Box(low=0.0, high=1.0, shape=(N_RESOURCES,), dtype=np.float32) for a in self.possible_agents
@@ -122,12 +116,7 @@ class SliceParallelEnv(ParallelEnv):  # type: ignore[misc]  # ParallelEnv is unt
         self.state_space = g
         self._t = 0
         self._last: Observation | None = None
-        self._usage = np.zeros(len(sp.domains))
-
-    @property
-    def max_episode_steps(self) -> int | None:
-        """Former name of :attr:`slots_per_episode`."""
-        return self.slots_per_episode
+        self._usage = np.zeros(len(self.spaces.domains))
 
     def observation_space(self, agent: str) -> spaces.Box:
         """Observation space of ``agent`` (the same object on every call)."""

@@ -47,29 +47,20 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from netslice.errors import ConfigError
 from netslice.intelligence.envs import render as rendering
-from netslice.intelligence.envs.features import (
-    AgentApi,
-    Encoder,
-    Float32Array,
-    FloatArray,
-    connect,
-    to_allocation,
-)
+from netslice.intelligence.envs.features import AgentApi, Encoder, Float32Array, FloatArray, to_allocation
 from netslice.intelligence.envs.options import (
     DEFAULT_COST_PENALTY,
     SCENARIO_LENGTH,
+    EnvCore,
     EpisodeLength,
-    check_reward,
     clip_action,
-    episode_length,
     shape_reward,
 )
 from netslice.network.scenarios import Scenario
 
 
-class SliceEnv(gymnasium.Env[Float32Array, Float32Array]):
+class SliceEnv(gymnasium.Env[Float32Array, Float32Array], EnvCore):
     """One simulated network as a Gymnasium env (see the module card).
 
     Args:
@@ -107,30 +98,18 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array]):
         reward: str = "usage",
         cost_penalty: float = DEFAULT_COST_PENALTY,
     ) -> None:
-        self.render_mode = rendering.check_render_mode(render_mode)
-        self.reward_kind, self.cost_penalty = check_reward(reward, cost_penalty)
-        self.orch, self.encoder, sp = connect(
-            scenario, 1, seed,
-            orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend, include_kpis=include_kpis,
+        self._setup(
+            scenario, seed, orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend,
+            include_kpis=include_kpis, slots_per_episode=slots_per_episode, max_episode_steps=max_episode_steps,
+            render_mode=render_mode, reward=reward, cost_penalty=cost_penalty,
         )  # fmt: skip
-        if sp.n_envs != 1:
-            raise ConfigError(f"orchestrator: SliceEnv drives one network, the orchestrator runs {sp.n_envs}")
-        self.spaces = sp
-        self.n_slices = len(sp.slices)
-        #: Slots after which the env truncates by itself (``None``: never).
-        self.slots_per_episode = episode_length(slots_per_episode, max_episode_steps, sp.slots_per_episode)
         # Box() infers a floating-or-integer dtype for mypy; these boxes are float32.
         self.observation_space = cast("spaces.Space[Float32Array]", self.encoder.observation_space())
         self.action_space = cast("spaces.Space[Float32Array]", self.encoder.action_space())
         self._t = 0
         self._done = True
         self._last_obs: Any = None
-        self._last_usage = np.zeros(len(sp.domains))
-
-    @property
-    def max_episode_steps(self) -> int | None:
-        """Former name of :attr:`slots_per_episode`."""
-        return self.slots_per_episode
+        self._last_usage = np.zeros(len(self.spaces.domains))
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

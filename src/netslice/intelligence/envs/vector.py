@@ -69,28 +69,21 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
 from netslice.intelligence.envs import render as rendering
-from netslice.intelligence.envs.features import (
-    AgentApi,
-    Encoder,
-    Float32Array,
-    FloatArray,
-    connect,
-    to_allocation,
-)
+from netslice.intelligence.envs.features import AgentApi, Encoder, Float32Array, FloatArray, to_allocation
 from netslice.intelligence.envs.options import (
     DEFAULT_COST_PENALTY,
     SCENARIO_LENGTH,
+    EnvCore,
     EpisodeLength,
-    check_reward,
     clip_action,
-    episode_length,
+    parse_autoreset_mode,
     shape_reward,
 )
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Orchestrator
 
 
-class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]]):
+class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], EnvCore):
     """Batched slicing environment over one orchestrator (see the module docstring).
 
     Args:
@@ -136,22 +129,13 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]]):
         cost_penalty: float = DEFAULT_COST_PENALTY,
         render_mode: str | None = None,
     ) -> None:
-        self.autoreset_mode = _autoreset_mode(autoreset_mode)
-        self.reward_kind, self.cost_penalty = check_reward(reward, cost_penalty)
-        self.render_mode = rendering.check_render_mode(render_mode)
-        self.orch, self.encoder, sp = connect(
-            scenario, 1 if num_envs is None else num_envs, seed,
-            orchestrator=orchestrator, encoder=encoder, weights=weights, backend=backend, include_kpis=include_kpis,
+        self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
+        self._setup(
+            scenario, seed, vector=True, num_envs=num_envs, orchestrator=orchestrator, encoder=encoder,
+            weights=weights, backend=backend, include_kpis=include_kpis, slots_per_episode=slots_per_episode,
+            max_episode_steps=max_episode_steps, render_mode=render_mode, reward=reward, cost_penalty=cost_penalty,
         )  # fmt: skip
-        if num_envs is not None and num_envs != sp.n_envs:
-            raise ConfigError(f"num_envs: the orchestrator runs {sp.n_envs} networks, got num_envs={num_envs}")
-        self.spaces = sp
-        self.num_envs = sp.n_envs
-        self.n_slices = len(sp.slices)
-        #: Slots per episode (``None``: episodes never end).
-        self.slots_per_episode = episode_length(
-            slots_per_episode, max_episode_steps, sp.slots_per_episode, max_overrides=True
-        )
+        self.num_envs = self.spaces.n_envs
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.single_observation_space = self.encoder.observation_space()
         self.single_action_space = self.encoder.action_space()
@@ -162,7 +146,7 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]]):
         self._obs: Float32Array | None = None
         self._last_action: FloatArray | None = None
         self._last_info: dict[str, Any] = {}
-        self._usage = np.zeros((self.num_envs, len(sp.domains)))
+        self._usage = np.zeros((self.num_envs, len(self.spaces.domains)))
 
     @property
     def max_episode_steps(self) -> int:
@@ -383,23 +367,6 @@ def _with_masks(info: dict[str, Any], mask: NDArray[np.bool_]) -> dict[str, Any]
         out[key] = _with_masks(value, mask) if isinstance(value, dict) else value
         out[f"_{key}"] = mask.copy()
     return out
-
-
-def _autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
-    """Parse an autoreset mode: the enum, its value (``"NextStep"``) or name in any case (``"next-step"``).
-
-    Raises:
-        ConfigError: an unknown mode.
-    """
-    if isinstance(mode, AutoresetMode):
-        return mode
-    key = "".join(ch for ch in str(mode).lower() if ch.isalnum())
-    for known in AutoresetMode:
-        if key in (known.value.lower(), known.name.lower().replace("_", "")):
-            return known
-    allowed = ", ".join(repr(m.value) for m in AutoresetMode)
-    raise ConfigError(f"autoreset_mode: must be an AutoresetMode or one of {allowed} (or e.g. 'next-step'), "
-                      f"got {mode!r}")  # fmt: skip
 
 
 def _combined_seed(seeds: list[int | None] | tuple[int | None, ...], num_envs: int) -> int | None:

@@ -1,4 +1,5 @@
-"""Radio link tables and models against the 3GPP values (standards.md section 6, models.md B.1-B.3)."""
+"""Radio link tables and models against the 3GPP values (TS 38.101-1 Table 5.3.2-1, TS 38.214 clause 5.2.2.1, TS 38.306
+clause 4.1.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Known answers for the queueing blocks (models.md B.5): M/M/1, M/D/1, Erlang C, fluid queue, Gamma tails."""
+"""Known answers for the queueing blocks: M/M/1, M/D/1, Erlang C, fluid (Lindley) queue, Gamma tails."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_open_stage_with_empty_queue_gives_mm1_sojourn_plus_fixed_delay(rho: flo
     ("c", "a", "p_wait", "sojourn_ms"), [(4, 3.0, 0.51, 1.51), (6, 3.0, 0.10, 1.03), (8, 3.0, 0.013, 1.003)]
 )
 def test_erlang_c_known_values(c: int, a: float, p_wait: float, sojourn_ms: float) -> None:
-    """models.md B.5: a = 3 Erl, mu = 1000/s."""
+    """Erlang C values for a = 3 Erl, mu = 1000/s."""
     assert erlang_c(c, a) == pytest.approx(p_wait, rel=0.03)
     assert (_erlang_c_wait(c, a * MU, MU) + 1.0 / MU) * 1e3 == pytest.approx(sojourn_ms, rel=0.005)
 

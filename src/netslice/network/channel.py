@@ -1,6 +1,6 @@
 """Radio link abstraction: PRB counts, SINR -> CQI -> spectral efficiency, BLER vs margin.
 
-Sources (see shared/reference/standards.md section 6 and models.md section B):
+Sources:
 
 * PRB counts N_RB: TS 38.101-1 Table 5.3.2-1 (= TS 38.104 Table 5.3.2-1) for NR FR1, and
   TS 36.101 Table 5.6-1 for LTE (1.4/3/5/10/15/20 MHz -> 6/15/25/50/75/100 PRB).
@@ -8,7 +8,7 @@ Sources (see shared/reference/standards.md section 6 and models.md section B):
   256QAM) and 5.2.2.1-4 (Table 3, low spectral efficiency for URLLC). Spectral efficiency is
   Q_m * R / 1024 in bit/s/Hz; CQI 0 means "out of range" and carries no data.
 * SINR -> CQI: the 10 % BLER AWGN switching thresholds widely used for Table 1 (non-normative,
-  link-level results; standards.md 6.5 option 2). Table 2 and Table 3 reuse them shifted so that
+  LTE link-level results, used by many open DRL simulators). Table 2 and Table 3 reuse them shifted so that
   equal spectral efficiencies need equal SINR (see ``_thresholds_for``).
 * Peak-rate overheads OH (FR1): 0.14 DL and 0.08 UL, TS 38.306 section 4.1.2.
 """
@@ -39,7 +39,7 @@ CQI_TABLE_3_SE: FloatArray = np.array(
 )  # fmt: skip
 CQI_TABLES: dict[int, FloatArray] = {1: CQI_TABLE_1_SE, 2: CQI_TABLE_2_SE, 3: CQI_TABLE_3_SE}
 
-#: SINR (dB) at which CQI 1..15 of Table 1 reach 10 % BLER in AWGN (non-normative, standards.md 6.5).
+#: SINR (dB) at which CQI 1..15 of Table 1 reach 10 % BLER in AWGN (non-normative link-level results).
 SINR_THRESHOLDS_TABLE_1_DB: FloatArray = np.array(
     [-6.7, -4.7, -2.3, 0.2, 2.4, 4.3, 5.9, 8.1, 10.3, 11.7, 14.1, 16.3, 18.7, 21.0, 22.7]
 )

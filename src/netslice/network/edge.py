@@ -9,7 +9,8 @@ max(c, 1) parallel servers (:func:`netslice.network.queueing.cpu_servers`).
 * **Interactive slices** (MAR offloading): each active UE keeps one request outstanding, so their
   request rate is set by the whole loop (:mod:`netslice.network.interactive`), which also gives
   their response time here: R = S (1 + smooth_relu(N / c - 1)). Calibrated against the testbed
-  (edge compute ~100 ms per frame on one core, +~107 ms per extra UE; authors-testbed.md 5.1).
+  (edge compute ~100 ms per frame on one core, +~107 ms per extra UE, measured on the authors' OAI testbed:
+  Q. Liu, N. Choi, T. Han, "Atlas: Automate Online Service Configuration in Network Slicing", ACM CoNEXT 2022).
   Their open stage below only yields the CPU utilisation at that rate.
 """
 

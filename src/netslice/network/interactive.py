@@ -16,7 +16,8 @@ and none depends on X, more of any resource never raises the latency of an inter
 the loop can never overload a station (its population is bounded). The open stages then run at
 the rate X to give utilisation, throughput and loss. With the testbed's fast network the edge
 dominates and R_edge = S max(1, N / c) reproduces the measured +~107 ms per extra UE
-(authors-testbed.md 5.1).
+(the MAR measurements, 1-4 UEs, of the authors' OAI testbed: Q. Liu, N. Choi, T. Han, "Atlas: Automate
+Online Service Configuration in Network Slicing", ACM CoNEXT 2022, data in github.com/liuqiangus/Atlas).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ an edge server's cores) is a *stage*: jobs (packets, objects, requests) arrive a
 (jobs/s) and are served at rate ``mu`` (jobs/s) by ``c`` parallel servers. A stage combines
 
 * a **fluid backlog** that carries over between slots (Lindley recursion,
-  Q_{t+1} = min(B, max(0, Q_t + (lam - mu) T)), models.md B.5), which gives the Markov property,
-  the drops of an overloaded stage and the extra delay of a standing queue; and
+  Q_{t+1} = min(B, max(0, Q_t + (lam - mu) T)); D. V. Lindley, Proc. Camb. Phil. Soc. 48, 1952),
+  which gives the Markov property, the drops of an overloaded stage and the extra delay of a standing queue; and
 * the **stationary waiting time** of a G/G/c queue inside the slot, by the Sakasegawa/Kingman
   approximation Wq = rho^(sqrt(2(c+1)) - 1) / (c (1 - rho)) * (ca^2 + cs^2) / 2 * S, which is exact
   for M/M/1 (c = 1, ca^2 = cs^2 = 1: W = 1 / (mu - lam)) and accepts a fractional number of
@@ -106,7 +106,7 @@ def erlang_c(servers: int, offered_erlang: float) -> float:
         offered_erlang: offered load a = lam / mu, with a < c.
 
     Returns:
-        C(c, a), the probability that an arrival waits (models.md B.5).
+        C(c, a), the probability that an arrival waits (the Erlang C formula).
     """
     a, c = offered_erlang, servers
     top = a**c / math.factorial(c) * c / (c - a)

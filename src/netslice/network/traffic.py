@@ -4,8 +4,8 @@ The load of slice k in slot t is a number of *active UEs* (or devices):
 
     N_k(t) = scale_k * profile_k(hour_t) * day_k * exp(x_k(t) - sigma_k^2 / 2) * burst_k(t)
 
-* ``profile_k``: a 24 h trigonometric series with 24 h, 12 h and 8 h harmonics (models.md B.6,
-  the compact parametric form of Wang et al. 2015), normalised to a peak of 1;
+* ``profile_k``: a 24 h trigonometric series with 24 h, 12 h and 8 h harmonics (the
+  compact parametric form of Wang et al. 2015, IEEE Xplore document 7277444), normalised to a peak of 1;
 * ``day_k``: a log-normal factor drawn once per episode (one day differs from the next);
 * ``x_k``: an AR(1) Gaussian process per slot, x(t+1) = rho x(t) + sigma sqrt(1 - rho^2) e;
 * ``burst_k``: a two-state Markov-modulated (MMPP-style) multiplier, ``burst_factor`` while in

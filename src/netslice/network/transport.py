@@ -7,7 +7,7 @@ edge site that serves it (the N6 path). Every link carries both directions with 
 
 Per link, slice and direction, an open G/G/1 stage in transfer units gives
 delay = propagation + switching (fixed) + serialisation (the service time) + queueing + backlog,
-(models.md B.5: fibre ~5 us/km). A path's delay and variance are the sums over its links; its
+(fibre ~5 us/km, ITU-T G.114's planning value). A path's delay and variance are the sums over its links; its
 delivered and loss fractions compose multiplicatively.
 
 Internal layout: link arrays are ``(n_envs, 2, n_slices, n_links)`` and path arrays
@@ -28,7 +28,7 @@ from netslice.network.queueing import StageOut, closed_response, open_stage
 FloatArray = NDArray[np.float64]
 Incidence: TypeAlias = FloatArray | sparse.csr_array
 
-#: Fibre propagation delay, ~4.9-5 us per km (models.md B.5).
+#: Fibre propagation delay, ~4.9-5 us per km (light at ~2e8 m/s in silica; ITU-T G.114 plans with 5 us/km).
 FIBRE_S_PER_KM = 5e-6
 
 

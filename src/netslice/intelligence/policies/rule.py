@@ -1,7 +1,8 @@
 """The original testbed's rule-based policy: traffic-proportional static provisioning with a 15 % floor.
 
-OnSlicing's ``baseline_policy`` (``liuqiangus/End-to-End-Slicing:system_multi.py``; see
-``reference/authors-testbed.md`` section 2.3) sets every knob of slice k to::
+OnSlicing's ``baseline_policy`` (Q. Liu, N. Choi, T. Han, "OnSlicing: Online End-to-End Network Slicing with
+Reinforcement Learning", ACM CoNEXT 2021; public testbed code ``liuqiangus/End-to-End-Slicing:system_multi.py``)
+sets every knob of slice k to::
 
     a[m, k] = clip(static_conf[m, k] * traffic_k / TRAFFIC_SCALE_k, 0.15, 1)
 

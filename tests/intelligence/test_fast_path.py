@@ -170,7 +170,7 @@ def _enforce(alloc: np.ndarray, *, hook_domain: str | None = None) -> tuple[dict
     state = {name: m.in_force for name, m in managers.items()}
     state["out"] = out
     assert managers["ran"].rrm is not None
-    state["rrm"] = managers["ran"].rrm.ded
+    state["rrm"] = managers["ran"].rrm.dedicated
     return state, faults
 
 

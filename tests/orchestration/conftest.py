@@ -1,7 +1,7 @@
 """NRM example payloads, as JSON text, and fixtures that decode a fresh copy per test.
 
-The ``REF_*`` texts are the examples of the standards reference (shared/reference/standards.md section 7,
-built on TS 28.541 / TS 28.532 / TS 28.552 shapes) with their ``//`` comments removed. ``FULL_SERVICE_PROFILE``
+The ``REF_*`` texts are example NRM payloads in the shapes of TS 28.541 (ServiceProfile, SliceProfile,
+RRMPolicyRatio), TS 28.532 (ProvMnS JSON) and TS 28.552 (measurement names). ``FULL_SERVICE_PROFILE``
 sets every ServiceProfile attribute the model knows.
 """
 

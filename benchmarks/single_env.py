@@ -84,7 +84,7 @@ def kernel_step(backend: str) -> Step | None:
     params = scenarios.load(SCENARIO).params
     sim = Simulator(params, n_envs=1, seed=0, backend="fused")
     packed = fused.pack(params)  # what the fused Simulator packs for itself
-    s = fused._state_arrays(sim.state)
+    s = fused.state_arrays(sim.state)
     rng = np.random.default_rng(0)
     z_noise, u_burst = rng.standard_normal(s.load.shape), rng.random(s.load.shape)
     z_shadow = rng.standard_normal(s.shadow.shape)

@@ -70,6 +70,6 @@ def test_fused_field_lists_follow_the_dataclasses() -> None:
     assert fused.KpiArrays._fields == tuple(f.name for f in dataclasses.fields(Kpis))
     assert fused.StateArrays._fields == tuple(name.rpartition(".")[2] for name in _leaves(_state()))
     state = _state()
-    arrays = fused._state_arrays(state)
+    arrays = fused.state_arrays(state)
     for name, value in _leaves(state).items():
         assert getattr(arrays, name.rpartition(".")[2]) is value  # already contiguous: no copy

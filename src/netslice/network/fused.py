@@ -165,7 +165,7 @@ def pack(params: SimParams) -> Packed:
     )  # fmt: skip
 
 
-def _state_arrays(state: SimState) -> Any:
+def state_arrays(state: SimState) -> Any:
     """The state's arrays, C-contiguous, as a :data:`StateArrays`."""
     return StateArrays._make(map(np.ascontiguousarray, _state_leaves(state)))
 
@@ -174,7 +174,7 @@ def fused_step(
     packed: Packed, state: SimState, allocation: FloatArray, rng: np.random.Generator
 ) -> tuple[SimState, Kpis]:
     """One slot for every env with the compiled kernel (same contract as ``kernel.step``)."""
-    s = _state_arrays(state)
+    s = state_arrays(state)
     # The next state's arrays, filled in place by the kernel (C-contiguous for every state netslice makes;
     # empty_like with order="C" would cost ~5 % of a single-env step).
     next_state = map_state(np.empty_like, state)

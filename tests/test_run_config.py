@@ -177,3 +177,21 @@ def test_a_checkpoint_without_run_config_is_checked_on_its_ppo_config(tmp_path: 
     with pytest.raises(NetsliceError, match=r"\(ppo\.seed: 1 there, 3 here\)"):
         newer.resume()
     assert set(PPO_FIELDS) == set(asdict(cfg))
+
+
+def test_domain_weights_are_part_of_the_run_and_reach_every_user_of_the_objective(tmp_path: Path) -> None:
+    from netslice.intelligence.run import make_policy
+    from netslice.network.scenarios import load
+
+    data = _config("--weights", "2", "--weights", "1", "--weights", "1", "--weights", "0")
+    assert data["weights"] == [2.0, 1.0, 1.0, 0.0]
+    cfg = RunConfig.from_dict(data)
+    cfg.save(tmp_path)
+    assert RunConfig.load(tmp_path).weights == (2.0, 1.0, 1.0, 0.0)
+    oracle = make_policy("oracle", load("testbed-v0"), cfg.weights)
+    assert oracle.objective.weights.tolist() == [0.5, 0.25, 0.25, 0.0]  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match=r"weights: must be 4 finite non-negative numbers"):
+        RunConfig(weights=(1.0, -1.0, 0.0, 0.0))
+    result = _run("train", "--weights", "1", "--print-config")
+    assert result.exit_code != 0
+    assert "weights" in result.output

@@ -12,10 +12,12 @@ and the figures of :mod:`.plots`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import TaskID
 
@@ -26,7 +28,7 @@ from netslice.intelligence.agents.ppo import PPO, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
 from netslice.intelligence.policies.base import AnyPolicy
-from netslice.intelligence.policies.forecast import ForecastPlanner
+from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE, ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.static import StaticPolicy
@@ -40,11 +42,12 @@ BASELINES = ("static", "rule", "forecast", "oracle")
 POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
 
 
-def make_policy(spec: str, scenario: Scenario) -> AnyPolicy:
+def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None = None) -> AnyPolicy:
     """A policy from its CLI name (one of :data:`POLICY_NAMES`) or a PPO checkpoint path.
 
     ``forecast:Q`` is the forecast planner for the ``Q`` quantile of the coming slot's traffic
-    (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`).
+    (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`). ``weights``
+    are the domain weights the oracle's and the forecast planner's search minimise (default equal).
     """
     if spec == "static":
         return StaticPolicy.equal_split(scenario.params.n_slices)
@@ -55,11 +58,11 @@ def make_policy(spec: str, scenario: Scenario) -> AnyPolicy:
     if spec == "forecast" or spec.startswith("forecast:"):
         q = spec.partition(":")[2]
         try:
-            return ForecastPlanner.create(float(q)) if q else ForecastPlanner.create()
+            return ForecastPlanner.create(float(q) if q else DEFAULT_QUANTILE, weights)
         except ValueError:
             raise ConfigError(f"policy: forecast quantile must be a number in (0, 1), got {q!r}") from None
     if spec == "oracle":
-        return Oracle.create(None)
+        return Oracle.create(weights)
     path = Path(spec)
     if path.is_dir():
         path = path / "checkpoint.pt"
@@ -74,9 +77,12 @@ def make_policy(spec: str, scenario: Scenario) -> AnyPolicy:
 
 def evaluate_all(
     policies: dict[str, AnyPolicy], scenario: Scenario, days: int, n_envs: int, seed: int,
-    console: Console, progress_every: float = PLAIN_INTERVAL_S,
+    console: Console, progress_every: float = PLAIN_INTERVAL_S, weights: Sequence[float] | None = None,
 ) -> dict[str, EvalResult]:  # fmt: skip
-    """Evaluate every policy on the same evaluation envs (same seed), with progress (see :mod:`.progress`)."""
+    """Evaluate every policy on the same evaluation envs (same seed), with progress (see :mod:`.progress`).
+
+    ``weights``: the domain weights of the usage objective (default equal).
+    """
     out = {}
     with progress(console, progress_every) as bar:
         for name, policy in policies.items():
@@ -85,7 +91,16 @@ def evaluate_all(
             def advance(done: int, _total: int, task: TaskID = task) -> None:
                 bar.update(task, completed=done)
 
-            out[name] = evaluate(policy, name, scenario, days=days, n_envs=n_envs, seed=seed, progress=advance)
+            out[name] = evaluate(
+                policy,
+                name,
+                scenario,
+                days=days,
+                n_envs=n_envs,
+                seed=seed,
+                weights=None if weights is None else np.asarray(weights),
+                progress=advance,
+            )
     return out
 
 
@@ -121,7 +136,7 @@ def train(
     of the same configuration.
     """
     sc = load(cfg.scenario)
-    envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed)
+    envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights))
     ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record())
     if ppo.stale_removed:
         console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
@@ -146,7 +161,8 @@ def train(
         ppo.train(on_update=on_update)
     writer.close()
     policies: dict[str, AnyPolicy] = {"ppo": ppo.policy()}
-    policies.update({name: make_policy(name, sc) for name in BASELINES})
-    results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every)
+    policies.update({name: make_policy(name, sc, cfg.weights) for name in BASELINES})
+    results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
+                           weights=cfg.weights)  # fmt: skip
     return report(results, run_dir, console, ppo.stats.history, days=cfg.eval_days, n_envs=cfg.eval_envs,
                   config=asdict(cfg.ppo), train_envs=cfg.n_envs)  # fmt: skip

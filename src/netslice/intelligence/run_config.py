@@ -25,6 +25,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.orchestration.objective import DEFAULT_WEIGHTS, Objective
 
 #: File name of the configuration in a run folder.
 RUN_CONFIG_FILE = "run_config.json"
@@ -44,6 +45,8 @@ class RunConfig:
         scenario: scenario name or YAML path.
         algo: learning algorithm (only ``"ppo"``).
         n_envs: networks simulated side by side in training.
+        weights: domain weights (ran, tn, cn, edge) of the usage objective, in training, evaluation and the
+            oracle's search (normalised to sum to 1; see netslice.orchestration.objective).
         eval_days: days of evaluation per policy.
         eval_envs: networks in the evaluation (seeded with 1000 + the PPO seed).
         ppo: the learner's hyper-parameters; its ``seed`` also seeds the training networks.
@@ -52,6 +55,7 @@ class RunConfig:
     scenario: str = "testbed-v0"
     algo: str = "ppo"
     n_envs: int = 128
+    weights: tuple[float, ...] = DEFAULT_WEIGHTS
     eval_days: int = 5
     eval_envs: int = 16
     ppo: PPOConfig = field(default_factory=PPOConfig)
@@ -59,6 +63,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ConfigError(f"algo: only {', '.join(map(repr, ALGOS))} is available, got {self.algo!r}")
+        Objective.create(self.weights)  # raises a ConfigError naming weights and the rule
         for name, least in MINIMUM.items():
             value = getattr(self.ppo if name in PPO_FIELDS else self, name)
             if value < least:

@@ -28,6 +28,7 @@ shipped scenarios has them) are not modelled: a burst shows up as noise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -143,7 +144,9 @@ class ForecastPlanner:
     filter: TrafficFilter | None = None
 
     @classmethod
-    def create(cls, quantile: float = DEFAULT_QUANTILE, weights: FloatArray | None = None) -> ForecastPlanner:
+    def create(
+        cls, quantile: float = DEFAULT_QUANTILE, weights: Sequence[float] | FloatArray | None = None
+    ) -> ForecastPlanner:
         """A planner for the ``quantile`` forecast (checked to lie in (0, 1))."""
         if not 0.0 < quantile < 1.0 or not np.isfinite(quantile):
             raise ConfigError(f"forecast planner: quantile must lie in (0, 1), got {quantile!r}")

@@ -35,6 +35,18 @@ DOMAIN_ROWS: dict[str, tuple[int, ...]] = {
 #: Tolerance on "sums to at most 1".
 SUM_TOL = 1e-6
 
+#: The ufunc behind :func:`numpy.clip` (``np.clip(x, lo, hi)`` calls it, so results are bit-identical): on the
+#: small arrays of one env, ``np.clip``'s Python dispatch costs several times the clip itself.
+clip: np.ufunc = (np._core if hasattr(np, "_core") else np.core).umath.clip
+
+
+@lru_cache(maxsize=64)
+def ones(n: int) -> FloatArray:
+    """A read-only vector of ``n`` ones (cached: the summing vector of :func:`slice_sum` and friends)."""
+    out = np.ones(n)
+    out.flags.writeable = False
+    return out
+
 
 def equal_split(n_envs: int, n_slices: int) -> FloatArray:
     """Every share row split equally among the slices, MCS caps off."""
@@ -75,7 +87,7 @@ def check_values(alloc: FloatArray, label: str = "allocation", rows: tuple[int, 
 
 def slice_sum(x: FloatArray) -> FloatArray:
     """Sum over the last (slice) axis; a matrix product, much faster than ``sum(axis=-1)`` for a few slices."""
-    out: FloatArray = x @ np.ones(x.shape[-1])
+    out: FloatArray = x @ ones(x.shape[-1])
     return out
 
 

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from netslice.errors import AdmissionError, ConfigError, ConflictError, NotFoundError
 from netslice.network import scenarios
-from netslice.network.allocation import DOMAINS, RESOURCES
+from netslice.network.allocation import DOMAINS, RESOURCES, ones
 from netslice.network.kernel import Kpis, hour_of
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
@@ -317,7 +317,7 @@ class Orchestrator:
         if inactive.any():
             checked[:, :, inactive] = 0.0
         enforced = self.enforcer(checked, self.scenario.params.edge.site_of_slice)
-        modified = np.abs(enforced - checked).reshape(self.n_envs, -1) @ np.ones(checked[0].size) > 1e-12
+        modified = np.abs(enforced - checked).reshape(self.n_envs, -1) @ ones(checked[0].size) > 1e-12
         return Prepared(checked, enforced, modified)
 
     def check_domains(self, allocation: FloatArray) -> None:

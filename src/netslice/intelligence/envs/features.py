@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.network import scenarios
-from netslice.network.allocation import N_RESOURCES, RESOURCES
+from netslice.network.allocation import N_RESOURCES, RESOURCES, clip
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.objective import Objective
@@ -84,6 +84,8 @@ N_TIME_FEATURES = len(TIME_FEATURES)
 #: Bounds of each per-slice feature (module table).
 SLICE_LOW = np.zeros(N_SLICE_FEATURES)
 SLICE_HIGH = np.array([5.0, 5.0, 5.0, 10.0, 7.0 / 6.0, 4.0, *([1.0] * N_RESOURCES), 1.0])
+#: The same bounds shaped ``(N_SLICE_FEATURES, 1, 1)``, for the encoder's feature-major arrays.
+_LOW_FM, _HIGH_FM = SLICE_LOW[:, None, None], SLICE_HIGH[:, None, None]
 TIME_LOW = np.full(N_TIME_FEATURES, -1.0)
 TIME_HIGH = np.full(N_TIME_FEATURES, 1.0)
 
@@ -120,7 +122,7 @@ def _bounded(x: FloatArray, low: float | FloatArray, high: float | FloatArray) -
     the result equals ``clip(nan_to_num(x, nan=high, posinf=high, neginf=low), low, high)`` at a fraction
     of ``nan_to_num``'s cost on small arrays.
     """
-    out: FloatArray = np.clip(x, low, high)
+    out: FloatArray = clip(x, low, high)
     nan = np.isnan(out)
     if nan.any():
         out = np.where(nan, high, out)
@@ -227,14 +229,7 @@ class Encoder:
 
     def slice_features(self, obs: Observation) -> FloatArray:
         """Per-slice features ``(n_envs, K, N_SLICE_FEATURES)`` (float64, clipped to their bounds)."""
-        alloc = np.asarray(obs.allocation, dtype=np.float64)
-        n_envs, K = alloc.shape[0], self.n_slices
-        out = np.zeros((n_envs, K, N_SLICE_FEATURES))
-        if obs.kpis is not None:
-            out[:, :, :ALLOC_START] = self._kpi_features(obs.kpis)
-        out[:, :, ALLOC_START : ALLOC_START + N_RESOURCES] = alloc.swapaxes(1, 2)
-        out[:, :, COST_INDEX] = _bounded(np.asarray(obs.cost, dtype=np.float64), 0.0, 1.0)
-        return np.clip(out, SLICE_LOW, SLICE_HIGH)
+        return np.ascontiguousarray(self._feature_major(obs).transpose(1, 2, 0))
 
     def time_features(self, hour: FloatArray) -> FloatArray:
         """Time features ``(n_envs, 2)``: sin and cos of the hour of day."""
@@ -243,27 +238,44 @@ class Encoder:
 
     def encode(self, obs: Observation) -> Float32Array:
         """Flat observations ``(n_envs, n_features)`` in the layout of the module table."""
-        per_slice = self.slice_features(obs)
-        n_envs, n_slice_values = per_slice.shape[0], per_slice.shape[1] * per_slice.shape[2]
+        features = self._feature_major(obs)
+        n_envs, K = features.shape[1], features.shape[2]
+        n_slice_values = K * N_SLICE_FEATURES
         flat = np.empty((n_envs, n_slice_values + N_TIME_FEATURES), dtype=np.float32)
-        flat[:, :n_slice_values] = per_slice.reshape(n_envs, -1)
+        flat[:, :n_slice_values].reshape(n_envs, K, N_SLICE_FEATURES)[...] = features.transpose(1, 2, 0)
         angle = 2.0 * np.pi * np.asarray(obs.hour, dtype=np.float64) / 24.0  # as in time_features
         flat[:, n_slice_values] = np.sin(angle)
         flat[:, n_slice_values + 1] = np.cos(angle)
         return flat
 
-    def _kpi_features(self, kpis: Kpis) -> FloatArray:
-        """KPI features 0-5 ``(n_envs, K, 6)``."""
-        n_envs, K = kpis.latency_ms.shape
-        raw = np.empty((N_KPI_FEATURES, n_envs, K))  # feature-major, filled in place, bounded in one pass
+    def _feature_major(self, obs: Observation) -> FloatArray:
+        """The per-slice features feature-major, ``(N_SLICE_FEATURES, n_envs, K)``, clipped to their bounds.
+
+        Feature-major, every feature is one contiguous block that the ufuncs write in place (no stacking).
+        """
+        alloc = np.asarray(obs.allocation, dtype=np.float64)
+        n_envs, K = alloc.shape[0], self.n_slices
+        out = np.empty((N_SLICE_FEATURES, n_envs, K))
+        if obs.kpis is not None:
+            self._kpi_features(obs.kpis, out[:ALLOC_START])
+        else:
+            out[:ALLOC_START] = 0.0
+        out[ALLOC_START : ALLOC_START + N_RESOURCES] = alloc.transpose(1, 0, 2)
+        out[COST_INDEX] = _bounded(np.asarray(obs.cost, dtype=np.float64), 0.0, 1.0)
+        clip(out, _LOW_FM, _HIGH_FM, out=out)
+        return out
+
+    def _kpi_features(self, kpis: Kpis, raw: FloatArray) -> None:
+        """Write the KPI features 0-5 into ``raw`` ``(6, n_envs, K)`` (feature-major), bounded."""
         loads = (kpis.active_ues, kpis.offered_dl_kbps, kpis.offered_ul_kbps)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            np.divide(np.stack(loads), self._ref_divisor, out=raw[:3])
+            for i, load in enumerate(loads):
+                np.divide(load, self._ref_divisor[i], out=raw[i])
             np.log1p(np.maximum(kpis.latency_ms, 0.0) / LATENCY_SCALE_MS, out=raw[3])
-            np.divide(np.log10(1.0 + LOSS_RESOLUTION * np.clip(1.0 - kpis.reliability, 0.0, 1.0)), 6.0, out=raw[4])
+            np.divide(np.log10(1.0 + LOSS_RESOLUTION * clip(1.0 - kpis.reliability, 0.0, 1.0)), 6.0, out=raw[4])
             np.divide(kpis.fps, FPS_SCALE, out=raw[5])
         np.copyto(raw[:3], 0.0, where=self._ref_absent)  # a direction without demand reads 0
-        return _bounded(raw.transpose(1, 2, 0), SLICE_LOW[:N_KPI_FEATURES], SLICE_HIGH[:N_KPI_FEATURES])
+        raw[...] = _bounded(raw, _LOW_FM[:N_KPI_FEATURES], _HIGH_FM[:N_KPI_FEATURES])
 
     # ------------------------------------------------------------------------------------ reward and cost
 

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.features import AgentApi, Encoder, connect
+from netslice.network.allocation import clip
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Spaces
 
@@ -139,7 +140,7 @@ def clip_action(
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InvalidAllocationError(f"{name}{list(idx)}: must be finite, got {a[idx]}")
-    clipped = np.clip(a, low, high)
+    clipped = clip(a, low, high)
     diff = np.abs(clipped - a)
     magnitude: FloatArray = diff.max(axis=-1) if diff.ndim >= 1 and diff.shape[-1] > 0 else np.zeros(diff.shape[:-1])
     return clipped, magnitude

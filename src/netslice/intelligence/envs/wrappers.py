@@ -41,6 +41,7 @@ from gymnasium.vector import VectorActionWrapper, VectorEnv
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
+from netslice.network.allocation import clip
 
 Float32Array = NDArray[np.float32]
 
@@ -84,7 +85,7 @@ def scaled_to_share(
     ``share = min(1, center * spread ** (a / bound))``; non-finite entries stay non-finite (the env
     rejects them).
     """
-    a = np.clip(np.asarray(action, dtype=np.float64), -bound, bound) / bound
+    a = clip(np.asarray(action, dtype=np.float64), -bound, bound) / bound
     share: Float32Array = np.minimum(center * np.power(spread, a), 1.0).astype(np.float32)
     return share
 

@@ -12,7 +12,7 @@ What it measures (everything on one thread, importing ``common`` sets the thread
   of ``updates`` updates: rollout (env step, observation normalisation, policy and value forward, noise,
   buffers), GAE and the clipped-surrogate epochs;
 * **rollout**: env steps per second of the rollout phase alone, i.e. the same steps over the same wall-clock
-  minus the time spent in the gradient epochs (``PPO._learn``, timed by wrapping it); GAE stays in the
+  minus the time spent in the gradient epochs (PPO's own ``time/learn_s`` per update); GAE stays in the
   rollout phase (it is a few vectorised numpy passes);
 * **update**: milliseconds per update spent in the gradient epochs, with the number of gradient steps
   (``4 * floor(24 * n_envs / minibatch_size)``; PPO drops the last, incomplete minibatch of an epoch);
@@ -36,7 +36,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,8 +58,8 @@ DEFAULT_OUT = RESULTS_DIR / "train_throughput.json"
 
 NOTES: tuple[str, ...] = (
     "end_to_end_env_steps_per_s = updates * num_steps * n_envs / wall-clock of PPO.train(max_updates=updates); "
-    "rollout_env_steps_per_s = the same steps / (wall-clock - time in PPO._learn); update_ms = time in "
-    "PPO._learn per update (the 4 clipped-surrogate epochs).",
+    "rollout_env_steps_per_s = the same steps / (wall-clock - PPO's time/learn_s); update_ms = PPO's "
+    "time/learn_s per update (the 4 clipped-surrogate epochs).",
     "grad_steps_per_update = update_epochs * ceil(num_steps * n_envs / minibatch_size): PPO trains on every sample, "
     "the last minibatch of an epoch may be smaller (e.g. 64 envs x 24 slots = 1536 samples at minibatch 1024: a "
     "1024 and a 512 minibatch per epoch), so the update cost is not proportional to the batch.",
@@ -131,28 +130,18 @@ def measure(
     fractions: list[float] = []
     with tempfile.TemporaryDirectory() as run_dir:
         ppo = PPO(cfg, envs, run_dir)
-        learn_s = [0.0]
-        learn: Callable[..., dict[str, float]] = ppo._learn
-
-        def timed_learn(*args: Any) -> dict[str, float]:
-            t = time.perf_counter()
-            out = learn(*args)
-            learn_s[0] += time.perf_counter() - t
-            return out
-
-        ppo._learn = timed_learn  # type: ignore[method-assign,assignment]
         ppo.train(max_updates=warmup)
         for _ in range(repeats):
-            learn_s[0] = 0.0
             t0 = time.perf_counter()
-            ppo.train(max_updates=updates)
+            rows = ppo.train(max_updates=updates).history[-updates:]
             wall = time.perf_counter() - t0
+            learn_s = sum(row["time/learn_s"] for row in rows)  # the gradient epochs, timed by PPO itself
             steps = updates * steps_per_update
             e2e.append(steps / wall)
-            rollout.append(steps / (wall - learn_s[0]))
-            rollout_ms.append(1e3 * (wall - learn_s[0]) / updates)
-            update_ms.append(1e3 * learn_s[0] / updates)
-            fractions.append(learn_s[0] / wall)
+            rollout.append(steps / (wall - learn_s))
+            rollout_ms.append(1e3 * (wall - learn_s) / updates)
+            update_ms.append(1e3 * learn_s / updates)
+            fractions.append(learn_s / wall)
     return Point(
         n_envs=n_envs,
         minibatch_size=minibatch_size,

@@ -86,7 +86,9 @@ class PPOStats:
             ``charts/reward`` (mean env reward per step), ``charts/cost`` (mean summed cost per step),
             ``sla/violation_rate`` (fraction of steps with any slice cost > 0), ``usage/mean`` (mean
             weighted usage), ``losses/policy``, ``losses/value``, ``losses/entropy``,
-            ``losses/approx_kl``, ``losses/clipfrac``, ``policy/std`` (mean exploration std).
+            ``losses/approx_kl``, ``losses/clipfrac``, ``policy/std`` (mean exploration std),
+            ``time/rollout_s`` (seconds of the update spent rolling out and computing GAE) and
+            ``time/learn_s`` (seconds spent in the gradient epochs).
     """
 
     history: list[dict[str, float]] = field(default_factory=list)
@@ -302,8 +304,10 @@ class PPO:
             next_value = self.agent.value(torch.as_tensor(self._normalize(self.obs, False), dtype=torch.float32))
         adv, ret = gae(rew_buf, val_buf, done_buf, next_value.numpy().astype(np.float64), cfg.gamma, cfg.gae_lambda)
         self.global_step += cfg.num_steps * n
+        learn_start = time.perf_counter()
         losses = self._learn(obs_buf, act_buf, logp_buf, adv, ret)
-        elapsed = time.perf_counter() - start
+        end = time.perf_counter()
+        elapsed = end - start
         return {
             "charts/global_step": float(self.global_step),
             "charts/sps": cfg.num_steps * n / max(elapsed, 1e-9),
@@ -313,6 +317,8 @@ class PPO:
             "usage/mean": -env_reward / cfg.num_steps,
             "policy/std": float(std.mean()),
             **losses,
+            "time/rollout_s": learn_start - start,
+            "time/learn_s": end - learn_start,
         }
 
     def _learn(

@@ -13,7 +13,9 @@ Columns follow the scenario's slice order.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,7 +64,11 @@ class SlaTargets:
         )
 
 
-def term_shortfall(name: str, kpis: Kpis, targets: SlaTargets, cols: NDArray[np.int64]) -> FloatArray:
+#: Columns (slices) of an array: an index array, or a slice (a view, cheaper) when they are consecutive.
+Columns = NDArray[np.int64] | slice
+
+
+def term_shortfall(name: str, kpis: Kpis, targets: SlaTargets, cols: Columns) -> FloatArray:
     """Normalised shortfall of one SLA term for the slices ``cols`` (see the module docstring)."""
     t = getattr(targets, name)[cols]
     if name == "latency_ms":
@@ -80,13 +86,31 @@ SLA_TERMS = ("latency_ms", "thp_dl_kbps", "thp_ul_kbps", "fps", "reliability")
 
 
 #: The SLA terms some slice has, each with the columns (slices) that have it (:func:`term_columns`).
-TermColumns = tuple[tuple[str, NDArray[np.int64]], ...]
+TermColumns = tuple[tuple[str, Columns], ...]
 
 
 def term_columns(targets: SlaTargets) -> TermColumns:
-    """The SLA terms that some slice of ``targets`` has, each with the columns (slices) that have it."""
+    """The SLA terms that some slice of ``targets`` has, each with the columns (slices) that have it.
+
+    Consecutive columns come as a slice: the same columns, indexed as a view instead of a copy.
+    """
     cols = ((name, np.flatnonzero(~np.isnan(getattr(targets, name)))) for name in SLA_TERMS)
-    return tuple((name, c) for name, c in cols if c.size)
+    return tuple((name, _as_slice(c)) for name, c in cols if c.size)
+
+
+def _as_slice(cols: NDArray[np.int64]) -> Columns:
+    """``cols`` as a slice when they are consecutive (same columns), else as they are."""
+    if np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
+        return slice(int(cols[0]), int(cols[0]) + cols.size)
+    return cols
+
+
+@lru_cache(maxsize=64)
+def _zeros(n: int) -> FloatArray:
+    """A read-only vector of ``n`` zeros (cached)."""
+    out = np.zeros(n)
+    out.flags.writeable = False
+    return out
 
 
 def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) -> FloatArray:
@@ -101,7 +125,9 @@ def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) 
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, cols in term_columns(targets) if terms is None else terms:
             term = term_shortfall(name, kpis, targets, cols)
-            if not np.isfinite(term).all():  # rare (a starved slice)
+            # term . 0 is NaN exactly when some entry is NaN or +-inf (inf * 0 is NaN), else 0: the test of
+            # np.isfinite(term).all() in one call (np.dot sets no floating-point warnings).
+            if math.isnan(np.dot(term.ravel(), _zeros(term.size))):  # rare (a starved slice)
                 term = np.nan_to_num(term)
             cost[:, cols] = np.maximum(cost[:, cols], term)
     return cost

@@ -70,7 +70,8 @@ def check_values(alloc: FloatArray, label: str = "allocation", rows: tuple[int, 
         label: name of the checked object in messages.
         rows: the resource row of each of ``alloc``'s rows.
     """
-    lo, hi = alloc.min(initial=0.0), alloc.max(initial=0.0)
+    lo = np.minimum.reduce(alloc, axis=None, initial=0.0)  # what alloc.min(initial=0.0) runs
+    hi = np.maximum.reduce(alloc, axis=None, initial=0.0)
     if np.isfinite(lo) and np.isfinite(hi) and lo >= 0.0 and hi <= 1.0:
         return  # fast path: one pass each for min and max; NaN propagates into both
     finite = np.isfinite(alloc)
@@ -93,7 +94,7 @@ def slice_sum(x: FloatArray) -> FloatArray:
 
 def site_sums(edge_shares: FloatArray, site_of_slice: NDArray[np.int64]) -> FloatArray:
     """Sum ``(n_envs, n_slices)`` edge shares per site: ``(n_envs, n_sites)``."""
-    n_sites = int(site_of_slice.max()) + 1
+    n_sites = int(np.maximum.reduce(site_of_slice)) + 1  # site_of_slice.max()
     if n_sites == 1:
         return slice_sum(edge_shares)[:, None]
     out: FloatArray = edge_shares @ np.eye(n_sites)[site_of_slice]
@@ -114,8 +115,8 @@ def check_capacity(
     sums = slice_sum(alloc)  # (E, len(rows))
     node_idx, edge_idx = _capacity_rows(rows)
     limit = 1.0 + SUM_TOL
-    if not (sums[:, node_idx] > limit).any() and not any(
-        (site_sums(alloc[:, i, :], site_of_slice) > limit).any() for i in edge_idx
+    if not _any(sums[:, node_idx] > limit) and not any(
+        _any(site_sums(alloc[:, i, :], site_of_slice) > limit) for i in edge_idx
     ):
         return  # every node fits: checked in one pass; the loop below only names the first offender
     for i, row in enumerate(rows):
@@ -135,10 +136,17 @@ def check_capacity(
             )
 
 
+def _any(x: NDArray[np.bool_]) -> bool:
+    """``x.any()`` without the method's wrapper (the same reduction)."""
+    return bool(np.logical_or.reduce(x, axis=None))
+
+
 @lru_cache(maxsize=64)
-def _capacity_rows(rows: tuple[int, ...]) -> tuple[list[int], list[int]]:
-    """Positions in ``rows`` of the node-summed rows and of the per-edge-site rows."""
-    return [i for i, r in enumerate(rows) if r in NODE_ROWS], [i for i, r in enumerate(rows) if r == EDGE_CPU]
+def _capacity_rows(rows: tuple[int, ...]) -> tuple[NDArray[np.intp], list[int]]:
+    """Positions in ``rows`` of the node-summed rows (an index array) and of the per-edge-site rows."""
+    node = np.array([i for i, r in enumerate(rows) if r in NODE_ROWS], dtype=np.intp)
+    node.flags.writeable = False
+    return node, [i for i, r in enumerate(rows) if r == EDGE_CPU]
 
 
 def validate_allocation(alloc: FloatArray, n_envs: int, n_slices: int, site_of_slice: NDArray[np.int64]) -> None:

@@ -105,6 +105,11 @@ class ServiceAssurance:
         """``(n_slices,)`` provisioned slices (read-only)."""
         return self._active
 
+    @property
+    def all_active(self) -> bool:
+        """Whether every slice is provisioned (kept with :attr:`active`)."""
+        return self._all_active
+
     def admit(self, k: int, targets: SlaTargets) -> None:
         """Slice ``k`` is provisioned, with the SLA targets ``targets`` (all slices' columns) from now on."""
         self._targets = targets

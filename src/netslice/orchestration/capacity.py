@@ -30,6 +30,9 @@ from netslice.network.allocation import (
 )
 
 KNOB_ROWS = (MCS_UL, MCS_DL)
+#: :data:`KNOB_ROWS` as a slice (they are consecutive): a view instead of a fancy index.
+_KNOB_SLICE = slice(MCS_UL, MCS_DL + 1)
+assert tuple(range(N_RESOURCES))[_KNOB_SLICE] == KNOB_ROWS
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -75,9 +78,9 @@ def proportional_scaling(alloc: FloatArray, site_of_slice: IntArray) -> FloatArr
     [0.6667, 0.3333]
     """
     scale = 1.0 / np.maximum(slice_sum(alloc), 1.0)  # (E, n_resources)
-    scale[:, list(KNOB_ROWS)] = 1.0
+    scale[:, _KNOB_SLICE] = 1.0
     out: FloatArray = alloc * scale[:, :, None]
-    if int(site_of_slice.max()) > 0:  # several edge sites: scale each site's shares on their own
+    if int(np.maximum.reduce(site_of_slice)) > 0:  # site_of_slice.max() > 0: several edge sites, each on its own
         edge_scale = 1.0 / np.maximum(site_sums(alloc[:, EDGE_CPU, :], site_of_slice), 1.0)  # (E, n_sites)
         out[:, EDGE_CPU, :] = alloc[:, EDGE_CPU, :] * edge_scale[:, site_of_slice]
     return out

@@ -313,9 +313,8 @@ class Orchestrator:
         checked = check_action(action, self.n_envs, self.scenario.params.n_slices)
         if not checked.flags.owndata:  # a broadcast (n_resources, n_slices) action: a view, not a copy
             checked = np.array(checked, copy=True)
-        inactive = ~self.active
-        if inactive.any():
-            checked[:, :, inactive] = 0.0
+        if not self.assurance.all_active:
+            checked[:, :, ~self.active] = 0.0
         enforced = self.enforcer(checked, self.scenario.params.edge.site_of_slice)
         modified = np.abs(enforced - checked).reshape(self.n_envs, -1) @ ones(checked[0].size) > 1e-12
         return Prepared(checked, enforced, modified)

@@ -22,7 +22,7 @@ nothing else can change it behind its back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import NDArray
@@ -91,8 +91,8 @@ class RrmState:
     need: FloatArray
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, _frozen(getattr(self, f.name)))
+        for name in _FIELDS:
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     @classmethod
     def from_shares(cls, shares: FloatArray) -> RrmState:
@@ -176,8 +176,13 @@ class RrmState:
         both[2, :, 0], both[2, :, 1] = kpis.thp_ul_kbps, kpis.thp_dl_kbps
         used, offered, delivered = both[0] / 100.0, both[1], both[2]  # (E, 2, K)
         short = np.where(delivered > 0.0, offered / np.maximum(delivered, 1e-300), 1.0)
-        return replace(self, need=_own(np.minimum(used * np.maximum(short, 1.0), 1.0)))
+        need = _own(np.minimum(used * np.maximum(short, 1.0), 1.0))
+        return RrmState(self.dedicated, self.minimum, self.maximum, need)  # dataclasses.replace, without its lookups
 
     def shares(self) -> FloatArray:
         """Effective PRB shares ``(n_envs, 2, n_slices)`` under the current policies and need."""
         return rrm_shares(self.dedicated, self.minimum, self.maximum, self.need)
+
+
+#: The fields of :class:`RrmState`, in order (looked up once).
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RrmState))

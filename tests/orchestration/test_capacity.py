@@ -318,3 +318,23 @@ def test_proportional_scaling_is_within_capacity_and_never_adds(case: tuple[np.n
                     np.testing.assert_array_equal(got, given_)
                 elif total[env] > 1.0:
                     assert got.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+@HYPOTHESIS
+@given(
+    hnp.arrays(np.float64, (N_ENVS, N_RESOURCES, 5), elements=st.floats(0.0, 1.0)),
+    st.sampled_from([np.zeros(5, dtype=np.int64), METRO_SITES]),
+)
+def test_enforcers_within_rules_keep_checked_actions_valid(action: np.ndarray, sites: np.ndarray) -> None:
+    # The orchestrator skips the managers' value and node-sum checks after these enforcers (WITHIN_RULES).
+    from netslice.network.allocation import check_values
+    from netslice.orchestration.capacity import WITHIN_RULES
+
+    for enforcer in WITHIN_RULES:
+        try:
+            out = enforcer(check_action(action, N_ENVS, 5), sites)
+        except InvalidAllocationError:
+            assert enforcer is reject_over_capacity
+            continue
+        check_values(out)
+        check_capacity(out, sites)

@@ -358,3 +358,16 @@ def test_a_ran_timeout_leaves_the_rrm_policies_unchanged(testbed: Scenario) -> N
     assert [f.kind for f in faults] == ["timeout"]
     np.testing.assert_array_equal(ran.in_force, previous)  # holds
     np.testing.assert_array_equal(ran.current()[:, [PRB_UL, PRB_DL]], previous[:, [PRB_UL, PRB_DL]])  # fails
+
+
+def test_enforce_all_with_a_valid_allocation_still_runs_the_fault_hooks(managers: Managers) -> None:
+    # valid_under skips the value and sum checks only; each manager still stages (shape, fault hook) and commits.
+    alloc = _new_allocation()
+    calls: list[str] = []
+    for name, mgr in managers.items():
+        mgr.fault_hook = lambda part, name=name: calls.append(name)
+    sites = next(iter(managers.values())).site_of_slice
+    out, faults = enforce_all(managers, alloc, slot=1, valid_under=sites)
+    assert faults == []
+    assert calls == list(managers)
+    assert np.array_equal(out, alloc)

@@ -9,6 +9,7 @@ below the link-adapted CQI (see :mod:`netslice.network.ran`).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -46,6 +47,23 @@ def ones(n: int) -> FloatArray:
     out = np.ones(n)
     out.flags.writeable = False
     return out
+
+
+@lru_cache(maxsize=64)
+def zeros(n: int) -> FloatArray:
+    """A read-only vector of ``n`` zeros (cached; see :func:`has_nonfinite`)."""
+    out = np.zeros(n)
+    out.flags.writeable = False
+    return out
+
+
+def has_nonfinite(x: FloatArray) -> bool:
+    """Whether ``x`` holds a NaN or an infinity: ``not np.isfinite(x).all()`` in one call.
+
+    ``x . 0`` is NaN exactly when some entry is NaN or +-inf (``inf * 0`` is NaN), else 0; ``np.dot``
+    raises no floating-point warnings.
+    """
+    return math.isnan(np.dot(x.ravel(), zeros(x.size)))
 
 
 def equal_split(n_envs: int, n_slices: int) -> FloatArray:

@@ -130,3 +130,13 @@ def make_room(
 
 
 ENFORCERS: dict[str, CapacityEnforcer] = {"proportional": proportional_scaling, "reject": reject_over_capacity}
+
+#: Enforcers whose output, for an action that passed :func:`check_action` (finite, in [0, 1]), passes
+#: :func:`~netslice.network.allocation.check_values` and :func:`~netslice.network.allocation.check_capacity`
+#: under the same ``site_of_slice``, so that nothing downstream needs to check them again:
+#:
+#: * :func:`reject_over_capacity` returns a copy of its input after ``check_capacity`` passed;
+#: * :func:`proportional_scaling` multiplies shares a in [0, 1] by scales s = 1 / max(S, 1) in (0, 1]: a * s
+#:   rounds to a value in [0, a], and a node's scaled sum is S * s (= 1 when S > 1) up to a few roundings
+#:   of 1e-16, far within the 1e-6 tolerance of ``check_capacity``.
+WITHIN_RULES: tuple[CapacityEnforcer, ...] = (proportional_scaling, reject_over_capacity)

@@ -369,7 +369,11 @@ def row_index(rows: tuple[int, ...]) -> slice | list[int]:
 
 
 def enforce_all(
-    managers: Mapping[str, DomainManager], alloc: FloatArray, slot: int
+    managers: Mapping[str, DomainManager],
+    alloc: FloatArray,
+    slot: int,
+    *,
+    valid_under: NDArray[np.int64] | None = None,
 ) -> tuple[FloatArray, list[DomainFault]]:
     """Hand each manager its rows; a manager that raises or overruns keeps its previous allocation.
 
@@ -377,13 +381,16 @@ def enforce_all(
         managers: the domain managers.
         alloc: ``(n_envs, n_resources, n_slices)`` allocation already checked and within capacity.
         slot: slot counter for fault records.
+        valid_under: an edge-site map under which ``alloc`` is known to pass the value and node-sum rules
+            (see :class:`~netslice.orchestration.orchestrator.Prepared`); when every manager uses that very
+            map, they are not checked again.
 
     Returns:
         The allocation in force after enforcement, and the faults of this slot.
     """
     out = np.empty_like(alloc)
     faults: list[DomainFault] = []
-    validated = _all_valid(managers, alloc)
+    validated = _all_valid(managers, alloc, valid_under)
     for name, mgr in managers.items():
         rows = row_index(mgr.rows)
         start = time.perf_counter()
@@ -404,16 +411,21 @@ def enforce_all(
     return out, faults
 
 
-def _all_valid(managers: Mapping[str, DomainManager], alloc: FloatArray) -> bool:
+def _all_valid(
+    managers: Mapping[str, DomainManager], alloc: FloatArray, valid_under: NDArray[np.int64] | None = None
+) -> bool:
     """Whether every manager's rows of ``alloc`` pass its :meth:`DomainManager.validate` value and sum rules.
 
     One check of the whole allocation instead of one per domain (the rules are per row, so passing here
-    means passing in every manager). False, so that each manager validates (and reports) on its own, when
-    the check fails or the managers do not share one edge-site map.
+    means passing in every manager); none when ``alloc`` is known to pass them under the managers' edge-site
+    map (``valid_under``). False, so that each manager validates (and reports) on its own, when the check
+    fails or the managers do not share one edge-site map.
     """
     sites = [mgr.site_of_slice for mgr in managers.values()]
     if not sites or any(s is not sites[0] for s in sites) or alloc.ndim != 3 or alloc.shape[1] != N_RESOURCES:
         return False
+    if valid_under is sites[0]:
+        return True
     try:
         check_values(alloc, "allocation")
         check_capacity(alloc, sites[0], "allocation")

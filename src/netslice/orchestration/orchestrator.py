@@ -49,7 +49,7 @@ from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
 from netslice.network.simulator import Simulator
 from netslice.orchestration.assurance import ServiceAssurance
-from netslice.orchestration.capacity import ENFORCERS, CapacityEnforcer, check_action
+from netslice.orchestration.capacity import ENFORCERS, WITHIN_RULES, CapacityEnforcer, check_action
 from netslice.orchestration.decomposition import Decomposition, proportional
 from netslice.orchestration.domains import DomainFault, DomainManager, enforce_all, make_managers
 from netslice.orchestration.lifecycle import (
@@ -131,11 +131,14 @@ class Prepared:
         checked: ``(n_envs, n_resources, n_slices)`` the action as checked (slices not provisioned at 0).
         enforced: the allocation capacity enforcement makes of it (what the domain managers get).
         modified: ``(n_envs,)`` whether capacity enforcement changed the action.
+        sites: the edge-site map under which ``enforced`` is known to pass the value and node-sum rules
+            (the enforcer is one of :data:`~netslice.orchestration.capacity.WITHIN_RULES`), else ``None``.
     """
 
     checked: FloatArray
     enforced: FloatArray
     modified: NDArray[np.bool_]
+    sites: NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +294,7 @@ class Orchestrator:
         else:
             prepared = self.prepare(action)
             modified = prepared.modified
-            in_force, faults = enforce_all(self.managers, prepared.enforced, self.slot)
+            in_force, faults = enforce_all(self.managers, prepared.enforced, self.slot, valid_under=prepared.sites)
             for fault in faults:
                 self.count_fault(fault.domain)
         kpis = self.sim.step(in_force, validate=False)
@@ -315,9 +318,10 @@ class Orchestrator:
             checked = np.array(checked, copy=True)
         if not self.assurance.all_active:
             checked[:, :, ~self.active] = 0.0
-        enforced = self.enforcer(checked, self.scenario.params.edge.site_of_slice)
+        sites = self.scenario.params.edge.site_of_slice
+        enforced = self.enforcer(checked, sites)
         modified = np.abs(enforced - checked).reshape(self.n_envs, -1) @ ones(checked[0].size) > 1e-12
-        return Prepared(checked, enforced, modified)
+        return Prepared(checked, enforced, modified, sites if any(self.enforcer is e for e in WITHIN_RULES) else None)
 
     def check_domains(self, allocation: FloatArray) -> None:
         """Validate ``allocation``'s rows with each domain manager's rules, as enforcement would; changes nothing.

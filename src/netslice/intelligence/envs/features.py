@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.network import scenarios
-from netslice.network.allocation import N_RESOURCES, RESOURCES, clip
+from netslice.network.allocation import N_RESOURCES, RESOURCES, clip, has_nonfinite
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.objective import Objective
@@ -115,18 +115,23 @@ def flatten_allocation(alloc: FloatArray) -> FloatArray:
     return a.reshape(a.shape[0], -1)
 
 
-def _bounded(x: FloatArray, low: float | FloatArray, high: float | FloatArray) -> FloatArray:
+def _bounded(
+    x: FloatArray, low: float | FloatArray, high: float | FloatArray, out: FloatArray | None = None
+) -> FloatArray:
     """Clip to [low, high]; NaN and +inf read as ``high``, -inf as ``low`` (bounds broadcast against ``x``).
 
     Clipping maps the infinities to the bounds already, so only NaN (which clipping keeps) is replaced:
     the result equals ``clip(nan_to_num(x, nan=high, posinf=high, neginf=low), low, high)`` at a fraction
-    of ``nan_to_num``'s cost on small arrays.
+    of ``nan_to_num``'s cost on small arrays. With ``out`` (``x`` itself allowed) the result is written there.
     """
-    out: FloatArray = clip(x, low, high)
-    nan = np.isnan(out)
-    if nan.any():
-        out = np.where(nan, high, out)
-    return out
+    bounded: FloatArray = clip(x, low, high, out=out)
+    if has_nonfinite(bounded):  # a NaN (or, with an infinite bound, an infinity: then nothing to replace)
+        nan = np.isnan(bounded)
+        if out is None:
+            bounded = np.where(nan, high, bounded)
+        else:
+            np.copyto(bounded, high, where=nan)
+    return bounded
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,7 @@ class Encoder:
         else:
             out[:ALLOC_START] = 0.0
         out[ALLOC_START : ALLOC_START + N_RESOURCES] = alloc.transpose(1, 0, 2)
-        out[COST_INDEX] = _bounded(np.asarray(obs.cost, dtype=np.float64), 0.0, 1.0)
+        _bounded(np.asarray(obs.cost, dtype=np.float64), 0.0, 1.0, out=out[COST_INDEX])
         clip(out, _LOW_FM, _HIGH_FM, out=out)
         return out
 
@@ -275,7 +280,7 @@ class Encoder:
             np.divide(np.log10(1.0 + LOSS_RESOLUTION * clip(1.0 - kpis.reliability, 0.0, 1.0)), 6.0, out=raw[4])
             np.divide(kpis.fps, FPS_SCALE, out=raw[5])
         np.copyto(raw[:3], 0.0, where=self._ref_absent)  # a direction without demand reads 0
-        raw[...] = _bounded(raw, _LOW_FM[:N_KPI_FEATURES], _HIGH_FM[:N_KPI_FEATURES])
+        _bounded(raw, _LOW_FM[:N_KPI_FEATURES], _HIGH_FM[:N_KPI_FEATURES], out=raw)
 
     # ------------------------------------------------------------------------------------ reward and cost
 

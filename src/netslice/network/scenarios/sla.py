@@ -13,13 +13,12 @@ Columns follow the scenario's slice order.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
+from netslice.network.allocation import has_nonfinite
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios.schema import ScenarioSpec
 
@@ -105,14 +104,6 @@ def _as_slice(cols: NDArray[np.int64]) -> Columns:
     return cols
 
 
-@lru_cache(maxsize=64)
-def _zeros(n: int) -> FloatArray:
-    """A read-only vector of ``n`` zeros (cached)."""
-    out = np.zeros(n)
-    out.flags.writeable = False
-    return out
-
-
 def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) -> FloatArray:
     """Cost ``(n_envs, n_slices)``: the largest normalised shortfall of each slice's SLA terms.
 
@@ -125,9 +116,7 @@ def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) 
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, cols in term_columns(targets) if terms is None else terms:
             term = term_shortfall(name, kpis, targets, cols)
-            # term . 0 is NaN exactly when some entry is NaN or +-inf (inf * 0 is NaN), else 0: the test of
-            # np.isfinite(term).all() in one call (np.dot sets no floating-point warnings).
-            if math.isnan(np.dot(term.ravel(), _zeros(term.size))):  # rare (a starved slice)
+            if has_nonfinite(term):  # rare (a starved slice)
                 term = np.nan_to_num(term)
             cost[:, cols] = np.maximum(cost[:, cols], term)
     return cost

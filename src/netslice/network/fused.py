@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import fields, is_dataclass
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple, get_type_hints
 
@@ -165,6 +166,13 @@ def pack(params: SimParams) -> Packed:
     )  # fmt: skip
 
 
+@lru_cache(maxsize=64)
+def _kpi_shapes(n_envs: int, n_slices: int) -> tuple[tuple[int, ...], ...]:
+    """The shape of every KPI array, in :data:`KpiArrays` order."""
+    shapes = ((n_envs,), (n_envs, n_slices), (n_envs, 4), (n_envs, 4, n_slices))
+    return tuple(shapes[axes] for axes in _KPI_AXES)
+
+
 def state_arrays(state: SimState) -> Any:
     """The state's arrays, C-contiguous, as a :data:`StateArrays`."""
     return StateArrays._make(map(np.ascontiguousarray, _state_leaves(state)))
@@ -183,8 +191,7 @@ def fused_step(
     z_noise = rng.standard_normal((n_envs, n_sl))
     u_burst = rng.random((n_envs, n_sl))
     z_shadow = rng.standard_normal(s.shadow.shape) if packed.shadow_sigma > 0.0 else s.shadow
-    shapes = ((n_envs,), (n_envs, n_sl), (n_envs, 4), (n_envs, 4, n_sl))
-    out = KpiArrays._make([np.empty(shapes[axes]) for axes in _KPI_AXES])
+    out = KpiArrays._make(map(np.empty, _kpi_shapes(n_envs, n_sl)))
     alloc = np.ascontiguousarray(allocation, dtype=np.float64)
     fused_kernel.step_envs(packed, s, alloc, z_noise, u_burst, z_shadow, ns, out)
     return next_state, Kpis(*out)

@@ -229,7 +229,7 @@ class DomainManager:
 
         A full reset (``mask`` None) also forgets the NRM policy ids: the policies are back to d = m = M = share.
         """
-        envs = np.ones(self._in_force.shape[0], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        envs = _ALL if mask is None else np.asarray(mask, dtype=bool)
         in_force = self._in_force.copy()
         in_force[envs] = initial[envs]
         self._in_force = _read_only(in_force)
@@ -330,6 +330,10 @@ class DomainManager:
         if self._rrm is None:
             raise InvalidAllocationError(f"{self.name}: RRMPolicyRatio applies to the RAN domain only")
         return self._rrm
+
+
+#: Every env: the index of a full reset (a view, where an all-true mask would gather and scatter copies).
+_ALL = slice(None)
 
 
 def _read_only(array: FloatArray) -> FloatArray:

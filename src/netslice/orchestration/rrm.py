@@ -95,6 +95,17 @@ class RrmState:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     @classmethod
+    def _of_own(cls, dedicated: FloatArray, minimum: FloatArray, maximum: FloatArray, need: FloatArray) -> RrmState:
+        """A state of arrays that are already read-only and own their data, built without ``__post_init__``.
+
+        ``__post_init__`` would keep such arrays as they are; skipping it matters on the hot path (two states a slot).
+        """
+        state = object.__new__(cls)
+        for name, array in zip(_FIELDS, (dedicated, minimum, maximum, need), strict=True):
+            object.__setattr__(state, name, array)
+        return state
+
+    @classmethod
     def from_shares(cls, shares: FloatArray) -> RrmState:
         """The policies d = m = M = share (the fast path's meaning of a share), need = share."""
         s = _own(np.array(shares, dtype=np.float64, copy=True))
@@ -103,10 +114,10 @@ class RrmState:
     def with_shares(self, shares: FloatArray) -> RrmState:
         """Every policy replaced by d = m = M = ``shares`` (the need is kept)."""
         s = _own(np.array(shares, dtype=np.float64, copy=True))
-        return RrmState(dedicated=s, minimum=s, maximum=s, need=self.need)
+        return RrmState._of_own(s, s, s, self.need)
 
-    def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_]) -> RrmState:
-        """Policies and need d = m = M = need = ``shares`` in the envs ``envs`` (new episodes)."""
+    def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_] | slice) -> RrmState:
+        """Policies and need d = m = M = need = ``shares`` in the envs ``envs`` (a mask or a slice; new episodes)."""
 
         def put(arr: FloatArray) -> FloatArray:
             out = arr.copy()
@@ -177,7 +188,7 @@ class RrmState:
         used, offered, delivered = both[0] / 100.0, both[1], both[2]  # (E, 2, K)
         short = np.where(delivered > 0.0, offered / np.maximum(delivered, 1e-300), 1.0)
         need = _own(np.minimum(used * np.maximum(short, 1.0), 1.0))
-        return RrmState(self.dedicated, self.minimum, self.maximum, need)  # dataclasses.replace, without its lookups
+        return RrmState._of_own(self.dedicated, self.minimum, self.maximum, need)
 
     def shares(self) -> FloatArray:
         """Effective PRB shares ``(n_envs, 2, n_slices)`` under the current policies and need."""

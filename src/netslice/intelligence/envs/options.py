@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.features import AgentApi, Encoder, connect
-from netslice.network.allocation import clip
+from netslice.network.allocation import clip, has_nonfinite
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Spaces
 
@@ -74,7 +74,8 @@ def shape_reward(usage_reward: FloatArray, cost: FloatArray, reward: str, cost_p
     """The reward of a formulation from ``-usage`` ``(...,)`` and the clipped cost ``(..., K)``."""
     if reward == "usage":
         return usage_reward
-    out: FloatArray = usage_reward - cost_penalty * np.asarray(cost, dtype=np.float64).sum(axis=-1)
+    # np.add.reduce is what ndarray.sum runs (the same sum), without the method's wrapper.
+    out: FloatArray = usage_reward - cost_penalty * np.add.reduce(np.asarray(cost, dtype=np.float64), axis=-1)
     return out
 
 
@@ -136,13 +137,16 @@ def clip_action(
         InvalidAllocationError: a NaN or infinite entry (named by its index).
     """
     a = np.asarray(action, dtype=np.float64)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    if has_nonfinite(a):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise InvalidAllocationError(f"{name}{list(idx)}: must be finite, got {a[idx]}")
     clipped = clip(a, low, high)
     diff = np.abs(clipped - a)
-    magnitude: FloatArray = diff.max(axis=-1) if diff.ndim >= 1 and diff.shape[-1] > 0 else np.zeros(diff.shape[:-1])
+    magnitude: FloatArray = (
+        np.maximum.reduce(diff, axis=-1)  # diff.max(axis=-1), without the method's wrapper
+        if diff.ndim >= 1 and diff.shape[-1] > 0
+        else np.zeros(diff.shape[:-1])
+    )
     return clipped, magnitude
 
 

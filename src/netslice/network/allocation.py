@@ -60,8 +60,9 @@ def zeros(n: int) -> FloatArray:
 def has_nonfinite(x: FloatArray) -> bool:
     """Whether ``x`` holds a NaN or an infinity: ``not np.isfinite(x).all()`` in one call.
 
-    ``x . 0`` is NaN exactly when some entry is NaN or +-inf (``inf * 0`` is NaN), else 0; ``np.dot``
-    raises no floating-point warnings.
+    ``x . 0`` is NaN exactly when some entry is NaN or +-inf (``inf * 0`` is NaN), else 0. ``inf * 0`` sets
+    the invalid-value flag (a NaN does not): call it where invalid-value warnings are ignored
+    (``np.errstate(invalid="ignore")``) or on arrays that hold no infinity (clipped to finite bounds).
     """
     return math.isnan(np.dot(x.ravel(), zeros(x.size)))
 

@@ -118,14 +118,14 @@ def flatten_allocation(alloc: FloatArray) -> FloatArray:
 def _bounded(
     x: FloatArray, low: float | FloatArray, high: float | FloatArray, out: FloatArray | None = None
 ) -> FloatArray:
-    """Clip to [low, high]; NaN and +inf read as ``high``, -inf as ``low`` (bounds broadcast against ``x``).
+    """Clip to finite [low, high]; NaN and +inf read as ``high``, -inf as ``low`` (bounds broadcast against ``x``).
 
     Clipping maps the infinities to the bounds already, so only NaN (which clipping keeps) is replaced:
     the result equals ``clip(nan_to_num(x, nan=high, posinf=high, neginf=low), low, high)`` at a fraction
     of ``nan_to_num``'s cost on small arrays. With ``out`` (``x`` itself allowed) the result is written there.
     """
     bounded: FloatArray = clip(x, low, high, out=out)
-    if has_nonfinite(bounded):  # a NaN (or, with an infinite bound, an infinity: then nothing to replace)
+    if has_nonfinite(bounded):  # a NaN: clipped to finite bounds, nothing else is non-finite
         nan = np.isnan(bounded)
         if out is None:
             bounded = np.where(nan, high, bounded)

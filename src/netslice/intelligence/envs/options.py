@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.features import AgentApi, Encoder, connect
-from netslice.network.allocation import clip, has_nonfinite
+from netslice.network.allocation import clip
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Spaces
 
@@ -137,8 +137,9 @@ def clip_action(
         InvalidAllocationError: a NaN or infinite entry (named by its index).
     """
     a = np.asarray(action, dtype=np.float64)
-    if has_nonfinite(a):
-        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    bad = ~np.isfinite(a)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InvalidAllocationError(f"{name}{list(idx)}: must be finite, got {a[idx]}")
     clipped = clip(a, low, high)
     diff = np.abs(clipped - a)

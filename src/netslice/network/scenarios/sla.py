@@ -118,7 +118,10 @@ def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) 
             term = term_shortfall(name, kpis, targets, cols)
             if has_nonfinite(term):  # rare (a starved slice)
                 term = np.nan_to_num(term)
-            cost[:, cols] = np.maximum(cost[:, cols], term)
+            if isinstance(cols, slice):  # a view: the maximum in place
+                np.maximum(cost[:, cols], term, out=cost[:, cols])
+            else:
+                cost[:, cols] = np.maximum(cost[:, cols], term)
     return cost
 
 

@@ -28,9 +28,10 @@ from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.network import scenarios
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios.sla import SLA_TERMS, SlaTargets, sla_cost, term_columns, term_shortfall
-from netslice.orchestration.domains import DomainFault, enforce_all, make_managers, row_index
+from netslice.orchestration.agent_api import Observation
+from netslice.orchestration.domains import make_managers
+from netslice.orchestration.enforcement import DomainFault, enforce_all, row_index
 from netslice.orchestration.lifecycle import targets_with
-from netslice.orchestration.orchestrator import Observation
 
 SPECIAL = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-300, -1e-300, 1.0, -1.0, 5.0, 1e308, -1e308])
 

@@ -30,11 +30,10 @@ from netslice.orchestration.domains import (
     DOMAIN_OF_ROW,
     MEASUREMENTS,
     ROWS,
-    DomainFault,
     DomainManager,
-    enforce_all,
     make_managers,
 )
+from netslice.orchestration.enforcement import DomainFault, enforce_all
 
 N_ENVS = 2
 OVER = "shares on the node must sum to at most 1 over slices,"

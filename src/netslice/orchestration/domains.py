@@ -5,8 +5,9 @@ measurements per slice with TS 28.552 names. Managers work on the batched arrays
 fast path used by training); the NRM views in :mod:`netslice.orchestration.views` read and write
 the same arrays as 3GPP objects (the slow path used by the REST API): one logic, two views.
 
-Faults: a manager whose ``apply`` raises, or takes longer than its ``timeout_s``, leaves its
-previous allocation in force; the orchestrator records a :class:`DomainFault` and reports it.
+Faults: a manager whose ``stage`` raises, or takes longer than its ``timeout_s``, commits nothing
+and its previous allocation stays in force (:mod:`netslice.orchestration.enforcement` hands every
+manager its rows each slot and records a ``DomainFault``).
 
 Measurement names (each documented once, here; values are ``(n_envs, n_slices)`` arrays):
 
@@ -29,10 +30,8 @@ name                           unit    meaning
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
@@ -44,7 +43,6 @@ from netslice.network.allocation import (
     EDGE_CPU,
     MCS_DL,
     MCS_UL,
-    N_RESOURCES,
     PRB_DL,
     PRB_UL,
     TN_BW,
@@ -82,23 +80,6 @@ ROWS: dict[str, tuple[int, ...]] = {
 }
 #: Allocation row -> scenario enforcement-delay domain.
 DOMAIN_OF_ROW = {r: d for d, rows in ROWS.items() for r in rows}
-
-
-@dataclass(frozen=True)
-class DomainFault:
-    """A manager that failed to enforce an allocation; its previous allocation stayed in force.
-
-    Attributes:
-        domain: the domain ("ran", "tn", "cn", "edge").
-        kind: "error" (``apply`` raised) or "timeout" (it took longer than its deadline).
-        message: what happened.
-        slot: orchestrator slot counter at the time.
-    """
-
-    domain: str
-    kind: str
-    message: str
-    slot: int
 
 
 @dataclass(frozen=True)
@@ -362,77 +343,3 @@ def make_managers(
         )
         for name, rows in ROWS.items()
     }
-
-
-@lru_cache(maxsize=64)
-def row_index(rows: tuple[int, ...]) -> slice | list[int]:
-    """An index of the allocation rows ``rows``: a slice (a view, cheap) when they are consecutive, else a list."""
-    if rows and list(rows) == list(range(rows[0], rows[0] + len(rows))):
-        return slice(rows[0], rows[0] + len(rows))
-    return list(rows)
-
-
-def enforce_all(
-    managers: Mapping[str, DomainManager],
-    alloc: FloatArray,
-    slot: int,
-    *,
-    valid_under: NDArray[np.int64] | None = None,
-) -> tuple[FloatArray, list[DomainFault]]:
-    """Hand each manager its rows; a manager that raises or overruns keeps its previous allocation.
-
-    Args:
-        managers: the domain managers.
-        alloc: ``(n_envs, n_resources, n_slices)`` allocation already checked and within capacity.
-        slot: slot counter for fault records.
-        valid_under: an edge-site map under which ``alloc`` is known to pass the value and node-sum rules
-            (see :class:`~netslice.orchestration.orchestrator.Prepared`); when every manager uses that very
-            map, they are not checked again.
-
-    Returns:
-        The allocation in force after enforcement, and the faults of this slot.
-    """
-    out = np.empty_like(alloc)
-    faults: list[DomainFault] = []
-    validated = _all_valid(managers, alloc, valid_under)
-    for name, mgr in managers.items():
-        rows = row_index(mgr.rows)
-        start = time.perf_counter()
-        fault: DomainFault | None = None
-        try:
-            staged = mgr.stage(alloc[:, rows, :], validated=validated)
-        except Exception as err:  # any manager failure is contained and reported
-            fault = DomainFault(name, "error", f"{type(err).__name__}: {err}", slot)
-        else:
-            elapsed = time.perf_counter() - start
-            if elapsed > mgr.timeout_s:
-                fault = DomainFault(name, "timeout", f"apply took {elapsed:.3f} s > {mgr.timeout_s} s", slot)
-        if fault is None:
-            out[:, rows, :] = mgr.commit(staged)
-        else:  # the manager's previous allocation stays in force
-            faults.append(fault)
-            out[:, rows, :] = mgr.in_force
-    return out, faults
-
-
-def _all_valid(
-    managers: Mapping[str, DomainManager], alloc: FloatArray, valid_under: NDArray[np.int64] | None = None
-) -> bool:
-    """Whether every manager's rows of ``alloc`` pass its :meth:`DomainManager.validate` value and sum rules.
-
-    One check of the whole allocation instead of one per domain (the rules are per row, so passing here
-    means passing in every manager); none when ``alloc`` is known to pass them under the managers' edge-site
-    map (``valid_under``). False, so that each manager validates (and reports) on its own, when the check
-    fails or the managers do not share one edge-site map.
-    """
-    sites = [mgr.site_of_slice for mgr in managers.values()]
-    if not sites or any(s is not sites[0] for s in sites) or alloc.ndim != 3 or alloc.shape[1] != N_RESOURCES:
-        return False
-    if valid_under is sites[0]:
-        return True
-    try:
-        check_values(alloc, "allocation")
-        check_capacity(alloc, sites[0], "allocation")
-    except InvalidAllocationError:
-        return False
-    return True

@@ -48,10 +48,12 @@ from netslice.network.kernel import Kpis, hour_of
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
 from netslice.network.simulator import Simulator
+from netslice.orchestration.agent_api import Observation, Prepared, Spaces, StepResult
 from netslice.orchestration.assurance import ServiceAssurance
 from netslice.orchestration.capacity import ENFORCERS, WITHIN_RULES, CapacityEnforcer, check_action
 from netslice.orchestration.decomposition import Decomposition, proportional
-from netslice.orchestration.domains import DomainFault, DomainManager, enforce_all, make_managers
+from netslice.orchestration.domains import DomainManager, make_managers
+from netslice.orchestration.enforcement import DomainFault, enforce_all
 from netslice.orchestration.lifecycle import (
     Feasibility,
     SliceRecord,
@@ -67,99 +69,6 @@ from netslice.orchestration.nrm import ServiceProfile
 from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Spaces:
-    """Shapes, bounds and names of what an agent sees and sends.
-
-    Attributes:
-        scenario: scenario name (with its version suffix).
-        n_envs: networks simulated side by side.
-        action_shape: ``(n_envs, n_resources, n_slices)``; every entry in [0, 1].
-        resources: allocation rows (``prb_ul``, ..., ``edge_cpu``).
-        slices: slice names, the column order of every per-slice array and of the cost vector.
-        domains: usage columns (``ran``, ``tn``, ``cn``, ``edge``).
-        kpis: KPI fields reported per slice.
-        slots_per_episode: slots of one episode (one day by default).
-        slot_s: slot length (s).
-    """
-
-    scenario: str
-    n_envs: int
-    action_shape: tuple[int, int, int]
-    resources: tuple[str, ...]
-    slices: tuple[str, ...]
-    domains: tuple[str, ...]
-    kpis: tuple[str, ...]
-    slots_per_episode: int
-    slot_s: float
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What the orchestrator exposes to agents after a reset or a slot.
-
-    Attributes:
-        slot: slots run since the last full reset.
-        hour: ``(n_envs,)`` hour of day of the coming slot.
-        episode_slot: ``(n_envs,)`` slots each env has run since its own (full or partial) reset,
-            i.e. the index of the coming slot in the env's episode.
-        active: ``(n_slices,)`` provisioned slices.
-        allocation: ``(n_envs, n_resources, n_slices)`` allocation in force.
-        kpis: the last slot's KPIs (``None`` right after a full reset; after a partial reset the
-            reset envs' rows still describe the slot before it).
-        cost: ``(n_envs, n_slices)`` the last slot's SLA cost (zeros after a reset).
-        faults: domain faults of the last slot.
-    """
-
-    slot: int
-    hour: FloatArray
-    episode_slot: NDArray[np.int64]
-    active: NDArray[np.bool_]
-    allocation: FloatArray
-    kpis: Kpis | None
-    cost: FloatArray
-    faults: tuple[DomainFault, ...] = ()
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An action after the orchestrator's checks, before any domain manager sees it.
-
-    Attributes:
-        checked: ``(n_envs, n_resources, n_slices)`` the action as checked (slices not provisioned at 0).
-        enforced: the allocation capacity enforcement makes of it (what the domain managers get).
-        modified: ``(n_envs,)`` whether capacity enforcement changed the action.
-        sites: the edge-site map under which ``enforced`` is known to pass the value and node-sum rules
-            (the enforcer is one of :data:`~netslice.orchestration.capacity.WITHIN_RULES`), else ``None``.
-    """
-
-    checked: FloatArray
-    enforced: FloatArray
-    modified: NDArray[np.bool_]
-    sites: NDArray[np.int64] | None = None
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """Outcome of one slot.
-
-    Attributes:
-        observation: the observation after the slot.
-        kpis: the slot's KPIs.
-        cost: ``(n_envs, n_slices)`` SLA cost c(s, a), slice order of :attr:`Spaces.slices`.
-        usage: ``(n_envs, 4)`` allocated fraction of each domain (order :attr:`Spaces.domains`).
-        modified: ``(n_envs,)`` whether capacity enforcement changed the action.
-        faults: domain faults of the slot.
-    """
-
-    observation: Observation
-    kpis: Kpis
-    cost: FloatArray
-    usage: FloatArray
-    modified: NDArray[np.bool_]
-    faults: tuple[DomainFault, ...]
 
 
 @dataclass

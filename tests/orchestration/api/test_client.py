@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 from netslice import cli
 from netslice.errors import AdmissionError, ConfigError, ConflictError, InvalidAllocationError, NotFoundError
 from netslice.network.kernel import Kpis
+from netslice.orchestration.agent_api import Observation, Spaces, StepResult
 from netslice.orchestration.api import OrchestratorClient, codec, create_app
 from netslice.orchestration.api.client import AuthError
 from netslice.orchestration.lifecycle import scenario_profile
 from netslice.orchestration.nrm import ServiceProfile
-from netslice.orchestration.orchestrator import Observation, Spaces, StepResult
 
 TOKEN = "client-token"
 P = "/ProvMnS/v1/SubNetwork=netslice"

@@ -1,7 +1,7 @@
 """Observation encoder, reward and cost of the slicing environments: one documented layout.
 
 Every environment (:mod:`.single`, :mod:`.vector`, :mod:`.parallel`) turns the orchestrator's
-:class:`~netslice.orchestration.orchestrator.Observation` into features with one
+:class:`~netslice.orchestration.agent_api.Observation` into features with one
 :class:`Encoder`, so that a policy trained on one env runs on the others.
 
 Flat observation (``float32``), ``N_SLICE_FEATURES`` features per slice in slice order
@@ -54,8 +54,9 @@ from netslice.network import scenarios
 from netslice.network.allocation import N_RESOURCES, RESOURCES, clip, has_nonfinite
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
+from netslice.orchestration.agent_api import Observation, Spaces, StepResult
 from netslice.orchestration.objective import Objective
-from netslice.orchestration.orchestrator import Observation, Orchestrator, Spaces, StepResult
+from netslice.orchestration.orchestrator import Orchestrator
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]

@@ -39,7 +39,7 @@ from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.features import AgentApi, Encoder, connect
 from netslice.network.allocation import clip
 from netslice.network.scenarios import Scenario
-from netslice.orchestration.orchestrator import Spaces
+from netslice.orchestration.agent_api import Spaces
 
 FloatArray = NDArray[np.float64]
 

@@ -52,7 +52,7 @@ from netslice.intelligence.envs.options import (
 )
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
-from netslice.orchestration.orchestrator import Observation
+from netslice.orchestration.agent_api import Observation
 
 #: Length of one agent's observation: own slice block, time features, other slices' totals.
 N_AGENT_FEATURES = N_SLICE_FEATURES + 2 + N_RESOURCES

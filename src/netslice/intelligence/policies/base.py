@@ -8,7 +8,7 @@ Three ways to act, one per kind of input:
   static and the rule-based baselines implement it. ``reset()`` is optional: call
   :func:`reset_policy`, which calls it when the policy has one (e.g. to clear a recurrent state).
 * :class:`ContextPolicy`: ``act_context(ctx)`` maps a :class:`PolicyContext` (the orchestrator's
-  raw :class:`~netslice.orchestration.orchestrator.Observation`, its spaces and the scenario) to
+  raw :class:`~netslice.orchestration.agent_api.Observation`, its spaces and the scenario) to
   allocations ``(n_envs, 7, K)``, the orchestrator's action shape. Policies that need more than
   the encoded observation use it: the rule-based baseline reads the exact active UEs.
 * :class:`ModelPolicy`: ``act_model(ctx, model)`` also gets the orchestrator's
@@ -41,7 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.network.scenarios import Scenario
-from netslice.orchestration.orchestrator import Observation, Orchestrator, Spaces
+from netslice.orchestration.agent_api import Observation, Spaces
+from netslice.orchestration.orchestrator import Orchestrator
 from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]

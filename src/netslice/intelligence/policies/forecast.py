@@ -18,7 +18,7 @@ predictive distribution of the coming slot's log-load, a normal ``N(m, v)``. The
 clip (``min_fraction * scale``) carry no information and are not used. MMPP bursts (none of the
 shipped scenarios has them) are not modelled: a burst shows up as noise.
 
->>> from netslice.orchestration.orchestrator import Orchestrator
+>>> from netslice.orchestration.agent_api import Orchestrator
 >>> from netslice.intelligence.policies.base import PolicyContext
 >>> orch = Orchestrator.create("testbed-v0", n_envs=2, seed=0)
 >>> planner = ForecastPlanner.create(quantile=0.99)
@@ -39,7 +39,7 @@ from netslice.errors import ConfigError
 from netslice.intelligence.policies.base import PolicyContext
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.network.traffic import TrafficParams, profile_load
-from netslice.orchestration.orchestrator import Observation
+from netslice.orchestration.agent_api import Observation
 from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]

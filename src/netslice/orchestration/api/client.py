@@ -34,6 +34,7 @@ from netslice.errors import (
     NotFoundError,
 )
 from netslice.network.allocation import RESOURCES
+from netslice.orchestration.agent_api import Observation, Spaces, StepResult
 from netslice.orchestration.api.codec import (
     decode_array,
     decode_observation,
@@ -42,7 +43,6 @@ from netslice.orchestration.api.codec import (
 )
 from netslice.orchestration.lifecycle import SliceRecord
 from netslice.orchestration.nrm import ServiceProfile, SliceKpiRecord, parse_nrm
-from netslice.orchestration.orchestrator import Observation, Spaces, StepResult
 
 FloatArray = NDArray[np.float64]
 

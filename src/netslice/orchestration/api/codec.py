@@ -6,8 +6,8 @@ Shared by the server (:mod:`netslice.orchestration.api.agent`) and the client
 Rules:
 
 * Objects use the dataclass field names (``n_envs``, ``action_shape``, ``thp_dl_kbps``), so that
-  :class:`~netslice.orchestration.orchestrator.Spaces`, :class:`~netslice.orchestration.orchestrator.Observation`,
-  :class:`~netslice.orchestration.orchestrator.StepResult` and :class:`~netslice.network.kernel.Kpis` map
+  :class:`~netslice.orchestration.agent_api.Spaces`, :class:`~netslice.orchestration.agent_api.Observation`,
+  :class:`~netslice.orchestration.agent_api.StepResult` and :class:`~netslice.network.kernel.Kpis` map
   one to one.
 * Arrays are nested JSON lists in C order. Floats are written with Python's ``repr`` (what :mod:`json` does),
   which round-trips every finite float64 exactly, so a remote agent sees bit-identical numbers.
@@ -33,8 +33,8 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
 from netslice.network.kernel import Kpis
-from netslice.orchestration.domains import DomainFault
-from netslice.orchestration.orchestrator import Observation, Spaces, StepResult
+from netslice.orchestration.agent_api import Observation, Spaces, StepResult
+from netslice.orchestration.enforcement import DomainFault
 
 Json = dict[str, Any]
 

@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netslice.network.allocation import DOMAINS
-from netslice.orchestration.domains import DomainFault
+from netslice.orchestration.enforcement import DomainFault
 from netslice.orchestration.orchestrator import Orchestrator
 
 #: Help texts of known orchestrator metrics (by name without the slice part).

@@ -45,7 +45,7 @@ from netslice.orchestration.api.errors import ApiError
 from netslice.orchestration.api.methods import add_method_routes
 from netslice.orchestration.api.patch import apply_patch
 from netslice.orchestration.api.schemas import ANY_ROUTE, WRITE, NetworkSliceOut, error_responses
-from netslice.orchestration.domains import DomainFault
+from netslice.orchestration.enforcement import DomainFault
 from netslice.orchestration.nrm import (
     AdministrativeState,
     ComputeAllocation,

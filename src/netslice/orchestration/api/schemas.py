@@ -60,7 +60,7 @@ class ErrorResponse(BaseModel):
 
 
 class SpacesOut(BaseModel):
-    """Shapes, bounds and names (:class:`~netslice.orchestration.orchestrator.Spaces`)."""
+    """Shapes, bounds and names (:class:`~netslice.orchestration.agent_api.Spaces`)."""
 
     scenario: str
     n_envs: int
@@ -83,7 +83,7 @@ class FaultOut(BaseModel):
 
 
 class ObservationOut(BaseModel):
-    """:class:`~netslice.orchestration.orchestrator.Observation`; arrays as nested lists."""
+    """:class:`~netslice.orchestration.agent_api.Observation`; arrays as nested lists."""
 
     slot: int
     hour: list[float | None] = Field(description="(n_envs,)")
@@ -95,7 +95,7 @@ class ObservationOut(BaseModel):
 
 
 class StepResultOut(BaseModel):
-    """:class:`~netslice.orchestration.orchestrator.StepResult`; arrays as nested lists."""
+    """:class:`~netslice.orchestration.agent_api.StepResult`; arrays as nested lists."""
 
     cost: list[Any] = Field(description="(n_envs, n_slices) SLA cost, slice order of spaces.slices")
     usage: list[Any] = Field(description="(n_envs, 4) allocated fraction of each domain")

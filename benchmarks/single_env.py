@@ -55,7 +55,7 @@ import netslice.intelligence.envs  # noqa: F401  (registers netslice/Slicing-v0)
 from netslice.intelligence.envs.single import SliceEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.network import fused, fused_kernel, scenarios
-from netslice.network.fused import KpiArrays, StateArrays
+from netslice.network.fused import StateArrays
 from netslice.network.simulator import Simulator
 from netslice.orchestration.orchestrator import Orchestrator
 
@@ -89,8 +89,7 @@ def kernel_step(backend: str) -> Step | None:
     z_noise, u_burst = rng.standard_normal(s.load.shape), rng.random(s.load.shape)
     z_shadow = rng.standard_normal(s.shadow.shape)
     ns = StateArrays._make(np.empty_like(a) for a in s)
-    k = s.load.shape[1]
-    out = KpiArrays._make([np.empty(1), *(np.empty((1, k)) for _ in range(19)), np.empty((1, 4)), np.empty((1, 4, k))])
+    out = fused.kpi_arrays(1, s.load.shape[1])
     alloc = np.ascontiguousarray(s.alloc)
     return lambda: fused_kernel.step_envs(packed, s, alloc, z_noise, u_burst, z_shadow, ns, out)
 

@@ -173,6 +173,11 @@ def _kpi_shapes(n_envs: int, n_slices: int) -> tuple[tuple[int, ...], ...]:
     return tuple(shapes[axes] for axes in _KPI_AXES)
 
 
+def kpi_arrays(n_envs: int, n_slices: int) -> Any:
+    """Fresh (uninitialised) output arrays of one step's KPIs, as a :data:`KpiArrays`."""
+    return KpiArrays._make(map(np.empty, _kpi_shapes(n_envs, n_slices)))
+
+
 def state_arrays(state: SimState) -> Any:
     """The state's arrays, C-contiguous, as a :data:`StateArrays`."""
     return StateArrays._make(map(np.ascontiguousarray, _state_leaves(state)))
@@ -191,7 +196,7 @@ def fused_step(
     z_noise = rng.standard_normal((n_envs, n_sl))
     u_burst = rng.random((n_envs, n_sl))
     z_shadow = rng.standard_normal(s.shadow.shape) if packed.shadow_sigma > 0.0 else s.shadow
-    out = KpiArrays._make(map(np.empty, _kpi_shapes(n_envs, n_sl)))
+    out = kpi_arrays(n_envs, n_sl)
     alloc = np.ascontiguousarray(allocation, dtype=np.float64)
     fused_kernel.step_envs(packed, s, alloc, z_noise, u_burst, z_shadow, ns, out)
     return next_state, Kpis(*out)

@@ -15,8 +15,20 @@ factor ``L ~ N(-sigma_d^2 / 2, sigma_d^2)`` and an AR(1) noise ``x(t + 1) = rho 
 observes ``y = L + x`` exactly, so a two-state Kalman filter per (env, slice) gives the exact
 predictive distribution of the coming slot's log-load, a normal ``N(m, v)``. The planner plans for
 ``exp(m + z_q sqrt(v))`` times the profile, the ``q`` quantile. Slots whose load sat at the lower
-clip (``min_fraction * scale``) carry no information and are not used. MMPP bursts (none of the
-shipped scenarios has them) are not modelled: a burst shows up as noise.
+clip (``min_fraction * scale``) carry no information and are not used.
+
+MMPP bursts (metro-v0's and city-v0's URLLC and V2X slices have them) multiply the load by
+``burst_factor`` while a two-state Markov chain sits in its burst state (``p_burst_on``,
+``p_burst_off`` per slot). The filter tracks that state's probability next to ``(L, x)``: each
+measurement weighs the two hypotheses by their likelihood (a Gaussian sum), the ``(L, x)`` posterior
+is the moment-matched merge of the two (GPB1), and the coming slot's log-load is the two-component
+mixture ``P(burst) N(m + log burst_factor, v) + (1 - P(burst)) N(m, v)``, whose ``q`` quantile is
+planned for. Slices without bursts (``burst_factor`` 1) keep the exact single-Gaussian filter above,
+bit for bit. Without this term the filter read a burst as noise and as a higher day factor: on
+metro-v0 (1 day x 4 networks, q 0.995) the planner under-forecast every slot in which URLLC or V2X
+violated (5.0 % and 5.5 % of slots, all but 0.5 % of them in bursts, 3.4 % and 2.6 % at a burst's
+onset). A burst's onset cannot be seen coming; when ``p_burst_on > 1 - q`` the planner therefore
+plans for the burst in every slot (the price of the SLA at that quantile).
 
 >>> from netslice.orchestration.agent_api import Orchestrator
 >>> from netslice.intelligence.policies.base import PolicyContext
@@ -34,6 +46,7 @@ from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr
 
 from netslice.errors import ConfigError
 from netslice.intelligence.policies.base import PolicyContext
@@ -48,14 +61,17 @@ FloatArray = NDArray[np.float64]
 DEFAULT_QUANTILE = 0.995
 #: Variance added to each exact measurement so that the filter's innovation variance stays > 0.
 MEASUREMENT_VAR = 1e-10
+#: Bisection steps of the mixture quantile (the bracket is at most ``log burst_factor`` wide).
+QUANTILE_STEPS = 60
 
 
 @dataclass
 class TrafficFilter:
     """Kalman filter of the log-load day factor ``L`` and AR(1) noise ``x`` of every (env, slice).
 
-    Arrays are ``(n_envs, n_slices)``: the predictive mean of ``L`` and ``x`` for the coming slot
-    and the covariance entries ``P = [[p_ll, p_lx], [p_lx, p_xx]]``.
+    Arrays are ``(n_envs, n_slices)``: the predictive mean of ``L`` and ``x`` for the coming slot,
+    the covariance entries ``P = [[p_ll, p_lx], [p_lx, p_xx]]`` and the predictive probability
+    ``p_burst`` that the coming slot is in the burst state (0 for slices without bursts).
     """
 
     params: TrafficParams
@@ -64,12 +80,13 @@ class TrafficFilter:
     p_ll: FloatArray
     p_lx: FloatArray
     p_xx: FloatArray
+    p_burst: FloatArray
 
     @classmethod
     def create(cls, params: TrafficParams, n_envs: int) -> TrafficFilter:
         """A filter of ``n_envs`` envs, every env at its prior (the start of an episode)."""
         shape = (n_envs, params.n_slices)
-        out = cls(params, *(np.zeros(shape) for _ in range(5)))
+        out = cls(params, *(np.zeros(shape) for _ in range(6)))
         out.reset(np.ones(n_envs, dtype=bool))
         return out
 
@@ -78,14 +95,22 @@ class TrafficFilter:
         """Number of envs filtered."""
         return int(self.m_l.shape[0])
 
+    @property
+    def bursty(self) -> NDArray[np.bool_]:
+        """``(n_slices,)`` slices whose traffic has MMPP bursts (``burst_factor`` > 1)."""
+        return np.asarray(self.params.burst_factor, dtype=np.float64) > 1.0
+
     def reset(self, envs: NDArray[np.bool_]) -> None:
-        """Back to the prior of slot 0 in ``envs``: a fresh day factor and stationary noise."""
+        """Back to the prior of slot 0 in ``envs``: a fresh day factor, stationary noise and burst state."""
         p = self.params
         self.m_l[envs] = -0.5 * p.day_sigma**2
         self.m_x[envs] = 0.0
         self.p_ll[envs] = p.day_sigma**2
         self.p_lx[envs] = 0.0
         self.p_xx[envs] = p.noise_sigma**2
+        on, off = np.asarray(p.p_burst_on, dtype=np.float64), np.asarray(p.p_burst_off, dtype=np.float64)
+        stationary = np.where(self.bursty, on / np.maximum(on + off, 1e-12), 0.0)
+        self.p_burst[envs] = stationary
 
     def update(self, hour: FloatArray, active_ues: FloatArray, envs: NDArray[np.bool_]) -> None:
         """Condition ``envs`` on the measured load of the slot just run, then predict the next slot.
@@ -101,12 +126,28 @@ class TrafficFilter:
         y = np.log(np.maximum(active_ues, 1e-300) / np.maximum(base, 1e-300)) + 0.5 * p.noise_sigma**2
         s = self.p_ll + 2.0 * self.p_lx + self.p_xx + MEASUREMENT_VAR  # innovation variance of y = L + x
         k_l, k_x = (self.p_ll + self.p_lx) / s, (self.p_lx + self.p_xx) / s  # Kalman gain
-        innovation = np.where(informative, y - self.m_l - self.m_x, 0.0)
+        e0 = y - self.m_l - self.m_x  # innovation if the slot was not in a burst
+        # Bursty slices: y = L + x + log(burst_factor) in the burst state. Posterior burst probability
+        # by the two likelihoods, innovation and covariance of the moment-matched merge (GPB1).
+        bursty = self.bursty[None, :] & informative
+        log_f = np.log(np.asarray(p.burst_factor, dtype=np.float64))[None, :]
+        e1 = e0 - log_f
+        prior = np.clip(self.p_burst, 1e-300, 1.0 - 1e-16)
+        log_odds = np.log(prior) - np.log1p(-prior) + (e0**2 - e1**2) / (2.0 * s)
+        post = np.where(bursty, 1.0 / (1.0 + np.exp(-np.clip(log_odds, -700.0, 700.0))), self.p_burst)
+        e_merged = np.where(bursty, e0 - post * log_f, e0)
+        spread = np.where(bursty, post * (1.0 - post) * log_f**2, 0.0)  # variance of the innovation over modes
+        innovation = np.where(informative, e_merged, 0.0)
         m_l, m_x = self.m_l + k_l * innovation, self.m_x + k_x * innovation
         h_l, h_x = self.p_ll + self.p_lx, self.p_lx + self.p_xx  # P H^T
         p_ll = np.where(informative, self.p_ll - k_l * h_l, self.p_ll)
         p_lx = np.where(informative, self.p_lx - k_l * h_x, self.p_lx)
         p_xx = np.where(informative, self.p_xx - k_x * h_x, self.p_xx)
+        p_ll = np.where(bursty, p_ll + k_l * k_l * spread, p_ll)
+        p_lx = np.where(bursty, p_lx + k_l * k_x * spread, p_lx)
+        p_xx = np.where(bursty, p_xx + k_x * k_x * spread, p_xx)
+        on, off = np.asarray(p.p_burst_on, dtype=np.float64), np.asarray(p.p_burst_off, dtype=np.float64)
+        p_burst = np.where(self.bursty[None, :], post * (1.0 - off) + (1.0 - post) * on, 0.0)
         rho = p.noise_rho
         adv = envs[:, None]  # predict: L stays, x(t + 1) = rho x(t) + w
         self.m_l = np.where(adv, m_l, self.m_l)
@@ -114,13 +155,26 @@ class TrafficFilter:
         self.p_ll = np.where(adv, p_ll, self.p_ll)
         self.p_lx = np.where(adv, rho * p_lx, self.p_lx)
         self.p_xx = np.where(adv, rho**2 * p_xx + p.noise_sigma**2 * (1.0 - rho**2), self.p_xx)
+        self.p_burst = np.where(adv, p_burst, self.p_burst)
 
     def quantile(self, hour: FloatArray, q: float) -> FloatArray:
         """The ``q`` quantile of the coming slot's active UEs ``(n_envs, n_slices)`` at ``hour`` ``(n_envs,)``."""
         p = self.params
         z = NormalDist().inv_cdf(q)
         sd = np.sqrt(np.maximum(self.p_ll + 2.0 * self.p_lx + self.p_xx, 0.0))
-        log_mult = self.m_l + self.m_x - 0.5 * p.noise_sigma**2 + z * sd
+        mean = self.m_l + self.m_x - 0.5 * p.noise_sigma**2
+        log_mult = mean + z * sd
+        if self.bursty.any():  # the q quantile of the two-component mixture, by bisection
+            log_f = np.log(np.asarray(p.burst_factor, dtype=np.float64))[None, :]
+            w = self.p_burst
+            lo, hi = log_mult.copy(), log_mult + log_f  # the component quantiles bracket the mixture's
+            safe_sd = np.maximum(sd, 1e-12)
+            for _ in range(QUANTILE_STEPS):
+                mid = 0.5 * (lo + hi)
+                cdf = (1.0 - w) * ndtr((mid - mean) / safe_sd) + w * ndtr((mid - mean - log_f) / safe_sd)
+                below = cdf < q
+                lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+            log_mult = np.where(self.bursty[None, :], hi, log_mult)
         out: FloatArray = np.maximum(profile_load(p, hour) * np.exp(log_mult), p.min_fraction * p.scale)
         return out
 

@@ -31,8 +31,8 @@ def test_train_off_a_terminal_prints_plain_progress_lines_and_80_column_tables(t
                   "--run-dir", str(tmp_path), "--progress-every", "0")  # fmt: skip
     progress = [line for line in out.splitlines() if line.startswith("train ppo:")]
     assert len(progress) == 4  # 192 steps / (24 slots x 2 networks): one line per update with interval 0
-    assert re.match(r"train ppo: 1/4 \(25%\) step 48/192, [\d,]+ steps/s, usage 0\.\d{3}, violations [\d.]+%; "
-                    r"elapsed \d:\d\d:\d\d, ETA \d:\d\d:\d\d$", progress[0])  # fmt: skip
+    assert re.match(r"train ppo: 1/4 \(25%\) step 48/192, [\d,]+ steps/s, usage 0\.\d{3}, violations [\d.]+% "
+                    r"\(so far [\d.]+%\); elapsed \d:\d\d:\d\d, ETA \d:\d\d:\d\d$", progress[0])  # fmt: skip
     assert progress[-1].startswith("train ppo: 4/4 (100%) step 192/192")
     assert "━━━━━━━━━━" not in "\n".join(line for line in out.splitlines() if line[:1] not in BOX)  # no bar
     table = _table_lines(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -100,6 +101,50 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path: Path, nois
     for a, b in zip(straight.agent.state_dict().values(), resumed.agent.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     np.testing.assert_array_equal(straight.obs, resumed.obs)
+    assert resumed.ledger.summary() == straight.ledger.summary()  # the ledger's open days continue too
+    assert resumed.ledger.state().keys() == straight.ledger.state().keys()
+    for key, value in straight.ledger.state().items():
+        np.testing.assert_array_equal(resumed.ledger.state()[key], value)
+    assert strip[-1]["train/slots"] == 4 * 24 * 8
+
+
+class _RecordingEnv(SliceVectorEnv):
+    """The vector env, keeping each slot's cost, reward and episode ends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.played: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def step(self, actions: np.ndarray) -> Any:
+        out = super().step(actions)
+        self.played.append((out[4]["cost"].copy(), np.asarray(out[1]).copy(), np.asarray(out[3]).copy()))
+        return out
+
+
+def test_update_rows_carry_the_cumulative_training_violations_of_every_slot_played(tmp_path: Path) -> None:
+    cfg = PPOConfig(total_steps=4 * 30 * 3, num_steps=30, minibatch_size=64, seed=5)
+    envs = _RecordingEnv(4, "testbed-v0", seed=5, backend="numpy")  # 30-slot rollouts over 24-slot days
+    ppo = PPO(cfg, envs, tmp_path)
+    ppo.train()
+    slices = envs.encoder.slice_names
+    for u, row in enumerate(ppo.stats.history, start=1):
+        played = envs.played[: u * cfg.num_steps]
+        missed = np.stack([c for c, _, _ in played]) > 0.0  # (slots, envs, K)
+        assert row["train/slots"] == missed.shape[0] * 4 == row["charts/global_step"]
+        assert row["train/violation_rate"] == missed.any(axis=2).sum() / missed[..., 0].size
+        for k, name in enumerate(slices):
+            assert row[f"train/violation_rate/{name}"] == missed[..., k].sum() / missed[..., k].size
+        usage = -np.stack([r for _, r, _ in played])
+        assert row["train/usage_mean"] == pytest.approx(usage.mean(), rel=1e-12)
+        assert row["train/days"] == np.stack([t for _, _, t in played]).sum()
+    missed_slots = (np.stack([c for c, _, _ in envs.played])[:72] > 0.0).any(axis=2)  # 3 complete days
+    rates = np.sort(missed_slots.reshape(3, 24, 4).sum(axis=1).ravel() / 24)  # per (day, network)
+    summary = ppo.ledger.summary()
+    assert summary["days"] == 12  # 90 slots per network: 3 days and 18 slots
+    assert summary["partial_days"] == 4
+    cdf = summary["day_violation_rate_cdf"]
+    np.testing.assert_array_equal(cdf["rate"], np.unique(rates))
+    np.testing.assert_array_equal(cdf["fraction"], [np.mean(rates <= r) for r in np.unique(rates)])
 
 
 def test_logit_noise_is_relative_to_the_share_and_the_mean_is_the_same() -> None:

@@ -92,3 +92,42 @@ def cost_figure(results: dict[str, EvalResult]) -> Figure:
 def cost_cdf(results: dict[str, EvalResult], path: str | Path) -> list[Path]:
     """Write :func:`cost_figure` (the file keeps its historical name, ``cost_cdf``)."""
     return _save(cost_figure(results), Path(path))
+
+
+def training_violations(history: list[dict[str, float]], path: str | Path) -> list[Path]:
+    """SLA violation rate during training against env steps: per update, and cumulative (total and per slice).
+
+    Reads the ``sla/violation_rate`` and ``train/violation_rate*`` metrics of the update rows
+    (:class:`~netslice.intelligence.agents.ppo.PPOStats`, :mod:`~netslice.intelligence.agents.training_ledger`).
+    """
+    steps = np.array([h["charts/global_step"] for h in history])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, [h["sla/violation_rate"] for h in history], color="tab:red", alpha=0.4, label="per update")
+    ax.plot(steps, [h["train/violation_rate"] for h in history], color="tab:red", label="cumulative, any slice")
+    prefix = "train/violation_rate/"
+    for key in (k for k in history[-1] if k.startswith(prefix)):
+        ax.plot(steps, [h[key] for h in history], linestyle="--", label=f"cumulative, {key[len(prefix) :]}")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("fraction of slots with an SLA violation")
+    ax.set_ylim(bottom=0.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("SLA violations while learning (exploration on)")
+    return _save(fig, Path(path))
+
+
+def day_violation_cdf(cdf: dict[str, list[float]], path: str | Path) -> list[Path]:
+    """CDF of the per-day violation rate during training (``cdf``: the ledger summary's ``day_violation_rate_cdf``)."""
+    rates, fraction = np.asarray(cdf["rate"], dtype=float), np.asarray(cdf["fraction"], dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if rates.size:
+        ax.step(np.r_[0.0, rates, 1.0], np.r_[0.0, fraction, 1.0], where="post", color="tab:red")
+    else:
+        ax.text(0.5, 0.5, "no complete day", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("daily SLA violation rate (fraction of a network's slots that day with any violation)")
+    ax.set_ylabel("fraction of days")
+    ax.grid(alpha=0.3)
+    ax.set_title("SLA violations per day while learning")
+    return _save(fig, Path(path))

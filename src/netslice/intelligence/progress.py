@@ -4,7 +4,11 @@
 every :data:`PLAIN_INTERVAL_S` seconds (``--progress-every``), on the first update and when the task
 completes::
 
-    train ppo: 12/300 (4%) step 3,456/86,400, 2,650 steps/s, usage 0.307, violations 93.8%; elapsed 0:00:11, ETA 0:04:31
+    train ppo: 12/300 (4%) step 3,456/86,400, 2,650 steps/s, usage 0.307, violations 93.8% (so far 95.1%);
+      elapsed 0:00:11, ETA 0:04:31
+
+(one line, broken here; ``violations``: the last update's rate; ``so far``: over every slot the run has
+played, :mod:`netslice.intelligence.agents.training_ledger`.)
 
 The ETA extrapolates the rate of this invocation (a resumed run does not count the restored updates).
 """

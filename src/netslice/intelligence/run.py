@@ -3,7 +3,9 @@
 ``train``: PPO on the batched env with progress (a rich bar on a terminal, plain lines every
 ``progress_every`` seconds otherwise: :mod:`.progress`) and TensorBoard logs (``run_dir/tb``),
 checkpoints in ``run_dir/checkpoint.pt`` (resumed when present and of the same configuration), the run's
-configuration in ``run_dir/run_config.json`` (:mod:`.run_config`), then the comparison of the agent
+configuration in ``run_dir/run_config.json`` (:mod:`.run_config`), what learning cost in SLA violations and
+usage over every slot played (``run_dir/training.json``, :data:`TRAINING_FILE`, and the figures
+``training_violations`` and ``day_violation_cdf``), then the comparison of the agent
 with the static, rule-based, forecast (causal model-predictive) and oracle policies over
 ``eval_days`` days of fresh evaluation envs: the tables of :mod:`.tables`, ``run_dir/evaluation.json``
 and the figures of :mod:`.plots`.
@@ -33,13 +35,16 @@ from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.static import StaticPolicy
 from netslice.intelligence.progress import PLAIN_INTERVAL_S, progress
-from netslice.intelligence.run_config import RunConfig
+from netslice.intelligence.run_config import RunConfig, write_json_atomic
 from netslice.network.scenarios import Scenario, load
 from netslice.provenance import environment, git_revision
 
 BASELINES = ("static", "rule", "forecast", "oracle")
 #: Names :func:`make_policy` accepts besides checkpoint paths.
 POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
+#: The training run's violations and usage: ``meta`` plus :meth:`TrainingLedger.summary`'s keys
+#: (:mod:`netslice.intelligence.agents.training_ledger`).
+TRAINING_FILE = "training.json"
 
 
 def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None = None) -> AnyPolicy:
@@ -110,21 +115,40 @@ def meta(**extra: Any) -> dict[str, Any]:
 
 
 def report(
-    results: dict[str, EvalResult], run_dir: Path, console: Console, history: list[dict[str, float]] | None, **info: Any
-) -> dict[str, dict[str, float]]:
-    """Comparison table, JSON and figures of an evaluation."""
+    results: dict[str, EvalResult], run_dir: Path, console: Console, history: list[dict[str, float]] | None,
+    written: Sequence[Path] = (), **info: Any,
+) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Comparison table, JSON and figures of an evaluation (``written``: files already written, listed first)."""
     table = compare(results)
     first = next(iter(results.values()))
     title = f"{first.scenario}: {info.get('days', '?')} days x {info.get('n_envs', '?')} networks"
     tables.render(table, first.slices, console, f"{title} (usage = weighted mean allocated share; violations = slots "
                   "with any SLA cost > 0)")  # fmt: skip
-    paths = [write_json(table, run_dir / "evaluation.json", meta(**info))]
+    paths = [*written, write_json(table, run_dir / "evaluation.json", meta(**info))]
     if history:
         paths += plots.learning_curve(history, run_dir / "learning_curve")
     paths += plots.daily_profile(results, run_dir / "daily_profile")
     paths += plots.cost_cdf(results, run_dir / "cost_cdf")
     console.print("results: " + ", ".join(str(p) for p in paths), soft_wrap=True)
     return table
+
+
+def write_training(ppo: PPO, run_dir: Path, console: Console, **info: Any) -> list[Path]:
+    """Write :data:`TRAINING_FILE` (atomically) and the figures of the violations while learning; print the totals.
+
+    Returns:
+        The files written.
+    """
+    summary = ppo.ledger.summary()
+    path = run_dir / TRAINING_FILE
+    write_json_atomic(path, {"meta": meta(updates=ppo.update, **info), **summary})
+    paths = [path, *plots.day_violation_cdf(summary["day_violation_rate_cdf"], run_dir / "day_violation_cdf")]
+    if ppo.stats.history:
+        paths += plots.training_violations(ppo.stats.history, run_dir / "training_violations")
+    per_slice = ", ".join(f"{name} {s['violation_rate']:.1%}" for name, s in summary["slices"].items())
+    console.print(f"while learning: {summary['slots']:,} slots, violations {summary['violation_rate']:.1%} "
+                  f"({per_slice}), usage {summary['usage_mean']:.3f}", soft_wrap=True)  # fmt: skip
+    return paths
 
 
 def train(
@@ -156,13 +180,15 @@ def train(
             for key, value in row.items():
                 writer.add_scalar(key, value, step)
             bar.update(task, completed=update, info=f"step {step:,}/{total_steps:,}, {row['charts/sps']:,.0f} steps/s, "
-                       f"usage {row['usage/mean']:.3f}, violations {row['sla/violation_rate']:.1%}")  # fmt: skip
+                       f"usage {row['usage/mean']:.3f}, violations {row['sla/violation_rate']:.1%} "
+                       f"(so far {row['train/violation_rate']:.1%})")  # fmt: skip
 
         ppo.train(on_update=on_update)
     writer.close()
+    written = write_training(ppo, run_dir, console, train_envs=cfg.n_envs)
     policies: dict[str, AnyPolicy] = {"ppo": ppo.policy()}
     policies.update({name: make_policy(name, sc, cfg.weights) for name in BASELINES})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip
-    return report(results, run_dir, console, ppo.stats.history, days=cfg.eval_days, n_envs=cfg.eval_envs,
+    return report(results, run_dir, console, ppo.stats.history, written, days=cfg.eval_days, n_envs=cfg.eval_envs,
                   config=asdict(cfg.ppo), train_envs=cfg.n_envs)  # fmt: skip

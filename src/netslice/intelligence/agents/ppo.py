@@ -14,9 +14,12 @@ noise is clipped to [-H, H] before it is added (the paper's clipped exploration 
 the log-probability used in the ratio is that of the Gaussian (an approximation that ignores the
 clipping, exact for |eps| < H).
 
+Every slot played goes into a :class:`~.training_ledger.TrainingLedger` (:attr:`PPO.ledger`): the SLA
+violations and usage that learning cost, cumulative over the run, added to each update's row.
+
 Checkpoints (``run_dir/checkpoint.pt``, written atomically every ``checkpoint_every`` updates and at
 the end) hold the networks, optimiser, observation statistics, random generator states, the env's
-snapshot and the current observation, so that a resumed run continues exactly as the original.
+snapshot, the current observation and the ledger, so that a resumed run continues exactly as the original.
 """
 
 from __future__ import annotations
@@ -38,13 +41,16 @@ from netslice.intelligence.agents.gae import gae
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.agents.training_ledger import TrainingLedger
 
 FloatArray = NDArray[np.float64]
 
 #: Entries a checkpoint needs to act as a policy (:meth:`PPOPolicy.load`).
 POLICY_KEYS = ("config", "n_obs", "n_act", "agent", "obs_rms")
 #: Entries a checkpoint needs to resume training (:meth:`PPO.resume`).
-RESUME_KEYS = (*POLICY_KEYS, "optimizer", "noise_rng", "torch_rng", "update", "global_step", "history", "env", "obs")
+RESUME_KEYS = (
+    *POLICY_KEYS, "optimizer", "noise_rng", "torch_rng", "update", "global_step", "history", "env", "obs", "ledger"
+)  # fmt: skip
 #: What to do about a checkpoint that cannot be evaluated.
 EVAL_HINT = "pass a run folder or checkpoint.pt written by `netslice train`"
 #: What to do about a checkpoint written with another configuration.
@@ -60,6 +66,7 @@ class RolloutEnv(Protocol):
     num_envs: int
     single_observation_space: Any
     single_action_space: Any
+    encoder: Any  # its ``slice_names`` name the ledger's slices
 
     def reset(self, *, seed: int | None = None) -> tuple[Any, dict[str, Any]]: ...  # noqa: D102
 
@@ -88,7 +95,8 @@ class PPOStats:
             weighted usage), ``losses/policy``, ``losses/value``, ``losses/entropy``,
             ``losses/approx_kl``, ``losses/clipfrac``, ``policy/std`` (mean exploration std),
             ``time/rollout_s`` (seconds of the update spent rolling out and computing GAE) and
-            ``time/learn_s`` (seconds spent in the gradient epochs).
+            ``time/learn_s`` (seconds spent in the gradient epochs); then the ledger's ``train/*`` metrics,
+            cumulative over every slot played so far (:mod:`.training_ledger`).
     """
 
     history: list[dict[str, float]] = field(default_factory=list)
@@ -155,6 +163,7 @@ class PPO:
         self.update = 0
         self.global_step = 0
         self.stats = PPOStats()
+        self.ledger = TrainingLedger(envs.encoder.slice_names, envs.num_envs)
         self.obs, _ = envs.reset(seed=cfg.seed)
         self.stale_removed = ckpt.remove_stale_temp_files(self.checkpoint_path)
 
@@ -189,7 +198,7 @@ class PPO:
                 "obs_rms": self.obs_rms.state_dict() if self.obs_rms is not None else None,
                 "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                 "update": self.update, "global_step": self.global_step, "history": self.stats.history,
-                "env": self.envs.snapshot(), "obs": self.obs,
+                "env": self.envs.snapshot(), "obs": self.obs, "ledger": self.ledger.state(),
             },
         )  # fmt: skip
 
@@ -225,6 +234,7 @@ class PPO:
             self.stats.history = list(data["history"])
             self.envs.restore(data["env"])
             self.obs = np.asarray(data["obs"])
+            self.ledger = TrainingLedger.from_state(data["ledger"])
         return True
 
     # ------------------------------------------------------------------------------------ training
@@ -296,6 +306,7 @@ class PPO:
             obs_buf[t], act_buf[t], logp_buf[t], val_buf[t] = x, action, logp, value
             rew_buf[t] = train_reward
             done_buf[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+            self.ledger.record(cost, -np.asarray(info.get("reward_usage", reward), dtype=np.float64), done_buf[t])
             env_reward += float(np.mean(reward))
             cost_sum += float(cost.sum(axis=1).mean())
             violations += float((cost > 0.0).any(axis=1).mean())
@@ -319,6 +330,7 @@ class PPO:
             **losses,
             "time/rollout_s": learn_start - start,
             "time/learn_s": end - learn_start,
+            **self.ledger.metrics(),
         }
 
     def _learn(

@@ -20,6 +20,7 @@ from netslice import cli
 from netslice.errors import ConfigError, NetsliceError
 from netslice.intelligence.agents.ppo import PPO
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.run_config import FIELDS, PPO_FIELDS, RUN_CONFIG_FILE, RunConfig, attribute_docs
 
@@ -48,9 +49,10 @@ def _train_options() -> dict[str, Any]:
 
 def test_every_config_field_is_an_option_with_the_dataclass_default_and_docstring_help() -> None:
     options = _train_options()
-    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig)}
-    defaults = {**asdict(RunConfig()), **asdict(PPOConfig())}
-    assert set(FIELDS) == {f.name for f in fields(PPOConfig)} | {f.name for f in fields(RunConfig)} - {"ppo"}
+    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig)}
+    defaults = {**asdict(RunConfig()), **asdict(PPOConfig()), **asdict(SafetyConfig())}
+    subs = {f.name for f in fields(PPOConfig)} | {f.name for f in fields(SafetyConfig)}
+    assert set(FIELDS) == subs | {f.name for f in fields(RunConfig)} - {"ppo", "safety"}
     for name in FIELDS:
         expected = list(defaults[name]) if isinstance(defaults[name], tuple) else defaults[name]
         assert options[name].default == expected, name
@@ -107,6 +109,12 @@ def test_command_line_overrides_config_file_overrides_defaults(tmp_path: Path) -
     ({"ppo": {"anneal_lr": 1}}, "anneal_lr: must be true or false, got 1"),
     ({"eval_days": 0}, "eval_days: must be at least 1, got 0"),
     ({"algo": "sac"}, "algo: only 'ppo' is available, got 'sac'"),
+    ({"safety": {"method": "adam"}}, "method: must be one of 'none', 'lagrangian', 'pid', got 'adam'"),
+    ({"safety": {"violation_limit": 1.5}}, "violation_limit: must be in [0, 1], got 1.5"),
+    ({"safety": {"lambda_every": 0}}, "lambda_every: must be at least 1, got 0"),
+    ({"safety": {"lambda_lr": -1}}, "lambda_lr: must be a finite number of at least 0, got -1.0"),
+    ({"safety": {"pid_ema": 1}}, "pid_ema: must be in [0, 1), got 1.0"),
+    ({"safety": 3}, "safety must be an object of SafetyConfig fields, got 3"),
 ])  # fmt: skip
 def test_a_bad_config_file_is_one_error_line_naming_the_key(tmp_path: Path, data: dict[str, Any], message: str) -> None:
     path = tmp_path / "bad.json"
@@ -195,3 +203,32 @@ def test_domain_weights_are_part_of_the_run_and_reach_every_user_of_the_objectiv
     result = _run("train", "--weights", "1", "--print-config")
     assert result.exit_code != 0
     assert "weights" in result.output
+
+
+def test_safety_options_parse_and_land_in_the_run_config(tmp_path: Path) -> None:
+    assert _config()["safety"] == asdict(SafetyConfig())  # default: method none
+    assert not RunConfig().safety.enabled
+    data = _config("--safety", "pid", "--violation-limit", "0.02", "--lambda-every", "3", "--pid-kd", "2")
+    assert data["safety"] == {**asdict(SafetyConfig()), "method": "pid", "violation_limit": 0.02, "lambda_every": 3,
+                              "pid_kd": 2.0}  # fmt: skip
+    cfg = RunConfig.from_dict(data)
+    assert cfg.safety == SafetyConfig(method="pid", violation_limit=0.02, lambda_every=3, pid_kd=2.0)
+    cfg.save(tmp_path)
+    assert RunConfig.load(tmp_path) == cfg
+    assert _config("--config", str(tmp_path), "--safety", "lagrangian")["safety"]["method"] == "lagrangian"
+    assert RunConfig.from_dict({"ppo": {"seed": 1}}).safety == SafetyConfig()  # older records: no "safety"
+    result = _run("train", *TINY, "--safety", "lagrangian", "--run-dir", str(tmp_path / "run"))
+    assert result.exit_code == 2  # not wired into PPO yet: refused, not trained unconstrained
+    assert "method: 'lagrangian' is not available in training yet" in result.output
+
+
+def test_safety_config_builds_the_multipliers_it_names() -> None:
+    from netslice.intelligence.agents.lagrangian import DualAscent, PIDLagrangian
+
+    assert SafetyConfig().multipliers(("a", "b")) is None
+    dual = SafetyConfig(method="lagrangian", violation_limit=0.05, lambda_lr=0.5, lambda_every=2).multipliers(("a",))
+    assert isinstance(dual, DualAscent)
+    assert (dual.d, dual.eta, dual.every) == (0.05, 0.5, 2)
+    pid = SafetyConfig(method="pid", pid_kp=1.0, pid_ki=2.0, pid_kd=3.0, pid_ema=0.5).multipliers(("a", "b"))
+    assert isinstance(pid, PIDLagrangian)
+    assert (pid.kp, pid.ki, pid.kd, pid.ema, pid.slice_names) == (1.0, 2.0, 3.0, 0.5, ("a", "b"))

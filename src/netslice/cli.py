@@ -24,9 +24,18 @@ from rich.table import Table
 
 from netslice.errors import NetsliceError
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
 from netslice.intelligence.progress import PLAIN_INTERVAL_S
-from netslice.intelligence.run_config import FIELDS, MINIMUM, PPO_FIELDS, RunConfig, attribute_docs, write_json_atomic
+from netslice.intelligence.run_config import (
+    FIELDS,
+    MINIMUM,
+    PPO_FIELDS,
+    SAFETY_FIELDS,
+    RunConfig,
+    attribute_docs,
+    write_json_atomic,
+)
 from netslice.network import scenarios
 from netslice.network.allocation import DOMAINS, equal_split
 from netslice.network.kernel import Kpis
@@ -235,9 +244,9 @@ def serve(
 
 
 #: Option names of config fields other than ``--field-name`` (kept from before the options were derived).
-OPTION_NAMES: dict[str, tuple[str, ...]] = {"total_steps": ("--steps",)}
-#: Help panels of the derived options: run fields, then PPO fields.
-RUN_PANEL, PPO_PANEL = "Run (RunConfig)", "PPO (PPOConfig)"
+OPTION_NAMES: dict[str, tuple[str, ...]] = {"total_steps": ("--steps",), "method": ("--safety",)}
+#: Help panels of the derived options: run fields, PPO fields, safety fields.
+RUN_PANEL, PPO_PANEL, SAFETY_PANEL = "Run (RunConfig)", "PPO (PPOConfig)", "Safety (SafetyConfig)"
 
 
 def help_text(doc: str) -> str:
@@ -252,15 +261,16 @@ def config_parameters(defaults: RunConfig) -> list[inspect.Parameter]:
     The help text is the field's line in the ``Attributes:`` section of its class; a tuple field is a repeatable
     option (``--hidden 64 --hidden 64``), a bool one a ``--name/--no-name`` flag.
     """
-    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig)}
+    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig)}
     params = []
     for name, kind in FIELDS.items():
-        default = getattr(defaults.ppo if name in PPO_FIELDS else defaults, name)
+        default = getattr(defaults.owner(name), name)
+        panel = SAFETY_PANEL if name in SAFETY_FIELDS else PPO_PANEL if name in PPO_FIELDS else RUN_PANEL
         if get_origin(kind) is tuple:
             kind, default = list[get_args(kind)[0]], list(default)  # type: ignore[misc]
         option = typer.Option(
             *OPTION_NAMES.get(name, ()), help=help_text(docs[name]), min=MINIMUM.get(name),
-            rich_help_panel=PPO_PANEL if name in PPO_FIELDS else RUN_PANEL,
+            rich_help_panel=panel,
         )  # fmt: skip
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                         annotation=Annotated[kind, option]))  # fmt: skip

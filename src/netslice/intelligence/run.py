@@ -159,6 +159,8 @@ def train(
     Writes ``run_dir/run_config.json`` (:meth:`RunConfig.save`) once the checkpoint, if resumed, is known to be
     of the same configuration.
     """
+    if cfg.safety.enabled:  # the multipliers exist (agents/lagrangian.py); PPO does not train with them yet
+        raise ConfigError(f"method: {cfg.safety.method!r} is not available in training yet, only 'none'")
     sc = load(cfg.scenario)
     envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights))
     ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record())

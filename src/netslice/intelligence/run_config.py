@@ -1,11 +1,13 @@
 """The configuration of a training run (:class:`RunConfig`): what ``netslice train`` trains and evaluates.
 
-Each default is defined once, in :class:`RunConfig` (the run) or
-:class:`~netslice.intelligence.agents.ppo_config.PPOConfig` (the learner); the command line derives its
+Each default is defined once, in :class:`RunConfig` (the run),
+:class:`~netslice.intelligence.agents.ppo_config.PPOConfig` (the learner) or
+:class:`~netslice.intelligence.agents.safety_config.SafetyConfig` (the constraints); the command line derives its
 options from these fields. A run writes its configuration to ``RUN_DIR/run_config.json`` (and into its
 checkpoint), so that ``netslice train --config RUN_DIR/run_config.json`` reproduces it from its folder alone.
 
-The JSON record is :meth:`RunConfig.record`: the run fields, ``"ppo"`` with the PPO fields, and ``"netslice"``,
+The JSON record is :meth:`RunConfig.record`: the run fields, ``"ppo"`` with the PPO fields, ``"safety"`` with the
+safety fields, and ``"netslice"``,
 the version that wrote it (information only: it is not compared and not applied). A file may leave keys out
 (they keep their defaults); a key that is not a field is an error naming it.
 """
@@ -25,14 +27,17 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.orchestration.objective import DEFAULT_WEIGHTS, Objective
 
 #: File name of the configuration in a run folder.
 RUN_CONFIG_FILE = "run_config.json"
 #: Learning algorithms ``netslice train`` has.
 ALGOS = ("ppo",)
-#: Smallest value of the count fields (run and PPO fields), checked by :class:`RunConfig` and the command line.
-MINIMUM: dict[str, int] = {"n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1}
+#: Smallest value of the count fields (run, PPO and safety fields), checked by the configs and the command line.
+MINIMUM: dict[str, int] = {"n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1, "lambda_every": 1}
+#: The sub-configurations of a run: field of :class:`RunConfig` -> their class.
+SUBCONFIGS: dict[str, type] = {"ppo": PPOConfig, "safety": SafetyConfig}
 #: Keys of a record that are information, not configuration (neither compared nor applied).
 INFO_KEYS = ("netslice",)
 
@@ -50,6 +55,7 @@ class RunConfig:
         eval_days: days of evaluation per policy.
         eval_envs: networks in the evaluation (seeded with 1000 + the PPO seed).
         ppo: the learner's hyper-parameters; its ``seed`` also seeds the training networks.
+        safety: the constraint handling in training (default: none, the fixed cost penalty only).
     """
 
     scenario: str = "testbed-v0"
@@ -59,15 +65,20 @@ class RunConfig:
     eval_days: int = 5
     eval_envs: int = 16
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ConfigError(f"algo: only {', '.join(map(repr, ALGOS))} is available, got {self.algo!r}")
         Objective.create(self.weights)  # raises a ConfigError naming weights and the rule
         for name, least in MINIMUM.items():
-            value = getattr(self.ppo if name in PPO_FIELDS else self, name)
+            value = getattr(self.owner(name), name)
             if value < least:
                 raise ConfigError(f"{name}: must be at least {least}, got {value!r}")
+
+    def owner(self, name: str) -> Any:
+        """The (sub-)configuration that holds the flat field ``name``: ``self``, ``self.ppo`` or ``self.safety``."""
+        return self.safety if name in SAFETY_FIELDS else self.ppo if name in PPO_FIELDS else self
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as JSON data (tuples as lists), without the ``"netslice"`` version."""
@@ -83,7 +94,8 @@ class RunConfig:
         """The configuration a record (or part of one) describes; keys left out keep their defaults.
 
         Args:
-            data: run fields, ``"ppo"`` (a dict of PPO fields) and optionally ``"netslice"`` (ignored).
+            data: run fields, ``"ppo"`` (a dict of PPO fields), ``"safety"`` (a dict of safety fields) and
+                optionally ``"netslice"`` (ignored).
             source: what ``data`` came from, at the start of error messages (e.g. the file name).
 
         Raises:
@@ -91,14 +103,17 @@ class RunConfig:
         """
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: must be a JSON object, got {type(data).__name__}")
-        ppo = data.get("ppo", {})
-        if not isinstance(ppo, dict):
-            raise ConfigError(f"{source}: ppo must be an object of PPO fields, got {ppo!r}")
-        run = {k: v for k, v in data.items() if k not in (*INFO_KEYS, "ppo")}
-        return cls().overridden({**run, **ppo}, source)
+        subs = {name: data.get(name, {}) for name in SUBCONFIGS}
+        for name, sub in subs.items():
+            if not isinstance(sub, dict):
+                raise ConfigError(
+                    f"{source}: {name} must be an object of {SUBCONFIGS[name].__name__} fields, got {sub!r}"
+                )
+        run = {k: v for k, v in data.items() if k not in (*INFO_KEYS, *SUBCONFIGS)}
+        return cls().overridden({**run, **subs["ppo"], **subs["safety"]}, source)
 
     def overridden(self, values: dict[str, Any], source: str = "run config") -> RunConfig:
-        """A copy with ``values`` (flat: run and PPO field names, see :data:`FIELDS`) applied.
+        """A copy with ``values`` (flat: run, PPO and safety field names, see :data:`FIELDS`) applied.
 
         Raises:
             ConfigError: an unknown key (named, with the known ones), or a value of the wrong type or range.
@@ -106,13 +121,15 @@ class RunConfig:
         unknown = [key for key in values if key not in FIELDS]
         if unknown:
             raise ConfigError(
-                f"{source}: unknown key {', '.join(map(repr, unknown))} (known: {', '.join(FIELDS)}, and ppo "
-                f"holding {', '.join(PPO_FIELDS)})"
+                f"{source}: unknown key {', '.join(map(repr, unknown))} (known: {', '.join(RUN_FIELDS)}, ppo "
+                f"holding {', '.join(PPO_FIELDS)}, and safety holding {', '.join(SAFETY_FIELDS)})"
             )
         checked = {key: coerce(f"{source}: {key}", FIELDS[key], value) for key, value in values.items()}
-        ppo = replace(self.ppo, **{k: v for k, v in checked.items() if k in PPO_FIELDS})
         try:
-            return replace(self, ppo=ppo, **{k: v for k, v in checked.items() if k not in PPO_FIELDS})
+            ppo = replace(self.ppo, **{k: v for k, v in checked.items() if k in PPO_FIELDS})
+            safety = replace(self.safety, **{k: v for k, v in checked.items() if k in SAFETY_FIELDS})
+            run = {k: v for k, v in checked.items() if k in RUN_FIELDS}
+            return replace(self, ppo=ppo, safety=safety, **run)
         except ConfigError as err:  # a value out of range (checked by __post_init__)
             raise ConfigError(f"{source}: {err}") from None
 
@@ -214,9 +231,12 @@ def attribute_docs(cls: type) -> dict[str, str]:
 
 #: PPO field name -> type (at run time: see :mod:`~netslice.intelligence.agents.ppo_config`).
 PPO_FIELDS: dict[str, Any] = {f.name: get_type_hints(PPOConfig)[f.name] for f in fields(PPOConfig)}
-#: Every configurable field, run and PPO (one flat namespace: the names do not overlap) -> type.
-FIELDS: dict[str, Any] = {
-    **{f.name: get_type_hints(RunConfig)[f.name] for f in fields(RunConfig) if f.name != "ppo"},
-    **PPO_FIELDS,
+#: Safety field name -> type.
+SAFETY_FIELDS: dict[str, Any] = {f.name: get_type_hints(SafetyConfig)[f.name] for f in fields(SafetyConfig)}
+#: Run field name (the sub-configurations left out) -> type.
+RUN_FIELDS: dict[str, Any] = {
+    f.name: get_type_hints(RunConfig)[f.name] for f in fields(RunConfig) if f.name not in SUBCONFIGS
 }
-assert len(FIELDS) == len(fields(RunConfig)) - 1 + len(PPO_FIELDS), "run and PPO field names overlap"
+#: Every configurable field, run, PPO and safety (one flat namespace: the names do not overlap) -> type.
+FIELDS: dict[str, Any] = {**RUN_FIELDS, **PPO_FIELDS, **SAFETY_FIELDS}
+assert len(FIELDS) == len(RUN_FIELDS) + len(PPO_FIELDS) + len(SAFETY_FIELDS), "run, PPO and safety names overlap"

@@ -1,0 +1,84 @@
+"""The safe-learning settings (:class:`SafetyConfig`): which constraint handling PPO trains with.
+
+``netslice train`` derives its options from these fields as from :class:`~.ppo_config.PPOConfig`'s (the method
+is ``--safety``); a run records them under ``"safety"`` in ``run_config.json``. The default, ``method="none"``,
+is PPO as before (the fixed ``cost_penalty`` only), bit for bit. The multipliers themselves are
+:mod:`.lagrangian` (its docstring has the update rules and the ``safety/*`` metrics).
+
+This module imports neither torch nor numpy (the command line reads it at start-up).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from netslice.errors import ConfigError
+
+if TYPE_CHECKING:
+    from netslice.intelligence.agents.lagrangian import Multipliers
+
+#: The safety methods: none (the fixed penalty only), projected dual ascent, PID Lagrangian.
+METHODS = ("none", "lagrangian", "pid")
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """Constraint handling in training: per slice, the SLA violation rate at most ``violation_limit``.
+
+    Attributes:
+        method: ``"none"`` (the fixed cost_penalty only), ``"lagrangian"`` (one multiplier per slice by
+            projected dual ascent) or ``"pid"`` (PID Lagrangian multipliers, Stooke et al. 2020).
+        violation_limit: the limit d on each slice's expected SLA violation rate (fraction of slots), in [0, 1].
+        lambda_every: PPO updates per multiplier step (the multipliers' slower time scale).
+        lambda_lr: the step size eta of the dual ascent (a plain step, not Adam).
+        pid_kp: the proportional gain K_P of the PID multipliers.
+        pid_ki: the integral gain K_I of the PID multipliers.
+        pid_kd: the derivative gain K_D of the PID multipliers.
+        pid_ema: smoothing of the violation rate in the PID's proportional and derivative terms, in [0, 1) (0: none).
+        normalise_lagrangian: divide the Lagrangian reward by 1 + the sum of the multipliers.
+    """
+
+    method: str = "none"
+    violation_limit: float = 0.01
+    lambda_every: int = 1
+    lambda_lr: float = 1.0
+    pid_kp: float = 1.0
+    pid_ki: float = 1.0
+    pid_kd: float = 0.0
+    pid_ema: float = 0.0
+    normalise_lagrangian: bool = True
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"method: must be one of {', '.join(map(repr, METHODS))}, got {self.method!r}")
+        if not 0.0 <= self.violation_limit <= 1.0:
+            raise ConfigError(f"violation_limit: must be in [0, 1], got {self.violation_limit!r}")
+        if self.lambda_every < 1:
+            raise ConfigError(f"lambda_every: must be at least 1, got {self.lambda_every!r}")
+        for name in ("lambda_lr", "pid_kp", "pid_ki", "pid_kd"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ConfigError(f"{name}: must be a finite number of at least 0, got {value!r}")
+        if not 0.0 <= self.pid_ema < 1.0:
+            raise ConfigError(f"pid_ema: must be in [0, 1), got {self.pid_ema!r}")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether training is constrained (a method other than ``"none"``)."""
+        return self.method != "none"
+
+    def multipliers(self, slice_names: Sequence[str]) -> Multipliers | None:
+        """Fresh multipliers (all 0) for ``slice_names``, or None for ``method="none"``."""
+        from netslice.intelligence.agents import lagrangian  # numpy: only when training
+
+        if self.method == "lagrangian":
+            return lagrangian.DualAscent(slice_names, self.violation_limit, self.lambda_lr, self.lambda_every)
+        if self.method == "pid":
+            return lagrangian.PIDLagrangian(
+                slice_names, self.violation_limit, self.pid_kp, self.pid_ki, self.pid_kd, self.lambda_every,
+                self.pid_ema,
+            )  # fmt: skip
+        return None

@@ -217,9 +217,14 @@ def test_safety_options_parse_and_land_in_the_run_config(tmp_path: Path) -> None
     assert RunConfig.load(tmp_path) == cfg
     assert _config("--config", str(tmp_path), "--safety", "lagrangian")["safety"]["method"] == "lagrangian"
     assert RunConfig.from_dict({"ppo": {"seed": 1}}).safety == SafetyConfig()  # older records: no "safety"
-    result = _run("train", *TINY, "--safety", "lagrangian", "--run-dir", str(tmp_path / "run"))
-    assert result.exit_code == 2  # not wired into PPO yet: refused, not trained unconstrained
-    assert "method: 'lagrangian' is not available in training yet" in result.output
+    run = tmp_path / "run"
+    result = _run("train", *TINY, "--safety", "lagrangian", "--violation-limit", "0.01", "--run-dir", str(run))
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / RUN_CONFIG_FILE).read_text())["safety"]["method"] == "lagrangian"
+    data = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert data["safety"]["multipliers"]["kind"] == "lagrangian"
+    assert "safety/lambda/mar" in data["history"][-1]
+    assert json.loads((run / "evaluation.json").read_text())["meta"]["safety"]["violation_limit"] == 0.01
 
 
 def test_safety_config_builds_the_multipliers_it_names() -> None:

@@ -159,11 +159,9 @@ def train(
     Writes ``run_dir/run_config.json`` (:meth:`RunConfig.save`) once the checkpoint, if resumed, is known to be
     of the same configuration.
     """
-    if cfg.safety.enabled:  # the multipliers exist (agents/lagrangian.py); PPO does not train with them yet
-        raise ConfigError(f"method: {cfg.safety.method!r} is not available in training yet, only 'none'")
     sc = load(cfg.scenario)
     envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights))
-    ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record())
+    ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety)
     if ppo.stale_removed:
         console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
     if resume and ppo.resume():
@@ -193,4 +191,5 @@ def train(
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip
     return report(results, run_dir, console, ppo.stats.history, written, days=cfg.eval_days, n_envs=cfg.eval_envs,
-                  config=asdict(cfg.ppo), train_envs=cfg.n_envs)  # fmt: skip
+                  config=asdict(cfg.ppo), train_envs=cfg.n_envs,
+                  **({"safety": asdict(cfg.safety)} if cfg.safety.enabled else {}))  # fmt: skip

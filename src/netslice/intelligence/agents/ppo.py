@@ -4,8 +4,12 @@ One update: roll out ``num_steps`` slots in each of the env's ``n_envs`` network
 advantages (bootstrapping truncated episodes with V(final observation)), then ``update_epochs``
 passes of clipped-surrogate PPO over minibatches. The training reward is the env's reward (minus
 weighted resource usage) minus ``cost_penalty`` times the sum of the slices' SLA costs (clipped to
-[0, 1] by the env): the penalty form of the constrained MDP. The safe variants (Lagrangian,
-baseline switching) come in their own modules.
+[0, 1] by the env): the penalty form of the constrained MDP.
+
+With a safety method (:class:`~.safety_config.SafetyConfig`), that reward ``r`` (``cost_penalty`` 0: the pure
+Lagrangian) becomes ``(r - sum_k lambda[k] 1[cost[k] > 0]) / (1 + sum_k lambda[k])`` (no division without
+``normalise_lagrangian``), lambda as at the update's start; after the update, the multipliers observe the rollout's
+violation rates ``J_C`` and step on their time scale (:mod:`.lagrangian`). One critic: no cost critic yet.
 
 Exploration: Gaussian noise on the share's logit (``noise_space="logit"``, the default: the sample
 goes through the sigmoid, so the noise is relative to the share) or on the sigmoid-squashed share
@@ -19,7 +23,7 @@ violations and usage that learning cost, cumulative over the run, added to each 
 
 Checkpoints (``run_dir/checkpoint.pt``, written atomically every ``checkpoint_every`` updates and at
 the end) hold the networks, optimiser, observation statistics, random generator states, the env's
-snapshot, the current observation and the ledger, so that a resumed run continues exactly as the original.
+snapshot, the current observation, the ledger and the multipliers, so that a resumed run continues exactly.
 """
 
 from __future__ import annotations
@@ -37,10 +41,12 @@ from torch import nn
 
 from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
+from netslice.intelligence.agents import lagrangian
 from netslice.intelligence.agents.gae import gae
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.training_ledger import TrainingLedger
 
 FloatArray = NDArray[np.float64]
@@ -96,7 +102,8 @@ class PPOStats:
             ``losses/approx_kl``, ``losses/clipfrac``, ``policy/std`` (mean exploration std),
             ``time/rollout_s`` (seconds of the update spent rolling out and computing GAE) and
             ``time/learn_s`` (seconds spent in the gradient epochs); then the ledger's ``train/*`` metrics,
-            cumulative over every slot played so far (:mod:`.training_ledger`).
+            cumulative over every slot played so far (:mod:`.training_ledger`); with a safety method, the
+            multipliers' ``safety/*`` metrics after the update's step (:mod:`.lagrangian`).
     """
 
     history: list[dict[str, float]] = field(default_factory=list)
@@ -139,12 +146,14 @@ class PPO:
     Creating a learner removes the temporary files that killed saves left in ``run_dir``
     (listed in :attr:`stale_removed`). ``run_config``: plain data describing the whole run (e.g.
     :meth:`~netslice.intelligence.run_config.RunConfig.record`, with ``cfg`` under ``"ppo"``), saved in the
-    checkpoint; :meth:`resume` refuses a checkpoint written with another one.
+    checkpoint; :meth:`resume` refuses a checkpoint written with another one. ``safety``: the constraint
+    handling (default: none); its multipliers are :attr:`multipliers` (None without a safety method).
     """
 
     def __init__(
-        self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path, run_config: dict[str, Any] | None = None
-    ) -> None:
+        self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path, run_config: dict[str, Any] | None = None,
+        safety: SafetyConfig | None = None,
+    ) -> None:  # fmt: skip
         mode = getattr(envs, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
         if mode != AutoresetMode.SAME_STEP:  # the rollout bootstraps truncated episodes from the same step's info
             raise ConfigError(f"envs: PPO needs autoreset_mode SAME_STEP, the envs use {mode}")
@@ -164,6 +173,8 @@ class PPO:
         self.global_step = 0
         self.stats = PPOStats()
         self.ledger = TrainingLedger(envs.encoder.slice_names, envs.num_envs)
+        self.safety = safety or SafetyConfig()
+        self.multipliers = self.safety.multipliers(envs.encoder.slice_names)
         self.obs, _ = envs.reset(seed=cfg.seed)
         self.stale_removed = ckpt.remove_stale_temp_files(self.checkpoint_path)
 
@@ -190,6 +201,7 @@ class PPO:
 
     def save(self) -> Path:
         """Write the checkpoint atomically."""
+        multipliers = None if self.multipliers is None else self.multipliers.state()
         return ckpt.save_checkpoint(
             self.checkpoint_path,
             {
@@ -199,6 +211,7 @@ class PPO:
                 "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                 "update": self.update, "global_step": self.global_step, "history": self.stats.history,
                 "env": self.envs.snapshot(), "obs": self.obs, "ledger": self.ledger.state(),
+                "safety": {"config": asdict(self.safety), "multipliers": multipliers},
             },
         )  # fmt: skip
 
@@ -220,9 +233,11 @@ class PPO:
                 f"this run has {self.n_obs} and {self.n_act} (another scenario?); use another --run-dir, "
                 "or --no-resume to start over"
             )
+        saved_safety = {"safety": data["safety"]["config"]} if data.get("safety") else {}
         ckpt.check_same_config(
-            path, data.get("run_config") or {"ppo": data["config"]}, self.run_config or {"ppo": asdict(self.cfg)},
-            CONFIG_HINT, ignore=("netslice",),
+            path, data.get("run_config") or {"ppo": data["config"], **saved_safety},
+            self.run_config or {"ppo": asdict(self.cfg), "safety": asdict(self.safety)}, CONFIG_HINT,
+            ignore=("netslice",),
         )  # fmt: skip
         with ckpt.restoring(path):
             self.agent.load_state_dict(data["agent"])
@@ -235,6 +250,8 @@ class PPO:
             self.envs.restore(data["env"])
             self.obs = np.asarray(data["obs"])
             self.ledger = TrainingLedger.from_state(data["ledger"])
+            if self.multipliers is not None:  # a KeyError or TypeError here: a checkpoint without multipliers
+                self.multipliers = lagrangian.from_state(data["safety"]["multipliers"])
         return True
 
     # ------------------------------------------------------------------------------------ training
@@ -282,6 +299,8 @@ class PPO:
         rew_buf = np.zeros((cfg.num_steps, n))
         done_buf = np.zeros((cfg.num_steps, n))
         env_reward = cost_sum = violations = 0.0
+        lam = None if self.multipliers is None else self.multipliers.lam.copy()  # in force for the whole rollout
+        j_c = np.zeros(len(self.envs.encoder.slice_names))
         std = self.agent.log_std.detach().exp().numpy().astype(np.float64)
         for t in range(cfg.num_steps):
             x = self._normalize(self.obs, update=True)
@@ -297,6 +316,9 @@ class PPO:
             next_obs, reward, terminated, truncated, info = self.envs.step(self.agent.squash(action))
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
             train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * cost.sum(axis=1)
+            if lam is not None:
+                train_reward = lagrangian.lagrangian_reward(train_reward, cost, lam, self.safety.normalise_lagrangian)
+                j_c += lagrangian.violation_rate(cost) / cfg.num_steps
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
             if trunc.any():
                 final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])
@@ -317,6 +339,8 @@ class PPO:
         self.global_step += cfg.num_steps * n
         learn_start = time.perf_counter()
         losses = self._learn(obs_buf, act_buf, logp_buf, adv, ret)
+        if self.multipliers is not None:
+            self.multipliers.observe(j_c)
         end = time.perf_counter()
         elapsed = end - start
         return {
@@ -331,6 +355,7 @@ class PPO:
             "time/rollout_s": learn_start - start,
             "time/learn_s": end - learn_start,
             **self.ledger.metrics(),
+            **(self.multipliers.metrics() if self.multipliers is not None else {}),
         }
 
     def _learn(

@@ -1,0 +1,163 @@
+"""Baseline switching: a policy combinator that enforces the baseline when the agent's action is predicted to violate.
+
+:class:`SwitchingPolicy` composes three parts (issue 12, item 3):
+
+* ``agent``: any :class:`~netslice.intelligence.policies.base.Policy` (a trained agent, a baseline);
+* ``baseline``: a :class:`~.base.Policy` trusted to keep the SLAs (the rule-based policy: 0 % violations
+  on testbed-v0);
+* ``evaluator``: an :class:`Evaluator` that predicts, for each env, the clipped SLA cost ``c(s, a)`` of
+  each slice (a margin, not a yes/no) with an uncertainty: ``predict(obs, action) -> (mean, std)``.
+
+Contract:
+
+=========================  ==========================================================================
+``act(obs)``               flat observations ``(n_envs, n_features)`` -> flat actions ``(n_envs, 7 K)``
+                           (the :class:`~.base.Policy` protocol); row ``i`` is the baseline's row where
+                           ``switched[i]``, the agent's row otherwise (bit for bit)
+switch rule                env ``i`` switches iff ``any_k mean[i, k] - confidence_z * std[i, k] > 0``:
+                           a violation is predicted with high confidence; exactly 0 does not switch
+``last_switched``          ``(n_envs,)`` bool mask of the last ``act`` (``None`` before the first)
+``observe(cost)``          hands the cost ``(n_envs, K)`` of the slot just played to the evaluator's
+                           ``update(obs, action, cost)`` with the last observation and the action
+                           actually enforced (no-op when the evaluator does not learn)
+``reset()``                resets agent and baseline (:func:`~.base.reset_policy`); counters persist
+``metrics()``              the table below; ``reset_counters()`` zeroes them
+=========================  ==========================================================================
+
+The agent and the baseline are both asked every slot (the baseline's action must be ready when the switch
+fires); the evaluator is asked about the agent's action only. Neither the orchestrator nor the envs know
+about the switch: it sits entirely in the intelligence layer.
+
+Metrics (each documented once, here; keys of :meth:`SwitchingPolicy.metrics`):
+
+======================  ===============================================================================
+``shield/switch_rate``  cumulative fraction of (env, slot) decisions on which the baseline was enforced
+``shield/switches``     cumulative number of (env, slot) decisions switched to the baseline
+``shield/decisions``    cumulative number of (env, slot) decisions taken
+======================  ===============================================================================
+
+The evaluator's quality metrics (``shield/precision``, ``shield/recall``) are produced by
+:mod:`netslice.intelligence.agents.evaluator`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netslice.intelligence.policies.base import FloatArray, Policy, reset_policy
+
+BoolArray = NDArray[np.bool_]
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """Predicts each slice's clipped SLA cost of an action, with an uncertainty.
+
+    ``update`` is optional (a learning evaluator defines it; :meth:`SwitchingPolicy.observe` calls it when
+    present).
+    """
+
+    def predict(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, FloatArray]:
+        """Mean and standard deviation ``(n_envs, K)`` of the cost of ``action`` ``(n_envs, 7 K)`` in ``obs``."""
+        ...
+
+
+def switch_mask(mean: NDArray[np.floating], std: NDArray[np.floating], confidence_z: float) -> BoolArray:
+    """``(n_envs,)``: True where some slice's ``mean - confidence_z * std > 0`` (strictly).
+
+    Raises:
+        ValueError: ``mean`` and ``std`` are not both ``(n_envs, K)`` of the same shape.
+    """
+    m = np.asarray(mean, dtype=np.float64)
+    s = np.asarray(std, dtype=np.float64)
+    if m.ndim != 2 or m.shape != s.shape:
+        raise ValueError(f"evaluator: mean {m.shape} and std {s.shape} must both be (n_envs, K)")
+    return np.asarray((m - confidence_z * s > 0.0).any(axis=1), dtype=np.bool_)
+
+
+@dataclass
+class SwitchingPolicy:
+    """Agent, baseline and evaluator behind one :class:`~.base.Policy` (see the module docstring).
+
+    Attributes:
+        agent: the policy whose actions are checked.
+        baseline: the policy enforced where the agent's action is predicted to violate.
+        evaluator: predicts ``(mean, std)`` of each slice's cost.
+        confidence_z: how many standard deviations the predicted cost must clear 0 by to switch
+            (0: switch on the mean; larger: switch only on confident predictions).
+        name: label for reports.
+    """
+
+    agent: Policy
+    baseline: Policy
+    evaluator: Evaluator
+    confidence_z: float = 1.0
+    name: str = "switching"
+    _switches: int = field(default=0, init=False, repr=False)
+    _decisions: int = field(default=0, init=False, repr=False)
+    _last_switched: BoolArray | None = field(default=None, init=False, repr=False)
+    _last_obs: FloatArray | None = field(default=None, init=False, repr=False)
+    _last_action: FloatArray | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.confidence_z):
+            raise ValueError(f"confidence_z: must be finite, got {self.confidence_z}")
+
+    @property
+    def last_switched(self) -> BoolArray | None:
+        """``(n_envs,)`` switch mask of the last :meth:`act` (a copy; ``None`` before the first)."""
+        return None if self._last_switched is None else self._last_switched.copy()
+
+    def act(self, obs: NDArray[np.floating]) -> FloatArray:
+        """The agent's actions, with the baseline's rows where a violation is predicted confidently."""
+        o = np.asarray(obs)
+        agent = np.asarray(self.agent.act(o), dtype=np.float64)
+        base = np.asarray(self.baseline.act(o), dtype=np.float64)
+        if agent.shape != base.shape or agent.ndim != 2 or agent.shape[0] != o.shape[0]:
+            raise ValueError(f"agent actions {agent.shape} and baseline actions {base.shape} must be (n_envs, 7 K)")
+        mean, std = self.evaluator.predict(o, agent)
+        switched = switch_mask(mean, std, self.confidence_z)
+        if switched.shape != (o.shape[0],):
+            raise ValueError(f"evaluator: predictions for {switched.shape[0]} envs, observations for {o.shape[0]}")
+        action = np.where(switched[:, None], base, agent)
+        self._switches += int(switched.sum())
+        self._decisions += int(switched.size)
+        self._last_switched = switched
+        self._last_obs = np.array(o, dtype=np.float64)
+        self._last_action = action.copy()
+        return action
+
+    def observe(self, cost: NDArray[np.floating]) -> None:
+        """Let the evaluator learn from the slot just played: ``update(last obs, enforced action, cost)``.
+
+        Raises:
+            RuntimeError: no action was taken yet.
+        """
+        if self._last_obs is None or self._last_action is None:
+            raise RuntimeError("observe: no action was taken yet")
+        update = getattr(self.evaluator, "update", None)
+        if callable(update):
+            update(self._last_obs, self._last_action, np.asarray(cost, dtype=np.float64))
+
+    def reset(self) -> None:
+        """Reset the agent and the baseline (the counters persist: they span a whole run)."""
+        reset_policy(self.agent)
+        reset_policy(self.baseline)
+        self._last_switched = self._last_obs = self._last_action = None
+
+    def reset_counters(self) -> None:
+        """Zero the ``shield/*`` counters."""
+        self._switches = self._decisions = 0
+
+    def metrics(self) -> dict[str, float]:
+        """The ``shield/*`` metrics of the module table (rate 0 before any decision)."""
+        rate = self._switches / self._decisions if self._decisions else 0.0
+        return {
+            "shield/switch_rate": float(rate),
+            "shield/switches": float(self._switches),
+            "shield/decisions": float(self._decisions),
+        }

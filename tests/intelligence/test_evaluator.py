@@ -1,0 +1,127 @@
+"""EnsembleEvaluator (issue 12.3): per-slice cost margins with ensemble uncertainty, on a known function."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from numpy.typing import NDArray
+
+from netslice.intelligence.agents.evaluator import EnsembleConfig, EnsembleEvaluator, classification_metrics
+from netslice.intelligence.policies.switching import Evaluator, SwitchingPolicy
+
+THRESHOLD = np.array([0.5, 0.7])
+Data = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
+
+def _data(rng: np.random.Generator, n: int, lo: float = 0.0, hi: float = 1.0) -> Data:
+    """Noise-free transitions: cost_k = max(0, a_k - threshold_k), obs irrelevant."""
+    obs = rng.uniform(lo, hi, (n, 2))
+    action = rng.uniform(lo, hi, (n, 2))
+    return obs, action, np.maximum(0.0, action - THRESHOLD)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> EnsembleEvaluator:
+    ev = EnsembleEvaluator(2, 2, 2, EnsembleConfig(seed=0))
+    ev.fit(*_data(np.random.default_rng(0), 1500), epochs=60)
+    return ev
+
+
+def test_learns_the_known_function(fitted: EnsembleEvaluator) -> None:
+    assert isinstance(fitted, Evaluator)
+    held_out = _data(np.random.default_rng(1), 2000)
+    for z in (0.0, 1.0, 2.0):
+        m = fitted.precision_recall(*held_out, z=z)
+        assert set(m) == {"shield/precision", "shield/recall"}
+        assert m["shield/precision"] >= 0.9, (z, m)
+        assert m["shield/recall"] >= 0.9, (z, m)
+    mean, std = fitted.predict(held_out[0], held_out[1])
+    assert mean.shape == std.shape == (2000, 2)
+    np.testing.assert_allclose(mean + fitted.config.tolerance, held_out[2], atol=0.15)
+
+
+def test_std_is_larger_away_from_the_data(fitted: EnsembleEvaluator) -> None:
+    inside = _data(np.random.default_rng(2), 500)
+    far = _data(np.random.default_rng(3), 500, lo=3.0, hi=5.0)
+    _, std_in = fitted.predict(inside[0], inside[1])
+    _, std_far = fitted.predict(far[0], far[1])
+    assert np.median(std_far) > 5.0 * np.median(std_in)
+
+
+def test_deterministic_given_the_seed() -> None:
+    data = _data(np.random.default_rng(4), 300)
+    probe = _data(np.random.default_rng(5), 50)
+    preds = []
+    for seed in (7, 7, 8):
+        global_state = torch.random.get_rng_state()  # the global torch RNG is left alone
+        ev = EnsembleEvaluator(2, 2, 2, EnsembleConfig(seed=seed, hidden=(16,)))
+        ev.fit(*data, epochs=2)
+        ev.update(*probe)
+        preds.append(ev.predict(probe[0], probe[1]))
+        assert torch.equal(torch.random.get_rng_state(), global_state)
+    np.testing.assert_array_equal(preds[0][0], preds[1][0])
+    np.testing.assert_array_equal(preds[0][1], preds[1][1])
+    assert not np.array_equal(preds[0][0], preds[2][0])
+
+
+def test_update_learns_online_and_bounds_the_buffer() -> None:
+    cfg = EnsembleConfig(seed=0, buffer_size=1000, update_steps=4, hidden=(32, 32))
+    ev = EnsembleEvaluator(2, 2, 2, cfg)
+    rng = np.random.default_rng(6)
+    held_out = _data(np.random.default_rng(7), 1000)
+    before = np.abs(ev.predict(held_out[0], held_out[1])[0] + cfg.tolerance - held_out[2]).mean()
+    for _ in range(300):
+        ev.update(*_data(rng, 8))  # one slot of 8 networks
+    assert ev.n_buffered == 1000
+    after = np.abs(ev.predict(held_out[0], held_out[1])[0] + cfg.tolerance - held_out[2]).mean()
+    assert after < 0.5 * before
+
+
+def test_classification_metrics_by_hand() -> None:
+    mean = np.array([[0.1, -1.0], [-0.1, -0.1], [0.3, 0.0], [-1.0, -1.0]])
+    std = np.array([[0.0, 0.0], [0.0, 0.0], [0.2, 0.0], [0.0, 0.0]])
+    cost = np.array([[0.2, 0.0], [0.0, 0.4], [0.0, 0.0], [0.0, 0.0]])
+    # z = 1: predicted rows 0 and 2; actual rows 0 and 1.
+    assert classification_metrics(mean, std, cost, 1.0) == {"shield/precision": 0.5, "shield/recall": 0.5}
+    # z = 2: predicted row 0 only.
+    assert classification_metrics(mean, std, cost, 2.0) == {"shield/precision": 1.0, "shield/recall": 0.5}
+    none = classification_metrics(-np.ones((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), 0.0)
+    assert none == {"shield/precision": 1.0, "shield/recall": 1.0}
+
+
+def test_malformed_inputs_are_refused() -> None:
+    ev = EnsembleEvaluator(2, 2, 2, EnsembleConfig(hidden=(8,)))
+    with pytest.raises(ValueError, match="rows"):
+        ev.predict(np.zeros((3, 2)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="cost"):
+        ev.update(np.zeros((3, 2)), np.zeros((3, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="members"):
+        EnsembleConfig(members=1)
+
+
+def test_drives_a_switching_policy(fitted: EnsembleEvaluator) -> None:
+    """Agent actions above the thresholds are replaced by the (safe) baseline's; the evaluator keeps learning."""
+
+    class Const:
+        def __init__(self, level: float) -> None:
+            self.level = level
+
+        def act(self, obs: NDArray[np.floating]) -> NDArray[np.float64]:
+            return np.full((np.asarray(obs).shape[0], 2), self.level)
+
+    evaluator = copy.deepcopy(fitted)  # observe() teaches it: leave the module's fixture alone
+    policy = SwitchingPolicy(Const(0.95), Const(0.1), evaluator, confidence_z=1.0)
+    obs = np.random.default_rng(8).uniform(0.0, 1.0, (6, 2))
+    np.testing.assert_array_equal(policy.act(obs), 0.1)
+    switched = policy.last_switched
+    assert switched is not None
+    assert switched.all()
+    n = evaluator.n_buffered
+    policy.observe(np.zeros((6, 2)))
+    assert evaluator.n_buffered == n + 6
+    safe = SwitchingPolicy(Const(0.2), Const(0.1), evaluator, confidence_z=1.0)
+    np.testing.assert_array_equal(safe.act(obs), 0.2)
+    assert safe.metrics()["shield/switches"] == 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 from netslice.errors import InvalidAllocationError
 
 FloatArray = NDArray[np.float64]
+ArrayT = TypeVar("ArrayT", bound=NDArray[Any])
 
 #: Row names of an allocation, in order.
 RESOURCES: tuple[str, ...] = ("prb_ul", "prb_dl", "mcs_ul", "mcs_dl", "tn_bw", "cn_cpu", "edge_cpu")
@@ -41,20 +43,22 @@ SUM_TOL = 1e-6
 clip: np.ufunc = (np._core if hasattr(np, "_core") else np.core).umath.clip
 
 
+def read_only(array: ArrayT) -> ArrayT:
+    """Mark an array its owner alone holds read-only (no copy) and return it: others may read, not write it."""
+    array.flags.writeable = False
+    return array
+
+
 @lru_cache(maxsize=64)
 def ones(n: int) -> FloatArray:
     """A read-only vector of ``n`` ones (cached: the summing vector of :func:`slice_sum` and friends)."""
-    out = np.ones(n)
-    out.flags.writeable = False
-    return out
+    return read_only(np.ones(n))
 
 
 @lru_cache(maxsize=64)
 def zeros(n: int) -> FloatArray:
     """A read-only vector of ``n`` zeros (cached; see :func:`has_nonfinite`)."""
-    out = np.zeros(n)
-    out.flags.writeable = False
-    return out
+    return read_only(np.zeros(n))
 
 
 def has_nonfinite(x: FloatArray) -> bool:
@@ -163,8 +167,7 @@ def _any(x: NDArray[np.bool_]) -> bool:
 @lru_cache(maxsize=64)
 def _capacity_rows(rows: tuple[int, ...]) -> tuple[NDArray[np.intp], list[int]]:
     """Positions in ``rows`` of the node-summed rows (an index array) and of the per-edge-site rows."""
-    node = np.array([i for i, r in enumerate(rows) if r in NODE_ROWS], dtype=np.intp)
-    node.flags.writeable = False
+    node = read_only(np.array([i for i, r in enumerate(rows) if r in NODE_ROWS], dtype=np.intp))
     return node, [i for i, r in enumerate(rows) if r == EDGE_CPU]
 
 

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from netslice.network.allocation import read_only
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios.sla import (
     TERM_NAMES,
@@ -91,8 +92,7 @@ class ServiceAssurance:
     _all_active: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._active = np.array(self._active, dtype=bool, copy=True)
-        self._active.flags.writeable = False
+        self._active = read_only(np.array(self._active, dtype=bool, copy=True))
         self._all_active = bool(self._active.all())
 
     @property
@@ -122,8 +122,7 @@ class ServiceAssurance:
     def _set_active(self, k: int, value: bool) -> None:
         active = self._active.copy()
         active[k] = value
-        active.flags.writeable = False
-        self._active = active
+        self._active = read_only(active)
         self._all_active = bool(active.all())
 
     def evaluate(self, kpis: Kpis, slot: int) -> FloatArray:

@@ -48,6 +48,7 @@ from netslice.network.allocation import (
     TN_BW,
     check_capacity,
     check_values,
+    read_only,
 )
 from netslice.network.kernel import Kpis, SimParams
 from netslice.orchestration.capacity import make_room
@@ -127,7 +128,7 @@ class DomainManager:
     scales: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._in_force = _read_only(np.array(self._in_force, dtype=np.float64, copy=True))
+        self._in_force = read_only(np.array(self._in_force, dtype=np.float64, copy=True))
 
     # ------------------------------------------------------------------------------------ reading
 
@@ -191,7 +192,7 @@ class DomainManager:
             )
         if self.fault_hook is not None:
             self.fault_hook(part)
-        in_force = _read_only(np.array(part, dtype=np.float64, copy=True))
+        in_force = read_only(np.array(part, dtype=np.float64, copy=True))
         return Staged(in_force, None if self._rrm is None else self._rrm.with_shares(in_force[:, :2]))
 
     def commit(self, staged: Staged) -> FloatArray:
@@ -213,7 +214,7 @@ class DomainManager:
         envs = _ALL if mask is None else np.asarray(mask, dtype=bool)
         in_force = self._in_force.copy()
         in_force[envs] = initial[envs]
-        self._in_force = _read_only(in_force)
+        self._in_force = read_only(in_force)
         if self._rrm is not None:
             self._rrm = self._rrm.reset_envs(initial[:, :2], envs)
         if mask is None or bool(np.all(mask)):
@@ -224,7 +225,7 @@ class DomainManager:
         if self._rrm is not None:
             in_force = self._in_force.copy()
             in_force[:, :2] = self._rrm.shares()
-            self._in_force = _read_only(in_force)
+            self._in_force = read_only(in_force)
         return self._in_force
 
     def measured(self, kpis: Kpis) -> None:
@@ -264,13 +265,13 @@ class DomainManager:
         if self._rrm is not None:
             rrm = self._rrm.reserved(k, reservation[[PRB_UL, PRB_DL]], floor[[PRB_UL, PRB_DL]])
             part[:, [self.rows.index(PRB_UL), self.rows.index(PRB_DL)]] = rrm.shares()
-        return Staged(_read_only(part), rrm)
+        return Staged(read_only(part), rrm)
 
     def release(self, k: int) -> None:
         """Take every resource from slice ``k``: zero shares, RRMPolicyRatio 0/0/0 (need 0), its policy ids dropped."""
         in_force = self._in_force.copy()
         in_force[:, :, k] = 0.0
-        self._in_force = _read_only(in_force)
+        self._in_force = read_only(in_force)
         if self._rrm is not None:
             self._rrm = self._rrm.released(k)
         for pid in [pid for pid, (_, j) in self._rrm_ids.items() if j == k]:
@@ -315,12 +316,6 @@ class DomainManager:
 
 #: Every env: the index of a full reset (a view, where an all-true mask would gather and scatter copies).
 _ALL = slice(None)
-
-
-def _read_only(array: FloatArray) -> FloatArray:
-    """Mark a manager's own array read-only (callers see it, only the manager replaces it)."""
-    array.flags.writeable = False
-    return array
 
 
 def make_managers(

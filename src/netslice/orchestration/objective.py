@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.network.allocation import DOMAINS
+from netslice.network.allocation import DOMAINS, read_only
 from netslice.network.kernel import SimParams, slice_usage
 
 FloatArray = NDArray[np.float64]
@@ -55,9 +55,7 @@ class Objective:
         if w.shape != (len(DOMAINS),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
             raise ConfigError(f"weights: must be {len(DOMAINS)} finite non-negative numbers "
                               f"({', '.join(DOMAINS)}) with a positive sum, got {w.tolist()}")  # fmt: skip
-        normalised = w / w.sum()
-        normalised.flags.writeable = False
-        return cls(normalised)
+        return cls(read_only(w / w.sum()))
 
     def usage(self, usage: FloatArray) -> FloatArray:
         """Weighted usage ``(...)`` of domain usages ``(..., 4)``."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from netslice.network.allocation import read_only
 from netslice.network.kernel import Kpis
 from netslice.orchestration.capacity import make_room
 
@@ -62,14 +63,8 @@ def _frozen(array: FloatArray) -> FloatArray:
     """``array`` as a read-only float64 array of its own (copied unless it already is one)."""
     out = np.asarray(array, dtype=np.float64)
     if out.flags.writeable or out.base is not None:
-        return _own(out.copy())
+        return read_only(out.copy())
     return out
-
-
-def _own(fresh: FloatArray) -> FloatArray:
-    """Mark an array nobody else references read-only (no copy)."""
-    fresh.flags.writeable = False
-    return fresh
 
 
 @dataclass(frozen=True)
@@ -108,12 +103,12 @@ class RrmState:
     @classmethod
     def from_shares(cls, shares: FloatArray) -> RrmState:
         """The policies d = m = M = share (the fast path's meaning of a share), need = share."""
-        s = _own(np.array(shares, dtype=np.float64, copy=True))
+        s = read_only(np.array(shares, dtype=np.float64, copy=True))
         return cls(dedicated=s, minimum=s, maximum=s, need=s)
 
     def with_shares(self, shares: FloatArray) -> RrmState:
         """Every policy replaced by d = m = M = ``shares`` (the need is kept)."""
-        s = _own(np.array(shares, dtype=np.float64, copy=True))
+        s = read_only(np.array(shares, dtype=np.float64, copy=True))
         return RrmState._of_own(s, s, s, self.need)
 
     def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_] | slice) -> RrmState:
@@ -122,7 +117,7 @@ class RrmState:
         def put(arr: FloatArray) -> FloatArray:
             out = arr.copy()
             out[envs] = shares[envs]
-            return _own(out)
+            return read_only(out)
 
         return RrmState(put(self.dedicated), put(self.minimum), put(self.maximum), put(self.need))
 
@@ -144,7 +139,7 @@ class RrmState:
             if total > 1.0 + 1e-9:
                 raise ValueError(f"{name}: the cell's policies would sum to {100 * total:.1f} % > 100 %")
         new_max[:, direction, k] = maximum
-        return RrmState(_own(new_ded), _own(new_min), _own(new_max), self.need)
+        return RrmState(read_only(new_ded), read_only(new_min), read_only(new_max), self.need)
 
     def released(self, k: int) -> RrmState:
         """Slice ``k`` with quotas 0/0/0 and need 0 (a terminated slice)."""
@@ -152,7 +147,7 @@ class RrmState:
         def zero(arr: FloatArray) -> FloatArray:
             out = arr.copy()
             out[:, :, k] = 0.0
-            return _own(out)
+            return read_only(out)
 
         return RrmState(zero(self.dedicated), zero(self.minimum), zero(self.maximum), zero(self.need))
 
@@ -176,7 +171,7 @@ class RrmState:
             new_ded[:, d, :] = np.minimum(new_ded[:, d, :], new_min[:, d, :])
             new_max[:, d, k] = np.maximum(self.maximum[:, d, k], mn)
             new_need[:, d, k] = np.maximum(self.need[:, d, k], mn)
-        return RrmState(_own(new_ded), _own(new_min), _own(new_max), _own(new_need))
+        return RrmState(read_only(new_ded), read_only(new_min), read_only(new_max), read_only(new_need))
 
     def with_need_from(self, kpis: Kpis) -> RrmState:
         """The need of each slice estimated from a slot's PRB use and delivered vs offered traffic."""
@@ -187,7 +182,7 @@ class RrmState:
         both[2, :, 0], both[2, :, 1] = kpis.thp_ul_kbps, kpis.thp_dl_kbps
         used, offered, delivered = both[0] / 100.0, both[1], both[2]  # (E, 2, K)
         short = np.where(delivered > 0.0, offered / np.maximum(delivered, 1e-300), 1.0)
-        need = _own(np.minimum(used * np.maximum(short, 1.0), 1.0))
+        need = read_only(np.minimum(used * np.maximum(short, 1.0), 1.0))
         return RrmState._of_own(self.dedicated, self.minimum, self.maximum, need)
 
     def shares(self) -> FloatArray:

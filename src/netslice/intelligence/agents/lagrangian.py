@@ -37,7 +37,6 @@ checkpoints. Nothing here is random.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from netslice.errors import ConfigError
+from netslice.intelligence.agents.safety_config import check_range
 
 FloatArray = NDArray[np.float64]
 
@@ -72,15 +72,6 @@ def lagrangian_reward(reward: ArrayLike, cost: ArrayLike, lam: ArrayLike, normal
     return np.asarray(r / (1.0 + lam_a.sum()) if normalise else r, dtype=np.float64)
 
 
-def _check(name: str, value: float, low: float, high: float = math.inf, high_open: bool = False) -> float:
-    """``value`` as a float, or a ConfigError naming the field and the rule."""
-    v = float(value)
-    if not (math.isfinite(v) and low <= v and (v < high if high_open else v <= high)):
-        rule = f"at least {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ConfigError(f"{name}: must be {rule}, got {value!r}")
-    return v
-
-
 class Multipliers:
     """One Lagrange multiplier per slice constraint, stepped every ``every`` observed updates (see the module).
 
@@ -101,7 +92,7 @@ class Multipliers:
         if isinstance(every, bool) or int(every) != every or every < 1:
             raise ConfigError(f"every: must be an integer of at least 1, got {every!r}")
         self.slice_names = tuple(slice_names)
-        self.d = _check("d", d, 0.0, 1.0)
+        self.d = check_range("d", d, 0.0, 1.0)
         self.every = int(every)
         k = len(self.slice_names)
         self.lam: FloatArray = np.zeros(k)
@@ -174,7 +165,7 @@ class DualAscent(Multipliers):
 
     def __init__(self, slice_names: Sequence[str], d: float, eta: float, every: int = 1) -> None:
         super().__init__(slice_names, d, every)
-        self.eta = _check("eta", eta, 0.0)
+        self.eta = check_range("eta", eta, 0.0)
 
     def _step(self, j_c: FloatArray) -> None:
         self.lam = np.maximum(0.0, self.lam + self.eta * (j_c - self.d))
@@ -205,24 +196,30 @@ class PIDLagrangian(Multipliers):
         self, slice_names: Sequence[str], d: float, kp: float, ki: float, kd: float, every: int = 1, ema: float = 0.0
     ) -> None:
         super().__init__(slice_names, d, every)
-        self.kp, self.ki, self.kd = _check("kp", kp, 0.0), _check("ki", ki, 0.0), _check("kd", kd, 0.0)
-        self.ema = _check("ema", ema, 0.0, 1.0, high_open=True)
+        self.kp, self.ki, self.kd = check_range("kp", kp, 0.0), check_range("ki", ki, 0.0), check_range("kd", kd, 0.0)
+        self.ema = check_range("ema", ema, 0.0, 1.0, high_open=True)
         k = len(self.slice_names)
         self.integral: FloatArray = np.zeros(k)
         self.smoothed: FloatArray | None = None  # J_s
 
-    def terms(self, j_c: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """The P, I and D terms (gains applied) a step on ``j_c`` would give, without taking it."""
-        jc = np.asarray(j_c, dtype=np.float64)
-        integral = np.maximum(0.0, self.integral + (jc - self.d))
-        smoothed = jc if self.smoothed is None else self.ema * self.smoothed + (1.0 - self.ema) * jc
-        deriv = np.zeros_like(jc) if self.smoothed is None else np.maximum(0.0, smoothed - self.smoothed)
+    def _next(self, j_c: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The integral, smoothed ``J_C`` and derivative after a step on ``j_c`` (the state is not changed)."""
+        integral = np.maximum(0.0, self.integral + (j_c - self.d))
+        smoothed = j_c if self.smoothed is None else self.ema * self.smoothed + (1.0 - self.ema) * j_c
+        deriv = np.zeros_like(j_c) if self.smoothed is None else np.maximum(0.0, smoothed - self.smoothed)
+        return integral, smoothed, deriv
+
+    def _gains(self, integral: FloatArray, smoothed: FloatArray, deriv: FloatArray) -> tuple[FloatArray, ...]:
         return self.kp * (smoothed - self.d), self.ki * integral, self.kd * deriv
 
+    def terms(self, j_c: ArrayLike) -> tuple[FloatArray, ...]:
+        """The P, I and D terms (gains applied) a step on ``j_c`` would give, without taking it."""
+        return self._gains(*self._next(np.asarray(j_c, dtype=np.float64)))
+
     def _step(self, j_c: FloatArray) -> None:
-        p, i, d = self.terms(j_c)
-        self.integral = np.maximum(0.0, self.integral + (j_c - self.d))
-        self.smoothed = j_c if self.smoothed is None else self.ema * self.smoothed + (1.0 - self.ema) * j_c
+        integral, smoothed, deriv = self._next(j_c)
+        p, i, d = self._gains(integral, smoothed, deriv)
+        self.integral, self.smoothed = integral, smoothed
         self.lam = np.maximum(0.0, p + i + d)
 
     def metrics(self) -> dict[str, float]:

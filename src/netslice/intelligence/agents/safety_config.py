@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 METHODS = ("none", "lagrangian", "pid")
 
 
+def check_range(name: str, value: float, low: float, high: float = math.inf, high_open: bool = False) -> float:
+    """``value`` as a float within ``[low, high]`` (``[low, high)`` with ``high_open``), else a ConfigError.
+
+    The one rule behind every numeric setting of the multipliers, here and in :mod:`.lagrangian`; the message
+    names the field and the rule.
+    """
+    v = float(value)
+    if not (math.isfinite(v) and low <= v and (v < high if high_open else v <= high)):
+        rule = f"a finite number of at least {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ConfigError(f"{name}: must be {rule}, got {value!r}")
+    return v
+
+
 @dataclass(frozen=True)
 class SafetyConfig:
     """Constraint handling in training: per slice, the SLA violation rate at most ``violation_limit``.
@@ -54,16 +67,12 @@ class SafetyConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError(f"method: must be one of {', '.join(map(repr, METHODS))}, got {self.method!r}")
-        if not 0.0 <= self.violation_limit <= 1.0:
-            raise ConfigError(f"violation_limit: must be in [0, 1], got {self.violation_limit!r}")
+        check_range("violation_limit", self.violation_limit, 0.0, 1.0)
         if self.lambda_every < 1:
             raise ConfigError(f"lambda_every: must be at least 1, got {self.lambda_every!r}")
         for name in ("lambda_lr", "pid_kp", "pid_ki", "pid_kd"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0.0):
-                raise ConfigError(f"{name}: must be a finite number of at least 0, got {value!r}")
-        if not 0.0 <= self.pid_ema < 1.0:
-            raise ConfigError(f"pid_ema: must be in [0, 1), got {self.pid_ema!r}")
+            check_range(name, getattr(self, name), 0.0)
+        check_range("pid_ema", self.pid_ema, 0.0, 1.0, high_open=True)
 
     @property
     def enabled(self) -> bool:

@@ -32,7 +32,8 @@ def check_range(name: str, value: float, low: float, high: float = math.inf, hig
     """
     v = float(value)
     if not (math.isfinite(v) and low <= v and (v < high if high_open else v <= high)):
-        rule = f"a finite number of at least {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
+        end = ")" if high_open else "]"
+        rule = f"a finite number of at least {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{end}"
         raise ConfigError(f"{name}: must be {rule}, got {value!r}")
     return v
 

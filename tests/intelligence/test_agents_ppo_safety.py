@@ -41,31 +41,46 @@ def _j_c(played: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("normalise", [True, False])
-def test_training_reward_is_the_lagrangian_with_the_multipliers_in_force(
+def test_policy_learns_on_the_lagrangian_of_reward_and_per_slice_violations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, normalise: bool
 ) -> None:
     cfg = _cfg(cost_penalty=2.0)
     envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")  # 8-slot rollouts: no day ends (24 slots)
     ppo = PPO(cfg, envs, tmp_path, safety=SafetyConfig(method="lagrangian", normalise_lagrangian=normalise))
     assert ppo.multipliers is not None
-    lam = np.array([0.5, 2.0, 0.0][: len(envs.encoder.slice_names)])
+    k = len(envs.encoder.slice_names)
+    lam = np.array([0.5, 2.0, 0.0][:k])
     ppo.multipliers.lam = lam.copy()
-    seen: list[np.ndarray] = []
-    real_gae = ppo_module.gae
+    seen: list[dict[str, Any]] = []
+    real_learn = ppo_module.learn
 
-    def spy(rewards: np.ndarray, *args: Any) -> Any:
-        seen.append(rewards.copy())
-        return real_gae(rewards, *args)
+    def spy(agent: Any, opt: Any, c: Any, rollout: Any, adv: Any, lam_in: Any, norm: bool, update: int) -> Any:
+        seen.append({"rollout": rollout, "adv": adv, "lam": np.array(lam_in), "normalise": norm})
+        return real_learn(agent, opt, c, rollout, adv, lam_in, norm, update)
 
-    monkeypatch.setattr(ppo_module, "gae", spy)
+    monkeypatch.setattr(ppo_module, "learn", spy)
     ppo.train(max_updates=1)
     cost = np.stack([c for c, _ in envs.played])  # (slots, networks, K)
     reward = np.stack([r for _, r in envs.played])
     assert (cost > 0).any()  # the untrained policy violates: the multipliers matter
-    want = reward - 2.0 * cost.sum(axis=2) - (cost > 0.0) @ lam
-    if normalise:
-        want /= 1.0 + lam.sum()
-    np.testing.assert_allclose(seen[0], want, rtol=1e-12, atol=1e-12)
+    got = seen[0]
+    np.testing.assert_array_equal(got["lam"], lam)  # the multipliers in force
+    assert got["normalise"] is normalise
+    np.testing.assert_allclose(got["rollout"].reward, reward - 2.0 * cost.sum(axis=2), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got["rollout"].cost, (cost > 0.0).astype(float))  # the constraint signal
+    assert got["adv"].cost_adv.shape == cost.shape
+    row = ppo.stats.history[-1]
+    assert row["losses/cost_value"] > 0.0
+    assert {f"safety/cost_value/{s}" for s in envs.encoder.slice_names} <= row.keys()
+
+
+def test_cost_critic_learns_each_slices_violation_signal(tmp_path: Path) -> None:
+    envs = SliceVectorEnv(8, "testbed-v0", seed=6, backend="numpy")
+    cfg = _cfg(total_steps=8 * 8 * 30, learning_rate=3e-3, anneal_lr=False)
+    ppo = PPO(cfg, envs, tmp_path, safety=SafetyConfig(method="lagrangian", lambda_lr=0.0))  # lambda stays 0
+    ppo.train()
+    first, last = ppo.stats.history[0]["losses/cost_value"], ppo.stats.history[-1]["losses/cost_value"]
+    assert last < 0.5 * first
 
 
 def test_dual_ascent_steps_on_the_rollout_violation_rate_and_logs_it(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from netslice.intelligence.agents.lagrangian import (
     DualAscent,
     PIDLagrangian,
     from_state,
-    lagrangian_reward,
+    lagrangian_advantage,
     violation_rate,
 )
 
@@ -175,10 +175,19 @@ def test_observe_checks_one_value_per_slice() -> None:
         m.observe([0.1, float("nan")])
 
 
-def test_lagrangian_reward_subtracts_weighted_violations_and_normalises() -> None:
-    reward = np.array([-0.5, -0.2])
-    cost = np.array([[0.3, 0.0], [0.0, 0.0]])  # network 0 violates embb
+def test_lagrangian_advantage_standardises_the_reward_centres_the_costs_and_normalises() -> None:
+    adv = np.array([1.0, 3.0, 2.0, 2.0])  # mean 2, std sqrt(0.5)
+    cost_adv = np.array([[0.4, 0.0], [0.0, 0.1], [0.0, 0.1], [0.0, 0.2]])  # column means 0.1, 0.1
     lam = np.array([2.0, 1.0])
-    np.testing.assert_allclose(lagrangian_reward(reward, cost, lam, normalise=False), [-2.5, -0.2])
-    np.testing.assert_allclose(lagrangian_reward(reward, cost, lam), [-2.5 / 4.0, -0.2 / 4.0])
-    np.testing.assert_allclose(lagrangian_reward(reward, cost, np.zeros(2)), reward)  # lambda = 0: the reward
+    a_r = (adv - 2.0) / np.sqrt(0.5)
+    centred = cost_adv - [0.1, 0.1]
+    want = a_r - (2.0 * centred[:, 0] + 1.0 * centred[:, 1])
+    np.testing.assert_allclose(lagrangian_advantage(adv, cost_adv, lam, normalise=False), want, atol=1e-7)
+    np.testing.assert_allclose(lagrangian_advantage(adv, cost_adv, lam), want / 4.0, atol=1e-7)
+    np.testing.assert_allclose(lagrangian_advantage(adv, cost_adv, np.zeros(2)), a_r, atol=1e-7)  # lambda = 0
+    # a larger multiplier moves the advantage towards the safer sample (row 0 violates more than average)
+    big, small = (lagrangian_advantage(adv, cost_adv, m, normalise=False)[0] for m in ([10.0, 0.0], [2.0, 0.0]))
+    assert big < small
+    # shapes (T, n) and (T, n, K) work: the centring is over every leading axis
+    out = lagrangian_advantage(adv.reshape(2, 2), cost_adv.reshape(2, 2, 2), lam)
+    np.testing.assert_allclose(out.ravel(), want / 4.0, atol=1e-7)

@@ -4,7 +4,8 @@ The constrained problem, as in the paper: maximise the return subject to, for ev
 ``J_C[k] <= d``, where ``J_C[k]`` is the expected SLA violation rate of slice k, estimated as the fraction of
 the slots of a rollout in which slice k violated its SLA (cost > 0; :func:`violation_rate`) and ``d`` is the
 violation limit (e.g. 0.01). One multiplier ``lambda[k] >= 0`` per slice constraint. The policy is trained on
-the Lagrangian reward (:func:`lagrangian_reward`); this module updates the multipliers.
+the Lagrangian's advantage (:func:`lagrangian_advantage`, from a reward critic and a per-slice cost critic);
+this module updates the multipliers.
 
 Time scale: :meth:`Multipliers.observe` takes the ``J_C`` of one policy update. Every ``every``-th call, the
 multipliers step once on the mean ``J_C`` of the updates observed since the last step (the window), and the
@@ -55,21 +56,30 @@ def violation_rate(cost: ArrayLike) -> FloatArray:
     return np.asarray((c > 0.0).reshape(-1, c.shape[-1]).mean(axis=0), dtype=np.float64)
 
 
-def lagrangian_reward(reward: ArrayLike, cost: ArrayLike, lam: ArrayLike, normalise: bool = True) -> FloatArray:
-    """The Lagrangian reward ``r - sum_k lambda[k] * 1[cost[k] > 0]``, over ``1 + sum_k lambda[k]`` if ``normalise``.
+def lagrangian_advantage(adv: ArrayLike, cost_adv: ArrayLike, lam: ArrayLike, normalise: bool = True) -> FloatArray:
+    """The policy's advantage on the Lagrangian: ``(Â_R - sum_k lambda[k] Â_C[k]) / (1 + sum_k lambda[k])``.
 
-    The division (Stooke et al. 2020) keeps the reward's scale, and so the policy's step size, bounded when a
-    multiplier grows large.
+    ``Â_R`` is the reward advantage standardised over the rollout (zero mean, unit deviation) and ``Â_C[k]`` the
+    advantage of constraint k centred over the rollout (zero mean, its own scale: a violation counts as much
+    whatever the reward's spread). The division (``normalise``; Stooke et al. 2020) keeps the advantage's scale,
+    and so PPO's step, bounded when a multiplier grows large; the result is not standardised again.
 
     Args:
-        reward: the reward per network, shape (n,).
-        cost: the slices' SLA costs, shape (n, K); a slot counts as a violation of slice k when ``cost[k] > 0``.
-        lam: the multipliers, shape (K,).
+        adv: the reward advantages, any shape ``S``.
+        cost_adv: the constraint advantages, shape ``S + (K,)``.
+        lam: the multipliers, shape ``(K,)``.
         normalise: divide by ``1 + sum(lam)``.
+
+    >>> lagrangian_advantage([1.0, -1.0], [[0.5], [-0.5]], [1.0]).tolist()
+    [0.25, -0.25]
     """
+    a = np.asarray(adv, dtype=np.float64)
+    a_c = np.asarray(cost_adv, dtype=np.float64)
     lam_a = np.asarray(lam, dtype=np.float64)
-    r = np.asarray(reward, dtype=np.float64) - (np.asarray(cost, dtype=np.float64) > 0.0) @ lam_a
-    return np.asarray(r / (1.0 + lam_a.sum()) if normalise else r, dtype=np.float64)
+    a_r = (a - a.mean()) / (a.std() + 1e-8)
+    centred = a_c - a_c.reshape(-1, a_c.shape[-1]).mean(axis=0)
+    out = a_r - centred @ lam_a
+    return np.asarray(out / (1.0 + lam_a.sum()) if normalise else out, dtype=np.float64)
 
 
 class Multipliers:

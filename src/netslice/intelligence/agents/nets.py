@@ -57,7 +57,7 @@ class ActorCritic(nn.Module):
 
     def __init__(
         self, n_obs: int, n_act: int, hidden: tuple[int, ...], init_log_std: float, init_mean: float,
-        noise_space: NoiseSpace = "share", activation: Activation = "tanh",
+        noise_space: NoiseSpace = "share", activation: Activation = "tanh", n_costs: int = 0,
     ) -> None:  # fmt: skip
         super().__init__()
         if noise_space not in ("share", "logit"):
@@ -67,6 +67,8 @@ class ActorCritic(nn.Module):
         self.log_std = nn.Parameter(torch.full((n_act,), init_log_std))
         self.mean_bias = math.log(init_mean / (1.0 - init_mean))
         self.noise_space: NoiseSpace = noise_space
+        # Built last, so that the other networks' initialisation does not depend on whether there is one.
+        self.cost_critic = mlp(n_obs, n_costs, hidden, out_gain=1.0, activation=activation) if n_costs else None
 
     def mean(self, obs: torch.Tensor) -> torch.Tensor:
         """Deterministic action: the policy mean, in [0, 1]."""
@@ -88,6 +90,17 @@ class ActorCritic(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """V(obs), shape ``(batch,)``."""
         out: torch.Tensor = self.critic(obs).squeeze(-1)
+        return out
+
+    def cost_value(self, obs: torch.Tensor) -> torch.Tensor:
+        """V_C(obs), shape ``(batch, n_costs)``: the expected discounted violations of each constraint.
+
+        Raises:
+            RuntimeError: the network was built without a cost critic (``n_costs=0``).
+        """
+        if self.cost_critic is None:
+            raise RuntimeError("cost_value: this actor-critic has no cost critic (n_costs=0)")
+        out: torch.Tensor = self.cost_critic(obs)
         return out
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:

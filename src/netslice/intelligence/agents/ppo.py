@@ -6,10 +6,13 @@ passes of clipped-surrogate PPO over minibatches. The training reward is the env
 weighted resource usage) minus ``cost_penalty`` times the sum of the slices' SLA costs (clipped to
 [0, 1] by the env): the penalty form of the constrained MDP.
 
-With a safety method (:class:`~.safety_config.SafetyConfig`), that reward ``r`` (``cost_penalty`` 0: the pure
-Lagrangian) becomes ``(r - sum_k lambda[k] 1[cost[k] > 0]) / (1 + sum_k lambda[k])`` (no division without
-``normalise_lagrangian``), lambda as at the update's start; after the update, the multipliers observe the rollout's
-violation rates ``J_C`` and step on their time scale (:mod:`.lagrangian`). One critic: no cost critic yet.
+With a safety method (:class:`~.safety_config.SafetyConfig`), the actor-critic has a cost critic with one
+output per slice, ``V_C[k]``, learning the discounted sum of the constraint signal ``1[cost[k] > 0]``; the policy
+is trained on the Lagrangian's advantage (:func:`~.lagrangian.lagrangian_advantage` of the reward's and the
+constraints' GAE, :mod:`.rollout`), with the multipliers in force at the update's start (``cost_penalty`` 0:
+the pure Lagrangian, else the penalty stays in the reward). After the update, the multipliers observe the
+rollout's violation rates ``J_C`` and step on their time scale (:mod:`.lagrangian`). The gradient epochs are
+:mod:`.ppo_update`.
 
 Exploration: Gaussian noise on the share's logit (``noise_space="logit"``, the default: the sample
 goes through the sigmoid, so the noise is relative to the share) or on the sigmoid-squashed share
@@ -37,15 +40,15 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
 from numpy.typing import NDArray
-from torch import nn
 
 from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents import lagrangian
-from netslice.intelligence.agents.gae import gae
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.agents.ppo_update import learn
+from netslice.intelligence.agents.rollout import Rollout
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.training_ledger import TrainingLedger
 
@@ -83,10 +86,10 @@ class RolloutEnv(Protocol):
     def restore(self, snap: dict[str, Any]) -> None: ...  # noqa: D102
 
 
-def new_agent(cfg: PPOConfig, n_obs: int, n_act: int) -> ActorCritic:
-    """A freshly initialised actor-critic with the architecture and exploration of ``cfg``."""
+def new_agent(cfg: PPOConfig, n_obs: int, n_act: int, n_costs: int = 0) -> ActorCritic:
+    """A fresh actor-critic with the architecture and exploration of ``cfg`` (a cost critic if ``n_costs`` > 0)."""
     return ActorCritic(
-        n_obs, n_act, tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space, cfg.activation
+        n_obs, n_act, tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space, cfg.activation, n_costs
     )  # fmt: skip
 
 
@@ -98,12 +101,12 @@ class PPOStats:
         history: one dict per update with ``charts/global_step``, ``charts/sps`` (env steps per second),
             ``charts/reward`` (mean env reward per step), ``charts/cost`` (mean summed cost per step),
             ``sla/violation_rate`` (fraction of steps with any slice cost > 0), ``usage/mean`` (mean
-            weighted usage), ``losses/policy``, ``losses/value``, ``losses/entropy``,
-            ``losses/approx_kl``, ``losses/clipfrac``, ``policy/std`` (mean exploration std),
+            weighted usage), the ``losses/*`` of :mod:`.ppo_update`, ``policy/std`` (mean exploration std),
             ``time/rollout_s`` (seconds of the update spent rolling out and computing GAE) and
             ``time/learn_s`` (seconds spent in the gradient epochs); then the ledger's ``train/*`` metrics,
             cumulative over every slot played so far (:mod:`.training_ledger`); with a safety method, the
-            multipliers' ``safety/*`` metrics after the update's step (:mod:`.lagrangian`).
+            multipliers' ``safety/*`` metrics after the update's step (:mod:`.lagrangian`) and
+            ``safety/cost_value/<slice>``, the cost critic's mean ``V_C`` over the rollout.
     """
 
     history: list[dict[str, float]] = field(default_factory=list)
@@ -134,7 +137,7 @@ class PPOPolicy:
         data = ckpt.load_checkpoint(path, POLICY_KEYS, EVAL_HINT)
         with ckpt.restoring(path, EVAL_HINT):
             cfg = PPOConfig(**data["config"])
-            agent = new_agent(cfg, int(data["n_obs"]), int(data["n_act"]))
+            agent = new_agent(cfg, int(data["n_obs"]), int(data["n_act"]), int(data.get("n_costs", 0)))
             agent.load_state_dict(data["agent"])
             rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
         return cls(agent, rms)
@@ -165,7 +168,9 @@ class PPO:
         self.n_act = int(np.prod(envs.single_action_space.shape))
         torch.set_num_threads(1)  # faster here, and the orthogonal init (QR) depends on the thread count
         torch.manual_seed(cfg.seed)
-        self.agent = new_agent(cfg, self.n_obs, self.n_act)
+        self.safety = safety or SafetyConfig()
+        self.n_costs = len(envs.encoder.slice_names) if self.safety.enabled else 0
+        self.agent = new_agent(cfg, self.n_obs, self.n_act, self.n_costs)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
         self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None
         self.noise_rng = np.random.default_rng(cfg.seed)
@@ -173,7 +178,6 @@ class PPO:
         self.global_step = 0
         self.stats = PPOStats()
         self.ledger = TrainingLedger(envs.encoder.slice_names, envs.num_envs)
-        self.safety = safety or SafetyConfig()
         self.multipliers = self.safety.multipliers(envs.encoder.slice_names)
         self.obs, _ = envs.reset(seed=cfg.seed)
         self.stale_removed = ckpt.remove_stale_temp_files(self.checkpoint_path)
@@ -206,7 +210,7 @@ class PPO:
             self.checkpoint_path,
             {
                 "config": asdict(self.cfg), "run_config": self.run_config, "n_obs": self.n_obs, "n_act": self.n_act,
-                "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "n_costs": self.n_costs, "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "obs_rms": self.obs_rms.state_dict() if self.obs_rms is not None else None,
                 "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                 "update": self.update, "global_step": self.global_step, "history": self.stats.history,
@@ -292,15 +296,11 @@ class PPO:
         if cfg.anneal_lr:
             for group in self.optimizer.param_groups:
                 group["lr"] = cfg.learning_rate * (1.0 - self.update / self.n_updates)
-        obs_buf = np.zeros((cfg.num_steps, n, self.n_obs), dtype=np.float32)
-        act_buf = np.zeros((cfg.num_steps, n, self.n_act), dtype=np.float32)
-        logp_buf = np.zeros((cfg.num_steps, n))
-        val_buf = np.zeros((cfg.num_steps, n))
-        rew_buf = np.zeros((cfg.num_steps, n))
-        done_buf = np.zeros((cfg.num_steps, n))
+        k = len(self.envs.encoder.slice_names)
+        buf = Rollout.zeros(cfg.num_steps, n, self.n_obs, self.n_act, self.n_costs)
         env_reward = cost_sum = violations = 0.0
         lam = None if self.multipliers is None else self.multipliers.lam.copy()  # in force for the whole rollout
-        j_c = np.zeros(len(self.envs.encoder.slice_names))
+        j_c = np.zeros(k)  # the rollout's violation rate per slice (J_C, without the truncation bootstrap)
         std = self.agent.log_std.detach().exp().numpy().astype(np.float64)
         for t in range(cfg.num_steps):
             x = self._normalize(self.obs, update=True)
@@ -308,6 +308,8 @@ class PPO:
                 xt = torch.as_tensor(x, dtype=torch.float32)
                 loc = self.agent.loc(xt).numpy().astype(np.float64)
                 value = self.agent.value(xt).numpy().astype(np.float64)
+                if buf.cost_value is not None:
+                    buf.cost_value[t] = self.agent.cost_value(xt).numpy().astype(np.float64)
             eps = self.noise_rng.standard_normal(loc.shape) * std
             if cfg.clip_noise is not None:
                 eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
@@ -316,31 +318,43 @@ class PPO:
             next_obs, reward, terminated, truncated, info = self.envs.step(self.agent.squash(action))
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
             train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * cost.sum(axis=1)
-            if lam is not None:
-                train_reward = lagrangian.lagrangian_reward(train_reward, cost, lam, self.safety.normalise_lagrangian)
-                j_c += lagrangian.violation_rate(cost) / cfg.num_steps
+            signal = None if buf.cost is None else (cost > 0.0).astype(np.float64)  # the constraints' 1[violated]
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
             if trunc.any():
                 final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])
                 with torch.no_grad():
-                    fv = self.agent.value(torch.as_tensor(self._normalize(final, False), dtype=torch.float32))
-                train_reward[trunc] += cfg.gamma * fv.numpy().astype(np.float64)
-            obs_buf[t], act_buf[t], logp_buf[t], val_buf[t] = x, action, logp, value
-            rew_buf[t] = train_reward
-            done_buf[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
-            self.ledger.record(cost, -np.asarray(info.get("reward_usage", reward), dtype=np.float64), done_buf[t])
+                    xf = torch.as_tensor(self._normalize(final, False), dtype=torch.float32)
+                    train_reward[trunc] += cfg.gamma * self.agent.value(xf).numpy().astype(np.float64)
+                    if signal is not None:
+                        signal[trunc] += cfg.gamma * self.agent.cost_value(xf).numpy().astype(np.float64)
+            buf.obs[t], buf.act[t], buf.logp[t], buf.value[t] = x, action, logp, value
+            buf.reward[t] = train_reward
+            buf.done[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+            if buf.cost is not None and signal is not None:
+                buf.cost[t] = signal
+                j_c += lagrangian.violation_rate(cost) / cfg.num_steps
+            self.ledger.record(cost, -np.asarray(info.get("reward_usage", reward), dtype=np.float64), buf.done[t])
             env_reward += float(np.mean(reward))
             cost_sum += float(cost.sum(axis=1).mean())
             violations += float((cost > 0.0).any(axis=1).mean())
             self.obs = next_obs
         with torch.no_grad():
-            next_value = self.agent.value(torch.as_tensor(self._normalize(self.obs, False), dtype=torch.float32))
-        adv, ret = gae(rew_buf, val_buf, done_buf, next_value.numpy().astype(np.float64), cfg.gamma, cfg.gae_lambda)
+            xn = torch.as_tensor(self._normalize(self.obs, False), dtype=torch.float32)
+            next_value = self.agent.value(xn).numpy().astype(np.float64)
+            next_cost = None if buf.cost is None else self.agent.cost_value(xn).numpy().astype(np.float64)
+        advantages = buf.advantages(next_value, next_cost, cfg.gamma, cfg.gae_lambda)
         self.global_step += cfg.num_steps * n
         learn_start = time.perf_counter()
-        losses = self._learn(obs_buf, act_buf, logp_buf, adv, ret)
-        if self.multipliers is not None:
+        losses = learn(
+            self.agent, self.optimizer, cfg, buf, advantages, lam, self.safety.normalise_lagrangian, self.update
+        )  # fmt: skip
+        safety: dict[str, float] = {}
+        if self.multipliers is not None and buf.cost is not None and buf.cost_value is not None:
             self.multipliers.observe(j_c)
+            safety = self.multipliers.metrics() | {
+                f"safety/cost_value/{s}": float(v)
+                for s, v in zip(self.envs.encoder.slice_names, buf.cost_value.mean(axis=(0, 1)), strict=True)
+            }
         end = time.perf_counter()
         elapsed = end - start
         return {
@@ -355,48 +369,5 @@ class PPO:
             "time/rollout_s": learn_start - start,
             "time/learn_s": end - learn_start,
             **self.ledger.metrics(),
-            **(self.multipliers.metrics() if self.multipliers is not None else {}),
+            **safety,
         }
-
-    def _learn(
-        self, obs: NDArray[np.float32], act: NDArray[np.float32], logp: FloatArray, adv: FloatArray, ret: FloatArray
-    ) -> dict[str, float]:
-        cfg = self.cfg
-        b_obs = torch.as_tensor(obs.reshape(-1, self.n_obs))
-        b_act = torch.as_tensor(act.reshape(-1, self.n_act))
-        b_logp = torch.as_tensor(logp.reshape(-1), dtype=torch.float32)
-        b_adv = torch.as_tensor(adv.reshape(-1), dtype=torch.float32)
-        b_ret = torch.as_tensor(ret.reshape(-1), dtype=torch.float32)
-        size = b_obs.shape[0]
-        mb = min(cfg.minibatch_size, size)
-        gen = torch.Generator().manual_seed(cfg.seed + self.update)
-        pg_l = v_l = ent_l = kl = clipfrac = 0.0
-        count = 0
-        for _ in range(cfg.update_epochs):
-            perm = torch.randperm(size, generator=gen)
-            for s in range(0, size, mb):  # every sample, the last minibatch may be smaller
-                idx = perm[s : s + mb]
-                dist = self.agent.dist(b_obs[idx])
-                new_logp = dist.log_prob(b_act[idx]).sum(-1)  # type: ignore[no-untyped-call]
-                log_ratio = new_logp - b_logp[idx]
-                ratio = log_ratio.exp()
-                a = b_adv[idx]
-                a = (a - a.mean()) / (a.std() + 1e-8)
-                pg_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-                v_loss = 0.5 * ((self.agent.value(b_obs[idx]) - b_ret[idx]) ** 2).mean()
-                entropy = dist.entropy().sum(-1).mean()  # type: ignore[no-untyped-call]
-                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
-                self.optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.agent.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
-                with torch.no_grad():
-                    kl += float(((ratio - 1) - log_ratio).mean())
-                    clipfrac += float(((ratio - 1.0).abs() > cfg.clip_coef).float().mean())
-                pg_l, v_l, ent_l = pg_l + pg_loss.item(), v_l + v_loss.item(), ent_l + entropy.item()
-                count += 1
-        c = max(count, 1)
-        return {
-            "losses/policy": pg_l / c, "losses/value": v_l / c, "losses/entropy": ent_l / c,
-            "losses/approx_kl": kl / c, "losses/clipfrac": clipfrac / c,
-        }  # fmt: skip

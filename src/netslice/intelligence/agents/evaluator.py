@@ -1,28 +1,39 @@
-"""A bootstrap ensemble of MLPs that predicts each slice's SLA cost of an action, with an uncertainty.
+"""A bootstrap ensemble of MLPs that predicts each slice's SLA cost (or margin) of an action, with an uncertainty.
 
 :class:`EnsembleEvaluator` implements :class:`~netslice.intelligence.policies.switching.Evaluator` (and its
-optional ``update``), so it can sit in a :class:`~netslice.intelligence.policies.switching.SwitchingPolicy`.
+optional ``update``), so it can sit in a :class:`~netslice.intelligence.policies.switching.SwitchingPolicy`; the
+training shield (:mod:`.shield`) drives it during PPO.
 
 Contract:
 
 ==================================  ====================================================================
-``predict(obs, action)``            ``(mean, std)`` ``(n, K)``: each member predicts the clipped cost of
+``predict(obs, action)``            ``(mean, std)`` ``(n, K)``: each member predicts the target of
                                     ``obs (n, n_obs) ⊕ action (n, n_act)``; ``mean`` is the members' mean
                                     minus ``tolerance`` (a margin: > 0 means a violation larger than the
                                     tolerance is predicted), ``std`` their standard deviation
-``fit(obs, action, cost, epochs)``  offline (pre-)training: each member on its own bootstrap of the
+target                              anything whose sign says "violates" (> 0): the clipped SLA cost in
+                                    [0, 1] (the default bounds) or the signed SLA margin (bounds [-1, 1],
+                                    :func:`~.shield.sla_margin`); clipped to ``[target_low, target_high]``
+input normalisation                 ``(x - mean) / max(std, 1e-3)`` per input (``normalise``), mean and
+                                    std fixed from the first data seen (:meth:`fit` or the first :meth:`update`):
+                                    the pretraining data in the shield; saved by :meth:`state`
+``fit(obs, action, target, epochs)``  offline (pre-)training: each member on its own bootstrap of the
                                     data, minibatch Adam on the squared error; the data also fill the
                                     replay buffer
-``update(obs, action, cost)``       online: append the transitions to the replay buffer (the newest
-                                    ``buffer_size`` are kept), then ``update_steps`` minibatch steps per
-                                    member, each minibatch drawn with replacement (an online bootstrap)
+``update(obs, action, target)``     online: append the transitions to the replay buffer (a ring: the
+                                    newest ``buffer_size`` are kept), then ``update_steps`` minibatch
+                                    steps, each member's minibatch drawn with replacement (an online
+                                    bootstrap)
 ``precision_recall(..., z)``        the metrics below on labelled transitions (e.g. held out)
 determinism                         given ``seed`` and the same calls, bit-identical (its own
                                     ``torch.Generator``; no global RNG; ``torch.set_num_threads(1)``)
 ==================================  ====================================================================
 
+The members are trained side by side as one batched network (weights ``(members, in, out)``, ``torch.baddbmm``):
+one Adam over all of them is the same as one per member (Adam is elementwise and the members' losses are summed).
+
 Metrics (each documented once, here; keys of :meth:`EnsembleEvaluator.precision_recall`), for the claim
-"this action violates" (some slice's cost > 0) made per row when ``any_k mean - z std > 0``, the switch rule:
+"this action violates" (some slice's target > 0) made per row when ``any_k mean - z std > 0``, the switch rule:
 
 =====================  =====================================================================================
 ``shield/precision``   fraction of rows predicted to violate that do violate (1 when none is predicted)
@@ -35,15 +46,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import nn
 
 from netslice.intelligence.policies.switching import switch_mask
 
 FloatArray = NDArray[np.float64]
+#: Floor of the input scale of the normalisation (constant features are left centred, not blown up).
+MIN_INPUT_STD = 1e-3
 
 
 @dataclass(frozen=True)
@@ -54,11 +67,14 @@ class EnsembleConfig:
         members: number of MLPs.
         hidden: hidden layer widths.
         lr: Adam learning rate.
-        batch_size: minibatch size.
-        tolerance: subtracted from the predicted cost (a predicted cost below it is no violation).
+        batch_size: minibatch size (per member).
+        tolerance: subtracted from the predicted target (a predicted target below it is no violation).
         buffer_size: transitions kept for online updates.
-        update_steps: minibatch steps per member and :meth:`EnsembleEvaluator.update` call.
+        update_steps: minibatch steps per :meth:`EnsembleEvaluator.update` call.
         seed: seed of the evaluator's own generator (initialisation, bootstraps, minibatches).
+        target_low: lower clip of the training target (0: the clipped cost; -1: the signed margin).
+        target_high: upper clip of the training target.
+        normalise: standardise the inputs (see the module table); off, they go in as they are.
     """
 
     members: int = 5
@@ -69,37 +85,37 @@ class EnsembleConfig:
     buffer_size: int = 100_000
     update_steps: int = 1
     seed: int = 0
+    target_low: float = 0.0
+    target_high: float = 1.0
+    normalise: bool = True
 
     def __post_init__(self) -> None:
         if self.members < 2:
             raise ValueError(f"members: an ensemble needs at least 2, got {self.members}")
         if self.batch_size < 1 or self.buffer_size < 1 or self.update_steps < 0:
             raise ValueError("batch_size and buffer_size must be >= 1, update_steps >= 0")
+        if not self.target_low < self.target_high:
+            raise ValueError(f"target_low: must be below target_high, got {self.target_low} >= {self.target_high}")
 
 
-def _member(n_in: int, n_out: int, hidden: tuple[int, ...], gen: torch.Generator) -> nn.Sequential:
-    """An MLP (ReLU) initialised from ``gen`` (uniform, He-scaled weights; zero biases)."""
-    layers: list[nn.Module] = []
-    sizes = (n_in, *hidden, n_out)
-    for i, (a, b) in enumerate(pairwise(sizes)):
-        # skip_init: nn.Linear's default initialisation would draw from the global RNG.
-        linear: nn.Linear = nn.utils.skip_init(nn.Linear, a, b)  # type: ignore[no-untyped-call]
+def _layers(
+    n_in: int, n_out: int, hidden: tuple[int, ...], members: int, gen: torch.Generator
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Weights ``(members, a, b)`` and biases ``(members, 1, b)`` of each layer: He-uniform from ``gen``, zero bias."""
+    out = []
+    for a, b in pairwise((n_in, *hidden, n_out)):
         bound = math.sqrt(6.0 / a)
-        with torch.no_grad():
-            linear.weight.copy_(torch.empty(b, a, dtype=torch.float32).uniform_(-bound, bound, generator=gen))
-            linear.bias.zero_()
-        layers.append(linear)
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+        w = torch.empty(members, a, b, dtype=torch.float32).uniform_(-bound, bound, generator=gen)
+        out.append((w.requires_grad_(), torch.zeros(members, 1, b, requires_grad=True)))
+    return out
 
 
 def classification_metrics(
-    mean: NDArray[np.floating], std: NDArray[np.floating], cost: NDArray[np.floating], z: float
+    mean: NDArray[np.floating], std: NDArray[np.floating], target: NDArray[np.floating], z: float
 ) -> dict[str, float]:
     """``shield/precision`` and ``shield/recall`` of the switch rule's "this action violates" (module table)."""
     predicted = switch_mask(mean, std, z)
-    actual = np.asarray((np.asarray(cost) > 0.0).any(axis=1), dtype=np.bool_)
+    actual = np.asarray((np.asarray(target) > 0.0).any(axis=1), dtype=np.bool_)
     tp = int((predicted & actual).sum())
     n_pred, n_actual = int(predicted.sum()), int(actual.sum())
     return {
@@ -109,25 +125,27 @@ def classification_metrics(
 
 
 class EnsembleEvaluator:
-    """Bootstrap ensemble predicting per-slice clipped costs (see the module docstring)."""
+    """Bootstrap ensemble predicting per-slice costs or margins (see the module docstring)."""
 
     def __init__(self, n_obs: int, n_act: int, n_slices: int, config: EnsembleConfig | None = None) -> None:
         """Build ``config.members`` untrained MLPs ``n_obs + n_act -> n_slices``."""
         torch.set_num_threads(1)
         self.config = config or EnsembleConfig()
         self.n_obs, self.n_act, self.n_slices = n_obs, n_act, n_slices
+        n_in = n_obs + n_act
         self._gen = torch.Generator().manual_seed(self.config.seed)
-        self.members = [
-            _member(n_obs + n_act, n_slices, self.config.hidden, self._gen) for _ in range(self.config.members)
-        ]
-        self._opts = [torch.optim.Adam(m.parameters(), lr=self.config.lr) for m in self.members]
-        self._x = torch.empty((0, n_obs + n_act), dtype=torch.float32)
-        self._y = torch.empty((0, n_slices), dtype=torch.float32)
+        self._layers = _layers(n_in, n_slices, self.config.hidden, self.config.members, self._gen)
+        self._opt = torch.optim.Adam([p for layer in self._layers for p in layer], lr=self.config.lr)
+        self._shift: torch.Tensor | None = None
+        self._scale: torch.Tensor | None = None
+        self._x = torch.zeros((self.config.buffer_size, n_in), dtype=torch.float32)
+        self._y = torch.zeros((self.config.buffer_size, n_slices), dtype=torch.float32)
+        self._size = self._pos = 0
 
     @property
     def n_buffered(self) -> int:
         """Transitions in the replay buffer."""
-        return int(self._x.shape[0])
+        return self._size
 
     def _inputs(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> torch.Tensor:
         o = np.asarray(obs, dtype=np.float32).reshape(-1, self.n_obs)
@@ -136,61 +154,117 @@ class EnsembleEvaluator:
             raise ValueError(f"obs ({o.shape[0]} rows) and action ({a.shape[0]} rows) must have the same rows")
         return torch.from_numpy(np.concatenate([o, a], axis=1))
 
-    def _targets(self, cost: NDArray[np.floating], rows: int) -> torch.Tensor:
-        c = np.clip(np.asarray(cost, dtype=np.float32), 0.0, 1.0)
+    def _targets(self, target: NDArray[np.floating], rows: int) -> torch.Tensor:
+        c = np.clip(np.asarray(target, dtype=np.float32), self.config.target_low, self.config.target_high)
         if c.shape != (rows, self.n_slices):
             raise ValueError(f"cost: expected ({rows}, {self.n_slices}), got {c.shape}")
         return torch.from_numpy(c)
 
+    def _normalised(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` in the fixed normalisation (set from ``x`` itself when none is set yet)."""
+        if not self.config.normalise:
+            return x
+        if self._shift is None or self._scale is None:
+            self._shift = x.mean(dim=0)
+            self._scale = (
+                x.std(dim=0, correction=0).clamp_min(MIN_INPUT_STD) if x.shape[0] > 1 else torch.ones_like(self._shift)
+            )
+        return (x - self._shift) / self._scale
+
     def _append(self, x: torch.Tensor, y: torch.Tensor) -> None:
         keep = self.config.buffer_size
-        self._x = torch.cat([self._x, x])[-keep:]
-        self._y = torch.cat([self._y, y])[-keep:]
+        x, y = x[-keep:], y[-keep:]
+        idx = (self._pos + torch.arange(x.shape[0])) % keep
+        self._x[idx], self._y[idx] = x, y
+        self._pos = (self._pos + x.shape[0]) % keep
+        self._size = min(keep, self._size + x.shape[0])
 
-    def _step(self, i: int, x: torch.Tensor, y: torch.Tensor) -> None:
-        loss = ((self.members[i](x) - y) ** 2).mean()
-        self._opts[i].zero_grad()
-        loss.backward()
-        self._opts[i].step()
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(members, B, K)`` predictions for normalised inputs ``(members, B, in)`` or ``(B, in)``."""
+        h = x.expand(self.config.members, *x.shape) if x.dim() == 2 else x
+        for i, (w, b) in enumerate(self._layers):
+            h = torch.baddbmm(b, h, w)
+            if i < len(self._layers) - 1:
+                h = torch.relu(h)
+        return h
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """One Adam step on every member's minibatch ``x (members, B, in)``, ``y (members, B, K)``; the loss."""
+        loss = ((self._forward(x) - y) ** 2).mean(dim=(1, 2)).sum()
+        self._opt.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        self._opt.step()
+        return float(loss.detach()) / self.config.members
 
     def predict(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, FloatArray]:
         """``(mean - tolerance, std)`` ``(n, K)`` over the members (see the module table)."""
         x = self._inputs(obs, action)
+        if self._shift is not None and self._scale is not None:
+            x = (x - self._shift) / self._scale
         with torch.no_grad():
-            preds = torch.stack([m(x) for m in self.members]).double().numpy()
+            preds = self._forward(x).double().numpy()
         return preds.mean(axis=0) - self.config.tolerance, preds.std(axis=0)
 
     def fit(
-        self, obs: NDArray[np.floating], action: NDArray[np.floating], cost: NDArray[np.floating], epochs: int
-    ) -> None:
-        """Train every member ``epochs`` epochs on its own bootstrap of the transitions (offline)."""
+        self, obs: NDArray[np.floating], action: NDArray[np.floating], target: NDArray[np.floating], epochs: int
+    ) -> float:
+        """Train every member ``epochs`` epochs on its own bootstrap of the transitions (offline); the last loss."""
         x = self._inputs(obs, action)
-        y = self._targets(cost, x.shape[0])
+        y = self._targets(target, x.shape[0])
         self._append(x, y)
-        n, bs = x.shape[0], self.config.batch_size
+        x = self._normalised(x)
+        n, bs, m = x.shape[0], self.config.batch_size, self.config.members
+        loss = 0.0
         if n == 0:
-            return
-        for i in range(len(self.members)):
-            boot = torch.randint(0, n, (n,), generator=self._gen)
-            for _ in range(epochs):
-                order = boot[torch.randperm(n, generator=self._gen)]
-                for start in range(0, n, bs):
-                    idx = order[start : start + bs]
-                    self._step(i, x[idx], y[idx])
+            return loss
+        boot = torch.randint(0, n, (m, n), generator=self._gen)
+        for _ in range(epochs):
+            order = torch.gather(boot, 1, torch.argsort(torch.rand(m, n, generator=self._gen), dim=1))
+            for start in range(0, n, bs):
+                idx = order[:, start : start + bs]
+                loss = self._step(x[idx], y[idx])
+        return loss
 
-    def update(self, obs: NDArray[np.floating], action: NDArray[np.floating], cost: NDArray[np.floating]) -> None:
-        """Learn online from transitions just played (see the module table)."""
+    def update(self, obs: NDArray[np.floating], action: NDArray[np.floating], target: NDArray[np.floating]) -> float:
+        """Learn online from transitions just played (see the module table); the mean minibatch loss."""
         x = self._inputs(obs, action)
-        self._append(x, self._targets(cost, x.shape[0]))
-        n = self.n_buffered
-        for i in range(len(self.members)):
-            for _ in range(self.config.update_steps):
-                idx = torch.randint(0, n, (min(n, self.config.batch_size),), generator=self._gen)
-                self._step(i, self._x[idx], self._y[idx])
+        self._normalised(x)  # sets the normalisation on the first data
+        self._append(x, self._targets(target, x.shape[0]))
+        n, m = self.n_buffered, self.config.members
+        losses = []
+        for _ in range(self.config.update_steps):
+            idx = torch.randint(0, n, (m, min(n, self.config.batch_size)), generator=self._gen)
+            losses.append(self._step(self._normalised(self._x[idx]), self._y[idx]))
+        return float(np.mean(losses)) if losses else 0.0
 
     def precision_recall(
-        self, obs: NDArray[np.floating], action: NDArray[np.floating], cost: NDArray[np.floating], z: float
+        self, obs: NDArray[np.floating], action: NDArray[np.floating], target: NDArray[np.floating], z: float
     ) -> dict[str, float]:
         """``shield/precision`` and ``shield/recall`` on labelled transitions (module table)."""
         mean, std = self.predict(obs, action)
-        return classification_metrics(mean, std, cost, z)
+        return classification_metrics(mean, std, target, z)
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: weights, optimiser, normalisation, buffer, generator."""
+        return {
+            "layers": [(w.detach().clone(), b.detach().clone()) for w, b in self._layers],
+            "optimizer": self._opt.state_dict(),
+            "shift": self._shift, "scale": self._scale,
+            "x": self._x[: self._size].clone(), "y": self._y[: self._size].clone(),
+            "pos": self._pos, "gen": self._gen.get_state(),
+        }  # fmt: skip
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (same shapes and config)."""
+        with torch.no_grad():
+            for (w, b), (sw, sb) in zip(self._layers, state["layers"], strict=True):
+                w.copy_(sw)
+                b.copy_(sb)
+        self._opt.load_state_dict(state["optimizer"])
+        self._shift, self._scale = state["shift"], state["scale"]
+        self._size = int(state["x"].shape[0])
+        self._x.zero_()
+        self._y.zero_()
+        self._x[: self._size], self._y[: self._size] = state["x"], state["y"]
+        self._pos = int(state["pos"])
+        self._gen.set_state(state["gen"])

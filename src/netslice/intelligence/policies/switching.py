@@ -19,7 +19,8 @@ switch rule                env ``i`` switches iff ``any_k mean[i, k] - confidenc
 ``last_switched``          ``(n_envs,)`` bool mask of the last ``act`` (``None`` before the first)
 ``observe(cost)``          hands the cost ``(n_envs, K)`` of the slot just played to the evaluator's
                            ``update(obs, action, cost)`` with the last observation and the action
-                           actually enforced (no-op when the evaluator does not learn)
+                           actually enforced (no-op when the evaluator does not learn, or
+                           without ``learn_online``)
 ``reset()``                resets agent and baseline (:func:`~.base.reset_policy`); counters persist
 ``metrics()``              the table below; ``reset_counters()`` zeroes them
 =========================  ==========================================================================
@@ -90,6 +91,8 @@ class SwitchingPolicy:
         confidence_z: how many standard deviations the predicted cost must clear 0 by to switch
             (0: switch on the mean; larger: switch only on confident predictions).
         name: label for reports.
+        learn_online: whether :meth:`observe` teaches the evaluator (off: a frozen evaluator, e.g. the training
+            shield's in evaluation).
     """
 
     agent: Policy
@@ -97,6 +100,7 @@ class SwitchingPolicy:
     evaluator: Evaluator
     confidence_z: float = 1.0
     name: str = "switching"
+    learn_online: bool = True
     _switches: int = field(default=0, init=False, repr=False)
     _decisions: int = field(default=0, init=False, repr=False)
     _last_switched: BoolArray | None = field(default=None, init=False, repr=False)
@@ -140,7 +144,7 @@ class SwitchingPolicy:
         if self._last_obs is None or self._last_action is None:
             raise RuntimeError("observe: no action was taken yet")
         update = getattr(self.evaluator, "update", None)
-        if callable(update):
+        if self.learn_online and callable(update):
             update(self._last_obs, self._last_action, np.asarray(cost, dtype=np.float64))
 
     def reset(self) -> None:

@@ -1,0 +1,367 @@
+"""The training shield: baseline switching while PPO learns (issue 12, item 3).
+
+Before each slot's actions are enforced, an :class:`~.evaluator.EnsembleEvaluator` predicts, per env and
+slice, the target ``c(s, a)`` of the agent's action with an uncertainty; where some slice's prediction says
+"violates" with the configured confidence, the baseline's action (the rule-based policy: 0 % violations on
+testbed-v0) is enforced instead. The shield learns from every transition played, after pretraining offline.
+
+Contract (:class:`TrainingShield`; settings in :class:`~.shield_config.ShieldConfig`):
+
+=============================  ==============================================================================
+``filter(obs, action)``        ``(enforced, switched)``: env i switches iff some slice k has
+                               ``mean[i, k] - tolerance - confidence_z * std[i, k] > 0`` (the switch rule of
+                               :func:`~netslice.intelligence.policies.switching.switch_mask`); ``enforced``
+                               is the baseline's row there and the agent's row (bit for bit, as float64)
+                               elsewhere. The baseline is asked every call.
+``learn(obs, action, cost,     once per PPO update with the whole rollout of enforced actions: FIRST the
+margin=None)``                 evaluator is scored on these transitions, which it has not trained on
+                               (``shield/precision``, ``shield/recall``: every row, switched or not; see
+                               below), THEN it trains on them: they join the replay buffer (pretraining
+                               data included) and ``learn_steps`` minibatch steps run
+``pretrain(envs, seed)``       plays ``pretrain_slots`` slots on a separate simulator (offline: those slots
+                               are not training slots), fits the evaluator on all but ``holdout`` of the
+                               transitions and scores it on the rest; returns the ``shield/pretrain/*`` table
+``margin(info)``               the signed SLA margin ``(n, K)`` of an env step's info (needs ``info["kpis"]``)
+``switching_policy(agent)``    the agent wrapped in a :class:`~netslice.intelligence.policies.switching.
+                               SwitchingPolicy` with this evaluator and rule (frozen: it does not learn)
+``state()``/``load_state()``   exact resume (torch tensors; the checkpoint is ``torch.save``)
+=============================  ==============================================================================
+
+Target. With ``target="margin"`` (default) the evaluator regresses the signed SLA margin (:func:`sla_margin`):
+each slice's largest normalised SLA shortfall *without* the clip at 0, clipped to [-1, 1]. It is > 0 exactly
+where the cost is > 0, and it also says how close to the boundary a safe action is, which the clipped cost
+(0 on every safe transition) cannot. ``target="cost"`` regresses the clipped cost in [0, 1].
+``benchmarks/shield_evaluator.py`` compares the two. "Violates" is always ``cost > 0`` for the metrics.
+
+Pretraining data (per env and slot, each row one of): the baseline's action (``baseline_fraction``); a
+uniform random action (``random_fraction``); one level for the whole row, log-uniform in
+``[perturb_low / 2, 1]``, times a per-entry jitter in [0.5, 2] (``level_fraction``: PPO starts at shares of
+about 0.1 everywhere and moves to small ones); else the baseline's row times per-entry log-uniform factors in
+``[perturb_low, perturb_high]``. The held-out rows are drawn at random.
+
+Input normalisation: fixed, from the pretraining data (mean and std per input; see :mod:`.evaluator`).
+
+Held-out scoring online: the rollout was filtered by the same evaluator, so its rows are not an unbiased
+sample: the agent's rows that stayed were all predicted safe (each violation among them is a miss), the
+switched rows carry the baseline's actions. ``shield/recall`` is thus "of the violations that happened,
+the fraction the evaluator would have flagged", and ``shield/miss_rate`` the fraction of rows the agent
+played and violated. The unbiased figures are the pretraining's held-out ones.
+
+Metrics (each documented once, here; keys of :meth:`TrainingShield.metrics` and :meth:`TrainingShield.pretrain`):
+
+================================  =====================================================================
+``shield/switch_rate``            cumulative fraction of (env, slot) decisions switched to the baseline
+``shield/switch_rate_update``     the same over the rollout of the last :meth:`~TrainingShield.learn`
+                                  (before the first: since the start)
+``shield/switches``               cumulative decisions switched
+``shield/decisions``              cumulative decisions filtered
+``shield/precision``              last held-out precision of "this action violates" (:mod:`.evaluator`)
+``shield/recall``                 last held-out recall of it
+``shield/miss_rate``              last rollout: fraction of rows the agent played (not switched) that
+                                  violated (needs ``switched`` in ``learn``; else every row counts)
+``shield/evaluator_loss``         mean minibatch squared error of the last ``learn``'s training steps
+``shield/heldout_loss``           squared error on the last rollout before training on it
+``shield/learn_s``                seconds the last ``learn`` took
+``shield/pretrain/slots``         env slots played offline by ``pretrain`` (slots x n_envs; not training)
+``shield/pretrain/seconds``       wall time of ``pretrain`` (playing and fitting)
+``shield/pretrain/precision``     held-out precision after pretraining
+``shield/pretrain/recall``        held-out recall after pretraining
+``shield/pretrain/switch_rate``   held-out fraction of rows the rule switches
+``shield/pretrain/violation_rate``  fraction of the pretraining rows that violate
+``shield/pretrain/baseline_switch_rate``  held-out fraction of the baseline's own rows the rule switches
+================================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from netslice.intelligence.agents.evaluator import EnsembleConfig, EnsembleEvaluator, classification_metrics
+from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.policies.base import Policy
+from netslice.intelligence.policies.switching import SwitchingPolicy, switch_mask
+from netslice.network.kernel import Kpis
+from netslice.network.scenarios.sla import SlaTargets, term_columns, term_shortfall
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+def sla_margin(kpis: Kpis | Mapping[str, Any], targets: SlaTargets) -> FloatArray:
+    """The signed SLA margin ``(n, K)``: each slice's largest normalised shortfall, not clipped at 0.
+
+    Its positive part is the orchestrator's SLA cost (:func:`~netslice.network.scenarios.sla.sla_cost`); a
+    slice without SLA terms reads -1. Non-finite shortfalls read as 0 (NaN) or +-1 (+-inf).
+    """
+    k = Kpis(**kpis) if isinstance(kpis, Mapping) else kpis
+    margin = np.full(np.shape(k.latency_ms), -np.inf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, cols in term_columns(targets):
+            term = np.nan_to_num(term_shortfall(name, k, targets, cols), nan=0.0, posinf=1.0, neginf=-1.0)
+            margin[:, cols] = np.maximum(margin[:, cols], term)
+    return np.where(np.isneginf(margin), -1.0, margin)
+
+
+#: Pretraining row modes (``data["mode"]`` of :func:`collect`).
+BASELINE, RANDOM, LEVEL, PERTURBED = 0, 1, 2, 3
+
+
+def pretraining_actions(
+    cfg: ShieldConfig, base: FloatArray, rng: np.random.Generator
+) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Actions ``(n, n_act)`` in [0, 1] around the baseline's ``base`` and their modes (module docstring)."""
+    n, n_act = base.shape
+    u = rng.random(n)
+    edges = np.cumsum([cfg.baseline_fraction, cfg.random_fraction, cfg.level_fraction])
+    mode = np.asarray(np.searchsorted(edges, u, side="right"), dtype=np.int64)  # 0..3
+    log_low, log2 = np.log(cfg.perturb_low), np.log(2.0)
+    jitter = np.exp(rng.uniform(-log2, log2, (n, n_act)))
+    level = np.exp(rng.uniform(log_low - log2, 0.0, (n, 1))) * jitter
+    perturbed = base * np.exp(rng.uniform(log_low, np.log(cfg.perturb_high), (n, 1))) * jitter
+    uniform = rng.random((n, n_act))
+    out = np.select(
+        [mode[:, None] == BASELINE, mode[:, None] == RANDOM, mode[:, None] == LEVEL], [base, uniform, level], perturbed
+    )
+    return np.clip(out, 0.0, 1.0), mode
+
+
+def collect(
+    cfg: ShieldConfig, baseline: Policy, envs: Any, seed: int, rng: np.random.Generator, targets: SlaTargets | None
+) -> dict[str, NDArray[Any]]:
+    """Play ``cfg.pretrain_slots`` slots of :func:`pretraining_actions` on ``envs``: obs, action, cost, margin, mode.
+
+    Raises:
+        ValueError: the margin target, and ``envs`` reports no KPIs.
+    """
+    obs, _ = envs.reset(seed=seed)
+    rows: dict[str, list[NDArray[Any]]] = {"obs": [], "action": [], "cost": [], "margin": [], "mode": []}
+    for _ in range(cfg.pretrain_slots):
+        action, mode = pretraining_actions(cfg, np.asarray(baseline.act(obs), dtype=np.float64), rng)
+        next_obs, _, _, _, info = envs.step(action)
+        rows["obs"].append(np.asarray(obs, dtype=np.float32))
+        rows["action"].append(action)
+        rows["cost"].append(np.asarray(info["cost"], dtype=np.float64))
+        rows["mode"].append(mode)
+        if cfg.target == "margin":
+            if "kpis" not in info or targets is None:
+                raise ValueError("pretrain: target='margin' needs envs created with include_kpis=True")
+            rows["margin"].append(sla_margin(info["kpis"], targets))
+        obs = next_obs
+    return {k: np.concatenate(v) if v else np.empty(0) for k, v in rows.items()}
+
+
+def split_rows(n: int, holdout: float, rng: np.random.Generator) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Random ``(train, held-out)`` row indices, ``holdout`` of them held out."""
+    order = rng.permutation(n)
+    n_test = round(holdout * n)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+class TrainingShield:
+    """Baseline switching for PPO's rollout (see the module docstring).
+
+    Args:
+        cfg: the shield's settings.
+        baseline: the policy enforced where a violation is predicted.
+        n_obs: observation features.
+        n_act: action entries (7 K).
+        slice_names: the slices, in column order.
+        targets: the SLA targets for the margin (default: taken from ``pretrain``'s envs).
+    """
+
+    def __init__(
+        self, cfg: ShieldConfig, baseline: Policy, n_obs: int, n_act: int, slice_names: Sequence[str],
+        targets: SlaTargets | None = None,
+    ) -> None:  # fmt: skip
+        self.cfg = cfg
+        self.baseline = baseline
+        self.n_obs, self.n_act = n_obs, n_act
+        self.slice_names = tuple(slice_names)
+        self.targets = targets
+        low = -1.0 if cfg.target == "margin" else 0.0
+        self.evaluator = EnsembleEvaluator(
+            n_obs, n_act, len(self.slice_names),
+            EnsembleConfig(members=cfg.members, hidden=cfg.hidden, lr=cfg.lr, batch_size=cfg.batch_size,
+                           tolerance=cfg.tolerance, buffer_size=cfg.buffer_size, update_steps=cfg.learn_steps,
+                           seed=cfg.seed, target_low=low, target_high=1.0),
+        )  # fmt: skip
+        self._counts = {"switches": 0, "decisions": 0, "window_switches": 0, "window_decisions": 0}
+        self._window_rate: float | None = None
+        self._last: dict[str, float] = {}
+
+    # ------------------------------------------------------------------------------------ acting
+
+    def _scores(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, FloatArray]:
+        return self.evaluator.predict(obs, action)
+
+    def filter(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, BoolArray]:
+        """``(enforced (n, n_act) float64, switched (n,) bool)``: the baseline's rows where the rule fires.
+
+        Raises:
+            ValueError: ``obs`` and ``action`` are not ``(n, n_obs)`` and ``(n, n_act)``.
+        """
+        a = np.asarray(action, dtype=np.float64)
+        o = np.asarray(obs)
+        if o.ndim != 2 or a.shape != (o.shape[0], self.n_act) or o.shape[1] != self.n_obs:
+            raise ValueError(f"filter: obs {o.shape} and action {a.shape} must be (n, {self.n_obs}), (n, {self.n_act})")
+        mean, std = self._scores(o, a)
+        switched = switch_mask(mean, std, self.cfg.confidence_z)
+        base = np.asarray(self.baseline.act(o), dtype=np.float64)
+        enforced = np.where(switched[:, None], base, a)
+        n_switched = int(switched.sum())
+        for key, inc in (("switches", n_switched), ("decisions", switched.size)):
+            self._counts[key] += inc
+            self._counts[f"window_{key}"] += inc
+        return enforced, switched
+
+    def switching_policy(self, agent: Policy, name: str = "switching") -> SwitchingPolicy:
+        """``agent`` behind this shield's evaluator, rule and baseline, as a :class:`~.base.Policy` (frozen)."""
+        return SwitchingPolicy(agent, self.baseline, self.evaluator, self.cfg.confidence_z, name, learn_online=False)
+
+    # ------------------------------------------------------------------------------------ learning
+
+    def margin(self, info: Mapping[str, Any]) -> FloatArray:
+        """The signed SLA margin ``(n, K)`` of an env step's ``info`` (see :func:`sla_margin`).
+
+        Raises:
+            ValueError: ``info`` has no ``"kpis"`` (make the envs with ``include_kpis=True``), or no targets.
+        """
+        if "kpis" not in info:
+            raise ValueError("margin: info has no 'kpis'; create the envs with include_kpis=True")
+        if self.targets is None:
+            raise ValueError("margin: no SLA targets; pass targets= or call pretrain first")
+        return sla_margin(info["kpis"], self.targets)
+
+    def _target(self, cost: FloatArray, margin: NDArray[np.floating] | None) -> FloatArray:
+        if self.cfg.target == "cost":
+            return cost
+        if margin is None:
+            raise ValueError("learn: target='margin' needs margin= (TrainingShield.margin(info))")
+        return np.asarray(margin, dtype=np.float64)
+
+    def learn(
+        self, obs: NDArray[np.floating], action: NDArray[np.floating], cost: NDArray[np.floating],
+        margin: NDArray[np.floating] | None = None, switched: NDArray[np.bool_] | None = None,
+    ) -> dict[str, float]:  # fmt: skip
+        """Score the evaluator on the rollout's transitions, then train on them (module docstring).
+
+        Args:
+            obs: ``(N, n_obs)`` observations the actions were taken in.
+            action: ``(N, n_act)`` enforced actions.
+            cost: ``(N, K)`` clipped SLA cost (``cost > 0``: violation).
+            margin: ``(N, K)`` signed margins (needed with ``target="margin"``).
+            switched: ``(N,)`` rows switched to the baseline (only for ``shield/miss_rate``).
+
+        Returns:
+            :meth:`metrics`.
+        """
+        start = time.perf_counter()
+        o = np.asarray(obs).reshape(-1, self.n_obs)
+        a = np.asarray(action).reshape(-1, self.n_act)
+        c = np.asarray(cost, dtype=np.float64).reshape(o.shape[0], -1)
+        target = self._target(c, None if margin is None else np.asarray(margin).reshape(c.shape))
+        mean, std = self._scores(o, a)
+        violated = (c > 0.0).any(axis=1)
+        agent_rows = np.ones_like(violated) if switched is None else ~np.asarray(switched, dtype=bool).reshape(-1)
+        clipped = np.clip(target, -1.0 if self.cfg.target == "margin" else 0.0, 1.0)
+        heldout = float(np.mean((mean + self.cfg.tolerance - clipped) ** 2))
+        self._last = {
+            **classification_metrics(mean, std, c, self.cfg.confidence_z),
+            "shield/miss_rate": float((violated & agent_rows).mean()) if violated.size else 0.0,
+            "shield/heldout_loss": heldout,
+            "shield/evaluator_loss": self.evaluator.update(o, a, target),
+        }
+        d = self._counts["window_decisions"]
+        self._window_rate = self._counts["window_switches"] / d if d else 0.0
+        self._counts["window_switches"] = self._counts["window_decisions"] = 0
+        self._last["shield/learn_s"] = time.perf_counter() - start
+        return self.metrics()
+
+    def pretrain(self, envs: Any, seed: int) -> dict[str, float]:
+        """Pretrain offline on ``envs`` (a SliceVectorEnv-like, not the training envs); the pretrain table.
+
+        ``envs`` must report ``info["kpis"]`` for the margin target (``include_kpis=True``); the SLA targets
+        come from its orchestrator's assurance unless given to the constructor.
+        """
+        start = time.perf_counter()
+        if self.targets is None and self.cfg.target == "margin":
+            self.targets = envs.orch.assurance.targets
+        rng = np.random.default_rng(seed)
+        data = collect(self.cfg, self.baseline, envs, seed, rng, self.targets)
+        train, test = split_rows(data["obs"].shape[0], self.cfg.holdout, rng)
+        target = data["margin"] if self.cfg.target == "margin" else data["cost"]
+        self.evaluator.fit(data["obs"][train], data["action"][train], target[train], self.cfg.pretrain_epochs)
+        result = self.score(data["obs"][test], data["action"][test], data["cost"][test])
+        base = test[data["mode"][test] == 0]
+        mean, std = self._scores(data["obs"][base], data["action"][base])
+        result.update({
+            "shield/pretrain/slots": float(data["obs"].shape[0]),
+            "shield/pretrain/seconds": time.perf_counter() - start,
+            "shield/pretrain/violation_rate": float((data["cost"] > 0).any(axis=1).mean()),
+            "shield/pretrain/baseline_switch_rate": float(switch_mask(mean, std, self.cfg.confidence_z).mean())
+            if base.size else 0.0,
+        })  # fmt: skip
+        self._last.update(result)
+        return result
+
+    def score(
+        self, obs: NDArray[np.floating], action: NDArray[np.floating], cost: NDArray[np.floating]
+    ) -> dict[str, float]:
+        """``shield/pretrain/{precision, recall, switch_rate}`` of the rule on labelled transitions."""
+        mean, std = self._scores(obs, action)
+        m = classification_metrics(mean, std, cost, self.cfg.confidence_z)
+        return {
+            "shield/pretrain/precision": m["shield/precision"],
+            "shield/pretrain/recall": m["shield/recall"],
+            "shield/pretrain/switch_rate": float(switch_mask(mean, std, self.cfg.confidence_z).mean()),
+        }
+
+    # ------------------------------------------------------------------------------------ reporting
+
+    def metrics(self) -> dict[str, float]:
+        """The ``shield/*`` table of the module docstring (what is not measured yet is left out)."""
+        c = self._counts
+        window = self._window_rate
+        if window is None:
+            window = c["window_switches"] / c["window_decisions"] if c["window_decisions"] else 0.0
+        return {
+            "shield/switch_rate": c["switches"] / c["decisions"] if c["decisions"] else 0.0,
+            "shield/switch_rate_update": float(window),
+            "shield/switches": float(c["switches"]),
+            "shield/decisions": float(c["decisions"]),
+            **self._last,
+        }
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly (the evaluator, the counters, the last metrics)."""
+        return {
+            "config": asdict(self.cfg),
+            "evaluator": self.evaluator.state(),
+            "counts": dict(self._counts),
+            "window_rate": self._window_rate,
+            "last": dict(self._last),
+            "targets": None if self.targets is None else asdict(self.targets),
+        }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state`.
+
+        Raises:
+            ValueError: the state was written with another configuration.
+        """
+        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
+        if saved != asdict(self.cfg):
+            diff = sorted(k for k in saved.keys() | asdict(self.cfg).keys() if saved.get(k) != asdict(self.cfg).get(k))
+            raise ValueError(f"load_state: written with another shield configuration (differs in {', '.join(diff)})")
+        self.evaluator.load_state(state["evaluator"])
+        self._counts = {k: int(v) for k, v in state["counts"].items()}
+        self._window_rate = state["window_rate"]
+        self._last = dict(state["last"])
+        t = state["targets"]
+        self.targets = None if t is None else SlaTargets(**{k: np.asarray(v) for k, v in t.items()})

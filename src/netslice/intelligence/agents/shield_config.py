@@ -1,0 +1,97 @@
+"""The training shield's settings (:class:`ShieldConfig`): baseline switching while PPO learns (issue 12, item 3).
+
+The shield itself is :mod:`.shield` (its docstring has the switch rule, the pretraining data and the
+``shield/*`` metrics). Every numeric field is checked by :func:`~.safety_config.check_range`, whose message
+names the field and the rule.
+
+This module imports neither torch nor numpy (the command line reads it at start-up).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from netslice.errors import ConfigError
+from netslice.intelligence.agents.safety_config import check_range
+
+#: What the evaluator regresses: the signed SLA margin (unclipped below 0) or the clipped SLA cost.
+TARGETS = ("margin", "cost")
+
+
+@dataclass(frozen=True)
+class ShieldConfig:
+    """Baseline switching during training: the evaluator, its switch rule and its pretraining.
+
+    Attributes:
+        confidence_z: the switch rule's z: env i switches iff some slice's ``mean - tolerance - z std > 0``.
+            Negative is conservative ("switch unless confidently safe"), in [-10, 10].
+        tolerance: predicted target the rule lets pass (in the target's units), in [-1, 1]; negative with the
+            margin target switches before the predicted SLA boundary.
+        target: ``"margin"`` (the signed SLA margin in [-1, 1]: the largest normalised shortfall, negative when
+            every term holds with room; needs the KPIs, ``include_kpis=True``) or ``"cost"`` (the clipped cost
+            in [0, 1]).
+        members: ensemble size (at least 2).
+        hidden: hidden layer widths of each member (each at least 1).
+        lr: Adam learning rate of the evaluator, in (0, 1].
+        batch_size: minibatch size per member (at least 1).
+        buffer_size: transitions kept in the replay buffer, pretraining data included (at least 1).
+        learn_steps: minibatch steps per :meth:`~.shield.TrainingShield.learn` call (at least 0).
+        pretrain_slots: slots per env played offline by :meth:`~.shield.TrainingShield.pretrain` (at least 1).
+        pretrain_epochs: epochs over the pretraining data (at least 1).
+        holdout: fraction of the pretraining transitions held out to score the evaluator, in [0, 1).
+        baseline_fraction: fraction of pretraining rows that play the baseline's action unchanged, in [0, 1].
+        random_fraction: fraction of rows that play a uniform random action, in [0, 1].
+        level_fraction: fraction of rows that play one level for every entry (log-uniform in
+            [perturb_low x 0.5, 1]) times a log-uniform jitter in [0.5, 2]: PPO's starting region, in [0, 1].
+            The rest (the three fractions sum to at most 1) play the baseline's row times per-entry log-uniform
+            factors in [perturb_low, perturb_high].
+        perturb_low: smallest perturbation factor of the baseline's action, in (0, 1].
+        perturb_high: largest perturbation factor, in [1, 10].
+        seed: seed of the evaluator (initialisation, bootstraps, minibatches).
+    """
+
+    confidence_z: float = -1.0
+    tolerance: float = -0.05
+    target: str = "margin"
+    members: int = 5
+    hidden: tuple[int, ...] = (64, 64)
+    lr: float = 3e-3
+    batch_size: int = 256
+    buffer_size: int = 200_000
+    learn_steps: int = 16
+    pretrain_slots: int = 240
+    pretrain_epochs: int = 10
+    holdout: float = 0.2
+    baseline_fraction: float = 0.2
+    random_fraction: float = 0.1
+    level_fraction: float = 0.2
+    perturb_low: float = 0.02
+    perturb_high: float = 1.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_range("confidence_z", self.confidence_z, -10.0, 10.0)
+        check_range("tolerance", self.tolerance, -1.0, 1.0)
+        if self.target not in TARGETS:
+            raise ConfigError(f"target: must be one of {', '.join(map(repr, TARGETS))}, got {self.target!r}")
+        for name, low in (("members", 2), ("batch_size", 1), ("buffer_size", 1), ("learn_steps", 0),
+                          ("pretrain_slots", 1), ("pretrain_epochs", 1)):  # fmt: skip
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"{name}: must be an int of at least {low}, got {value!r}")
+        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
+            raise ConfigError(f"hidden: must be a non-empty tuple of ints of at least 1, got {self.hidden!r}")
+        check_range("lr", self.lr, math.ulp(0.0), 1.0)
+        check_range("holdout", self.holdout, 0.0, 1.0, high_open=True)
+        fractions = ("baseline_fraction", "random_fraction", "level_fraction")
+        for name in fractions:
+            check_range(name, getattr(self, name), 0.0, 1.0)
+        total = sum(getattr(self, name) for name in fractions)
+        if total > 1.0 + 1e-12:
+            raise ConfigError(f"random_fraction: baseline_fraction + random_fraction + level_fraction must be at "
+                              f"most 1, got {total:g}")  # fmt: skip
+        check_range("perturb_low", self.perturb_low, math.ulp(0.0), 1.0)
+        check_range("perturb_high", self.perturb_high, 1.0, 10.0)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed: must be a non-negative int, got {self.seed!r}")

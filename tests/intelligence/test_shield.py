@@ -1,0 +1,246 @@
+"""The training shield (issue 12.3): filter, learn (scored before trained), pretraining, state, seeding, config."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import torch
+from numpy.typing import NDArray
+
+from netslice.errors import ConfigError
+from netslice.intelligence.agents.shield import TrainingShield, pretraining_actions, sla_margin
+from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.envs import SliceVectorEnv
+from netslice.intelligence.policies.rule import RuleBasedPolicy
+from netslice.network.scenarios import Scenario
+
+N_OBS, K = 5, 3
+N_ACT = 7 * K
+SMALL = ShieldConfig(members=3, hidden=(16,), buffer_size=500, learn_steps=4, batch_size=32)
+
+
+@dataclass
+class Const:
+    """Every action entry ``level``; counts its calls."""
+
+    level: float
+    calls: int = 0
+
+    def act(self, obs: NDArray[np.floating]) -> NDArray[np.float64]:
+        self.calls += 1
+        return np.full((np.asarray(obs).shape[0], N_ACT), self.level)
+
+
+@dataclass
+class StubEvaluator:
+    """Predicts ``mean`` (std 0) until its first update, ``after`` from then on; logs the calls in order."""
+
+    mean: NDArray[np.float64]
+    after: float = -1.0
+    log: list[str] = field(default_factory=list)
+    updated: bool = False
+
+    def predict(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[NDArray[np.float64], ...]:
+        self.log.append("predict")
+        m = np.full_like(self.mean, self.after) if self.updated else self.mean
+        return m, np.zeros_like(m)
+
+    def update(self, obs: NDArray[np.floating], action: NDArray[np.floating], target: NDArray[np.floating]) -> float:
+        self.log.append("update")
+        self.updated = True
+        return 0.5
+
+
+def _shield(cfg: ShieldConfig = SMALL, baseline: Const | None = None) -> TrainingShield:
+    return TrainingShield(cfg, baseline or Const(0.9), N_OBS, N_ACT, ["a", "b", "c"])
+
+
+def _synthetic(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:
+    """cost_k = max(0, margin_k), margin_k = 0.5 - mean of slice k's action entries + 0.1 obs_k (about half violate)."""
+    obs = rng.uniform(0.0, 1.0, (n, N_OBS))
+    action = rng.uniform(0.0, 1.0, (n, N_ACT))
+    margin = 0.45 - action.reshape(n, 7, K).mean(axis=1) + 0.1 * obs[:, :K]
+    return obs, action, np.clip(margin, 0.0, 1.0), margin
+
+
+def test_filter_enforces_the_baseline_exactly_where_a_violation_is_predicted() -> None:
+    baseline = Const(0.9)
+    shield = _shield(baseline=baseline)
+    mean = np.array([[0.1, -1.0, -1.0], [-1.0, -1.0, -1.0], [-1.0, -1.0, 0.0], [-1.0, 2.0, -1.0]])
+    shield.evaluator = StubEvaluator(mean)  # type: ignore[assignment]
+    rng = np.random.default_rng(0)
+    action = rng.uniform(0.0, 1.0, (4, N_ACT)).astype(np.float32)
+    enforced, switched = shield.filter(rng.uniform(size=(4, N_OBS)), action)
+    np.testing.assert_array_equal(switched, [True, False, False, True])  # exactly 0 does not switch
+    assert enforced.dtype == np.float64
+    np.testing.assert_array_equal(enforced[switched], 0.9)
+    assert enforced[~switched].tobytes() == action[~switched].astype(np.float64).tobytes()  # bit for bit
+    assert baseline.calls == 1
+    shield.filter(rng.uniform(size=(4, N_OBS)), action)
+    m = shield.metrics()
+    assert (m["shield/switches"], m["shield/decisions"], m["shield/switch_rate"]) == (4.0, 8.0, 0.5)
+    assert m["shield/switch_rate_update"] == 0.5
+    with pytest.raises(ValueError, match="filter"):
+        shield.filter(np.zeros((4, N_OBS)), np.zeros((3, N_ACT)))
+
+
+def test_learn_scores_before_it_trains_and_closes_the_update_window() -> None:
+    shield = _shield(ShieldConfig(target="cost", members=2, hidden=(8,)))
+    # Before training the stub flags rows 0 and 1; after, nothing. Rows 0 and 2 violate.
+    stub = StubEvaluator(np.array([[0.5, -1, -1], [0.5, -1, -1], [-1, -1, -1], [-1, -1, -1]]))
+    shield.evaluator = stub  # type: ignore[assignment]
+    shield.filter(np.zeros((4, N_OBS)), np.zeros((4, N_ACT)))  # rows 0, 1 switched
+    cost = np.array([[0.2, 0, 0], [0, 0, 0], [0, 0.1, 0], [0, 0, 0]])
+    m = shield.learn(np.zeros((4, N_OBS)), np.zeros((4, N_ACT)), cost, switched=np.array([1, 1, 0, 0], dtype=bool))
+    assert stub.log == ["predict", "predict", "update"]  # filter, then learn: score, then train
+    assert (m["shield/precision"], m["shield/recall"]) == (0.5, 0.5)  # the predictions before the update
+    assert m["shield/miss_rate"] == 0.25  # row 2: played by the agent, violated
+    assert m["shield/evaluator_loss"] == 0.5
+    assert m["shield/switch_rate_update"] == 0.5
+    assert 0.0 <= m["shield/learn_s"] < 1.0
+    shield.filter(np.zeros((4, N_OBS)), np.zeros((4, N_ACT)))  # nothing switched now
+    assert shield.metrics()["shield/switch_rate_update"] == 0.5  # the window closes at learn
+    assert shield.learn(np.zeros((4, N_OBS)), np.zeros((4, N_ACT)), cost)["shield/switch_rate_update"] == 0.0
+    assert shield.metrics()["shield/switch_rate"] == 0.25
+
+
+def test_margin_target_needs_margins() -> None:
+    rng = np.random.default_rng(1)
+    obs, action, cost, margin = _synthetic(rng, 64)
+    shield = _shield()
+    with pytest.raises(ValueError, match="margin"):
+        shield.learn(obs, action, cost)
+    assert shield.learn(obs, action, cost, margin=margin)["shield/evaluator_loss"] > 0.0
+    with pytest.raises(ValueError, match="include_kpis"):
+        shield.margin({"cost": cost})
+
+
+def test_learning_online_improves_recall_and_is_cheap() -> None:
+    rng = np.random.default_rng(2)
+    shield = _shield(ShieldConfig(members=3, hidden=(32, 32), learn_steps=16, confidence_z=0.0, tolerance=0.0))
+    metrics = []
+    for _ in range(40):
+        obs, action, cost, margin = _synthetic(rng, 512)
+        metrics.append(shield.learn(obs, action, cost, margin=margin))
+    assert metrics[-1]["shield/recall"] >= 0.9
+    assert metrics[-1]["shield/heldout_loss"] < 0.5 * metrics[0]["shield/heldout_loss"]
+    assert np.median([m["shield/learn_s"] for m in metrics]) < 0.1
+
+
+def _learned(cfg: ShieldConfig, seed: int = 3, n: int = 3) -> TrainingShield:
+    shield = _shield(cfg)
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        obs, action, cost, margin = _synthetic(rng, 100)
+        shield.filter(obs, action)
+        shield.learn(obs, action, cost, margin=margin)
+    return shield
+
+
+def test_state_round_trip_predicts_and_continues_identically() -> None:
+    shield = _learned(SMALL)
+    buf = io.BytesIO()
+    torch.save(shield.state(), buf)
+    buf.seek(0)
+    restored = _shield(SMALL)
+    restored.load_state(torch.load(buf, weights_only=False))
+    probe = _synthetic(np.random.default_rng(4), 50)
+    for a, b in zip(shield.evaluator.predict(*probe[:2]), restored.evaluator.predict(*probe[:2]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert restored.metrics() == shield.metrics()
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    for s, rng in ((shield, rng_a), (restored, rng_b)):
+        obs, action, cost, margin = _synthetic(rng, 100)
+        s.filter(obs, action)
+        s.learn(obs, action, cost, margin=margin)
+    for a, b in zip(shield.evaluator.predict(*probe[:2]), restored.evaluator.predict(*probe[:2]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    drop = ("shield/learn_s",)
+    assert {k: v for k, v in restored.metrics().items() if k not in drop} == {
+        k: v for k, v in shield.metrics().items() if k not in drop
+    }
+    with pytest.raises(ValueError, match="confidence_z"):
+        _shield(ShieldConfig(members=3, hidden=(16,), confidence_z=2.0)).load_state(shield.state())
+
+
+def test_deterministic_given_the_seed_and_leaves_the_global_rng_alone() -> None:
+    global_state = torch.random.get_rng_state()
+    probe = _synthetic(np.random.default_rng(6), 20)
+    preds = [_learned(ShieldConfig(members=2, hidden=(8,), seed=s)).evaluator.predict(*probe[:2])[0] for s in (1, 1, 2)]
+    assert torch.equal(torch.random.get_rng_state(), global_state)
+    np.testing.assert_array_equal(preds[0], preds[1])
+    assert not np.array_equal(preds[0], preds[2])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"confidence_z": float("nan")}, "confidence_z: must be"),
+        ({"tolerance": 2.0}, "tolerance: must be in"),
+        ({"target": "loss"}, "target: must be one of"),
+        ({"members": 1}, "members: must be an int of at least 2"),
+        ({"learn_steps": -1}, "learn_steps"),
+        ({"hidden": ()}, "hidden: must be"),
+        ({"lr": 0.0}, "lr: must be"),
+        ({"holdout": 1.0}, "holdout: must be in"),
+        ({"random_fraction": 0.5, "baseline_fraction": 0.5, "level_fraction": 0.5}, "at most 1"),
+        ({"perturb_low": 0.0}, "perturb_low"),
+        ({"perturb_high": 0.5}, "perturb_high"),
+        ({"pretrain_slots": 0}, "pretrain_slots"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_config_errors_name_the_field(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        ShieldConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_pretraining_actions_cover_the_modes() -> None:
+    cfg = ShieldConfig()
+    base = np.full((4000, N_ACT), 0.15)
+    action, mode = pretraining_actions(cfg, base, np.random.default_rng(7))
+    assert action.min() >= 0.0
+    assert action.max() <= 1.0
+    counts = np.bincount(mode, minlength=4) / mode.size
+    np.testing.assert_allclose(counts, [0.2, 0.1, 0.2, 0.5], atol=0.03)
+    np.testing.assert_array_equal(action[mode == 0], 0.15)
+    assert action[mode == 2].min() < 0.01
+    assert np.median(action[mode == 3]) < 0.15
+
+
+def test_pretraining_on_testbed_flags_violations(testbed: Scenario) -> None:
+    """Held-out recall and precision that neither "never switch" (recall 0) nor "always" (the base rate) reach."""
+    envs = SliceVectorEnv(num_envs=16, scenario=testbed, seed=1, include_kpis=True)
+    cfg = ShieldConfig(pretrain_slots=100, pretrain_epochs=30, members=3, hidden=(32, 32))
+    shield = TrainingShield(cfg, RuleBasedPolicy.from_scenario(testbed), 14 * 3 + 2, N_ACT, envs.encoder.slice_names)
+    m = shield.pretrain(envs, seed=0)
+    assert m["shield/pretrain/slots"] == 16 * 100
+    assert m["shield/pretrain/recall"] >= 0.95, m
+    assert m["shield/pretrain/precision"] >= m["shield/pretrain/violation_rate"] + 0.1, m
+    assert m["shield/pretrain/baseline_switch_rate"] <= 0.5, m
+    assert m["shield/pretrain/seconds"] > 0.0
+    # The margin's positive part is the orchestrator's cost.
+    obs, _ = envs.reset(seed=3)
+    _, _, _, _, info = envs.step(pretraining_actions(cfg, RuleBasedPolicy.from_scenario(testbed).act(obs),
+                                                     np.random.default_rng(8))[0])  # fmt: skip
+    margin = shield.margin(info)
+    np.testing.assert_allclose(np.clip(margin, 0.0, 1.0), np.minimum(info["cost_raw"], 1.0), atol=1e-12)
+    assert (margin < 0).any()
+    assert np.array_equal(margin > 0, info["cost"] > 0)
+    np.testing.assert_array_equal(sla_margin(info["kpis"], envs.orch.assurance.targets), margin)
+
+
+def test_switching_policy_is_frozen_and_uses_the_rule() -> None:
+    shield = _learned(SMALL)
+    policy = shield.switching_policy(Const(0.05))
+    obs = np.random.default_rng(9).uniform(size=(6, N_OBS))
+    n = shield.evaluator.n_buffered
+    action = policy.act(obs)
+    expected, switched = shield.filter(obs, Const(0.05).act(obs))
+    np.testing.assert_array_equal(action, expected)
+    np.testing.assert_array_equal(policy.last_switched, switched)
+    policy.observe(np.zeros((6, K)))
+    assert shield.evaluator.n_buffered == n  # frozen: observe teaches nothing

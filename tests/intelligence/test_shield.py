@@ -11,13 +11,15 @@ import torch
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.intelligence.agents.shield import TrainingShield, pretraining_actions, sla_margin
+from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.agents.shield_data import BASELINE, LEVEL, PERTURBED, PretrainingPlan, sla_margin
 from netslice.intelligence.envs import SliceVectorEnv
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.network.scenarios import Scenario
 
-N_OBS, K = 5, 3
+K = 3
+N_OBS = 14 * K + 2  # the encoder's layout (per-slice evaluator)
 N_ACT = 7 * K
 SMALL = ShieldConfig(members=3, hidden=(16,), buffer_size=500, learn_steps=4, batch_size=32)
 
@@ -59,10 +61,10 @@ def _shield(cfg: ShieldConfig = SMALL, baseline: Const | None = None) -> Trainin
 
 
 def _synthetic(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:
-    """cost_k = max(0, margin_k), margin_k = 0.5 - mean of slice k's action entries + 0.1 obs_k (about half violate)."""
+    """cost_k = max(0, margin_k), margin_k = 0.45 - mean of slice k's column + 0.1 its first feature (half violate)."""
     obs = rng.uniform(0.0, 1.0, (n, N_OBS))
     action = rng.uniform(0.0, 1.0, (n, N_ACT))
-    margin = 0.45 - action.reshape(n, 7, K).mean(axis=1) + 0.1 * obs[:, :K]
+    margin = 0.45 - action.reshape(n, 7, K).mean(axis=1) + 0.1 * obs[:, : 14 * K : 14]
     return obs, action, np.clip(margin, 0.0, 1.0), margin
 
 
@@ -105,6 +107,31 @@ def test_learn_scores_before_it_trains_and_closes_the_update_window() -> None:
     assert shield.metrics()["shield/switch_rate_update"] == 0.5  # the window closes at learn
     assert shield.learn(np.zeros((4, N_OBS)), np.zeros((4, N_ACT)), cost)["shield/switch_rate_update"] == 0.0
     assert shield.metrics()["shield/switch_rate"] == 0.25
+
+
+def test_exploration_lets_uncertain_rows_through_within_its_budget() -> None:
+    shield = _shield(ShieldConfig(members=2, hidden=(8,), confidence_z=-1.0, tolerance=0.0, explore_rate=0.25))
+
+    @dataclass
+    class Uncertain:
+        """Rows 0-2: mean says safe (-0.3, -0.2, -0.1), std 1 (switched under z = -1); row 3: mean says violates."""
+
+        def predict(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[NDArray[np.float64], ...]:
+            mean = np.array([[-0.3, -1, -1], [-0.2, -1, -1], [-0.1, -1, -1], [0.5, -1, -1]])
+            return mean, np.ones_like(mean)
+
+    shield.evaluator = Uncertain()  # type: ignore[assignment]
+    action = np.full((4, N_ACT), 0.05)
+    switched = [shield.filter(np.zeros((4, N_OBS)), action)[1] for _ in range(5)]
+    # Credit 0.25 x 4 = 1 row a call: the uncertain row with the lowest score (row 0) is let through each time.
+    for s in switched:
+        np.testing.assert_array_equal(s, [False, True, True, True])
+    m = shield.metrics()
+    assert (m["shield/explored"], m["shield/switches"], m["shield/decisions"]) == (5.0, 15.0, 20.0)
+    half = _shield(ShieldConfig(members=2, hidden=(8,), confidence_z=-1.0, tolerance=0.0, explore_rate=0.125))
+    half.evaluator = Uncertain()  # type: ignore[assignment]
+    explored = [int((~half.filter(np.zeros((4, N_OBS)), action)[1]).sum()) for _ in range(4)]
+    assert explored == [0, 1, 0, 1]  # the credit carries over between calls
 
 
 def test_margin_target_needs_margins() -> None:
@@ -198,24 +225,34 @@ def test_config_errors_name_the_field(kwargs: dict[str, object], match: str) -> 
         ShieldConfig(**kwargs)  # type: ignore[arg-type]
 
 
-def test_pretraining_actions_cover_the_modes() -> None:
-    cfg = ShieldConfig()
+def test_pretraining_plan_covers_the_modes_and_holds_segments() -> None:
+    cfg = ShieldConfig(segment=1e9)  # segments never end: modes and factors persist
+    plan = PretrainingPlan(cfg, 4000, N_ACT, np.random.default_rng(7))
     base = np.full((4000, N_ACT), 0.15)
-    action, mode = pretraining_actions(cfg, base, np.random.default_rng(7))
+    action, mode = plan.actions(base)
     assert action.min() >= 0.0
     assert action.max() <= 1.0
     counts = np.bincount(mode, minlength=4) / mode.size
     np.testing.assert_allclose(counts, [0.2, 0.1, 0.2, 0.5], atol=0.03)
-    np.testing.assert_array_equal(action[mode == 0], 0.15)
-    assert action[mode == 2].min() < 0.01
-    assert np.median(action[mode == 3]) < 0.15
+    np.testing.assert_array_equal(action[mode == BASELINE], 0.15)
+    assert action[mode == LEVEL].min() < 0.01
+    assert np.median(action[mode == PERTURBED]) < 0.15
+    again, mode2 = plan.actions(base)
+    np.testing.assert_array_equal(mode, mode2)
+    held = (mode == PERTURBED)[:, None] & (action < 0.9) & (again < 0.9)  # not clipped at 1
+    ratio = again[held] / action[held]
+    assert ratio.min() >= 0.8 / 1.25 - 1e-12
+    assert ratio.max() <= 1.25 / 0.8 + 1e-12
+    fresh = PretrainingPlan(ShieldConfig(segment=1.0), 4000, N_ACT, np.random.default_rng(7))
+    fresh.actions(base)
+    assert 0.4 < (fresh.actions(base)[1] != mode).mean() < 0.8  # segment 1: every slot draws anew
 
 
 def test_pretraining_on_testbed_flags_violations(testbed: Scenario) -> None:
     """Held-out recall and precision that neither "never switch" (recall 0) nor "always" (the base rate) reach."""
     envs = SliceVectorEnv(num_envs=16, scenario=testbed, seed=1, include_kpis=True)
     cfg = ShieldConfig(pretrain_slots=100, pretrain_epochs=30, members=3, hidden=(32, 32))
-    shield = TrainingShield(cfg, RuleBasedPolicy.from_scenario(testbed), 14 * 3 + 2, N_ACT, envs.encoder.slice_names)
+    shield = TrainingShield(cfg, RuleBasedPolicy.from_scenario(testbed), N_OBS, N_ACT, envs.encoder.slice_names)
     m = shield.pretrain(envs, seed=0)
     assert m["shield/pretrain/slots"] == 16 * 100
     assert m["shield/pretrain/recall"] >= 0.95, m
@@ -224,8 +261,8 @@ def test_pretraining_on_testbed_flags_violations(testbed: Scenario) -> None:
     assert m["shield/pretrain/seconds"] > 0.0
     # The margin's positive part is the orchestrator's cost.
     obs, _ = envs.reset(seed=3)
-    _, _, _, _, info = envs.step(pretraining_actions(cfg, RuleBasedPolicy.from_scenario(testbed).act(obs),
-                                                     np.random.default_rng(8))[0])  # fmt: skip
+    plan = PretrainingPlan(cfg, 16, N_ACT, np.random.default_rng(8))
+    _, _, _, _, info = envs.step(plan.actions(RuleBasedPolicy.from_scenario(testbed).act(obs))[0])
     margin = shield.margin(info)
     np.testing.assert_allclose(np.clip(margin, 0.0, 1.0), np.minimum(info["cost_raw"], 1.0), atol=1e-12)
     assert (margin < 0).any()

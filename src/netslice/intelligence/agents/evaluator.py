@@ -52,11 +52,14 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from netslice.intelligence.envs.features import N_SLICE_FEATURES, N_TIME_FEATURES
 from netslice.intelligence.policies.switching import switch_mask
 
 FloatArray = NDArray[np.float64]
 #: Floor of the input scale of the normalisation (constant features are left centred, not blown up).
 MIN_INPUT_STD = 1e-3
+#: Offset of the log-action inputs, ``log(a + LOG_ACTION_EPS)`` (shares far below it read alike).
+LOG_ACTION_EPS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,12 @@ class EnsembleConfig:
         target_low: lower clip of the training target (0: the clipped cost; -1: the signed margin).
         target_high: upper clip of the training target.
         normalise: standardise the inputs (see the module table); off, they go in as they are.
+        per_slice: one network for every slice, fed one slice at a time (needs the encoder's layout): the slice's
+            observation block, the time features, its column of the action (and its log), each resource's total
+            over the slices (the capacity coupling) and the slice's one-hot; predicts that slice's target.
+            Actions combine per slice: a slice's safe column is recognised whatever the others' are.
+        log_action: also feed ``log(action + 1e-3)`` (SLA terms scale with ratios of shares: a threshold on a
+            share is a threshold on its log, and small shares get resolution).
     """
 
     members: int = 5
@@ -88,6 +97,8 @@ class EnsembleConfig:
     target_low: float = 0.0
     target_high: float = 1.0
     normalise: bool = True
+    log_action: bool = False
+    per_slice: bool = False
 
     def __post_init__(self) -> None:
         if self.members < 2:
@@ -132,14 +143,20 @@ class EnsembleEvaluator:
         torch.set_num_threads(1)
         self.config = config or EnsembleConfig()
         self.n_obs, self.n_act, self.n_slices = n_obs, n_act, n_slices
-        n_in = n_obs + n_act
+        n_in = n_obs + n_act * (2 if self.config.log_action else 1)
+        if self.config.per_slice:
+            n_res = n_act // n_slices
+            if n_obs != n_slices * N_SLICE_FEATURES + N_TIME_FEATURES or n_act != n_res * n_slices:
+                raise ValueError(f"per_slice: needs the encoder's layout, got n_obs={n_obs}, n_act={n_act}")
+            n_in = N_SLICE_FEATURES + N_TIME_FEATURES + n_res * (3 if self.config.log_action else 2) + n_slices
+        self._n_out = 1 if self.config.per_slice else n_slices
         self._gen = torch.Generator().manual_seed(self.config.seed)
-        self._layers = _layers(n_in, n_slices, self.config.hidden, self.config.members, self._gen)
+        self._layers = _layers(n_in, self._n_out, self.config.hidden, self.config.members, self._gen)
         self._opt = torch.optim.Adam([p for layer in self._layers for p in layer], lr=self.config.lr)
         self._shift: torch.Tensor | None = None
         self._scale: torch.Tensor | None = None
         self._x = torch.zeros((self.config.buffer_size, n_in), dtype=torch.float32)
-        self._y = torch.zeros((self.config.buffer_size, n_slices), dtype=torch.float32)
+        self._y = torch.zeros((self.config.buffer_size, self._n_out), dtype=torch.float32)
         self._size = self._pos = 0
 
     @property
@@ -148,17 +165,33 @@ class EnsembleEvaluator:
         return self._size
 
     def _inputs(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> torch.Tensor:
+        """Network inputs: one row per transition, or (``per_slice``) one per transition and slice."""
         o = np.asarray(obs, dtype=np.float32).reshape(-1, self.n_obs)
         a = np.asarray(action, dtype=np.float32).reshape(-1, self.n_act)
         if o.shape[0] != a.shape[0]:
             raise ValueError(f"obs ({o.shape[0]} rows) and action ({a.shape[0]} rows) must have the same rows")
-        return torch.from_numpy(np.concatenate([o, a], axis=1))
+        if not self.config.per_slice:
+            parts = [o, a, np.log(np.maximum(a, 0.0) + LOG_ACTION_EPS)] if self.config.log_action else [o, a]
+            return torch.from_numpy(np.concatenate(parts, axis=1))
+        n, k = o.shape[0], self.n_slices
+        cols = a.reshape(n, -1, k)  # (n, R, K) resource-major
+        own = np.swapaxes(cols, 1, 2)  # (n, K, R): each slice's column
+        parts = [
+            o[:, : k * N_SLICE_FEATURES].reshape(n, k, N_SLICE_FEATURES),
+            np.broadcast_to(o[:, None, k * N_SLICE_FEATURES :], (n, k, N_TIME_FEATURES)),
+            own,
+            *([np.log(np.maximum(own, 0.0) + LOG_ACTION_EPS)] if self.config.log_action else []),
+            np.broadcast_to(cols.sum(axis=2)[:, None, :], (n, k, cols.shape[1])),  # each resource's total
+            np.broadcast_to(np.eye(k, dtype=np.float32), (n, k, k)),
+        ]
+        return torch.from_numpy(np.concatenate(parts, axis=2).reshape(n * k, -1))
 
     def _targets(self, target: NDArray[np.floating], rows: int) -> torch.Tensor:
         c = np.clip(np.asarray(target, dtype=np.float32), self.config.target_low, self.config.target_high)
-        if c.shape != (rows, self.n_slices):
-            raise ValueError(f"cost: expected ({rows}, {self.n_slices}), got {c.shape}")
-        return torch.from_numpy(c)
+        n = rows // self.n_slices if self.config.per_slice else rows
+        if c.shape != (n, self.n_slices):
+            raise ValueError(f"cost: expected ({n}, {self.n_slices}), got {c.shape}")
+        return torch.from_numpy(c.reshape(rows, self._n_out))
 
     def _normalised(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` in the fixed normalisation (set from ``x`` itself when none is set yet)."""
@@ -202,7 +235,7 @@ class EnsembleEvaluator:
         if self._shift is not None and self._scale is not None:
             x = (x - self._shift) / self._scale
         with torch.no_grad():
-            preds = self._forward(x).double().numpy()
+            preds = self._forward(x).double().numpy().reshape(self.config.members, -1, self.n_slices)
         return preds.mean(axis=0) - self.config.tolerance, preds.std(axis=0)
 
     def fit(

@@ -27,17 +27,25 @@ margin=None)``                 evaluator is scored on these transitions, which i
 ``state()``/``load_state()``   exact resume (torch tensors; the checkpoint is ``torch.save``)
 =============================  ==============================================================================
 
-Target. With ``target="margin"`` (default) the evaluator regresses the signed SLA margin (:func:`sla_margin`):
+Target. With ``target="margin"`` (default) the evaluator regresses the signed SLA margin
+(:func:`~.shield_data.sla_margin`):
 each slice's largest normalised SLA shortfall *without* the clip at 0, clipped to [-1, 1]. It is > 0 exactly
 where the cost is > 0, and it also says how close to the boundary a safe action is, which the clipped cost
 (0 on every safe transition) cannot. ``target="cost"`` regresses the clipped cost in [0, 1].
 ``benchmarks/shield_evaluator.py`` compares the two. "Violates" is always ``cost > 0`` for the metrics.
 
-Pretraining data (per env and slot, each row one of): the baseline's action (``baseline_fraction``); a
-uniform random action (``random_fraction``); one level for the whole row, log-uniform in
-``[perturb_low / 2, 1]``, times a per-entry jitter in [0.5, 2] (``level_fraction``: PPO starts at shares of
-about 0.1 everywhere and moves to small ones); else the baseline's row times per-entry log-uniform factors in
-``[perturb_low, perturb_high]``. The held-out rows are drawn at random.
+Pretraining data: :mod:`.shield_data` (segments of baseline, random, level and perturbed-baseline actions, held
+per env for a few slots so that the states visited are those the actions lead to); held-out rows drawn at random.
+
+Evaluator (:mod:`.evaluator`, ``per_slice`` and ``log_action`` by default): one network for every slice, fed
+one slice at a time (its observation block, its column of the action and its log, each resource's total): a
+slice's safe column is recognised whatever the other slices' columns are, which the perturbed pretraining data
+cover far better per slice than jointly.
+
+Exploration (``explore_rate``): a switched action teaches the evaluator nothing about the agent's actions, so
+a conservative rule would never learn that they became safe. Up to ``explore_rate`` of the decisions (over
+time) play the agent's action although the rule switched, only where the switch comes from the uncertainty
+alone (the mean says safe), the rows closest to safe first.
 
 Input normalisation: fixed, from the pretraining data (mean and std per input; see :mod:`.evaluator`).
 
@@ -55,6 +63,7 @@ Metrics (each documented once, here; keys of :meth:`TrainingShield.metrics` and 
                                   (before the first: since the start)
 ``shield/switches``               cumulative decisions switched
 ``shield/decisions``              cumulative decisions filtered
+``shield/explored``               cumulative decisions let through by exploration (``explore_rate``)
 ``shield/precision``              last held-out precision of "this action violates" (:mod:`.evaluator`)
 ``shield/recall``                 last held-out recall of it
 ``shield/miss_rate``              last rollout: fraction of rows the agent played (not switched) that
@@ -84,83 +93,13 @@ from numpy.typing import NDArray
 
 from netslice.intelligence.agents.evaluator import EnsembleConfig, EnsembleEvaluator, classification_metrics
 from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.agents.shield_data import BASELINE, collect, sla_margin, split_rows
 from netslice.intelligence.policies.base import Policy
 from netslice.intelligence.policies.switching import SwitchingPolicy, switch_mask
-from netslice.network.kernel import Kpis
-from netslice.network.scenarios.sla import SlaTargets, term_columns, term_shortfall
+from netslice.network.scenarios.sla import SlaTargets
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-
-
-def sla_margin(kpis: Kpis | Mapping[str, Any], targets: SlaTargets) -> FloatArray:
-    """The signed SLA margin ``(n, K)``: each slice's largest normalised shortfall, not clipped at 0.
-
-    Its positive part is the orchestrator's SLA cost (:func:`~netslice.network.scenarios.sla.sla_cost`); a
-    slice without SLA terms reads -1. Non-finite shortfalls read as 0 (NaN) or +-1 (+-inf).
-    """
-    k = Kpis(**kpis) if isinstance(kpis, Mapping) else kpis
-    margin = np.full(np.shape(k.latency_ms), -np.inf)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name, cols in term_columns(targets):
-            term = np.nan_to_num(term_shortfall(name, k, targets, cols), nan=0.0, posinf=1.0, neginf=-1.0)
-            margin[:, cols] = np.maximum(margin[:, cols], term)
-    return np.where(np.isneginf(margin), -1.0, margin)
-
-
-#: Pretraining row modes (``data["mode"]`` of :func:`collect`).
-BASELINE, RANDOM, LEVEL, PERTURBED = 0, 1, 2, 3
-
-
-def pretraining_actions(
-    cfg: ShieldConfig, base: FloatArray, rng: np.random.Generator
-) -> tuple[FloatArray, NDArray[np.int64]]:
-    """Actions ``(n, n_act)`` in [0, 1] around the baseline's ``base`` and their modes (module docstring)."""
-    n, n_act = base.shape
-    u = rng.random(n)
-    edges = np.cumsum([cfg.baseline_fraction, cfg.random_fraction, cfg.level_fraction])
-    mode = np.asarray(np.searchsorted(edges, u, side="right"), dtype=np.int64)  # 0..3
-    log_low, log2 = np.log(cfg.perturb_low), np.log(2.0)
-    jitter = np.exp(rng.uniform(-log2, log2, (n, n_act)))
-    level = np.exp(rng.uniform(log_low - log2, 0.0, (n, 1))) * jitter
-    perturbed = base * np.exp(rng.uniform(log_low, np.log(cfg.perturb_high), (n, 1))) * jitter
-    uniform = rng.random((n, n_act))
-    out = np.select(
-        [mode[:, None] == BASELINE, mode[:, None] == RANDOM, mode[:, None] == LEVEL], [base, uniform, level], perturbed
-    )
-    return np.clip(out, 0.0, 1.0), mode
-
-
-def collect(
-    cfg: ShieldConfig, baseline: Policy, envs: Any, seed: int, rng: np.random.Generator, targets: SlaTargets | None
-) -> dict[str, NDArray[Any]]:
-    """Play ``cfg.pretrain_slots`` slots of :func:`pretraining_actions` on ``envs``: obs, action, cost, margin, mode.
-
-    Raises:
-        ValueError: the margin target, and ``envs`` reports no KPIs.
-    """
-    obs, _ = envs.reset(seed=seed)
-    rows: dict[str, list[NDArray[Any]]] = {"obs": [], "action": [], "cost": [], "margin": [], "mode": []}
-    for _ in range(cfg.pretrain_slots):
-        action, mode = pretraining_actions(cfg, np.asarray(baseline.act(obs), dtype=np.float64), rng)
-        next_obs, _, _, _, info = envs.step(action)
-        rows["obs"].append(np.asarray(obs, dtype=np.float32))
-        rows["action"].append(action)
-        rows["cost"].append(np.asarray(info["cost"], dtype=np.float64))
-        rows["mode"].append(mode)
-        if cfg.target == "margin":
-            if "kpis" not in info or targets is None:
-                raise ValueError("pretrain: target='margin' needs envs created with include_kpis=True")
-            rows["margin"].append(sla_margin(info["kpis"], targets))
-        obs = next_obs
-    return {k: np.concatenate(v) if v else np.empty(0) for k, v in rows.items()}
-
-
-def split_rows(n: int, holdout: float, rng: np.random.Generator) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Random ``(train, held-out)`` row indices, ``holdout`` of them held out."""
-    order = rng.permutation(n)
-    n_test = round(holdout * n)
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
 class TrainingShield:
@@ -189,9 +128,11 @@ class TrainingShield:
             n_obs, n_act, len(self.slice_names),
             EnsembleConfig(members=cfg.members, hidden=cfg.hidden, lr=cfg.lr, batch_size=cfg.batch_size,
                            tolerance=cfg.tolerance, buffer_size=cfg.buffer_size, update_steps=cfg.learn_steps,
-                           seed=cfg.seed, target_low=low, target_high=1.0),
+                           seed=cfg.seed, target_low=low, target_high=1.0, log_action=cfg.log_action,
+                           per_slice=cfg.per_slice),
         )  # fmt: skip
-        self._counts = {"switches": 0, "decisions": 0, "window_switches": 0, "window_decisions": 0}
+        self._counts = {"switches": 0, "decisions": 0, "explored": 0, "window_switches": 0, "window_decisions": 0}
+        self._explore_credit = 0.0
         self._window_rate: float | None = None
         self._last: dict[str, float] = {}
 
@@ -212,6 +153,10 @@ class TrainingShield:
             raise ValueError(f"filter: obs {o.shape} and action {a.shape} must be (n, {self.n_obs}), (n, {self.n_act})")
         mean, std = self._scores(o, a)
         switched = switch_mask(mean, std, self.cfg.confidence_z)
+        if self.cfg.explore_rate > 0.0:
+            explored = self._explore(mean, std, switched)
+            switched &= ~explored
+            self._counts["explored"] += int(explored.sum())
         base = np.asarray(self.baseline.act(o), dtype=np.float64)
         enforced = np.where(switched[:, None], base, a)
         n_switched = int(switched.sum())
@@ -219,6 +164,18 @@ class TrainingShield:
             self._counts[key] += inc
             self._counts[f"window_{key}"] += inc
         return enforced, switched
+
+    def _explore(self, mean: FloatArray, std: FloatArray, switched: BoolArray) -> BoolArray:
+        """Switched rows to let through: uncertain ones (the mean says safe), lowest score first (``explore_rate``)."""
+        self._explore_credit += self.cfg.explore_rate * switched.size
+        candidates = np.flatnonzero(switched & ~switch_mask(mean, std, 0.0))
+        n = min(int(self._explore_credit), candidates.size)
+        out = np.zeros_like(switched)
+        if n:
+            score = (mean - self.cfg.confidence_z * std).max(axis=1)[candidates]
+            out[candidates[np.argsort(score, kind="stable")[:n]]] = True
+            self._explore_credit -= n
+        return out
 
     def switching_policy(self, agent: Policy, name: str = "switching") -> SwitchingPolicy:
         """``agent`` behind this shield's evaluator, rule and baseline, as a :class:`~.base.Policy` (frozen)."""
@@ -298,7 +255,7 @@ class TrainingShield:
         target = data["margin"] if self.cfg.target == "margin" else data["cost"]
         self.evaluator.fit(data["obs"][train], data["action"][train], target[train], self.cfg.pretrain_epochs)
         result = self.score(data["obs"][test], data["action"][test], data["cost"][test])
-        base = test[data["mode"][test] == 0]
+        base = test[data["mode"][test] == BASELINE]
         mean, std = self._scores(data["obs"][base], data["action"][base])
         result.update({
             "shield/pretrain/slots": float(data["obs"].shape[0]),
@@ -334,6 +291,7 @@ class TrainingShield:
             "shield/switch_rate": c["switches"] / c["decisions"] if c["decisions"] else 0.0,
             "shield/switch_rate_update": float(window),
             "shield/switches": float(c["switches"]),
+            "shield/explored": float(c["explored"]),
             "shield/decisions": float(c["decisions"]),
             **self._last,
         }
@@ -345,6 +303,7 @@ class TrainingShield:
             "evaluator": self.evaluator.state(),
             "counts": dict(self._counts),
             "window_rate": self._window_rate,
+            "explore_credit": self._explore_credit,
             "last": dict(self._last),
             "targets": None if self.targets is None else asdict(self.targets),
         }
@@ -362,6 +321,7 @@ class TrainingShield:
         self.evaluator.load_state(state["evaluator"])
         self._counts = {k: int(v) for k, v in state["counts"].items()}
         self._window_rate = state["window_rate"]
+        self._explore_credit = float(state["explore_credit"])
         self._last = dict(state["last"])
         t = state["targets"]
         self.targets = None if t is None else SlaTargets(**{k: np.asarray(v) for k, v in t.items()})

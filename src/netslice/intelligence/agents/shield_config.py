@@ -48,6 +48,14 @@ class ShieldConfig:
             factors in [perturb_low, perturb_high].
         perturb_low: smallest perturbation factor of the baseline's action, in (0, 1].
         perturb_high: largest perturbation factor, in [1, 10].
+        segment: mean length (slots) of a pretraining segment, during which an env keeps its mode and factors
+            (at least 1; see :class:`~.shield.PretrainingPlan`).
+        explore_rate: at most this fraction of decisions (over time) plays the agent's action although the rule
+            switched, where the switch is due to uncertainty alone (the mean says safe): the rows closest to safe
+            first. It lets the evaluator see the agent's actions (a switched action teaches it nothing), at a
+            violation cost of at most this rate; in [0, 1].
+        per_slice: one evaluator network for every slice, fed one slice at a time (see :mod:`.evaluator`).
+        log_action: also feed the log of the action to the evaluator.
         seed: seed of the evaluator (initialisation, bootstraps, minibatches).
     """
 
@@ -68,6 +76,10 @@ class ShieldConfig:
     level_fraction: float = 0.2
     perturb_low: float = 0.02
     perturb_high: float = 1.5
+    segment: float = 6.0
+    explore_rate: float = 0.01
+    per_slice: bool = True
+    log_action: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -93,5 +105,7 @@ class ShieldConfig:
                               f"most 1, got {total:g}")  # fmt: skip
         check_range("perturb_low", self.perturb_low, math.ulp(0.0), 1.0)
         check_range("perturb_high", self.perturb_high, 1.0, 10.0)
+        check_range("segment", self.segment, 1.0)
+        check_range("explore_rate", self.explore_rate, 0.0, 1.0)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed: must be a non-negative int, got {self.seed!r}")

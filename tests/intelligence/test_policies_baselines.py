@@ -11,7 +11,7 @@ from netslice.errors import ConfigError
 from netslice.intelligence.envs.features import flatten_allocation
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.policies.base import ContextPolicy, Policy, PolicyContext, reset_policy
-from netslice.intelligence.policies.rule import RuleBasedPolicy, generic_conf, original_conf
+from netslice.intelligence.policies.rule import RuleBasedPolicy, original_conf
 from netslice.intelligence.policies.static import StaticPolicy
 from netslice.network import scenarios
 from netslice.network.scenarios import Scenario
@@ -87,14 +87,11 @@ def test_rule_first_slot_and_encoded_path(testbed: Scenario) -> None:
         np.testing.assert_allclose(policy.act(obs), exact, rtol=1e-6)  # float32 observation
 
 
-def test_generic_rule_reproduces_the_testbed_table_but_the_video_level(testbed: Scenario) -> None:
-    table, generic = original_conf(testbed), generic_conf(testbed)
-    differs = ~np.isclose(table, generic)
-    np.testing.assert_array_equal(np.argwhere(differs), [[1, 1], [4, 1]])  # video's prb_dl, tn_bw: 0.8 vs 0.4
-    metro = scenarios.load("metro-v0")
-    conf = RuleBasedPolicy.from_scenario(metro).conf
-    assert conf.shape == (7, 5)
-    assert set(np.unique(conf)) <= {0.15, 0.4}
+def test_rule_uses_the_testbed_formula_only_on_testbed(testbed: Scenario) -> None:
+    assert RuleBasedPolicy.from_scenario(testbed).dimensioning is None
+    dim = RuleBasedPolicy.from_scenario(scenarios.load("single-v0")).dimensioning
+    assert dim is not None
+    assert dim.table.shape == (len(dim.levels), 7, 1)
 
 
 def run_rule(scenario: str, n_envs: int, days: int, seed: int) -> tuple[float, np.ndarray]:

@@ -93,11 +93,28 @@ class Oracle:
             ConfigError: ``load`` is not finite, non-negative and shaped ``(n_envs, n_slices)``.
         """
         probe = model.probe(load)
-        n_envs, n_slices = model.load_shape
 
         def evaluate(candidates: FloatArray) -> FloatArray:
             return probe.cost(candidates, model.targets)
 
+        n_envs, n_slices = model.load_shape
+        return self.search(evaluate, (n_envs, n_slices), model.params, model.active)
+
+    def search(
+        self, evaluate: _Evaluate, shape: tuple[int, int], params: SimParams, active: NDArray[np.bool_]
+    ) -> FloatArray:
+        """The least-usage allocation ``(n_envs, n_resources, n_slices)`` meeting the SLAs per ``evaluate``.
+
+        Steps 1-4 of the module docstring, on any model of the coming slot (:meth:`plan`'s probe, or a
+        design state such as the rule-based policy's dimensioning).
+
+        Args:
+            evaluate: SLA cost ``(D, n_envs, n_slices)`` of stacked candidates ``(D, n_envs, n_resources, n_slices)``.
+            shape: ``(n_envs, n_slices)``.
+            params: the scenario's parameters (the usage objective's capacities).
+            active: ``(n_slices,)`` provisioned slices (the others get 0).
+        """
+        n_envs, n_slices = shape
         n_rows = len(SEARCH_ROWS)
         base = np.zeros((n_envs, N_RESOURCES, n_slices))
         base[:, list(SEARCH_ROWS), :] = 1.0
@@ -110,7 +127,7 @@ class Oracle:
         first = [np.ones(n_rows)] + [np.where(np.arange(n_rows) == r, 1.0, 0.3) for r in range(n_rows)]
         first += list(rng.dirichlet(np.ones(n_rows), size=self.n_random))
         dirs = np.stack([np.broadcast_to(d[None, :, None], (n_envs, n_rows, n_slices)) for d in first])
-        best_dir, best_alloc, best_usage = self._search(dirs, base, evaluate, model.params)
+        best_dir, best_alloc, best_usage = self._search(dirs, base, evaluate, params)
         factors = (0.5, 0.75, 1.33, 2.0)
         for _ in range(self.rounds):
             cands = [best_dir]
@@ -119,13 +136,13 @@ class Oracle:
                     d = best_dir.copy()
                     d[:, r, :] *= f
                     cands.append(d)
-            d_new, a_new, u_new = self._search(np.stack(cands), base, evaluate, model.params)
+            d_new, a_new, u_new = self._search(np.stack(cands), base, evaluate, params)
             better = u_new < best_usage
             best_dir = np.where(better[:, None, :], d_new, best_dir)
             best_alloc = np.where(better[:, None, :], a_new, best_alloc)
             best_usage = np.minimum(u_new, best_usage)
         out: FloatArray = np.where(feasible[:, None, :], best_alloc, base)
-        out[:, :, ~model.active] = 0.0
+        out[:, :, ~active] = 0.0
         return out
 
     def _search(

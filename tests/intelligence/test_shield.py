@@ -281,3 +281,58 @@ def test_switching_policy_is_frozen_and_uses_the_rule() -> None:
     np.testing.assert_array_equal(policy.last_switched, switched)
     policy.observe(np.zeros((6, K)))
     assert shield.evaluator.n_buffered == n  # frozen: observe teaches nothing
+
+
+@dataclass
+class RandomLevels:
+    """Row i: one level, log-uniform in [0.01, 1], from its own generator (same seed, same actions)."""
+
+    seed: int
+    rng: np.random.Generator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+
+    def act(self, obs: NDArray[np.floating]) -> NDArray[np.float64]:
+        n = np.asarray(obs).shape[0]
+        return np.repeat(np.exp(self.rng.uniform(np.log(0.01), 0.0, (n, 1))), N_ACT, axis=1)
+
+
+def test_switching_policy_drives_the_rest_agent_api_like_in_process(testbed: Scenario) -> None:
+    """The agent behind the shield over the REST client: the same switches, actions and costs as in process."""
+    pytest.importorskip("fastapi")
+    import warnings
+
+    from netslice.orchestration.api import create_app
+    from netslice.orchestration.api.client import OrchestratorClient
+    from netslice.orchestration.orchestrator import Orchestrator
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient` is deprecated")
+        from fastapi.testclient import TestClient
+
+    offline = SliceVectorEnv(num_envs=8, scenario=testbed, seed=1, include_kpis=True)
+    cfg = ShieldConfig(pretrain_slots=30, pretrain_epochs=5, members=2, hidden=(16,), confidence_z=0.0, tolerance=0.0)
+    shield = TrainingShield(cfg, RuleBasedPolicy.from_scenario(testbed), N_OBS, N_ACT, offline.encoder.slice_names)
+    shield.pretrain(offline, seed=0)
+    app = create_app(Orchestrator.create(testbed, n_envs=4, seed=0), "token")
+    with TestClient(app) as http:
+        remote = SliceVectorEnv(scenario=testbed, orchestrator=OrchestratorClient(token="token", http=http))
+        local = SliceVectorEnv(4, testbed, seed=0)
+        policies = [shield.switching_policy(RandomLevels(5)) for _ in range(2)]
+        obs = [remote.reset(seed=3)[0], local.reset(seed=3)[0]]
+        switched = []
+        for _ in range(12):
+            actions = [p.act(o) for p, o in zip(policies, obs, strict=True)]
+            np.testing.assert_array_equal(actions[0], actions[1])
+            got, want = remote.step(actions[0]), local.step(actions[1])
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[4]["cost"], want[4]["cost"])
+            for p, step in zip(policies, (got, want), strict=True):
+                p.observe(step[4]["cost"])
+            switched.append(policies[0].last_switched)
+            obs = [got[0], want[0]]
+    mask = np.array(switched)
+    assert mask.any()
+    assert not mask.all()  # both the agent's and the baseline's actions went over the API
+    assert policies[0].metrics() == policies[1].metrics()

@@ -35,7 +35,8 @@ where the cost is > 0, and it also says how close to the boundary a safe action 
 ``benchmarks/shield_evaluator.py`` compares the two. "Violates" is always ``cost > 0`` for the metrics.
 
 Pretraining data: :mod:`.shield_data` (segments of baseline, random, level and perturbed-baseline actions, held
-per env for a few slots so that the states visited are those the actions lead to); held-out rows drawn at random.
+per env for a few slots so that the states visited are those the actions lead to); the held-out rows are
+those of ``holdout`` of the envs (at least one), drawn at random.
 
 Evaluator (:mod:`.evaluator`, ``per_slice`` and ``log_action`` by default): one network for every slice, fed
 one slice at a time (its observation block, its column of the action and its log, each resource's total): a
@@ -251,7 +252,7 @@ class TrainingShield:
             self.targets = envs.orch.assurance.targets
         rng = np.random.default_rng(seed)
         data = collect(self.cfg, self.baseline, envs, seed, rng, self.targets)
-        train, test = split_rows(data["obs"].shape[0], self.cfg.holdout, rng)
+        train, test = split_rows(data["obs"].shape[0], envs.num_envs, self.cfg.holdout, rng)
         target = data["margin"] if self.cfg.target == "margin" else data["cost"]
         self.evaluator.fit(data["obs"][train], data["action"][train], target[train], self.cfg.pretrain_epochs)
         result = self.score(data["obs"][test], data["action"][test], data["cost"][test])

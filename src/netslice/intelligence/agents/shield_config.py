@@ -39,7 +39,8 @@ class ShieldConfig:
         learn_steps: minibatch steps per :meth:`~.shield.TrainingShield.learn` call (at least 0).
         pretrain_slots: slots per env played offline by :meth:`~.shield.TrainingShield.pretrain` (at least 1).
         pretrain_epochs: epochs over the pretraining data (at least 1).
-        holdout: fraction of the pretraining transitions held out to score the evaluator, in [0, 1).
+        holdout: fraction of the pretraining envs whose transitions are held out to score the evaluator (at least
+            one env when > 0), in [0, 1).
         baseline_fraction: fraction of pretraining rows that play the baseline's action unchanged, in [0, 1].
         random_fraction: fraction of rows that play a uniform random action, in [0, 1].
         level_fraction: fraction of rows that play one level for every entry (log-uniform in
@@ -60,7 +61,7 @@ class ShieldConfig:
     """
 
     confidence_z: float = -1.0
-    tolerance: float = -0.05
+    tolerance: float = -0.1
     target: str = "margin"
     members: int = 5
     hidden: tuple[int, ...] = (64, 64)
@@ -77,7 +78,7 @@ class ShieldConfig:
     perturb_low: float = 0.02
     perturb_high: float = 1.5
     segment: float = 6.0
-    explore_rate: float = 0.01
+    explore_rate: float = 0.005
     per_slice: bool = True
     log_action: bool = True
     seed: int = 0

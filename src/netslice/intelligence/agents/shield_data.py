@@ -136,8 +136,15 @@ def collect(
     return {k: np.concatenate(v) if v else np.empty(0) for k, v in rows.items()}
 
 
-def split_rows(n: int, holdout: float, rng: np.random.Generator) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Random ``(train, held-out)`` row indices, ``holdout`` of them held out."""
-    order = rng.permutation(n)
-    n_test = round(holdout * n)
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
+def split_rows(
+    n_rows: int, n_envs: int, holdout: float, rng: np.random.Generator
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``(train, held-out)`` row indices of :func:`collect`'s data, ``holdout`` of the envs held out whole.
+
+    At least one env is held out when ``holdout`` > 0; whole envs, so that no held-out row has a neighbouring
+    slot of its segment in training.
+    """
+    n_test = max(1, round(holdout * n_envs)) if holdout > 0.0 else 0
+    test_envs = rng.permutation(n_envs)[:n_test]
+    held = np.isin(np.arange(n_rows) % n_envs, test_envs)
+    return np.flatnonzero(~held), np.flatnonzero(held)

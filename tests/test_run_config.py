@@ -21,6 +21,7 @@ from netslice.errors import ConfigError, NetsliceError
 from netslice.intelligence.agents.ppo import PPO
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
+from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.run_config import FIELDS, PPO_FIELDS, RUN_CONFIG_FILE, RunConfig, attribute_docs
 
@@ -49,10 +50,12 @@ def _train_options() -> dict[str, Any]:
 
 def test_every_config_field_is_an_option_with_the_dataclass_default_and_docstring_help() -> None:
     options = _train_options()
-    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig)}
-    defaults = {**asdict(RunConfig()), **asdict(PPOConfig()), **asdict(SafetyConfig())}
-    subs = {f.name for f in fields(PPOConfig)} | {f.name for f in fields(SafetyConfig)}
-    assert set(FIELDS) == subs | {f.name for f in fields(RunConfig)} - {"ppo", "safety"}
+    shield_docs = {f"shield_{k}": v for k, v in attribute_docs(ShieldConfig).items()}
+    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig), **shield_docs}
+    shield = {f"shield_{k}": v for k, v in asdict(ShieldConfig()).items()}
+    defaults = {**asdict(RunConfig()), **asdict(PPOConfig()), **asdict(SafetyConfig()), **shield}
+    subs = {f.name for f in fields(PPOConfig)} | {f.name for f in fields(SafetyConfig)} | set(shield)
+    assert set(FIELDS) == subs | {f.name for f in fields(RunConfig)} - {"ppo", "safety", "shield"}
     for name in FIELDS:
         expected = list(defaults[name]) if isinstance(defaults[name], tuple) else defaults[name]
         assert options[name].default == expected, name
@@ -101,7 +104,7 @@ def test_command_line_overrides_config_file_overrides_defaults(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"ppo": {"lr": 0.1}}, "unknown key 'lr'"),
+    ({"ppo": {"lr": 0.1}}, "unknown key 'ppo.lr'"),
     ({"steps": 10}, "unknown key 'steps'"),
     ({"n_envs": "8"}, "n_envs: must be an integer, got '8'"),
     ({"ppo": {"hidden": [64, 1.5]}}, "hidden[1]: must be an integer, got 1.5"),
@@ -237,3 +240,15 @@ def test_safety_config_builds_the_multipliers_it_names() -> None:
     pid = SafetyConfig(method="pid", pid_kp=1.0, pid_ki=2.0, pid_kd=3.0, pid_ema=0.5).multipliers(("a", "b"))
     assert isinstance(pid, PIDLagrangian)
     assert (pid.kp, pid.ki, pid.kd, pid.ema, pid.slice_names) == (1.0, 2.0, 3.0, 0.5, ("a", "b"))
+
+
+def test_shield_fields_are_prefixed_in_the_flat_namespace_and_bare_in_the_record() -> None:
+    cfg = RunConfig().overridden({"shield_seed": 3, "seed": 5, "shield_hidden": [32]})
+    assert (cfg.shield.seed, cfg.ppo.seed, cfg.shield.hidden) == (3, 5, (32,))
+    assert cfg.value("shield_seed") == 3
+    assert cfg.record()["shield"]["seed"] == 3
+    assert RunConfig.from_dict(cfg.record()) == cfg  # the record holds the bare names
+    with pytest.raises(ConfigError, match="unknown key 'shield_bogus'"):
+        RunConfig().overridden({"shield_bogus": 1})
+    with pytest.raises(ConfigError, match=r"unknown key 'shield\.shield_seed' \(shield holds confidence_z"):
+        RunConfig.from_dict({"shield": {"shield_seed": 1}})

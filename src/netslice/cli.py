@@ -25,13 +25,13 @@ from rich.table import Table
 from netslice.errors import NetsliceError
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
+from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
 from netslice.intelligence.progress import PLAIN_INTERVAL_S
 from netslice.intelligence.run_config import (
     FIELDS,
     MINIMUM,
-    PPO_FIELDS,
-    SAFETY_FIELDS,
+    SUBCONFIG_OF,
     RunConfig,
     attribute_docs,
     write_json_atomic,
@@ -245,8 +245,9 @@ def serve(
 
 #: Option names of config fields other than ``--field-name`` (kept from before the options were derived).
 OPTION_NAMES: dict[str, tuple[str, ...]] = {"total_steps": ("--steps",), "method": ("--safety",)}
-#: Help panels of the derived options: run fields, PPO fields, safety fields.
-RUN_PANEL, PPO_PANEL, SAFETY_PANEL = "Run (RunConfig)", "PPO (PPOConfig)", "Safety (SafetyConfig)"
+#: Help panels of the derived options: run fields, then one per sub-configuration.
+RUN_PANEL = "Run (RunConfig)"
+PANELS = {"ppo": "PPO (PPOConfig)", "safety": "Safety (SafetyConfig)", "shield": "Shield (ShieldConfig)"}
 
 
 def help_text(doc: str) -> str:
@@ -261,11 +262,12 @@ def config_parameters(defaults: RunConfig) -> list[inspect.Parameter]:
     The help text is the field's line in the ``Attributes:`` section of its class; a tuple field is a repeatable
     option (``--hidden 64 --hidden 64``), a bool one a ``--name/--no-name`` flag.
     """
-    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig)}
+    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig),
+            **{f"shield_{k}": v for k, v in attribute_docs(ShieldConfig).items()}}  # fmt: skip
     params = []
     for name, kind in FIELDS.items():
-        default = getattr(defaults.owner(name), name)
-        panel = SAFETY_PANEL if name in SAFETY_FIELDS else PPO_PANEL if name in PPO_FIELDS else RUN_PANEL
+        default = defaults.value(name)
+        panel = PANELS.get(SUBCONFIG_OF.get(name, ""), RUN_PANEL)
         if get_origin(kind) is tuple:
             kind, default = list[get_args(kind)[0]], list(default)  # type: ignore[misc]
         option = typer.Option(

@@ -14,6 +14,7 @@ and the figures of :mod:`.plots`.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +26,7 @@ from rich.progress import TaskID
 
 import netslice
 from netslice.errors import ConfigError
-from netslice.intelligence import plots, tables
+from netslice.intelligence import plots, shielding, tables
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
@@ -42,6 +43,8 @@ from netslice.provenance import environment, git_revision
 BASELINES = ("static", "rule", "forecast", "oracle")
 #: Names :func:`make_policy` accepts besides checkpoint paths.
 POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
+#: Prefix of a checkpoint path that :func:`make_policy` loads behind its shield.
+SWITCHING_PREFIX = "switching:"
 #: The training run's violations and usage: ``meta`` plus :meth:`TrainingLedger.summary`'s keys
 #: (:mod:`netslice.intelligence.agents.training_ledger`).
 TRAINING_FILE = "training.json"
@@ -50,6 +53,8 @@ TRAINING_FILE = "training.json"
 def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None = None) -> AnyPolicy:
     """A policy from its CLI name (one of :data:`POLICY_NAMES`) or a PPO checkpoint path.
 
+    ``switching:PATH`` is the PPO agent of a run trained with switching behind its shield (the evaluator as
+    trained, frozen; :func:`~.shielding.load_switching`).
     ``forecast:Q`` is the forecast planner for the ``Q`` quantile of the coming slot's traffic
     (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`). ``weights``
     are the domain weights the oracle's and the forecast planner's search minimise (default equal).
@@ -68,7 +73,8 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
             raise ConfigError(f"policy: forecast quantile must be a number in (0, 1), got {q!r}") from None
     if spec == "oracle":
         return Oracle.create(weights)
-    path = Path(spec)
+    switching = spec.startswith(SWITCHING_PREFIX)
+    path = Path(spec.removeprefix(SWITCHING_PREFIX))
     if path.is_dir():
         path = path / "checkpoint.pt"
         if not path.exists():
@@ -77,7 +83,7 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
         raise ConfigError(
             f"policy: {spec!r} is neither one of {', '.join(POLICY_NAMES)}, forecast:Q, nor an existing checkpoint file"
         )
-    return PPOPolicy.load(path)
+    return shielding.load_switching(path, scenario) if switching else PPOPolicy.load(path)
 
 
 def evaluate_all(
@@ -151,6 +157,13 @@ def write_training(ppo: PPO, run_dir: Path, console: Console, **info: Any) -> li
     return paths
 
 
+def switch_info(row: dict[str, float]) -> str:
+    """The progress line's part on switching (empty without a shield)."""
+    if "shield/switch_rate" not in row:
+        return ""
+    return f", switched {row.get('shield/switch_rate_update', 0.0):.1%} (so far {row['shield/switch_rate']:.1%})"
+
+
 def train(
     cfg: RunConfig, run_dir: Path, resume: bool, console: Console, progress_every: float = PLAIN_INTERVAL_S
 ) -> dict[str, dict[str, float]]:
@@ -160,13 +173,22 @@ def train(
     of the same configuration.
     """
     sc = load(cfg.scenario)
-    envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights))
-    ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety)
+    envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
+                          include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
+    shield = shielding.build_shield(cfg, sc, envs) if cfg.safety.switching else None
+    ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=shield)
     if ppo.stale_removed:
         console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
-    if resume and ppo.resume():
+    resumed = resume and ppo.resume()
+    if resumed:
         console.print(f"resumed from {ppo.checkpoint_path} at update {ppo.update}/{ppo.n_updates}")
     cfg.save(run_dir)
+    if shield is not None and not resumed:
+        pre = shielding.pretrain(shield, cfg, sc, run_dir)
+        console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
+                      f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
+                      f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",
+                      soft_wrap=True)  # fmt: skip
     from torch.utils.tensorboard import SummaryWriter  # heavy import, only when training
 
     writer = SummaryWriter(str(run_dir / "tb"))
@@ -181,12 +203,21 @@ def train(
                 writer.add_scalar(key, value, step)
             bar.update(task, completed=update, info=f"step {step:,}/{total_steps:,}, {row['charts/sps']:,.0f} steps/s, "
                        f"usage {row['usage/mean']:.3f}, violations {row['sla/violation_rate']:.1%} "
-                       f"(so far {row['train/violation_rate']:.1%})")  # fmt: skip
+                       f"(so far {row['train/violation_rate']:.1%})" + switch_info(row))  # fmt: skip
 
+        start = time.perf_counter()
         ppo.train(on_update=on_update)
+        train_s = time.perf_counter() - start
     writer.close()
-    written = write_training(ppo, run_dir, console, train_envs=cfg.n_envs)
+    sps = [row["charts/sps"] for row in ppo.stats.history if "charts/sps" in row]
+    shield_info = (
+        {} if shield is None else {"shield": shield.metrics(), "pretrain": shielding.pretrain_summary(run_dir)}
+    )
+    written = write_training(ppo, run_dir, console, train_envs=cfg.n_envs, train_s=round(train_s, 1),
+                             steps_per_s=round(sum(sps) / len(sps), 1) if sps else None, **shield_info)  # fmt: skip
     policies: dict[str, AnyPolicy] = {"ppo": ppo.policy()}
+    if shield is not None:
+        policies["ppo+switching"] = shield.switching_policy(ppo.policy(), name="ppo+switching")
     policies.update({name: make_policy(name, sc, cfg.weights) for name in BASELINES})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip

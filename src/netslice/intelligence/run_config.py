@@ -7,7 +7,8 @@ options from these fields. A run writes its configuration to ``RUN_DIR/run_confi
 checkpoint), so that ``netslice train --config RUN_DIR/run_config.json`` reproduces it from its folder alone.
 
 The JSON record is :meth:`RunConfig.record`: the run fields, ``"ppo"`` with the PPO fields, ``"safety"`` with the
-safety fields, and ``"netslice"``,
+safety fields, ``"shield"`` with the shield's (:class:`~netslice.intelligence.agents.shield_config.ShieldConfig`;
+on the command line and in :meth:`RunConfig.overridden` they are prefixed ``shield_``), and ``"netslice"``,
 the version that wrote it (information only: it is not compared and not applied). A file may leave keys out
 (they keep their defaults); a key that is not a field is an error naming it.
 """
@@ -28,6 +29,7 @@ import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
+from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.orchestration.objective import DEFAULT_WEIGHTS, Objective
 
 #: File name of the configuration in a run folder.
@@ -37,7 +39,10 @@ ALGOS = ("ppo",)
 #: Smallest value of the count fields (run, PPO and safety fields), checked by the configs and the command line.
 MINIMUM: dict[str, int] = {"n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1, "lambda_every": 1}
 #: The sub-configurations of a run: field of :class:`RunConfig` -> their class.
-SUBCONFIGS: dict[str, type] = {"ppo": PPOConfig, "safety": SafetyConfig}
+SUBCONFIGS: dict[str, type] = {"ppo": PPOConfig, "safety": SafetyConfig, "shield": ShieldConfig}
+#: Prefix of a sub-configuration's fields in the flat namespace (options, :meth:`RunConfig.overridden`): the
+#: shield's ``seed`` is ``shield_seed`` (``--shield-seed``), apart from PPO's ``seed``.
+PREFIXES: dict[str, str] = {"ppo": "", "safety": "", "shield": "shield_"}
 #: Keys of a record that are information, not configuration (neither compared nor applied).
 INFO_KEYS = ("netslice",)
 
@@ -56,6 +61,7 @@ class RunConfig:
         eval_envs: networks in the evaluation (seeded with 1000 + the PPO seed).
         ppo: the learner's hyper-parameters; its ``seed`` also seeds the training networks.
         safety: the constraint handling in training (default: none, the fixed cost penalty only).
+        shield: the evaluator and switch rule of baseline switching (used with ``safety.switching``).
     """
 
     scenario: str = "testbed-v0"
@@ -66,19 +72,25 @@ class RunConfig:
     eval_envs: int = 16
     ppo: PPOConfig = field(default_factory=PPOConfig)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
+    shield: ShieldConfig = field(default_factory=ShieldConfig)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ConfigError(f"algo: only {', '.join(map(repr, ALGOS))} is available, got {self.algo!r}")
         Objective.create(self.weights)  # raises a ConfigError naming weights and the rule
         for name, least in MINIMUM.items():
-            value = getattr(self.owner(name), name)
+            value = self.value(name)
             if value < least:
                 raise ConfigError(f"{name}: must be at least {least}, got {value!r}")
 
     def owner(self, name: str) -> Any:
-        """The (sub-)configuration that holds the flat field ``name``: ``self``, ``self.ppo`` or ``self.safety``."""
-        return self.safety if name in SAFETY_FIELDS else self.ppo if name in PPO_FIELDS else self
+        """The (sub-)configuration that holds the flat field ``name``: ``self`` or one of :data:`SUBCONFIGS`."""
+        sub = SUBCONFIG_OF.get(name)
+        return self if sub is None else getattr(self, sub)
+
+    def value(self, name: str) -> Any:
+        """The value of the flat field ``name`` (e.g. ``"seed"``, ``"method"``, ``"shield_seed"``)."""
+        return getattr(self.owner(name), bare(name))
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as JSON data (tuples as lists), without the ``"netslice"`` version."""
@@ -94,8 +106,8 @@ class RunConfig:
         """The configuration a record (or part of one) describes; keys left out keep their defaults.
 
         Args:
-            data: run fields, ``"ppo"`` (a dict of PPO fields), ``"safety"`` (a dict of safety fields) and
-                optionally ``"netslice"`` (ignored).
+            data: run fields, one dict per sub-configuration (``"ppo"``, ``"safety"``, ``"shield"``: their own
+                field names, without prefix) and optionally ``"netslice"`` (ignored).
             source: what ``data`` came from, at the start of error messages (e.g. the file name).
 
         Raises:
@@ -109,11 +121,20 @@ class RunConfig:
                 raise ConfigError(
                     f"{source}: {name} must be an object of {SUBCONFIGS[name].__name__} fields, got {sub!r}"
                 )
+        for name, sub in subs.items():
+            known = [f.name for f in fields(SUBCONFIGS[name])]
+            unknown = [k for k in sub if k not in known]
+            if unknown:
+                raise ConfigError(
+                    f"{source}: unknown key {', '.join(repr(f'{name}.{k}') for k in unknown)} ({name} holds "
+                    f"{', '.join(known)})"
+                )
         run = {k: v for k, v in data.items() if k not in (*INFO_KEYS, *SUBCONFIGS)}
-        return cls().overridden({**run, **subs["ppo"], **subs["safety"]}, source)
+        flat = {f"{PREFIXES[name]}{k}": v for name, sub in subs.items() for k, v in sub.items()}
+        return cls().overridden({**run, **flat}, source)
 
     def overridden(self, values: dict[str, Any], source: str = "run config") -> RunConfig:
-        """A copy with ``values`` (flat: run, PPO and safety field names, see :data:`FIELDS`) applied.
+        """A copy with ``values`` (flat names: run, PPO, safety and ``shield_``-prefixed shield fields) applied.
 
         Raises:
             ConfigError: an unknown key (named, with the known ones), or a value of the wrong type or range.
@@ -122,14 +143,15 @@ class RunConfig:
         if unknown:
             raise ConfigError(
                 f"{source}: unknown key {', '.join(map(repr, unknown))} (known: {', '.join(RUN_FIELDS)}, ppo "
-                f"holding {', '.join(PPO_FIELDS)}, and safety holding {', '.join(SAFETY_FIELDS)})"
+                f"holding {', '.join(PPO_FIELDS)}, safety holding {', '.join(SAFETY_FIELDS)}, and shield holding "
+                f"{', '.join(SHIELD_FIELDS)})"
             )
         checked = {key: coerce(f"{source}: {key}", FIELDS[key], value) for key, value in values.items()}
         try:
-            ppo = replace(self.ppo, **{k: v for k, v in checked.items() if k in PPO_FIELDS})
-            safety = replace(self.safety, **{k: v for k, v in checked.items() if k in SAFETY_FIELDS})
+            mine = {n: {bare(k): v for k, v in checked.items() if SUBCONFIG_OF.get(k) == n} for n in SUBCONFIGS}
+            subs = {name: replace(getattr(self, name), **mine[name]) for name in SUBCONFIGS}
             run = {k: v for k, v in checked.items() if k in RUN_FIELDS}
-            return replace(self, ppo=ppo, safety=safety, **run)
+            return replace(self, **subs, **run)
         except ConfigError as err:  # a value out of range (checked by __post_init__)
             raise ConfigError(f"{source}: {err}") from None
 
@@ -229,14 +251,35 @@ def attribute_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+def _flat_fields(name: str) -> dict[str, Any]:
+    cls = SUBCONFIGS[name]
+    return {f"{PREFIXES[name]}{f.name}": get_type_hints(cls)[f.name] for f in fields(cls)}
+
+
 #: PPO field name -> type (at run time: see :mod:`~netslice.intelligence.agents.ppo_config`).
-PPO_FIELDS: dict[str, Any] = {f.name: get_type_hints(PPOConfig)[f.name] for f in fields(PPOConfig)}
+PPO_FIELDS: dict[str, Any] = _flat_fields("ppo")
 #: Safety field name -> type.
-SAFETY_FIELDS: dict[str, Any] = {f.name: get_type_hints(SafetyConfig)[f.name] for f in fields(SafetyConfig)}
+SAFETY_FIELDS: dict[str, Any] = _flat_fields("safety")
+#: Shield field name, prefixed ``shield_`` -> type.
+SHIELD_FIELDS: dict[str, Any] = _flat_fields("shield")
+#: Flat name of a sub-configuration's field -> that sub-configuration's field of :class:`RunConfig`.
+SUBCONFIG_OF: dict[str, str] = {
+    **dict.fromkeys(PPO_FIELDS, "ppo"), **dict.fromkeys(SAFETY_FIELDS, "safety"),
+    **dict.fromkeys(SHIELD_FIELDS, "shield"),
+}  # fmt: skip
+
+
+def bare(name: str) -> str:
+    """The sub-configuration's own name of the flat field ``name`` (its prefix removed)."""
+    sub = SUBCONFIG_OF.get(name)
+    prefix = PREFIXES[sub] if sub is not None else ""
+    return name[len(prefix) :]
+
+
 #: Run field name (the sub-configurations left out) -> type.
 RUN_FIELDS: dict[str, Any] = {
     f.name: get_type_hints(RunConfig)[f.name] for f in fields(RunConfig) if f.name not in SUBCONFIGS
 }
-#: Every configurable field, run, PPO and safety (one flat namespace: the names do not overlap) -> type.
-FIELDS: dict[str, Any] = {**RUN_FIELDS, **PPO_FIELDS, **SAFETY_FIELDS}
-assert len(FIELDS) == len(RUN_FIELDS) + len(PPO_FIELDS) + len(SAFETY_FIELDS), "run, PPO and safety names overlap"
+#: Every configurable field, run, PPO, safety and shield (one flat namespace: the names do not overlap) -> type.
+FIELDS: dict[str, Any] = {**RUN_FIELDS, **PPO_FIELDS, **SAFETY_FIELDS, **SHIELD_FIELDS}
+assert len(FIELDS) == len(RUN_FIELDS) + len(SUBCONFIG_OF), "run, PPO, safety and shield names overlap"

@@ -50,6 +50,7 @@ from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.ppo_update import learn
 from netslice.intelligence.agents.rollout import Rollout
 from netslice.intelligence.agents.safety_config import SafetyConfig
+from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.training_ledger import TrainingLedger
 
 FloatArray = NDArray[np.float64]
@@ -155,7 +156,7 @@ class PPO:
 
     def __init__(
         self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path, run_config: dict[str, Any] | None = None,
-        safety: SafetyConfig | None = None,
+        safety: SafetyConfig | None = None, shield: TrainingShield | None = None,
     ) -> None:  # fmt: skip
         mode = getattr(envs, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
         if mode != AutoresetMode.SAME_STEP:  # the rollout bootstraps truncated episodes from the same step's info
@@ -179,6 +180,7 @@ class PPO:
         self.stats = PPOStats()
         self.ledger = TrainingLedger(envs.encoder.slice_names, envs.num_envs)
         self.multipliers = self.safety.multipliers(envs.encoder.slice_names)
+        self.shield = shield
         self.obs, _ = envs.reset(seed=cfg.seed)
         self.stale_removed = ckpt.remove_stale_temp_files(self.checkpoint_path)
 
@@ -216,6 +218,7 @@ class PPO:
                 "update": self.update, "global_step": self.global_step, "history": self.stats.history,
                 "env": self.envs.snapshot(), "obs": self.obs, "ledger": self.ledger.state(),
                 "safety": {"config": asdict(self.safety), "multipliers": multipliers},
+                "shield": None if self.shield is None else self.shield.state(),
             },
         )  # fmt: skip
 
@@ -256,6 +259,8 @@ class PPO:
             self.ledger = TrainingLedger.from_state(data["ledger"])
             if self.multipliers is not None:  # a KeyError or TypeError here: a checkpoint without multipliers
                 self.multipliers = lagrangian.from_state(data["safety"]["multipliers"])
+            if self.shield is not None:  # likewise: a checkpoint without the shield's state
+                self.shield.load_state(data["shield"])
         return True
 
     # ------------------------------------------------------------------------------------ training
@@ -283,6 +288,12 @@ class PPO:
                 self.save()
         return self.stats
 
+    def _margin(self, info: dict[str, Any]) -> FloatArray | None:
+        """The shield's signed SLA margin of a slot, when its evaluator learns the margin (else None)."""
+        if self.shield is None or self.shield.cfg.target != "margin":
+            return None
+        return self.shield.margin(info)
+
     def _normalize(self, obs: FloatArray, update: bool) -> FloatArray:
         if self.obs_rms is None:
             return obs
@@ -301,6 +312,7 @@ class PPO:
         env_reward = cost_sum = violations = 0.0
         lam = None if self.multipliers is None else self.multipliers.lam.copy()  # in force for the whole rollout
         j_c = np.zeros(k)  # the rollout's violation rate per slice (J_C, without the truncation bootstrap)
+        played: list[tuple[Any, ...]] = []  # with a shield: (obs, enforced action, cost, margin, switched) per slot
         std = self.agent.log_std.detach().exp().numpy().astype(np.float64)
         for t in range(cfg.num_steps):
             x = self._normalize(self.obs, update=True)
@@ -315,8 +327,16 @@ class PPO:
                 eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
             action = loc + eps
             logp = (-0.5 * (eps / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)).sum(axis=1)
-            next_obs, reward, terminated, truncated, info = self.envs.step(self.agent.squash(action))
+            shares = self.agent.squash(action)
+            switched = None
+            if self.shield is not None:  # the baseline's rows where the agent's are predicted to violate
+                shares, switched = self.shield.filter(self.obs, shares)
+                if self.safety.switched_samples == "exclude":
+                    buf.in_loss[t] = ~switched
+            next_obs, reward, terminated, truncated, info = self.envs.step(shares)
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
+            if switched is not None:
+                played.append((np.asarray(self.obs), shares, cost, self._margin(info), switched))
             train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * cost.sum(axis=1)
             signal = None if buf.cost is None else (cost > 0.0).astype(np.float64)  # the constraints' 1[violated]
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
@@ -349,9 +369,15 @@ class PPO:
             self.agent, self.optimizer, cfg, buf, advantages, lam, self.safety.normalise_lagrangian, self.update
         )  # fmt: skip
         safety: dict[str, float] = {}
+        if self.shield is not None:
+            obs_p, act_p, cost_p, margin_p, switched_p = zip(*played, strict=True)
+            margins = None if margin_p[0] is None else np.stack(margin_p)
+            safety |= self.shield.learn(
+                np.stack(obs_p), np.stack(act_p), np.stack(cost_p), margin=margins, switched=np.stack(switched_p)
+            )  # fmt: skip
         if self.multipliers is not None and buf.cost is not None and buf.cost_value is not None:
             self.multipliers.observe(j_c)
-            safety = self.multipliers.metrics() | {
+            safety |= self.multipliers.metrics() | {
                 f"safety/cost_value/{s}": float(v)
                 for s, v in zip(self.envs.encoder.slice_names, buf.cost_value.mean(axis=(0, 1)), strict=True)
             }

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: The safety methods: none (the fixed penalty only), projected dual ascent, PID Lagrangian.
 METHODS = ("none", "lagrangian", "pid")
+#: How slots a shield switched to the baseline enter PPO's policy loss (see :class:`SafetyConfig`).
+SWITCHED_SAMPLES = ("keep", "exclude")
 
 
 def check_range(name: str, value: float, low: float, high: float = math.inf, high_open: bool = False) -> float:
@@ -52,7 +54,13 @@ class SafetyConfig:
         pid_ki: the integral gain K_I of the PID multipliers.
         pid_kd: the derivative gain K_D of the PID multipliers.
         pid_ema: smoothing of the violation rate in the PID's proportional and derivative terms, in [0, 1) (0: none).
-        normalise_lagrangian: divide the Lagrangian reward by 1 + the sum of the multipliers.
+        normalise_lagrangian: divide the Lagrangian advantage by 1 + the sum of the multipliers.
+        switching: baseline switching while learning: a shield (its settings: ShieldConfig, options
+            ``--shield-*``) enforces the rule-based policy's action where the agent's is predicted to violate.
+        switched_samples: how switched slots enter the policy loss: ``"keep"`` (the agent's own action, with the
+            outcome of the slot as played: the shield is part of the environment the agent acts in, so an action
+            that gets switched earns the baseline's usage) or ``"exclude"`` (left out of the policy loss; the
+            critics still learn from them).
     """
 
     method: str = "none"
@@ -64,10 +72,15 @@ class SafetyConfig:
     pid_kd: float = 0.0
     pid_ema: float = 0.0
     normalise_lagrangian: bool = True
+    switching: bool = False
+    switched_samples: str = "keep"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError(f"method: must be one of {', '.join(map(repr, METHODS))}, got {self.method!r}")
+        if self.switched_samples not in SWITCHED_SAMPLES:
+            allowed = ", ".join(map(repr, SWITCHED_SAMPLES))
+            raise ConfigError(f"switched_samples: must be one of {allowed}, got {self.switched_samples!r}")
         check_range("violation_limit", self.violation_limit, 0.0, 1.0)
         if self.lambda_every < 1:
             raise ConfigError(f"lambda_every: must be at least 1, got {self.lambda_every!r}")

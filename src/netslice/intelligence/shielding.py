@@ -1,0 +1,82 @@
+"""Baseline switching in the jobs: a run's training shield, its offline pretraining, a trained agent behind it.
+
+The shield (:class:`~netslice.intelligence.agents.shield.TrainingShield`) enforces the scenario's rule-based
+policy (:class:`~netslice.intelligence.policies.rule.RuleBasedPolicy`) where the agent's action is predicted to
+violate. Before training it is pretrained offline on a simulator of its own, never the training networks:
+:data:`PRETRAIN_SEED` + the PPO seed seeds those networks, ``pretrain_slots`` slots each. Those offline slots are
+reported apart (``run_dir/shield_pretrain.json``, :data:`PRETRAIN_FILE`) and are not part of the training run's
+violations: they stand for the operator's historical data of the baseline and of perturbed baseline actions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netslice.errors import ConfigError
+from netslice.intelligence.agents import checkpoint as ckpt
+from netslice.intelligence.agents.ppo import EVAL_HINT, PPOPolicy
+from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.envs.vector import SliceVectorEnv
+from netslice.intelligence.policies.rule import RuleBasedPolicy
+from netslice.intelligence.policies.switching import SwitchingPolicy
+from netslice.intelligence.run_config import RunConfig, write_json_atomic
+from netslice.network.scenarios import Scenario
+from netslice.network.scenarios.sla import SlaTargets
+
+#: Offset of the pretraining networks' seed from the PPO seed (a stream apart from training and evaluation).
+PRETRAIN_SEED = 2_000_000
+#: The pretraining's figures in a run folder (the ``shield/pretrain/*`` metrics of :mod:`.agents.shield`).
+PRETRAIN_FILE = "shield_pretrain.json"
+
+
+def needs_kpis(cfg: RunConfig) -> bool:
+    """Whether the training envs must report their KPIs (the shield learns the signed SLA margin)."""
+    return cfg.safety.switching and cfg.shield.target == "margin"
+
+
+def build_shield(cfg: RunConfig, scenario: Scenario, envs: SliceVectorEnv) -> TrainingShield:
+    """The run's shield: its settings, the scenario's rule-based policy, the envs' spaces and slices."""
+    n_obs = int(np.prod(envs.single_observation_space.shape or ()))
+    n_act = int(np.prod(envs.single_action_space.shape or ()))
+    return TrainingShield(
+        cfg.shield, RuleBasedPolicy.from_scenario(scenario), n_obs, n_act, envs.encoder.slice_names,
+        targets=SlaTargets.from_spec(scenario.spec),
+    )  # fmt: skip
+
+
+def pretrain(shield: TrainingShield, cfg: RunConfig, scenario: Scenario, run_dir: Path) -> dict[str, float]:
+    """Pretrain ``shield`` offline (see the module docstring); write and return its ``shield/pretrain/*`` figures."""
+    seed = PRETRAIN_SEED + cfg.ppo.seed
+    offline = SliceVectorEnv(cfg.n_envs, scenario, seed=seed, weights=np.asarray(cfg.weights), include_kpis=True)
+    figures = shield.pretrain(offline, seed)
+    write_json_atomic(run_dir / PRETRAIN_FILE, {"seed": seed, "n_envs": cfg.n_envs, **figures})
+    return figures
+
+
+def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy:
+    """The PPO agent of a checkpoint behind the shield it trained with (frozen), as one policy.
+
+    Raises:
+        ConfigError: the run did not train with switching (nothing to load).
+        CheckpointError: the file is not a usable checkpoint.
+    """
+    data: dict[str, Any] = ckpt.load_checkpoint(path, ("run_config", "shield"), EVAL_HINT)
+    if data.get("shield") is None:
+        raise ConfigError(f"policy: {str(path)!r} was trained without switching; it has no shield to evaluate")
+    with ckpt.restoring(path, EVAL_HINT):
+        cfg = RunConfig.from_dict(data["run_config"], f"checkpoint {str(path)!r}")
+        agent = PPOPolicy.load(path)
+        envs = SliceVectorEnv(1, scenario, seed=0)
+        shield = build_shield(cfg, scenario, envs)
+        shield.load_state(data["shield"])
+    return shield.switching_policy(agent, name="ppo+switching")
+
+
+def pretrain_summary(run_dir: Path) -> dict[str, Any]:
+    """The pretraining figures of a run folder ({} when it has none)."""
+    path = run_dir / PRETRAIN_FILE
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -17,6 +17,7 @@ from netslice.intelligence.agents.shield_data import BASELINE, LEVEL, PERTURBED,
 from netslice.intelligence.envs import SliceVectorEnv
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.network.scenarios import Scenario
+from netslice.network.scenarios.sla import SlaTargets
 
 K = 3
 N_OBS = 14 * K + 2  # the encoder's layout (per-slice evaluator)
@@ -167,17 +168,21 @@ def _learned(cfg: ShieldConfig, seed: int = 3, n: int = 3) -> TrainingShield:
     return shield
 
 
-def test_state_round_trip_predicts_and_continues_identically() -> None:
+def test_state_round_trip_predicts_and_continues_identically(testbed: Scenario) -> None:
     shield = _learned(SMALL)
+    shield.targets = SlaTargets.from_spec(testbed.spec)
     buf = io.BytesIO()
     torch.save(shield.state(), buf)
     buf.seek(0)
     restored = _shield(SMALL)
-    restored.load_state(torch.load(buf, weights_only=False))
+    restored.load_state(torch.load(buf, weights_only=True))  # tensors and plain data only
     probe = _synthetic(np.random.default_rng(4), 50)
     for a, b in zip(shield.evaluator.predict(*probe[:2]), restored.evaluator.predict(*probe[:2]), strict=True):
         np.testing.assert_array_equal(a, b)
     assert restored.metrics() == shield.metrics()
+    assert restored.targets is not None
+    for name, value in vars(shield.targets).items():
+        np.testing.assert_array_equal(getattr(restored.targets, name), value)
     rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
     for s, rng in ((shield, rng_a), (restored, rng_b)):
         obs, action, cost, margin = _synthetic(rng, 100)

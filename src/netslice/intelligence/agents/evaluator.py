@@ -18,12 +18,12 @@ input normalisation                 ``(x - mean) / max(std, 1e-3)`` per input (`
                                     std fixed from the first data seen (:meth:`fit` or the first :meth:`update`):
                                     the pretraining data in the shield; saved by :meth:`state`
 ``fit(obs, action, target, epochs)``  offline (pre-)training: each member on its own bootstrap of the
-                                    data, minibatch Adam on the squared error; the data also fill the
-                                    replay buffer
-``update(obs, action, target)``     online: append the transitions to the replay buffer (a ring: the
-                                    newest ``buffer_size`` are kept), then ``update_steps`` minibatch
-                                    steps, each member's minibatch drawn with replacement (an online
-                                    bootstrap)
+                                    data, minibatch Adam on the squared error; the data become the
+                                    buffer's anchor, kept for good (never overwritten by online data)
+``update(obs, action, target)``     online: append the transitions to the replay ring (the newest
+                                    ``buffer_size`` rows are kept), then ``update_steps`` minibatch steps,
+                                    each member's minibatch drawn with replacement from anchor and ring
+                                    alike (an online bootstrap that keeps the offline data in play)
 ``precision_recall(..., z)``        the metrics below on labelled transitions (e.g. held out)
 determinism                         given ``seed`` and the same calls, bit-identical (its own
                                     ``torch.Generator``; no global RNG; ``torch.set_num_threads(1)``)
@@ -72,7 +72,7 @@ class EnsembleConfig:
         lr: Adam learning rate.
         batch_size: minibatch size (per member).
         tolerance: subtracted from the predicted target (a predicted target below it is no violation).
-        buffer_size: transitions kept for online updates.
+        buffer_size: rows of the online replay ring (a transition is one row, K rows with ``per_slice``).
         update_steps: minibatch steps per :meth:`EnsembleEvaluator.update` call.
         seed: seed of the evaluator's own generator (initialisation, bootstraps, minibatches).
         target_low: lower clip of the training target (0: the clipped cost; -1: the signed margin).
@@ -158,11 +158,13 @@ class EnsembleEvaluator:
         self._x = torch.zeros((self.config.buffer_size, n_in), dtype=torch.float32)
         self._y = torch.zeros((self.config.buffer_size, self._n_out), dtype=torch.float32)
         self._size = self._pos = 0
+        self._anchor_x = torch.empty((0, n_in), dtype=torch.float32)
+        self._anchor_y = torch.empty((0, self._n_out), dtype=torch.float32)
 
     @property
     def n_buffered(self) -> int:
-        """Transitions in the replay buffer."""
-        return self._size
+        """Rows in the replay buffer: the anchor (:meth:`fit`'s data) and the ring (:meth:`update`'s)."""
+        return int(self._anchor_x.shape[0]) + self._size
 
     def _inputs(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> torch.Tensor:
         """Network inputs: one row per transition, or (``per_slice``) one per transition and slice."""
@@ -244,7 +246,7 @@ class EnsembleEvaluator:
         """Train every member ``epochs`` epochs on its own bootstrap of the transitions (offline); the last loss."""
         x = self._inputs(obs, action)
         y = self._targets(target, x.shape[0])
-        self._append(x, y)
+        self._anchor_x, self._anchor_y = torch.cat([self._anchor_x, x]), torch.cat([self._anchor_y, y])
         x = self._normalised(x)
         n, bs, m = x.shape[0], self.config.batch_size, self.config.members
         loss = 0.0
@@ -263,12 +265,23 @@ class EnsembleEvaluator:
         x = self._inputs(obs, action)
         self._normalised(x)  # sets the normalisation on the first data
         self._append(x, self._targets(target, x.shape[0]))
-        n, m = self.n_buffered, self.config.members
+        n, n_anchor, m = self.n_buffered, int(self._anchor_x.shape[0]), self.config.members
         losses = []
         for _ in range(self.config.update_steps):
             idx = torch.randint(0, n, (m, min(n, self.config.batch_size)), generator=self._gen)
-            losses.append(self._step(self._normalised(self._x[idx]), self._y[idx]))
+            x, y = self._gather(idx, n_anchor)
+            losses.append(self._step(self._normalised(x), y))
         return float(np.mean(losses)) if losses else 0.0
+
+    def _gather(self, idx: torch.Tensor, n_anchor: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows ``idx`` of the anchor (indices below ``n_anchor``) followed by the ring buffer."""
+        x = torch.empty((*idx.shape, self._x.shape[1]), dtype=torch.float32)
+        y = torch.empty((*idx.shape, self._y.shape[1]), dtype=torch.float32)
+        anchored = idx < n_anchor
+        x[anchored], y[anchored] = self._anchor_x[idx[anchored]], self._anchor_y[idx[anchored]]
+        ring = idx[~anchored] - n_anchor
+        x[~anchored], y[~anchored] = self._x[ring], self._y[ring]
+        return x, y
 
     def precision_recall(
         self, obs: NDArray[np.floating], action: NDArray[np.floating], target: NDArray[np.floating], z: float
@@ -285,6 +298,7 @@ class EnsembleEvaluator:
             "shift": self._shift, "scale": self._scale,
             "x": self._x[: self._size].clone(), "y": self._y[: self._size].clone(),
             "pos": self._pos, "gen": self._gen.get_state(),
+            "anchor_x": self._anchor_x.clone(), "anchor_y": self._anchor_y.clone(),
         }  # fmt: skip
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -301,3 +315,4 @@ class EnsembleEvaluator:
         self._x[: self._size], self._y[: self._size] = state["x"], state["y"]
         self._pos = int(state["pos"])
         self._gen.set_state(state["gen"])
+        self._anchor_x, self._anchor_y = state["anchor_x"].clone(), state["anchor_y"].clone()

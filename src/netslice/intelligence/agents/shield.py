@@ -16,8 +16,9 @@ Contract (:class:`TrainingShield`; settings in :class:`~.shield_config.ShieldCon
 ``learn(obs, action, cost,     once per PPO update with the whole rollout of enforced actions: FIRST the
 margin=None)``                 evaluator is scored on these transitions, which it has not trained on
                                (``shield/precision``, ``shield/recall``: every row, switched or not; see
-                               below), THEN it trains on them: they join the replay buffer (pretraining
-                               data included) and ``learn_steps`` minibatch steps run
+                               below), THEN it trains on them: they join the replay ring and
+                               ``learn_steps`` minibatch steps run over the ring and the pretraining data
+                               (kept for good: :mod:`.evaluator`'s anchor)
 ``pretrain(envs, seed)``       plays ``pretrain_slots`` slots on a separate simulator (offline: those slots
                                are not training slots), fits the evaluator on all but ``holdout`` of the
                                transitions and scores it on the rest; returns the ``shield/pretrain/*`` table
@@ -298,7 +299,10 @@ class TrainingShield:
         }
 
     def state(self) -> dict[str, Any]:
-        """Everything needed to continue exactly (the evaluator, the counters, the last metrics)."""
+        """Everything needed to continue exactly (the evaluator, the counters, the last metrics).
+
+        Tensors and plain data only: it loads with ``torch.load(weights_only=True)``.
+        """
         return {
             "config": asdict(self.cfg),
             "evaluator": self.evaluator.state(),
@@ -306,7 +310,7 @@ class TrainingShield:
             "window_rate": self._window_rate,
             "explore_credit": self._explore_credit,
             "last": dict(self._last),
-            "targets": None if self.targets is None else asdict(self.targets),
+            "targets": None if self.targets is None else {k: v.tolist() for k, v in asdict(self.targets).items()},
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:

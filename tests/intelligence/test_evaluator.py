@@ -126,3 +126,30 @@ def test_drives_a_switching_policy(fitted: EnsembleEvaluator) -> None:
     safe = SwitchingPolicy(Const(0.2), Const(0.1), evaluator, confidence_z=1.0)
     np.testing.assert_array_equal(safe.act(obs), 0.2)
     assert safe.metrics()["shield/switches"] == 0.0
+
+
+def test_pretraining_data_stay_as_an_anchor() -> None:
+    ev = EnsembleEvaluator(2, 2, 2, EnsembleConfig(hidden=(8,), buffer_size=50, update_steps=2))
+    ev.fit(*_data(np.random.default_rng(9), 100), epochs=1)
+    for _ in range(4):
+        ev.update(*_data(np.random.default_rng(10), 30))
+    assert ev.n_buffered == 100 + 50  # the anchor, and the ring's newest 50
+
+
+def test_per_slice_needs_the_encoder_layout_and_predicts_every_slice() -> None:
+    k = 3
+    n_obs, n_act = 14 * k + 2, 7 * k
+    ev = EnsembleEvaluator(n_obs, n_act, k, EnsembleConfig(hidden=(8,), per_slice=True, log_action=True))
+    rng = np.random.default_rng(11)
+    obs, action = rng.uniform(size=(5, n_obs)), rng.uniform(size=(5, n_act))
+    ev.fit(obs, action, rng.uniform(-1, 1, (5, k)), epochs=1)
+    mean, std = ev.predict(obs, action)
+    assert mean.shape == std.shape == (5, k)
+    # Slice 0's prediction depends on its own block and column only (and on each resource's total).
+    other = action.copy()
+    other[:, 1::k], other[:, 2::k] = action[:, 2::k], action[:, 1::k]  # swap slices 1 and 2: same totals
+    obs2 = obs.copy()
+    obs2[:, 14:28], obs2[:, 28:42] = obs[:, 28:42], obs[:, 14:28]
+    np.testing.assert_allclose(ev.predict(obs2, other)[0][:, 0], mean[:, 0], rtol=1e-5)  # float32 totals
+    with pytest.raises(ValueError, match="per_slice"):
+        EnsembleEvaluator(5, n_act, k, EnsembleConfig(per_slice=True))

@@ -216,7 +216,11 @@ def test_deterministic_given_the_seed_and_leaves_the_global_rng_alone() -> None:
         ({"members": 1}, "members: must be an int of at least 2"),
         ({"learn_steps": -1}, "learn_steps"),
         ({"hidden": ()}, "hidden: must be"),
-        ({"lr": 0.0}, "lr: must be"),
+        ({"lr": 0.0}, r"lr: must be in \(0, 1\], got 0.0"),
+        ({"lr": 2.0}, r"lr: must be in \[0, 1\]"),
+        ({"hidden": (8, 0)}, "hidden: must be"),
+        ({"explore_rate": -0.1}, "explore_rate: must be in"),
+        ({"segment": 0.5}, "segment: must be"),
         ({"holdout": 1.0}, "holdout: must be in"),
         ({"random_fraction": 0.5, "baseline_fraction": 0.5, "level_fraction": 0.5}, "at most 1"),
         ({"perturb_low": 0.0}, "perturb_low"),
@@ -228,6 +232,11 @@ def test_deterministic_given_the_seed_and_leaves_the_global_rng_alone() -> None:
 def test_config_errors_name_the_field(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         ShieldConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_config_takes_hidden_from_json() -> None:
+    assert ShieldConfig(hidden=[32, 16]).hidden == (32, 16)  # type: ignore[arg-type]
+    assert ShieldConfig(hidden=[32, 16]) == ShieldConfig(hidden=(32, 16))  # type: ignore[arg-type]
 
 
 def test_pretraining_plan_covers_the_modes_and_holds_segments() -> None:

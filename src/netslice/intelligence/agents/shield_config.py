@@ -9,7 +9,6 @@ This module imports neither torch nor numpy (the command line reads it at start-
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from netslice.errors import ConfigError
@@ -17,6 +16,12 @@ from netslice.intelligence.agents.safety_config import check_range
 
 #: What the evaluator regresses: the signed SLA margin (unclipped below 0) or the clipped SLA cost.
 TARGETS = ("margin", "cost")
+
+
+def _positive(name: str, value: float) -> None:
+    """``value`` in (0, 1], else a ConfigError naming the field and the rule."""
+    if check_range(name, value, 0.0, 1.0) == 0.0:
+        raise ConfigError(f"{name}: must be in (0, 1], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -93,9 +98,12 @@ class ShieldConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name}: must be an int of at least {low}, got {value!r}")
-        if not self.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ConfigError(f"hidden: must be a non-empty tuple of ints of at least 1, got {self.hidden!r}")
-        check_range("lr", self.lr, math.ulp(0.0), 1.0)
+        hidden = self.hidden
+        if (isinstance(hidden, str | bytes) or not hasattr(hidden, "__iter__") or not hidden
+                or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden)):  # fmt: skip
+            raise ConfigError(f"hidden: must be a non-empty tuple of ints of at least 1, got {hidden!r}")
+        object.__setattr__(self, "hidden", tuple(hidden))  # a list from JSON reads as the tuple
+        _positive("lr", self.lr)
         check_range("holdout", self.holdout, 0.0, 1.0, high_open=True)
         fractions = ("baseline_fraction", "random_fraction", "level_fraction")
         for name in fractions:
@@ -104,7 +112,7 @@ class ShieldConfig:
         if total > 1.0 + 1e-12:
             raise ConfigError(f"random_fraction: baseline_fraction + random_fraction + level_fraction must be at "
                               f"most 1, got {total:g}")  # fmt: skip
-        check_range("perturb_low", self.perturb_low, math.ulp(0.0), 1.0)
+        _positive("perturb_low", self.perturb_low)
         check_range("perturb_high", self.perturb_high, 1.0, 10.0)
         check_range("segment", self.segment, 1.0)
         check_range("explore_rate", self.explore_rate, 0.0, 1.0)

@@ -155,16 +155,15 @@ class EnsembleEvaluator:
         self._opt = torch.optim.Adam([p for layer in self._layers for p in layer], lr=self.config.lr)
         self._shift: torch.Tensor | None = None
         self._scale: torch.Tensor | None = None
+        # One buffer: the anchor (fit's rows, kept for good) in rows [0, n_anchor), then the ring of online rows.
         self._x = torch.zeros((self.config.buffer_size, n_in), dtype=torch.float32)
         self._y = torch.zeros((self.config.buffer_size, self._n_out), dtype=torch.float32)
-        self._size = self._pos = 0
-        self._anchor_x = torch.empty((0, n_in), dtype=torch.float32)
-        self._anchor_y = torch.empty((0, self._n_out), dtype=torch.float32)
+        self._n_anchor = self._size = self._pos = 0
 
     @property
     def n_buffered(self) -> int:
         """Rows in the replay buffer: the anchor (:meth:`fit`'s data) and the ring (:meth:`update`'s)."""
-        return int(self._anchor_x.shape[0]) + self._size
+        return self._n_anchor + self._size
 
     def _inputs(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> torch.Tensor:
         """Network inputs: one row per transition, or (``per_slice``) one per transition and slice."""
@@ -209,7 +208,7 @@ class EnsembleEvaluator:
     def _append(self, x: torch.Tensor, y: torch.Tensor) -> None:
         keep = self.config.buffer_size
         x, y = x[-keep:], y[-keep:]
-        idx = (self._pos + torch.arange(x.shape[0])) % keep
+        idx = self._n_anchor + (self._pos + torch.arange(x.shape[0])) % keep
         self._x[idx], self._y[idx] = x, y
         self._pos = (self._pos + x.shape[0]) % keep
         self._size = min(keep, self._size + x.shape[0])
@@ -246,7 +245,10 @@ class EnsembleEvaluator:
         """Train every member ``epochs`` epochs on its own bootstrap of the transitions (offline); the last loss."""
         x = self._inputs(obs, action)
         y = self._targets(target, x.shape[0])
-        self._anchor_x, self._anchor_y = torch.cat([self._anchor_x, x]), torch.cat([self._anchor_y, y])
+        a = self._n_anchor
+        self._x = torch.cat([self._x[:a], x, self._x[a:]])
+        self._y = torch.cat([self._y[:a], y, self._y[a:]])
+        self._n_anchor += x.shape[0]
         x = self._normalised(x)
         n, bs, m = x.shape[0], self.config.batch_size, self.config.members
         loss = 0.0
@@ -265,23 +267,12 @@ class EnsembleEvaluator:
         x = self._inputs(obs, action)
         self._normalised(x)  # sets the normalisation on the first data
         self._append(x, self._targets(target, x.shape[0]))
-        n, n_anchor, m = self.n_buffered, int(self._anchor_x.shape[0]), self.config.members
+        n, m = self.n_buffered, self.config.members
         losses = []
         for _ in range(self.config.update_steps):
             idx = torch.randint(0, n, (m, min(n, self.config.batch_size)), generator=self._gen)
-            x, y = self._gather(idx, n_anchor)
-            losses.append(self._step(self._normalised(x), y))
+            losses.append(self._step(self._normalised(self._x[idx]), self._y[idx]))
         return float(np.mean(losses)) if losses else 0.0
-
-    def _gather(self, idx: torch.Tensor, n_anchor: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rows ``idx`` of the anchor (indices below ``n_anchor``) followed by the ring buffer."""
-        x = torch.empty((*idx.shape, self._x.shape[1]), dtype=torch.float32)
-        y = torch.empty((*idx.shape, self._y.shape[1]), dtype=torch.float32)
-        anchored = idx < n_anchor
-        x[anchored], y[anchored] = self._anchor_x[idx[anchored]], self._anchor_y[idx[anchored]]
-        ring = idx[~anchored] - n_anchor
-        x[~anchored], y[~anchored] = self._x[ring], self._y[ring]
-        return x, y
 
     def precision_recall(
         self, obs: NDArray[np.floating], action: NDArray[np.floating], target: NDArray[np.floating], z: float
@@ -296,9 +287,8 @@ class EnsembleEvaluator:
             "layers": [(w.detach().clone(), b.detach().clone()) for w, b in self._layers],
             "optimizer": self._opt.state_dict(),
             "shift": self._shift, "scale": self._scale,
-            "x": self._x[: self._size].clone(), "y": self._y[: self._size].clone(),
-            "pos": self._pos, "gen": self._gen.get_state(),
-            "anchor_x": self._anchor_x.clone(), "anchor_y": self._anchor_y.clone(),
+            "x": self._x[: self.n_buffered].clone(), "y": self._y[: self.n_buffered].clone(),
+            "n_anchor": self._n_anchor, "pos": self._pos, "gen": self._gen.get_state(),
         }  # fmt: skip
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -309,10 +299,10 @@ class EnsembleEvaluator:
                 b.copy_(sb)
         self._opt.load_state_dict(state["optimizer"])
         self._shift, self._scale = state["shift"], state["scale"]
-        self._size = int(state["x"].shape[0])
-        self._x.zero_()
-        self._y.zero_()
-        self._x[: self._size], self._y[: self._size] = state["x"], state["y"]
-        self._pos = int(state["pos"])
+        self._n_anchor, self._pos = int(state["n_anchor"]), int(state["pos"])
+        rows = int(state["x"].shape[0])
+        self._size = rows - self._n_anchor
+        self._x = torch.zeros((self._n_anchor + self.config.buffer_size, self._x.shape[1]), dtype=torch.float32)
+        self._y = torch.zeros((self._n_anchor + self.config.buffer_size, self._y.shape[1]), dtype=torch.float32)
+        self._x[:rows], self._y[:rows] = state["x"], state["y"]
         self._gen.set_state(state["gen"])
-        self._anchor_x, self._anchor_y = state["anchor_x"].clone(), state["anchor_y"].clone()

@@ -69,7 +69,7 @@ class ShieldConfig:
     tolerance: float = -0.1
     target: str = "margin"
     members: int = 5
-    hidden: tuple[int, ...] = (64, 64)
+    hidden: tuple[int, ...] = (32, 32)
     lr: float = 3e-3
     batch_size: int = 256
     buffer_size: int = 200_000

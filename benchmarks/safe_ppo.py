@@ -42,7 +42,12 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "lagrangian-d0.5": (*LAGRANGIAN, "--violation-limit", "0.005"),
     "lagrangian-d1": (*LAGRANGIAN, "--violation-limit", "0.01"),
     "lagrangian-d2": (*LAGRANGIAN, "--violation-limit", "0.02"),
+    "pid-d0.5": (*PID, "--violation-limit", "0.005"),
     "pid-d1": (*PID, "--violation-limit", "0.01"),
+    "pid-d2": (*PID, "--violation-limit", "0.02"),
+    "pid-d1-switching": (*PID, "--violation-limit", "0.01", "--switching"),
+    "pid-d1-switching-exclude": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "exclude"),
+    "penalty8-switching": ("--switching",),
 }
 #: Figures summarised over seeds: (section, key, worst is the largest).
 SUMMARY = (("final", "usage", True), ("final", "violation_rate", True), ("final", "worst_slice", True),
@@ -88,12 +93,17 @@ def collect(name: str, seed: int, out: Path, wall_s: float | None) -> dict[str, 
         "learning": {
             "slots": tr["slots"], "violation_rate": tr["violation_rate"], "usage": tr["usage_mean"],
             "slices": {s: v["violation_rate"] for s, v in tr["slices"].items()},
-            **({"switch_rate": tr["switch_rate"]} if "switch_rate" in tr else {}),
+            **({"switch_rate": tr["meta"]["shield"]["shield/switch_rate"]} if "shield" in tr["meta"] else {}),
         },
         "steps_per_s": tr["meta"].get("steps_per_s"), "train_s": tr["meta"].get("train_s"),
         "wall_s": None if wall_s is None else round(wall_s, 1),
     }  # fmt: skip
     row["final"]["worst_slice"] = max(row["final"]["slices"].values())
+    if "ppo+switching" in pol:  # the agent behind its frozen shield, on the same evaluation networks
+        sw = pol["ppo+switching"]
+        row["final"]["with_shield"] = {"usage": sw["usage/mean"], "violation_rate": sw["sla/violation_rate"]}
+    if "pretrain" in tr["meta"]:
+        row["pretrain"] = tr["meta"]["pretrain"]
     print(f"{name} s{seed}: usage {row['final']['usage']:.4f}, violations {row['final']['violation_rate']:.2%} "
           f"(worst slice {row['final']['worst_slice']:.2%}); while learning {row['learning']['violation_rate']:.2%} "
           f"at usage {row['learning']['usage']:.3f}", flush=True)  # fmt: skip

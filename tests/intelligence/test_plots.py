@@ -40,3 +40,16 @@ def test_cost_figure_shows_small_and_rare_violations_on_log_axes(tmp_path: Path)
     paths = plots.cost_cdf(results, tmp_path / "cost_cdf")
     assert [p.name for p in paths] == ["cost_cdf.png", "cost_cdf.svg"]
     assert all(p.stat().st_size > 0 for p in paths)
+    lo, hi = ax.get_ylim()
+    assert lo <= 0.005 / 2  # one slot of 200 is on the plot
+    assert hi >= 1.0
+
+
+def test_cost_figure_renders_when_no_policy_violates(tmp_path: Path) -> None:
+    """``netslice evaluate --policy rule`` alone: nothing to draw on the log axes, still a figure."""
+    results = {"rule": _result("rule", np.zeros((24, 1, 3)))}
+    paths = plots.cost_cdf(results, tmp_path / "cost_cdf")
+    assert all(p.stat().st_size > 0 for p in paths)
+    fig = plots.cost_figure(results)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["rule (no violation)"]
+    plt.close(fig)

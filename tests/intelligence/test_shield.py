@@ -148,7 +148,8 @@ def test_margin_target_needs_margins() -> None:
 
 def test_learning_online_improves_recall_and_is_cheap() -> None:
     rng = np.random.default_rng(2)
-    shield = _shield(ShieldConfig(members=3, hidden=(32, 32), learn_steps=16, confidence_z=0.0, tolerance=0.0))
+    cfg = ShieldConfig(members=3, hidden=(32, 32), learn_steps=16, confidence_z=0.0, tolerance=0.0, quantile=None)
+    shield = _shield(cfg)
     metrics = []
     for _ in range(40):
         obs, action, cost, margin = _synthetic(rng, 512)
@@ -265,7 +266,7 @@ def test_pretraining_plan_covers_the_modes_and_holds_segments() -> None:
 def test_pretraining_on_testbed_flags_violations(testbed: Scenario) -> None:
     """Held-out recall and precision that neither "never switch" (recall 0) nor "always" (the base rate) reach."""
     envs = SliceVectorEnv(num_envs=16, scenario=testbed, seed=1, include_kpis=True)
-    cfg = ShieldConfig(pretrain_slots=100, pretrain_epochs=30, members=3, hidden=(32, 32))
+    cfg = ShieldConfig(pretrain_slots=100, pretrain_epochs=30, members=3, hidden=(32, 32), quantile=None)
     shield = TrainingShield(cfg, RuleBasedPolicy.from_scenario(testbed), N_OBS, N_ACT, envs.encoder.slice_names)
     m = shield.pretrain(envs, seed=0)
     assert m["shield/pretrain/slots"] == 16 * 100

@@ -56,3 +56,36 @@ def test_the_training_figures_plot_the_rows_and_the_cdf(tmp_path: Path) -> None:
     paths = plots.day_violation_cdf({"rate": [0.0, 0.5], "fraction": [0.75, 1.0]}, tmp_path / "cdf")
     assert all(p.stat().st_size > 0 for p in paths)
     assert plots.day_violation_cdf({"rate": [], "fraction": []}, tmp_path / "none")[0].exists()
+
+
+def test_a_tiny_switching_run_pretrains_switches_and_evaluates_behind_its_shield(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shield = ("--shield-pretrain-slots", "24", "--shield-members", "2", "--shield-holdout", "0.5",
+              "--shield-hidden", "8")  # fmt: skip
+    args = ["train", *TINY, "--switching", *shield, "--run-dir", str(run), "--progress-every", "0"]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    assert "shield pretrained offline on 48 slots" in result.output  # 24 slots x 2 networks, its own simulator
+    data = json.loads((run / TRAINING_FILE).read_text())
+    assert data["meta"]["shield"]["shield/decisions"] == 96  # every slot played went through the shield
+    assert data["meta"]["pretrain"]["shield/pretrain/slots"] == 48
+    assert data["slots"] == 96  # the offline slots are not training slots
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert {"ppo", "ppo+switching", "rule"} <= evaluation["policies"].keys()
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(cli.app, ["evaluate", "--policy", f"switching:{run}", "--days", "1", "--n-envs", "1",
+                                          "--out", str(out), "--progress-every", "0"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    again = json.loads((out / "evaluation.json").read_text())["policies"]
+    assert len(again) == 1
+    (row,) = again.values()
+    trained = evaluation["policies"]["ppo+switching"]  # the same frozen shield, the same evaluation networks
+    assert row == {k: trained[k] for k in row}  # (alone, no gaps to the oracle and the forecast)
+
+
+def test_evaluating_a_run_without_a_shield_behind_one_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.app, ["train", *TINY, "--run-dir", str(tmp_path), "--progress-every", "0"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli.app, ["evaluate", "--policy", f"switching:{tmp_path}", "--days", "1"])
+    assert result.exit_code == 2
+    assert "trained without switching" in result.output

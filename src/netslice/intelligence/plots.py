@@ -70,8 +70,10 @@ def cost_figure(results: dict[str, EvalResult]) -> Figure:
     """
     fig, ax = plt.subplots(figsize=(6, 4))
     lowest = 1.0
+    finest = 1.0  # the smallest fraction a line can reach: one slot of the largest evaluation
     for name, res in results.items():
         worst = res.cost.max(axis=2).ravel()
+        finest = min(finest, 1.0 / max(worst.size, 1))
         violating = np.sort(worst[worst > 0.0])
         if violating.size == 0:
             ax.plot([], [], label=f"{name} (no violation)")
@@ -82,6 +84,7 @@ def cost_figure(results: dict[str, EvalResult]) -> Figure:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(max(lowest / 2.0, 1e-6), 1.5)
+    ax.set_ylim(finest / 2.0, 1.5)  # explicit: with no violation at all there is no data to scale by
     ax.set_xlabel("SLA cost x (largest slice of the slot, normalised shortfall, clipped to 1)")
     ax.set_ylabel("fraction of slots with cost >= x")
     ax.grid(alpha=0.3, which="both")

@@ -18,7 +18,8 @@ input normalisation                 ``(x - mean) / max(std, 1e-3)`` per input (`
                                     std fixed from the first data seen (:meth:`fit` or the first :meth:`update`):
                                     the pretraining data in the shield; saved by :meth:`state`
 ``fit(obs, action, target, epochs)``  offline (pre-)training: each member on its own bootstrap of the
-                                    data, minibatch Adam on the squared error; the data become the
+                                    data, minibatch Adam on the squared error (or the pinball loss of
+                                    ``quantile``: each member then predicts a quantile); the data become the
                                     buffer's anchor, kept for good (never overwritten by online data)
 ``update(obs, action, target)``     online: append the transitions to the replay ring (the newest
                                     ``buffer_size`` rows are kept), then ``update_steps`` minibatch steps,
@@ -84,6 +85,12 @@ class EnsembleConfig:
             Actions combine per slice: a slice's safe column is recognised whatever the others' are.
         log_action: also feed ``log(action + 1e-3)`` (SLA terms scale with ratios of shares: a threshold on a
             share is a threshold on its log, and small shares get resolution).
+        quantile: None: each member regresses the mean target (squared error); a level ``tau`` in (0, 1): each
+            member regresses the target's ``tau`` quantile given (state, action) (pinball loss
+            ``max(tau u, (tau - 1) u)``, ``u = target - prediction``). The target is random given (state,
+            action): the coming slot's traffic is not in the state. Near the SLA boundary the mean says
+            "safe" for actions that violate in a large share of slots; the ``tau`` quantile is > 0 when
+            more than ``1 - tau`` of them violate. The members' spread stays the epistemic uncertainty.
     """
 
     members: int = 5
@@ -99,8 +106,11 @@ class EnsembleConfig:
     normalise: bool = True
     log_action: bool = False
     per_slice: bool = False
+    quantile: float | None = None
 
     def __post_init__(self) -> None:
+        if self.quantile is not None and not 0.0 < self.quantile < 1.0:
+            raise ValueError(f"quantile: must be in (0, 1) or None, got {self.quantile}")
         if self.members < 2:
             raise ValueError(f"members: an ensemble needs at least 2, got {self.members}")
         if self.batch_size < 1 or self.buffer_size < 1 or self.update_steps < 0:
@@ -119,6 +129,12 @@ def _layers(
         w = torch.empty(members, a, b, dtype=torch.float32).uniform_(-bound, bound, generator=gen)
         out.append((w.requires_grad_(), torch.zeros(members, 1, b, requires_grad=True)))
     return out
+
+
+def regression_loss(prediction: NDArray[np.floating], target: NDArray[np.floating], quantile: float | None) -> float:
+    """The evaluator's training loss, as a number: mean squared error, or mean pinball loss of ``quantile``."""
+    u = np.asarray(target, dtype=np.float64) - np.asarray(prediction, dtype=np.float64)
+    return float(np.mean(u**2 if quantile is None else np.maximum(quantile * u, (quantile - 1.0) * u)))
 
 
 def classification_metrics(
@@ -224,7 +240,10 @@ class EnsembleEvaluator:
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> float:
         """One Adam step on every member's minibatch ``x (members, B, in)``, ``y (members, B, K)``; the loss."""
-        loss = ((self._forward(x) - y) ** 2).mean(dim=(1, 2)).sum()
+        u = y - self._forward(x)
+        tau = self.config.quantile
+        per_row = u**2 if tau is None else torch.maximum(tau * u, (tau - 1.0) * u)
+        loss = per_row.mean(dim=(1, 2)).sum()
         self._opt.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         self._opt.step()

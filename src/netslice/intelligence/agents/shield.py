@@ -71,7 +71,8 @@ Metrics (each documented once, here; keys of :meth:`TrainingShield.metrics` and 
 ``shield/miss_rate``              last rollout: fraction of rows the agent played (not switched) that
                                   violated (needs ``switched`` in ``learn``; else every row counts)
 ``shield/evaluator_loss``         mean minibatch squared error of the last ``learn``'s training steps
-``shield/heldout_loss``           squared error on the last rollout before training on it
+``shield/heldout_loss``           the evaluator's loss (squared error, or pinball with ``quantile``) on the
+                                  last rollout before training on it
 ``shield/learn_s``                seconds the last ``learn`` took
 ``shield/pretrain/slots``         env slots played offline by ``pretrain`` (slots x n_envs; not training)
 ``shield/pretrain/seconds``       wall time of ``pretrain`` (playing and fitting)
@@ -93,7 +94,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.intelligence.agents.evaluator import EnsembleConfig, EnsembleEvaluator, classification_metrics
+from netslice.intelligence.agents.evaluator import (
+    EnsembleConfig,
+    EnsembleEvaluator,
+    classification_metrics,
+    regression_loss,
+)
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.shield_data import BASELINE, collect, sla_margin, split_rows
 from netslice.intelligence.policies.base import Policy
@@ -131,7 +137,7 @@ class TrainingShield:
             EnsembleConfig(members=cfg.members, hidden=cfg.hidden, lr=cfg.lr, batch_size=cfg.batch_size,
                            tolerance=cfg.tolerance, buffer_size=cfg.buffer_size, update_steps=cfg.learn_steps,
                            seed=cfg.seed, target_low=low, target_high=1.0, log_action=cfg.log_action,
-                           per_slice=cfg.per_slice),
+                           per_slice=cfg.per_slice, quantile=cfg.quantile),
         )  # fmt: skip
         self._counts = {"switches": 0, "decisions": 0, "explored": 0, "window_switches": 0, "window_decisions": 0}
         self._explore_credit = 0.0
@@ -229,7 +235,7 @@ class TrainingShield:
         violated = (c > 0.0).any(axis=1)
         agent_rows = np.ones_like(violated) if switched is None else ~np.asarray(switched, dtype=bool).reshape(-1)
         clipped = np.clip(target, -1.0 if self.cfg.target == "margin" else 0.0, 1.0)
-        heldout = float(np.mean((mean + self.cfg.tolerance - clipped) ** 2))
+        heldout = regression_loss(mean + self.cfg.tolerance, clipped, self.cfg.quantile)
         self._last = {
             **classification_metrics(mean, std, c, self.cfg.confidence_z),
             "shield/miss_rate": float((violated & agent_rows).mean()) if violated.size else 0.0,

@@ -62,11 +62,14 @@ class ShieldConfig:
             violation cost of at most this rate; in [0, 1].
         per_slice: one evaluator network for every slice, fed one slice at a time (see :mod:`.evaluator`).
         log_action: also feed the log of the action to the evaluator.
+        quantile: the level tau of the margin quantile each member predicts given (state, action) (pinball loss;
+            the coming slot's traffic is not in the state, so near the boundary the mean margin says "safe"
+            where many slots violate), in (0, 1); None: the mean (squared error). See :mod:`.evaluator`.
         seed: seed of the evaluator (initialisation, bootstraps, minibatches).
     """
 
     confidence_z: float = -1.0
-    tolerance: float = -0.1
+    tolerance: float = 0.0
     target: str = "margin"
     members: int = 5
     hidden: tuple[int, ...] = (32, 32)
@@ -86,6 +89,7 @@ class ShieldConfig:
     explore_rate: float = 0.005
     per_slice: bool = True
     log_action: bool = True
+    quantile: float | None = 0.99
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -116,5 +120,7 @@ class ShieldConfig:
         check_range("perturb_high", self.perturb_high, 1.0, 10.0)
         check_range("segment", self.segment, 1.0)
         check_range("explore_rate", self.explore_rate, 0.0, 1.0)
+        if self.quantile is not None and not (isinstance(self.quantile, float) and 0.0 < self.quantile < 1.0):
+            raise ConfigError(f"quantile: must be a number in (0, 1) or null, got {self.quantile!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed: must be a non-negative int, got {self.seed!r}")

@@ -1,0 +1,140 @@
+"""PPO with a training shield: the env gets the shield's actions, switched slots enter the loss as configured,
+the shield learns from every slot played, and a resumed run continues exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from netslice.intelligence.agents import ppo as ppo_module
+from netslice.intelligence.agents.ppo import PPO, PPOConfig
+from netslice.intelligence.agents.safety_config import SafetyConfig
+from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.envs.vector import SliceVectorEnv
+from netslice.intelligence.policies.rule import RuleBasedPolicy
+from netslice.network.scenarios import load
+from netslice.network.scenarios.sla import SlaTargets
+
+TIMING = ("charts/sps", "time/rollout_s", "time/learn_s", "shield/learn_s")
+BASE = 0.77  # the stub baseline's share: no agent samples it exactly
+
+
+class StubShield:
+    """Switches env ``i`` at slot ``t`` where ``(t + i) % 3 == 0``; records what it is given."""
+
+    class cfg:  # noqa: N801 (stands for a ShieldConfig)
+        target = "cost"
+
+    def __init__(self) -> None:
+        self.t = 0
+        self.filtered: list[tuple[np.ndarray, np.ndarray]] = []
+        self.learned: list[dict[str, Any]] = []
+
+    def filter(self, obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = action.shape[0]
+        switched = (self.t + np.arange(n)) % 3 == 0
+        self.t += 1
+        enforced = np.where(switched[:, None], BASE, action)
+        self.filtered.append((action.copy(), switched))
+        return enforced, switched
+
+    def learn(self, obs: Any, action: Any, cost: Any, margin: Any = None, switched: Any = None) -> dict[str, float]:
+        self.learned.append({"obs": obs, "action": action, "cost": cost, "margin": margin, "switched": switched})
+        return {"shield/switch_rate": 1 / 3}
+
+    def state(self) -> dict[str, Any]:
+        return {"t": self.t}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.t = state["t"]
+
+
+class _RecordingEnv(SliceVectorEnv):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actions: list[np.ndarray] = []
+        self.costs: list[np.ndarray] = []
+
+    def step(self, actions: np.ndarray) -> Any:
+        self.actions.append(np.array(actions))
+        out = super().step(actions)
+        self.costs.append(np.asarray(out[4]["cost"]).copy())
+        return out
+
+
+def _cfg(**kw: Any) -> PPOConfig:
+    return PPOConfig(**{"total_steps": 4 * 8 * 4, "num_steps": 8, "minibatch_size": 16, "hidden": (16,), **kw})
+
+
+@pytest.mark.parametrize("samples", ["keep", "exclude"])
+def test_the_env_gets_the_shields_actions_and_switched_slots_enter_the_loss_as_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: str
+) -> None:
+    envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
+    shield = StubShield()
+    ppo = PPO(_cfg(), envs, tmp_path, safety=SafetyConfig(switching=True, switched_samples=samples), shield=shield)  # type: ignore[arg-type]
+    seen: list[Any] = []
+    real_learn = ppo_module.learn
+    monkeypatch.setattr(ppo_module, "learn", lambda *a: seen.append(a[3]) or real_learn(*a))
+    ppo.train(max_updates=1)
+    assert len(shield.filtered) == len(envs.actions) == 8
+    for (agent, switched), played in zip(shield.filtered, envs.actions, strict=True):
+        np.testing.assert_array_equal(played[switched], BASE)  # the baseline exactly where switched
+        np.testing.assert_array_equal(played[~switched], agent[~switched])  # the agent's row, bit for bit
+    mask = np.stack([s for _, s in shield.filtered])
+    rollout = seen[0]
+    if samples == "exclude":
+        np.testing.assert_array_equal(rollout.in_loss, ~mask)
+    else:
+        assert rollout.in_loss.all()
+    learned = shield.learned[0]  # the whole rollout, as played
+    np.testing.assert_array_equal(learned["action"], np.stack(envs.actions))
+    np.testing.assert_array_equal(learned["cost"], np.stack(envs.costs))
+    np.testing.assert_array_equal(learned["switched"], mask)
+    assert learned["obs"].shape == (8, 4, envs.single_observation_space.shape[0])
+    assert ppo.stats.history[-1]["shield/switch_rate"] == pytest.approx(1 / 3)
+
+
+def test_without_switching_the_shield_is_absent_and_ppo_unchanged(tmp_path: Path) -> None:
+    a = PPO(_cfg(), SliceVectorEnv(4, "testbed-v0", seed=3, backend="numpy"), tmp_path / "a")
+    b = PPO(_cfg(), SliceVectorEnv(4, "testbed-v0", seed=3, backend="numpy"), tmp_path / "b",
+            safety=SafetyConfig(switched_samples="exclude"))  # fmt: skip
+    for p in (a, b):
+        p.train(max_updates=1)
+    assert [{k: v for k, v in r.items() if k not in TIMING} for r in a.stats.history] == [
+        {k: v for k, v in r.items() if k not in TIMING} for r in b.stats.history
+    ]
+    assert not any(k.startswith("shield/") for k in a.stats.history[0])
+
+
+def _real(run_dir: Path) -> PPO:
+    sc = load("testbed-v0")
+    envs = SliceVectorEnv(4, sc, seed=5, backend="numpy", include_kpis=True)
+    cfg = ShieldConfig(members=2, hidden=(8,), buffer_size=200, learn_steps=2, batch_size=16, pretrain_slots=4)
+    n_obs, n_act = envs.single_observation_space.shape[0], envs.single_action_space.shape[0]
+    targets = SlaTargets.from_spec(sc.spec)
+    shield = TrainingShield(cfg, RuleBasedPolicy.from_scenario(sc), n_obs, n_act, envs.encoder.slice_names, targets)
+    return PPO(
+        _cfg(checkpoint_every=1), envs, run_dir, safety=SafetyConfig(method="pid", switching=True), shield=shield
+    )
+
+
+def test_resume_with_a_shield_continues_exactly(tmp_path: Path) -> None:
+    straight = _real(tmp_path / "a")
+    straight.train(max_updates=2)
+    first = _real(tmp_path / "b")
+    first.train(max_updates=2)
+    resumed = _real(tmp_path / "b")
+    assert resumed.resume()
+    straight.train(max_updates=1)
+    resumed.train(max_updates=1)
+    strip = [[{k: v for k, v in r.items() if k not in TIMING} for r in p.stats.history] for p in (straight, resumed)]
+    assert strip[0] == strip[1]
+    assert "shield/switch_rate" in strip[0][-1]
+    for x, y in zip(straight.agent.state_dict().values(), resumed.agent.state_dict().values(), strict=True):
+        assert torch.equal(x, y)

@@ -155,3 +155,26 @@ def test_resuming_with_another_safety_config_is_refused(tmp_path: Path) -> None:
                 safety=SafetyConfig(method="lagrangian"))  # fmt: skip
     with pytest.raises(NetsliceError, match=r"safety\.method: 'none' there, 'lagrangian' here"):
         other.resume()
+
+
+@pytest.mark.slow
+def test_the_lagrangian_meets_a_constraint_that_unconstrained_ppo_violates(tmp_path: Path) -> None:
+    """single-v0 with the usage reward alone (no penalty): plain PPO starves the slice, the PID Lagrangian keeps it.
+
+    Same learner, seed and budget; the only difference is the constraint (violation rate <= d = 5 %).
+    """
+    from netslice.intelligence.evaluate import evaluate
+    from netslice.network.scenarios import load
+
+    scenario = load("single-v0")
+    cfg = PPOConfig(total_steps=600_000, minibatch_size=512, seed=0, cost_penalty=0.0, checkpoint_every=10**6)
+    rates = {}
+    for method in ("none", "pid"):
+        envs = SliceVectorEnv(64, "single-v0", seed=0)
+        safety = SafetyConfig(method=method, violation_limit=0.05)
+        ppo = PPO(cfg, envs, tmp_path / method, safety=safety)
+        ppo.train()
+        rates[method] = evaluate(ppo.policy(), method, scenario, days=2, n_envs=8, seed=7).summary()
+    assert rates["none"]["sla/violation_rate"] >= 0.5, rates  # unconstrained: usage is all that counts
+    assert rates["pid"]["sla/violation_rate"] <= 0.05 * 1.2, rates
+    assert rates["pid"]["usage/mean"] < 1.0  # not by provisioning everything

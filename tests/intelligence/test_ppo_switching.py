@@ -34,12 +34,14 @@ class StubShield:
         self.t = 0
         self.filtered: list[tuple[np.ndarray, np.ndarray]] = []
         self.learned: list[dict[str, Any]] = []
+        self.last_score: np.ndarray | None = None
 
     def filter(self, obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = action.shape[0]
         switched = (self.t + np.arange(n)) % 3 == 0
         self.t += 1
         enforced = np.where(switched[:, None], BASE, action)
+        self.last_score = np.where(switched[:, None], 0.25 + 0.5 * np.arange(3), -1.0)  # slices 0.25, 0.75, 1.25
         self.filtered.append((action.copy(), switched))
         return enforced, switched
 
@@ -59,11 +61,13 @@ class _RecordingEnv(SliceVectorEnv):
         super().__init__(*args, **kwargs)
         self.actions: list[np.ndarray] = []
         self.costs: list[np.ndarray] = []
+        self.rewards: list[np.ndarray] = []
 
     def step(self, actions: np.ndarray) -> Any:
         self.actions.append(np.array(actions))
         out = super().step(actions)
         self.costs.append(np.asarray(out[4]["cost"]).copy())
+        self.rewards.append(np.asarray(out[1], dtype=np.float64).copy())
         return out
 
 
@@ -138,3 +142,27 @@ def test_resume_with_a_shield_continues_exactly(tmp_path: Path) -> None:
     assert "shield/switch_rate" in strip[0][-1]
     for x, y in zip(straight.agent.state_dict().values(), resumed.agent.state_dict().values(), strict=True):
         assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize("samples", ["keep", "exclude"])
+def test_a_kept_switched_slot_is_judged_by_the_predicted_cost_of_the_agents_action(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: str
+) -> None:
+    envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
+    shield = StubShield()
+    safety = SafetyConfig(method="lagrangian", switching=True, switched_samples=samples, cost_signal="indicator")
+    ppo = PPO(_cfg(cost_penalty=2.0), envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
+    seen: list[Any] = []
+    real_learn = ppo_module.learn
+    monkeypatch.setattr(ppo_module, "learn", lambda *a: seen.append(a[3]) or real_learn(*a))
+    ppo.train(max_updates=1)
+    cost = np.stack(envs.costs)
+    mask = np.stack([s for _, s in shield.filtered])
+    judged = cost.copy()
+    if samples == "keep":  # the stub's scores clipped to [0, 1]: 0.25, 0.75, 1
+        judged[mask] = [0.25, 0.75, 1.0]
+    rollout = seen[0]
+    want = np.stack(envs.rewards) - 2.0 * judged.sum(axis=2)  # the penalty used the judged cost ...
+    np.testing.assert_allclose(rollout.reward, want, rtol=0, atol=1e-12)  # (8 slots: no truncation bootstrap)
+    np.testing.assert_array_equal(rollout.cost, (judged > 0).astype(float))  # ... and so did the constraints
+    assert ppo.ledger.summary()["violating_slots"] == int((cost > 0).any(axis=2).sum())  # the ledger: as played

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: The safety methods: none (the fixed penalty only), projected dual ascent, PID Lagrangian.
 METHODS = ("none", "lagrangian", "pid")
+#: The per-slice signal the cost critic learns and the Lagrangian weighs (see :class:`SafetyConfig`).
+COST_SIGNALS = ("indicator", "graded")
 #: How slots a shield switched to the baseline enter PPO's policy loss (see :class:`SafetyConfig`).
 SWITCHED_SAMPLES = ("keep", "exclude")
 
@@ -55,12 +57,16 @@ class SafetyConfig:
         pid_kd: the derivative gain K_D of the PID multipliers.
         pid_ema: smoothing of the violation rate in the PID's proportional and derivative terms, in [0, 1) (0: none).
         normalise_lagrangian: divide the Lagrangian advantage by 1 + the sum of the multipliers.
+        cost_signal: what the cost critic learns per slice and slot: ``"indicator"``, ``1[cost > 0]`` (the
+            violation itself), or ``"graded"``, ``1[cost > 0] + cost`` (the violation plus its clipped shortfall:
+            where every nearby action violates, the indicator is flat and gives the policy no direction; the
+            shortfall does). The multipliers always step on the violation rate.
         switching: baseline switching while learning: a shield (its settings: ShieldConfig, options
             ``--shield-*``) enforces the rule-based policy's action where the agent's is predicted to violate.
-        switched_samples: how switched slots enter the policy loss: ``"keep"`` (the agent's own action, with the
-            outcome of the slot as played: the shield is part of the environment the agent acts in, so an action
-            that gets switched earns the baseline's usage) or ``"exclude"`` (left out of the policy loss; the
-            critics still learn from them).
+        switched_samples: how switched slots enter the policy loss: ``"keep"`` (the agent's own action stays; it
+            earns the usage of the slot as played, the baseline's, and is judged, in the penalty and the
+            constraints, by the shield's predicted cost of the agent's action instead of the baseline's real one)
+            or ``"exclude"`` (left out of the policy loss; the critics still learn from them as played).
     """
 
     method: str = "none"
@@ -72,15 +78,16 @@ class SafetyConfig:
     pid_kd: float = 0.0
     pid_ema: float = 0.0
     normalise_lagrangian: bool = True
+    cost_signal: str = "graded"
     switching: bool = False
     switched_samples: str = "keep"
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"method: must be one of {', '.join(map(repr, METHODS))}, got {self.method!r}")
-        if self.switched_samples not in SWITCHED_SAMPLES:
-            allowed = ", ".join(map(repr, SWITCHED_SAMPLES))
-            raise ConfigError(f"switched_samples: must be one of {allowed}, got {self.switched_samples!r}")
+        choices = (("method", METHODS), ("cost_signal", COST_SIGNALS), ("switched_samples", SWITCHED_SAMPLES))
+        for name, allowed in choices:
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"{name}: must be one of {', '.join(map(repr, allowed))}, got {value!r}")
         check_range("violation_limit", self.violation_limit, 0.0, 1.0)
         if self.lambda_every < 1:
             raise ConfigError(f"lambda_every: must be at least 1, got {self.lambda_every!r}")

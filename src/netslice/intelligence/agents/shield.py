@@ -12,7 +12,8 @@ Contract (:class:`TrainingShield`; settings in :class:`~.shield_config.ShieldCon
                                ``mean[i, k] - tolerance - confidence_z * std[i, k] > 0`` (the switch rule of
                                :func:`~netslice.intelligence.policies.switching.switch_mask`); ``enforced``
                                is the baseline's row there and the agent's row (bit for bit, as float64)
-                               elsewhere. The baseline is asked every call.
+                               elsewhere. The baseline is asked every call. ``last_score`` keeps the
+                               rule's statistic ``(n, K)`` of the agent's action (> 0: predicted to violate)
 ``learn(obs, action, cost,     once per PPO update with the whole rollout of enforced actions: FIRST the
 margin=None)``                 evaluator is scored on these transitions, which it has not trained on
                                (``shield/precision``, ``shield/recall``: every row, switched or not; see
@@ -143,6 +144,9 @@ class TrainingShield:
         self._explore_credit = 0.0
         self._window_rate: float | None = None
         self._last: dict[str, float] = {}
+        #: ``(n, K)`` the switch rule's statistic of the agent's action at the last :meth:`filter`,
+        #: ``mean - tolerance - confidence_z * std`` (> 0 for some slice: switched, unless explored).
+        self.last_score: FloatArray | None = None
 
     # ------------------------------------------------------------------------------------ acting
 
@@ -161,6 +165,7 @@ class TrainingShield:
             raise ValueError(f"filter: obs {o.shape} and action {a.shape} must be (n, {self.n_obs}), (n, {self.n_act})")
         mean, std = self._scores(o, a)
         switched = switch_mask(mean, std, self.cfg.confidence_z)
+        self.last_score = mean - self.cfg.confidence_z * std
         if self.cfg.explore_rate > 0.0:
             explored = self._explore(mean, std, switched)
             switched &= ~explored

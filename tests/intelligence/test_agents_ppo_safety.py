@@ -46,7 +46,8 @@ def test_policy_learns_on_the_lagrangian_of_reward_and_per_slice_violations(
 ) -> None:
     cfg = _cfg(cost_penalty=2.0)
     envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")  # 8-slot rollouts: no day ends (24 slots)
-    ppo = PPO(cfg, envs, tmp_path, safety=SafetyConfig(method="lagrangian", normalise_lagrangian=normalise))
+    safety = SafetyConfig(method="lagrangian", normalise_lagrangian=normalise)
+    ppo = PPO(cfg, envs, tmp_path, safety=safety)
     assert ppo.multipliers is not None
     k = len(envs.encoder.slice_names)
     lam = np.array([0.5, 2.0, 0.0][:k])
@@ -67,7 +68,7 @@ def test_policy_learns_on_the_lagrangian_of_reward_and_per_slice_violations(
     np.testing.assert_array_equal(got["lam"], lam)  # the multipliers in force
     assert got["normalise"] is normalise
     np.testing.assert_allclose(got["rollout"].reward, reward - 2.0 * cost.sum(axis=2), rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(got["rollout"].cost, (cost > 0.0).astype(float))  # the constraint signal
+    np.testing.assert_array_equal(got["rollout"].cost, (cost > 0.0) + cost)  # the graded constraint signal
     assert got["adv"].cost_adv.shape == cost.shape
     row = ppo.stats.history[-1]
     assert row["losses/cost_value"] > 0.0
@@ -178,3 +179,14 @@ def test_the_lagrangian_meets_a_constraint_that_unconstrained_ppo_violates(tmp_p
     assert rates["none"]["sla/violation_rate"] >= 0.5, rates  # unconstrained: usage is all that counts
     assert rates["pid"]["sla/violation_rate"] <= 0.05 * 1.2, rates
     assert rates["pid"]["usage/mean"] < 1.0  # not by provisioning everything
+
+
+def test_the_indicator_signal_is_the_violation_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
+    ppo = PPO(_cfg(), envs, tmp_path, safety=SafetyConfig(method="pid", cost_signal="indicator"))
+    seen: list[Any] = []
+    real_learn = ppo_module.learn
+    monkeypatch.setattr(ppo_module, "learn", lambda *a: seen.append(a[3]) or real_learn(*a))
+    ppo.train(max_updates=1)
+    cost = np.stack([c for c, _ in envs.played])
+    np.testing.assert_array_equal(seen[0].cost, (cost > 0.0).astype(float))

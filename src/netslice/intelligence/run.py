@@ -157,6 +157,17 @@ def write_training(ppo: PPO, run_dir: Path, console: Console, **info: Any) -> li
     return paths
 
 
+def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path) -> PPO:
+    """The run's learner on its training networks (seeded with the PPO seed), with its shield when switching.
+
+    The shield is not pretrained yet (:func:`~.shielding.pretrain`).
+    """
+    envs = SliceVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
+                          include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
+    shield = shielding.build_shield(cfg, scenario, envs) if cfg.safety.switching else None
+    return PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=shield)
+
+
 def switch_info(row: dict[str, float]) -> str:
     """The progress line's part on switching (empty without a shield)."""
     if "shield/switch_rate" not in row:
@@ -173,10 +184,8 @@ def train(
     of the same configuration.
     """
     sc = load(cfg.scenario)
-    envs = SliceVectorEnv(cfg.n_envs, sc, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
-                          include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
-    shield = shielding.build_shield(cfg, sc, envs) if cfg.safety.switching else None
-    ppo = PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=shield)
+    ppo = build_learner(cfg, sc, run_dir)
+    shield = ppo.shield
     if ppo.stale_removed:
         console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
     resumed = resume and ppo.resume()

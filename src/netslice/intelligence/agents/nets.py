@@ -46,7 +46,10 @@ INIT_LOG_STD: dict[str, float] = {"share": -2.5, "logit": -1.5}
 
 
 class ActorCritic(nn.Module):
-    """Gaussian policy over actions in [0, 1] and a state-value critic.
+    """Gaussian policy over actions in [0, 1] and a critic: V, and with ``n_costs`` one V_C per constraint.
+
+    The critic is one MLP with ``1 + n_costs`` outputs (a vector head: V first); with ``n_costs=0`` it is the
+    plain state-value critic.
 
     The deterministic action is ``sigmoid(mlp(obs) + mean_bias)`` (inside [0, 1]); the log standard
     deviation is a learned vector independent of the state. With ``noise_space="share"`` the
@@ -63,12 +66,12 @@ class ActorCritic(nn.Module):
         if noise_space not in ("share", "logit"):
             raise ConfigError(f"noise_space: must be 'share' or 'logit', got {noise_space!r}")
         self.actor = mlp(n_obs, n_act, hidden, out_gain=0.01, activation=activation)
-        self.critic = mlp(n_obs, 1, hidden, out_gain=1.0, activation=activation)
+        # With constraints the critic is a vector head: V and one V_C per constraint on one trunk (one forward).
+        self.critic = mlp(n_obs, 1 + n_costs, hidden, out_gain=1.0, activation=activation)
+        self.n_costs = n_costs
         self.log_std = nn.Parameter(torch.full((n_act,), init_log_std))
         self.mean_bias = math.log(init_mean / (1.0 - init_mean))
         self.noise_space: NoiseSpace = noise_space
-        # Built last, so that the other networks' initialisation does not depend on whether there is one.
-        self.cost_critic = mlp(n_obs, n_costs, hidden, out_gain=1.0, activation=activation) if n_costs else None
 
     def mean(self, obs: torch.Tensor) -> torch.Tensor:
         """Deterministic action: the policy mean, in [0, 1]."""
@@ -89,8 +92,13 @@ class ActorCritic(nn.Module):
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """V(obs), shape ``(batch,)``."""
-        out: torch.Tensor = self.critic(obs).squeeze(-1)
+        out: torch.Tensor = self.critic(obs)[..., 0]
         return out
+
+    def values(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(V, V_C)`` in one forward: shapes ``(batch,)`` and ``(batch, n_costs)`` (``n_costs`` may be 0)."""
+        out: torch.Tensor = self.critic(obs)
+        return out[..., 0], out[..., 1:]
 
     def cost_value(self, obs: torch.Tensor) -> torch.Tensor:
         """V_C(obs), shape ``(batch, n_costs)``: the expected discounted violations of each constraint.
@@ -98,10 +106,9 @@ class ActorCritic(nn.Module):
         Raises:
             RuntimeError: the network was built without a cost critic (``n_costs=0``).
         """
-        if self.cost_critic is None:
+        if not self.n_costs:
             raise RuntimeError("cost_value: this actor-critic has no cost critic (n_costs=0)")
-        out: torch.Tensor = self.cost_critic(obs)
-        return out
+        return self.values(obs)[1]
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian policy at ``obs``."""

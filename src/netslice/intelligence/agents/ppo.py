@@ -6,8 +6,8 @@ passes of clipped-surrogate PPO over minibatches. The training reward is the env
 weighted resource usage) minus ``cost_penalty`` times the sum of the slices' SLA costs (clipped to
 [0, 1] by the env): the penalty form of the constrained MDP.
 
-With a safety method (:class:`~.safety_config.SafetyConfig`), the actor-critic has a cost critic with one
-output per slice, ``V_C[k]``, learning the discounted sum of the constraint signal ``1[cost[k] > 0]``; the policy
+With a safety method (:class:`~.safety_config.SafetyConfig`), the critic has a cost head with one output per
+slice, ``V_C[k]``, learning the discounted sum of the constraint signal (``cost_signal``); the policy
 is trained on the Lagrangian's advantage (:func:`~.lagrangian.lagrangian_advantage` of the reward's and the
 constraints' GAE, :mod:`.rollout`), with the multipliers in force at the update's start (``cost_penalty`` 0:
 the pure Lagrangian, else the penalty stays in the reward). After the update, the multipliers observe the
@@ -337,9 +337,10 @@ class PPO:
             with torch.no_grad():
                 xt = torch.as_tensor(x, dtype=torch.float32)
                 loc = self.agent.loc(xt).numpy().astype(np.float64)
-                value = self.agent.value(xt).numpy().astype(np.float64)
+                v, vc = self.agent.values(xt)
+                value = v.numpy().astype(np.float64)
                 if buf.cost_value is not None:
-                    buf.cost_value[t] = self.agent.cost_value(xt).numpy().astype(np.float64)
+                    buf.cost_value[t] = vc.numpy().astype(np.float64)
             eps = self.noise_rng.standard_normal(loc.shape) * std
             if cfg.clip_noise is not None:
                 eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
@@ -363,9 +364,10 @@ class PPO:
                 final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])
                 with torch.no_grad():
                     xf = torch.as_tensor(self._normalize(final, False), dtype=torch.float32)
-                    train_reward[trunc] += cfg.gamma * self.agent.value(xf).numpy().astype(np.float64)
+                    fv, fvc = self.agent.values(xf)
+                    train_reward[trunc] += cfg.gamma * fv.numpy().astype(np.float64)
                     if signal is not None:
-                        signal[trunc] += cfg.gamma * self.agent.cost_value(xf).numpy().astype(np.float64)
+                        signal[trunc] += cfg.gamma * fvc.numpy().astype(np.float64)
             buf.obs[t], buf.act[t], buf.logp[t], buf.value[t] = x, action, logp, value
             buf.reward[t] = train_reward
             buf.done[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
@@ -379,8 +381,9 @@ class PPO:
             self.obs = next_obs
         with torch.no_grad():
             xn = torch.as_tensor(self._normalize(self.obs, False), dtype=torch.float32)
-            next_value = self.agent.value(xn).numpy().astype(np.float64)
-            next_cost = None if buf.cost is None else self.agent.cost_value(xn).numpy().astype(np.float64)
+            nv, nvc = self.agent.values(xn)
+            next_value = nv.numpy().astype(np.float64)
+            next_cost = None if buf.cost is None else nvc.numpy().astype(np.float64)
         advantages = buf.advantages(next_value, next_cost, cfg.gamma, cfg.gae_lambda)
         self.global_step += cfg.num_steps * n
         learn_start = time.perf_counter()

@@ -3,7 +3,7 @@
 Without constraints (``lam`` None) the policy's advantage is the reward's GAE, standardised per minibatch
 (CleanRL). With constraints it is :func:`~.lagrangian.lagrangian_advantage` of the reward's and the per-slice
 constraints' GAE under the multipliers in force for the rollout, computed once over the rollout; the cost critic
-``V_C`` regresses the constraint returns with the same weight as the value critic (``vf_coef``).
+``V_C`` (the critic's vector head) regresses the constraint returns with the same weight as ``V`` (``vf_coef``).
 
 Samples with ``in_loss`` False (slots a shield switched to the baseline, when those are excluded) are left out of
 the surrogate: its mean, and the minibatch standardisation, run over the other samples. The critics and the
@@ -96,11 +96,12 @@ def learn(
             ratio = log_ratio.exp()
             mask = None if b_mask is None else b_mask[idx]
             pg_loss = surrogate(b_adv[idx], ratio, cfg.clip_coef, mask, standardise=not constrained)
-            v_loss = 0.5 * ((agent.value(b_obs[idx]) - b_ret[idx]) ** 2).mean()
+            v, vc = agent.values(b_obs[idx])
+            v_loss = 0.5 * ((v - b_ret[idx]) ** 2).mean()
             entropy = dist.entropy().sum(-1).mean()  # type: ignore[no-untyped-call]
             loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
             if constrained:
-                c_loss = 0.5 * ((agent.cost_value(b_obs[idx]) - b_cret[idx]) ** 2).sum(-1).mean()
+                c_loss = 0.5 * ((vc - b_cret[idx]) ** 2).sum(-1).mean()
                 loss = loss + cfg.vf_coef * c_loss
                 sums["cost_value"] += c_loss.item()
             optimizer.zero_grad()

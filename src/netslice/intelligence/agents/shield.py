@@ -269,13 +269,15 @@ class TrainingShield:
         self.evaluator.fit(data["obs"][train], data["action"][train], target[train], self.cfg.pretrain_epochs)
         result = self.score(data["obs"][test], data["action"][test], data["cost"][test])
         base = test[data["mode"][test] == BASELINE]
-        mean, std = self._scores(data["obs"][base], data["action"][base])
+        base_rate = 0.0  # no held-out row played the baseline (a tiny pretraining)
+        if base.size:
+            mean, std = self._scores(data["obs"][base], data["action"][base])
+            base_rate = float(switch_mask(mean, std, self.cfg.confidence_z).mean())
         result.update({
             "shield/pretrain/slots": float(data["obs"].shape[0]),
             "shield/pretrain/seconds": time.perf_counter() - start,
             "shield/pretrain/violation_rate": float((data["cost"] > 0).any(axis=1).mean()),
-            "shield/pretrain/baseline_switch_rate": float(switch_mask(mean, std, self.cfg.confidence_z).mean())
-            if base.size else 0.0,
+            "shield/pretrain/baseline_switch_rate": base_rate,
         })  # fmt: skip
         self._last.update(result)
         return result

@@ -13,7 +13,9 @@ a configuration's options (:data:`CONFIGS`), in its own process and run folder (
   updates (runs that share the machine slow each other: compare throughput only between runs started side by
   side); ``wall_s``: the whole command, evaluation included.
 
-Then per configuration: mean and worst seed of each figure. Writes ``benchmarks/results/safe_ppo.json``.
+Then per configuration: mean and worst seed of each figure. Writes ``benchmarks/results/safe_ppo.json`` and the
+figure ``safe_ppo_frontier.{png,svg}`` (usage against violations of every final policy, next to the forecast
+planner's quantile curve of ``oracle_information_gap.json``; ``--plot`` redraws it from the JSON alone).
 
 Usage: ``python benchmarks/safe_ppo.py --configs lagrangian-d1 --seeds 0 1 2 3 4 --jobs 2``.
 """
@@ -126,6 +128,50 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def plot(data: dict[str, Any], out: Path) -> list[Path]:
+    """The usage-vs-violation figure of the final policies, next to the forecast planner's quantile curve.
+
+    Every run is a small dot, each configuration's seed mean a large one; the curve is
+    ``oracle_information_gap.json``'s (the causal bar).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    gap = RESULTS_DIR / "oracle_information_gap.json"
+    if gap.exists():
+        curve = json.loads(gap.read_text())["results"]
+        pts = sorted(
+            (v["sla/violation_rate"], v["usage/mean"], k.split("_q")[1]) for k, v in curve.items() if "_q" in k
+        )
+        ax.plot([100 * p[0] for p in pts], [p[1] for p in pts], "k--", marker="x", label="forecast planner, quantile q")
+        for x, y, q in pts:
+            ax.annotate(q, (100 * x, y), fontsize=7, textcoords="offset points", xytext=(3, 3))
+    for i, name in enumerate(dict.fromkeys(r["config"] for r in data["results"])):
+        rows = [r for r in data["results"] if r["config"] == name]
+        xs = [100 * r["final"]["violation_rate"] for r in rows]
+        ys = [r["final"]["usage"] for r in rows]
+        color = f"C{i}"
+        ax.scatter(xs, ys, s=12, color=color, alpha=0.5)
+        ax.scatter([sum(xs) / len(xs)], [sum(ys) / len(ys)], s=60, color=color, edgecolor="k",
+                   label=f"{name} ({len(rows)} seeds)")  # fmt: skip
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("final policy: slots with an SLA violation (%)")
+    ax.set_ylabel("usage (weighted mean allocated share)")
+    ax.set_title("testbed-v0: usage vs violations (5 days x 16 networks per seed)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    paths = []
+    for suffix in (".png", ".svg"):
+        path = out.with_suffix(suffix)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), default=["lagrangian-d1"])
@@ -135,7 +181,12 @@ def main() -> None:
     ap.add_argument("--runs-dir", type=Path, default=REPO / "runs" / "safe_ppo")
     ap.add_argument("--fresh", action="store_true", help="train again even where a finished run exists")
     ap.add_argument("--out", type=Path, default=RESULT)
+    ap.add_argument("--plot", action="store_true", help="only draw the figure from --out's JSON")
     args = ap.parse_args()
+    figure = args.out.with_name(args.out.stem + "_frontier")
+    if args.plot:
+        print("wrote", *plot(json.loads(args.out.read_text()), figure))
+        return
     jobs = [(c, s) for c in args.configs for s in args.seeds]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each run is its own process
         rows = list(pool.map(lambda j: train(j[0], j[1], args.steps, args.runs_dir, args.fresh), jobs))
@@ -156,7 +207,7 @@ def main() -> None:
             "per-slice violation rate; rows of earlier invocations are kept (merged by config and seed)",
         },
     )  # fmt: skip
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out}", *plot(json.loads(args.out.read_text()), figure))
 
 
 if __name__ == "__main__":

@@ -134,10 +134,9 @@ def plot(data: dict[str, Any], out: Path) -> list[Path]:
     Every run is a small dot, each configuration's seed mean a large one; the curve is
     ``oracle_information_gap.json``'s (the causal bar).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from netslice.intelligence.plots import save_figure  # sets the Agg backend
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     gap = RESULTS_DIR / "oracle_information_gap.json"
@@ -163,13 +162,7 @@ def plot(data: dict[str, Any], out: Path) -> list[Path]:
     ax.set_title("testbed-v0: usage vs violations (5 days x 16 networks per seed)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    paths = []
-    for suffix in (".png", ".svg"):
-        path = out.with_suffix(suffix)
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-        paths.append(path)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, out)
 
 
 def main() -> None:

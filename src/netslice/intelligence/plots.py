@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from netslice.intelligence.evaluate import EvalResult
 
 
-def _save(fig: Figure, path: Path) -> list[Path]:
+def save_figure(fig: Figure, path: Path) -> list[Path]:
+    """Write ``fig`` as ``path`` .png and .svg (folders made as needed), close it; return the two paths."""
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for suffix in (".png", ".svg"):
@@ -37,7 +38,7 @@ def learning_curve(history: list[dict[str, float]], path: str | Path) -> list[Pa
     ax2.set_xlabel("env steps")
     ax2.grid(alpha=0.3)
     fig.suptitle("PPO training (exploration on)")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def daily_profile(results: dict[str, EvalResult], path: str | Path) -> list[Path]:
@@ -58,7 +59,7 @@ def daily_profile(results: dict[str, EvalResult], path: str | Path) -> list[Path
         for ax in axes[:, k]:
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def cost_figure(results: dict[str, EvalResult]) -> Figure:
@@ -94,7 +95,7 @@ def cost_figure(results: dict[str, EvalResult]) -> Figure:
 
 def cost_cdf(results: dict[str, EvalResult], path: str | Path) -> list[Path]:
     """Write :func:`cost_figure` (the file keeps its historical name, ``cost_cdf``)."""
-    return _save(cost_figure(results), Path(path))
+    return save_figure(cost_figure(results), Path(path))
 
 
 def training_violations(history: list[dict[str, float]], path: str | Path) -> list[Path]:
@@ -116,7 +117,7 @@ def training_violations(history: list[dict[str, float]], path: str | Path) -> li
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("SLA violations while learning (exploration on)")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def day_violation_cdf(cdf: dict[str, list[float]], path: str | Path) -> list[Path]:
@@ -133,4 +134,4 @@ def day_violation_cdf(cdf: dict[str, list[float]], path: str | Path) -> list[Pat
     ax.set_ylabel("fraction of days")
     ax.grid(alpha=0.3)
     ax.set_title("SLA violations per day while learning")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))

@@ -30,6 +30,8 @@ class StubShield:
     class cfg:  # noqa: N801 (stands for a ShieldConfig)
         target = "cost"
 
+    judged_cost = TrainingShield.judged_cost  # the real rule, on the stub's last_score
+
     def __init__(self) -> None:
         self.t = 0
         self.filtered: list[tuple[np.ndarray, np.ndarray]] = []

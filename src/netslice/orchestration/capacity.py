@@ -112,7 +112,7 @@ def make_room(
         The new ``(n_envs, n_slices)`` shares (the input is not modified).
 
     >>> make_room(np.array([[0.5, 0.3, 0.2]]), 0, np.array([0.7]), np.array([0.0, 0.2, 0.0]), np.zeros(3, int))
-    array([[0.7, 0.2, 0.1]])
+    array([[0.7       , 0.23333333, 0.06666667]])
     """
     out = np.array(shares, dtype=np.float64, copy=True)
     out[:, k] = value

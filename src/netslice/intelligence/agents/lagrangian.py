@@ -56,6 +56,20 @@ def violation_rate(cost: ArrayLike) -> FloatArray:
     return np.asarray((c > 0.0).reshape(-1, c.shape[-1]).mean(axis=0), dtype=np.float64)
 
 
+def constraint_signal(cost: ArrayLike, kind: str = "graded") -> FloatArray:
+    """The per-slice constraint signal of slots with clipped SLA ``cost``: ``1[cost > 0]``, plus ``cost`` if graded.
+
+    The cost critic learns its discounted sum; ``kind`` is ``SafetyConfig.cost_signal`` (``"indicator"`` or
+    ``"graded"``).
+
+    >>> constraint_signal([[0.0, 0.25]]).tolist(), constraint_signal([[0.0, 0.25]], "indicator").tolist()
+    ([[0.0, 1.25]], [[0.0, 1.0]])
+    """
+    c = np.asarray(cost, dtype=np.float64)
+    violated = (c > 0.0).astype(np.float64)
+    return violated + c if kind == "graded" else violated
+
+
 def lagrangian_advantage(adv: ArrayLike, cost_adv: ArrayLike, lam: ArrayLike, normalise: bool = True) -> FloatArray:
     """The policy's advantage on the Lagrangian: ``(Â_R - sum_k lambda[k] Â_C[k]) / (1 + sum_k lambda[k])``.
 
@@ -70,7 +84,7 @@ def lagrangian_advantage(adv: ArrayLike, cost_adv: ArrayLike, lam: ArrayLike, no
         lam: the multipliers, shape ``(K,)``.
         normalise: divide by ``1 + sum(lam)``.
 
-    >>> lagrangian_advantage([1.0, -1.0], [[0.5], [-0.5]], [1.0]).tolist()
+    >>> lagrangian_advantage([1.0, -1.0], [[0.5], [-0.5]], [1.0]).round(6).tolist()
     [0.25, -0.25]
     """
     a = np.asarray(adv, dtype=np.float64)

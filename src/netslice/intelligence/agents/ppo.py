@@ -288,24 +288,6 @@ class PPO:
                 self.save()
         return self.stats
 
-    def _judged(self, cost: FloatArray, switched: NDArray[np.bool_] | None) -> FloatArray:
-        """The slot's cost, with a switched row's replaced by its predicted cost when switched samples are kept.
-
-        A switched slot played the baseline, so its cost says nothing of the agent's action: with ``"keep"`` the
-        agent is judged by the shield's prediction for its own action (the rule's statistic clipped to [0, 1]),
-        which grows with how far into the unsafe region the action is and so points back to the safe one.
-        """
-        if self.shield is None or switched is None or self.safety.switched_samples != "keep" or not switched.any():
-            return cost
-        score = self.shield.last_score
-        assert score is not None  # set by the filter call that switched
-        return np.where(switched[:, None], np.clip(score, 0.0, 1.0), cost)
-
-    def _signal(self, cost: FloatArray) -> FloatArray:
-        """The constraint signal per slice of a slot (``SafetyConfig.cost_signal``)."""
-        violated = (cost > 0.0).astype(np.float64)
-        return violated + cost if self.safety.cost_signal == "graded" else violated
-
     def _margin(self, info: dict[str, Any]) -> FloatArray | None:
         """The shield's signed SLA margin of a slot, when its evaluator learns the margin (else None)."""
         if self.shield is None or self.shield.cfg.target != "margin":
@@ -356,9 +338,11 @@ class PPO:
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
             if switched is not None:
                 played.append((np.asarray(self.obs), shares, cost, self._margin(info), switched))
-            judged = self._judged(cost, switched)  # the cost the agent's own action is judged by
+            judged = cost  # the cost the agent's own action is judged by (see TrainingShield.judged_cost)
+            if self.shield is not None and switched is not None and self.safety.switched_samples == "keep":
+                judged = self.shield.judged_cost(cost, switched)
             train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * judged.sum(axis=1)
-            signal = None if buf.cost is None else self._signal(judged)
+            signal = None if buf.cost is None else lagrangian.constraint_signal(judged, self.safety.cost_signal)
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
             if trunc.any():
                 final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])

@@ -190,6 +190,20 @@ class TrainingShield:
             self._explore_credit -= n
         return out
 
+    def judged_cost(self, cost: NDArray[np.floating], switched: NDArray[np.bool_]) -> FloatArray:
+        """The cost ``(n, K)`` the agent's own actions of the last :meth:`filter` are judged by in learning.
+
+        A switched slot played the baseline, so its cost says nothing of the agent's action: there the agent is
+        judged by the prediction for its own action, ``last_score`` clipped to [0, 1], which grows with how far
+        into the unsafe region the action is and so points back to the safe one. Elsewhere: ``cost`` as played.
+        """
+        c = np.asarray(cost, dtype=np.float64)
+        if not np.any(switched):
+            return c
+        if self.last_score is None:
+            raise RuntimeError("judged_cost: no filter call before")
+        return np.where(np.asarray(switched, dtype=bool)[:, None], np.clip(self.last_score, 0.0, 1.0), c)
+
     def switching_policy(self, agent: Policy, name: str = "switching") -> SwitchingPolicy:
         """``agent`` behind this shield's evaluator, rule and baseline, as a :class:`~.base.Policy` (frozen)."""
         return SwitchingPolicy(agent, self.baseline, self.evaluator, self.cfg.confidence_z, name, learn_online=False)

@@ -30,7 +30,7 @@ violated (5.0 % and 5.5 % of slots, all but 0.5 % of them in bursts, 3.4 % and 2
 onset). A burst's onset cannot be seen coming; when ``p_burst_on > 1 - q`` the planner therefore
 plans for the burst in every slot (the price of the SLA at that quantile).
 
->>> from netslice.orchestration.agent_api import Orchestrator
+>>> from netslice.orchestration.orchestrator import Orchestrator
 >>> from netslice.intelligence.policies.base import PolicyContext
 >>> orch = Orchestrator.create("testbed-v0", n_envs=2, seed=0)
 >>> planner = ForecastPlanner.create(quantile=0.99)

@@ -149,12 +149,16 @@ class Probe:
             candidates: ``(D, n_envs, n_resources, n_slices)``; candidate ``d`` of env ``e`` is row
                 ``d * n_envs + e`` of every KPI array.
         """
+        return self.step(candidates)[1]
+
+    def step(self, candidates: FloatArray) -> tuple[SimState, Kpis]:
+        """The state after the coming slot (its backlogs) and the slot's KPIs, rows as in :meth:`kpis`."""
         n = candidates.shape[0]
         if n not in self._tiled:
             self._tiled[n] = map_state(lambda x: np.ascontiguousarray(np.concatenate([x] * n, axis=0)), self.state)
         flat = np.ascontiguousarray(candidates.reshape(-1, *candidates.shape[2:]))
         start = replace(self._tiled[n], alloc=flat) if self.steady else self._tiled[n]
-        return self.model.step(start, flat, self._rng)[1]
+        return self.model.step(start, flat, self._rng)
 
     def cost(self, candidates: FloatArray, targets: SlaTargets) -> FloatArray:
         """SLA cost ``(D, n_envs, n_slices)`` of each candidate (see :func:`~.scenarios.sla.sla_cost`)."""

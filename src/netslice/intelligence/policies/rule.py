@@ -14,27 +14,39 @@ TRAFFIC_SCALE_k`` is the slice's active UEs of the last slot over its traffic sc
 in the first slot after a reset the rule uses 1.0 (the peak). Over-capacity rows are left to the
 orchestrator's proportional scaling, as in the testbed.
 
-Every other scenario: an operator's conservative rule, a *dimensioning table* per slice, computed
-once from the scenario card (SLAs, network, traffic model), never from an agent or from evaluation
-results (:func:`dimension`):
+Every other scenario: an operator's conservative rule, a *dimensioning table* per slice computed once
+from the scenario card (SLAs, network, traffic model), never from an agent or from evaluation results
+(:func:`dimension`). The operator's design risk :data:`RISK` (0.5 % of slots) is split by the union
+bound: half to the traffic, half to the channel, each evenly over the K slices.
 
-1. Ladder: loads ``level x scale_k`` for levels ``min_fraction * LADDER_RATIO^i`` up to the slice's
-   design peak (below). For every level, the least-usage allocation meeting the slice's SLA on the
-   network model in steady state (empty queues) with every cell's SINR lowered by the fade margin
-   ``FADE_Z x shadow_sigma_db``, the log-normal fade margin of the radio link budget for 95 % location
-   probability; searched by the oracle's search (:meth:`Oracle.search`). Levels below the first one
-   whose SLA can be met (an SLA floor above the offered traffic) take that one's allocation.
-2. Traffic margin: the coming slot's load is the measured one times the growth bound
-   ``g_k = profile_k(h_next) / profile_k(h_measured) x exp(z sd_k) x burst_k``, with ``sd_k`` the
-   standard deviation of the one-slot change of the log-noise (``sigma sqrt(2 (1 - rho))``;
-   ``sqrt(2 sigma^2 + 2 sigma_day^2)`` at the first slot of a new episode, whose noise and day factor
-   are fresh), ``burst_k`` the burst factor of slices with MMPP bursts (an onset cannot be seen
-   coming), and ``z = Phi^-1(1 - RISK / K)``: the operator's design risk :data:`RISK` (0.5 % of
-   slots) split evenly over the K slices (union bound).
-3. Design peak (ladder top, and the allocation of a slot with nothing measured): the profile's peak
-   times ``exp(z sqrt(sigma_day^2 + sigma^2) - (sigma_day^2 + sigma^2) / 2) x burst_k``.
-4. Each slot: design load ``min(measured x g_k, peak)``, provisioned with the table's first level at
-   or above it (rounding up).
+1. **Ladder.** Loads ``level x scale_k``, levels ``min_fraction x LADDER_RATIO^i`` up to the design
+   peak (3.). For each level and slice, the least-usage allocation (the oracle's search,
+   :meth:`Oracle.search`) that meets the slice's SLA on the network model (steady state, empty
+   queues) in four *design states*. A typical slot arranged at its worst: the ``n_cells`` quantiles
+   ``(i + 1/2) / n_cells`` of the shadowing in each direction, the deeper in the slice's cells with
+   the lower mean SINR. The same slot with the slice's busiest cell (largest ``cell_share``) in a
+   fade of ``z_fade x shadow_sigma_db``, in the UL, then in the DL, ``z_fade = Phi^-1(1 - RISK /
+   4K)`` (the fade budget over the two directions). The median slot (no shadowing). In the typical
+   and the median slot the slot must also leave no backlog at any stage (a standing queue would grow
+   over the slots such a slot lasts). A design state in which no allocation meets the SLA (a fade
+   beyond the link budget: an outage no rule can fix) is not dimensioned for, nor is a backlog no
+   allocation avoids;
+   the MCS cap is the one meeting the SLA with every resource in the most design states. Levels
+   below the first one whose SLA can be met (an SLA floor above the offered traffic) take that
+   one's allocation, and the table is made monotone in the load. Without shadowing, the median only.
+2. **Traffic margin.** The coming slot's load is bounded by the measured one times ``g_k =
+   profile_k(h_next) / profile_k(h_measured) x exp(z sd_k) x burst_k``: ``sd_k`` the standard deviation
+   of the one-slot change of the log-noise, ``sigma sqrt(2 (1 - rho))`` (``sqrt(2 sigma^2 + 2
+   sigma_day^2)`` at the first slot of a new episode, whose noise and day factor are fresh),
+   ``burst_k`` the MMPP burst factor (an onset cannot be seen coming; 1 without bursts, and 1 when
+   the measured load is above any load without a burst, the profile times the design peak's noise
+   and day factor: bursts do not stack) and ``z = Phi^-1(1 - RISK / 2K)``.
+3. **Design peak** (ladder top, and the design load of a slot with nothing measured): the profile's
+   peak times ``exp(z sqrt(sigma_day^2 + sigma^2) - (sigma_day^2 + sigma^2) / 2) x burst_k``.
+4. **Each slot.** Design load ``min(measured x g_k, peak)``, provisioned with the table's first level
+   at or above it (rounding up). Where the slices' levels over-subscribe a node (a row, or an edge
+   site), its capacity is shared max-min fair (:func:`max_min_fit`): slices asking least keep their
+   whole level, the largest give way (the design states of different slices rarely coincide).
 
 :class:`RuleBasedPolicy` implements both protocols: ``act_context`` reads the exact active UEs and hours
 from the raw observation; ``act`` reads them from the encoded observation (feature ``active_ues`` of each
@@ -44,7 +56,6 @@ slice block, clipped to [0, 5] and float32, 0 meaning "not measured yet"; the ho
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
@@ -53,11 +64,12 @@ from numpy.typing import NDArray
 
 from netslice.intelligence.envs.features import N_SLICE_FEATURES, SLICE_FEATURES
 from netslice.intelligence.policies.base import FloatArray, PolicyContext
-from netslice.intelligence.policies.oracle import MCS_KNOBS, SEARCH_ROWS, Oracle
-from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, TN_BW
+from netslice.intelligence.policies.oracle import MCS_KNOBS, Oracle
+from netslice.network.allocation import CN_CPU, EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, TN_BW
+from netslice.network.kernel import SimState
 from netslice.network.model import NetworkModel
 from netslice.network.scenarios import Scenario
-from netslice.network.scenarios.sla import SlaTargets
+from netslice.network.scenarios.sla import SlaTargets, sla_cost
 from netslice.network.traffic import TrafficParams, profile_load
 
 #: Lower and upper clip of every knob (the testbed's 15 % floor).
@@ -70,16 +82,12 @@ TESTBED_CONF: dict[str, dict[int, float]] = {
 }
 #: Scenarios that use :data:`TESTBED_CONF`.
 TESTBED_SCENARIOS = ("testbed-v0",)
-#: The operator's design risk: fraction of slots in which some slice's load may exceed its design load.
+#: The operator's design risk: fraction of slots in which some slice may leave its design envelope.
 RISK = 0.005
-#: Fade margin in shadowing standard deviations: 95 % location probability (Phi^-1(0.95)).
-FADE_Z = NormalDist().inv_cdf(0.95)
 #: Ratio of two consecutive ladder levels (the table rounds a design load up by less than this).
 LADDER_RATIO = 1.1
-#: The search of the median-channel allocation (the oracle's, with less refinement: the headroom follows).
+#: The search of each level's allocation (the oracle's, with less refinement: it runs once per scenario).
 SEARCH = Oracle(n_random=4, rounds=2)
-#: Least share of a row the headroom scales (a row the median channel does not need may be needed in a fade).
-MIN_SHARE = 1e-4
 _ACTIVE_UES = SLICE_FEATURES.index("active_ues")
 
 
@@ -103,6 +111,7 @@ class Dimensioning:
         table: ``(L, 7, K)`` allocation of each level.
         peak: ``(K,)`` design peak relative to the scale.
         z: standard-normal quantile of the traffic margin.
+        site_of_slice: ``(K,)`` edge site of each slice.
     """
 
     traffic: TrafficParams
@@ -111,111 +120,148 @@ class Dimensioning:
     table: FloatArray
     peak: FloatArray
     z: float
+    site_of_slice: NDArray[np.int64]
 
-    def growth(self, hour_next: FloatArray, fresh: NDArray[np.bool_]) -> FloatArray:
-        """Growth bound ``g`` ``(n_envs, K)`` from the measured slot to the coming one at ``hour_next``."""
+    def growth(self, hour_next: FloatArray, fresh: NDArray[np.bool_], load: FloatArray | None = None) -> FloatArray:
+        """Growth bound ``g`` ``(n_envs, K)`` from the measured slot to the coming one at ``hour_next``.
+
+        Args:
+            hour_next: ``(n_envs,)`` hour of day of the coming slot.
+            fresh: ``(n_envs,)`` the coming slot starts an episode (fresh noise, day factor and burst state).
+            load: ``(n_envs, K)`` the measured load over the scale; where it lies above every load without a
+                burst (the profile times the design peak's noise and day factor), the slice is already in a
+                burst, which does not stack: no burst factor there.
+        """
         p = self.traffic
-        ratio = profile_load(p, hour_next) / np.maximum(profile_load(p, hour_next - self.slot_h), 1e-12 * p.scale)
+        before = profile_load(p, hour_next - self.slot_h)
+        ratio = profile_load(p, hour_next) / np.maximum(before, 1e-12 * p.scale)
         sd = np.where(
             fresh[:, None],
             np.sqrt(2.0 * p.noise_sigma**2 + 2.0 * p.day_sigma**2),
             p.noise_sigma * np.sqrt(2.0 * (1.0 - p.noise_rho)),
         )
-        out: FloatArray = ratio * np.exp(self.z * sd) * p.burst_factor
+        burst = np.broadcast_to(p.burst_factor, ratio.shape)
+        if load is not None:
+            bursting = (load * p.scale > before * self.peak / p.burst_factor) & ~fresh[:, None]
+            burst = np.where(bursting, 1.0, burst)
+        out: FloatArray = ratio * np.exp(self.z * sd) * burst
         return out
 
     def allocation(self, design: FloatArray) -> FloatArray:
-        """Allocations ``(n_envs, 7, K)`` of the first ladder level at or above ``design`` ``(n_envs, K)``."""
+        """Allocations ``(n_envs, 7, K)``: the first ladder level at or above ``design`` ``(n_envs, K)``, fitted.
+
+        Where the slices' levels over-subscribe a node, its shares are cut max-min fair (:func:`max_min_fit`).
+        """
         d = np.minimum(design, self.peak)
         idx = np.minimum(np.searchsorted(self.levels, d * (1.0 - 1e-12)), len(self.levels) - 1)
         k = np.arange(self.table.shape[2])
         out: FloatArray = self.table[idx, :, k[None, :]].transpose(0, 2, 1)
+        for row in (PRB_UL, PRB_DL, TN_BW, CN_CPU):
+            out[:, row] = max_min_fit(out[:, row])
+        for site in np.unique(self.site_of_slice):
+            cols = np.flatnonzero(self.site_of_slice == site)
+            out[:, EDGE_CPU, cols] = max_min_fit(out[:, EDGE_CPU][:, cols])
         return out
 
 
-def dimension(scenario: Scenario, oracle: Oracle | None = None) -> Dimensioning:
+def dimension(scenario: Scenario, search: Oracle = SEARCH) -> Dimensioning:
     """The dimensioning of ``scenario`` (module docstring, steps 1-3).
 
     Args:
         scenario: the scenario card.
-        oracle: the search of the median-channel allocation (default: :data:`SEARCH`).
+        search: the search of each level's allocation.
     """
     p = scenario.params
     tr = p.traffic
     k = p.n_slices
-    z = NormalDist().inv_cdf(1.0 - RISK / k)
+    z = NormalDist().inv_cdf(1.0 - RISK / (2 * k))
     var = tr.day_sigma**2 + tr.noise_sigma**2
     peak = np.exp(z * np.sqrt(var) - 0.5 * var) * tr.burst_factor
     n = int(np.ceil(np.log(peak.max() / tr.min_fraction) / np.log(LADDER_RATIO))) + 1
     levels: FloatArray = tr.min_fraction * LADDER_RATIO ** np.arange(n, dtype=np.float64)
-    load = levels[:, None] * tr.scale[None, :]
     model = NetworkModel.create(p)
     targets = SlaTargets.from_spec(scenario.spec)
-    median = model.probe(model.idle(n), load, steady=True)  # no shadowing: the median channel
-    base = (oracle or SEARCH).search(lambda c: median.cost(c, targets), (n, k), p, np.ones(k, dtype=bool))
-    draws = int(np.ceil(1.0 / (RISK * 2 * p.n_cells))) if p.ran.shadow_sigma_db > 0.0 else 0
-    m = draws + 1  # state 0: the stress state; 1..draws: draws of the stationary shadowing, common to all levels
-    one = model.idle(m)
-    z_deep = NormalDist().inv_cdf(1.0 - RISK / (k * 2))  # union bound over slices and directions
-    shadow = p.ran.shadow_sigma_db * np.random.default_rng(0).standard_normal(one.shadow.shape)
-    shadow[0] = 0.0
-    shadow[0, :, tr.cell_share.argmax(axis=0), np.arange(k)] = -z_deep * p.ran.shadow_sigma_db
-    state = model.idle(m * n)
-    probe = model.probe(replace(state, shadow=np.repeat(shadow, n, axis=0)), np.tile(load, (m, 1)), steady=True)
+    shadow = design_shadow(scenario)
+    m = shadow.shape[0]
 
-    def costs(candidates: FloatArray) -> FloatArray:  # (D, n, 7, K) -> cost in every state (D, m, n, K)
-        return probe.cost(np.tile(candidates, (1, m, 1, 1)), targets).reshape(candidates.shape[0], m, n, k)
+    state = replace(model.idle(m * n), shadow=np.repeat(shadow, n, axis=0))  # state s * n + level
+    probe = model.probe(state, np.tile(levels[:, None] * tr.scale[None, :], (m, 1)), steady=True)
 
-    feasible = median.cost(base[None], targets)[0] <= 0.0  # (L, K)
-    first = np.where(feasible.any(axis=0), feasible.argmax(axis=0), 0)
-    idx = np.maximum(np.arange(n)[:, None], first[None, :])  # (L, K): levels below the first feasible one
-    base = base[idx, :, np.arange(k)[None, :]].transpose(0, 2, 1)
-    table = np.maximum.accumulate(headroom(base, costs), axis=0)  # monotone in the load
-    return Dimensioning(tr, p.slot_s / 3600.0, levels, table, peak, z)
+    def costs(candidates: FloatArray) -> tuple[FloatArray, FloatArray]:  # (D, n, 7, K) -> 2 x (D, m, n, K)
+        after, kpis = probe.step(np.tile(candidates, (1, m, 1, 1)))
+        shape = (candidates.shape[0], m, n, k)
+        return sla_cost(targets, kpis).reshape(shape), backlog(after).reshape(shape)
 
+    full = np.ones((len(MCS_KNOBS), n, N_RESOURCES, k))
+    full[:, :, [MCS_UL, MCS_DL]] = np.asarray(MCS_KNOBS)[:, None, None, None]
+    sla_full, left_full = costs(full)  # (knobs, m, n, K)
+    best = (sla_full <= 0.0).sum(axis=1).argmax(axis=0)  # (n, K): the cap meeting the SLA in most states
+    pick = best[None, None]
+    meets = np.take_along_axis(sla_full <= 0.0, pick, axis=0)[0]  # (m, n, K): SLA states dimensioned for
+    drains = np.take_along_axis(left_full <= 0.0, pick, axis=0)[0]  # stability states dimensioned for
+    drains[: max(m - 2, 0)] = False  # the fades of one cell only need the SLA; the typical and median slots must drain
 
-def headroom(base: FloatArray, costs: Callable[[FloatArray], FloatArray], steps: int = 12) -> FloatArray:
-    """The least headroom over ``base`` ``(L, 7, K)`` that meets the SLAs in every state of ``costs`` (step 1).
-
-    Every MCS cap knob is tried; for each, bisection finds the least common multiplier ``s >= 1`` of
-    the share rows (each clipped at 1, up to every share at 1) meeting the SLA in every state where
-    some allocation with that knob can (a deep fade that no allocation overcomes is not dimensioned
-    for). The knob covering the most states wins, then the one with the smallest multiplier.
-
-    Args:
-        base: the median-channel allocation of each level.
-        costs: SLA cost ``(D, S, L, K)`` in each of S states of stacked candidates ``(D, L, 7, K)``.
-        steps: bisection steps.
-    """
-    knobs = np.asarray(MCS_KNOBS)
-    rows = list(SEARCH_ROWS)
-    base = base.copy()
-    base[:, rows] = np.maximum(base[:, rows], MIN_SHARE)  # a row left empty can still grow
-    top = 1.0 / base[:, rows].min(axis=1)  # (L, K): the multiplier that puts every share at 1
-
-    def at(mult: FloatArray) -> FloatArray:  # (D, L, K) multipliers, candidate d with knob d
-        c = np.broadcast_to(base, (len(knobs), *base.shape)).copy()
-        c[:, :, rows] = np.minimum(c[:, :, rows] * mult[:, :, None, :], 1.0)
-        c[:, :, [MCS_UL, MCS_DL]] = knobs[:, None, None, None]
-        return c
-
-    hi = np.broadcast_to(top, (len(knobs), *top.shape)).copy()
-    covered = costs(at(hi)) <= 0.0  # (knobs, S, L, K): states some allocation with the knob meets
-
-    def ok(mult: FloatArray) -> NDArray[np.bool_]:
-        out: NDArray[np.bool_] = np.all((costs(at(mult)) <= 0.0) | ~covered, axis=1)
+    def worst(candidates: FloatArray) -> FloatArray:  # the worst cost over the design states (D, n, K)
+        sla, left = costs(candidates)
+        out: FloatArray = np.maximum(np.where(meets, sla, 0.0), np.where(drains, left, 0.0)).max(axis=1)
         return out
 
-    lo = np.ones_like(hi)
-    ok_lo = ok(lo)
-    for _ in range(steps):
-        mid = np.sqrt(lo * hi)
-        good = ok(mid)
-        hi, lo = np.where(good, mid, hi), np.where(good, lo, mid)
-    mult = np.where(ok_lo, 1.0, hi)
-    pick = (covered.sum(axis=1) - mult / (top + 1.0)).argmax(axis=0)  # (L, K): most states, then least mult
-    l_idx, k_idx = np.indices(pick.shape)
-    out: FloatArray = at(mult)[pick, l_idx, :, k_idx].transpose(0, 2, 1)  # (L, 7, K)
+    table = search.search(worst, (n, k), p, np.ones(k, dtype=bool))
+    feasible = (worst(table[None])[0] <= 0.0) & meets.any(axis=0)  # (L, K): levels whose SLA can be met
+    first = np.where(feasible.any(axis=0), feasible.argmax(axis=0), 0)
+    idx = np.maximum(np.arange(n)[:, None], first[None, :])  # (L, K): levels below the first feasible one
+    table = np.maximum.accumulate(table[idx, :, np.arange(k)[None, :]].transpose(0, 2, 1), axis=0)  # monotone
+    return Dimensioning(tr, p.slot_s / 3600.0, levels, table, peak, z, p.edge.site_of_slice)
+
+
+def design_shadow(scenario: Scenario) -> FloatArray:
+    """Shadowing ``(S, 2, n_cells, K)`` (dB) of the design states (module docstring, step 1).
+
+    State 2: a typical slot arranged at its worst, the ``n_cells`` quantiles ``(i + 1/2) / n_cells`` of the
+    shadowing in each direction, the deeper in the cells with the lower mean SINR. States 0 and 1: the same with the
+    busiest cell in a ``z_fade`` fade in the UL, then the DL. State 3 (the only one without shadowing): the
+    median.
+    """
+    p = scenario.params
+    k, sigma = p.n_slices, p.ran.shadow_sigma_db
+    if sigma <= 0.0:
+        return np.zeros((1, 2, p.n_cells, k))
+    quantiles = np.array([NormalDist().inv_cdf((i + 0.5) / p.n_cells) for i in range(p.n_cells)])
+    rank = np.argsort(np.argsort(p.ran.sinr_db, axis=1), axis=1)  # (2, n_cells, K): 0 = the weakest cell
+    out: FloatArray = np.broadcast_to(sigma * quantiles[rank][None], (4, 2, p.n_cells, k)).copy()
+    out[3] = 0.0
+    z_fade = NormalDist().inv_cdf(1.0 - RISK / (4 * k))
+    busiest = p.traffic.cell_share.argmax(axis=0)
+    for d in (0, 1):
+        out[d, d, busiest, np.arange(k)] = -z_fade * sigma
+    return out
+
+
+def backlog(state: SimState) -> FloatArray:
+    """``(n_envs, K)``: 1 where the slot left a backlog at some stage of the slice (RAN, TN, UPF, edge), else 0."""
+    left = (
+        (state.q_ran > 0.0).any(axis=(1, 2))
+        | (state.q_tn > 0.0).any(axis=(1, 3))
+        | (state.q_cn > 0.0)
+        | (state.q_edge > 0.0)
+    )
+    return left.astype(np.float64)
+
+
+def max_min_fit(demand: FloatArray) -> FloatArray:
+    """Max-min fair shares ``(n_envs, n)`` of one node of capacity 1 for ``demand`` ``(n_envs, n)``.
+
+    Each share is ``min(demand, level)``, with the water level the largest at which the capped demands fit
+    (no cut where they already do): the slices asking least keep their whole demand, the largest give way.
+    """
+    n = demand.shape[1]
+    s = np.sort(demand, axis=1)
+    before = np.cumsum(s, axis=1) - s  # demand of the slices below each one
+    level = (1.0 - before) / (n - np.arange(n))  # the level if every slice from this one on is capped
+    capped = s > level
+    any_cap = capped.any(axis=1)
+    water = np.where(any_cap, level[np.arange(demand.shape[0]), capped.argmax(axis=1)], np.inf)
+    out: FloatArray = np.minimum(demand, water[:, None])
     return out
 
 
@@ -267,7 +313,7 @@ class RuleBasedPolicy:
         n = x.shape[0]
         hour = np.zeros(n) if hour is None else hour
         fresh = np.zeros(n, dtype=bool) if fresh is None else fresh
-        design = np.where(np.isnan(x), np.inf, x * dim.growth(hour, fresh))
+        design = np.where(np.isnan(x), np.inf, x * dim.growth(hour, fresh, np.nan_to_num(x)))
         return dim.allocation(design)
 
     def act_context(self, ctx: PolicyContext) -> FloatArray:

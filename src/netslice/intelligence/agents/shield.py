@@ -271,11 +271,11 @@ class TrainingShield:
         """Pretrain offline on ``envs`` (a SliceVectorEnv-like, not the training envs); the pretrain table.
 
         ``envs`` must report ``info["kpis"]`` for the margin target (``include_kpis=True``); the SLA targets
-        come from its orchestrator's assurance unless given to the constructor.
+        in force come from its orchestrator's read-only planning model unless given to the constructor.
         """
         start = time.perf_counter()
         if self.targets is None and self.cfg.target == "margin":
-            self.targets = envs.orch.assurance.targets
+            self.targets = envs.orch.planning_model().targets
         rng = np.random.default_rng(seed)
         data = collect(self.cfg, self.baseline, envs, seed, rng, self.targets)
         train, test = split_rows(data["obs"].shape[0], envs.num_envs, self.cfg.holdout, rng)

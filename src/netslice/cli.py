@@ -351,17 +351,25 @@ def evaluate(
     progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
 ) -> None:
     """Evaluate policies side by side: usage per domain, SLA violations, gap to the oracle, figures."""
-    from netslice.intelligence.run import POLICY_NAMES, evaluate_all, make_policy, report
+    from netslice.intelligence.run import evaluate_all, make_policy, report
 
     try:
         sc = scenarios.load(scenario)
-        policies = {
-            p if p in POLICY_NAMES or p.startswith("forecast:") else Path(p).stem: make_policy(p, sc) for p in policy
-        }
+        policies = {policy_label(p): make_policy(p, sc) for p in policy}
         results = evaluate_all(policies, sc, days, n_envs, seed, console, progress_every)
         report(results, out, console, None, days=days, n_envs=n_envs, seed=seed)
     except NetsliceError as err:
         raise fail(err) from None
+
+
+def policy_label(spec: str) -> str:
+    """A policy's row in the evaluation: its name, or a run's folder name (``switching:`` kept in front)."""
+    from netslice.intelligence.run import POLICY_NAMES, SWITCHING_PREFIX
+
+    if spec in POLICY_NAMES or spec.startswith("forecast:"):
+        return spec
+    prefix = SWITCHING_PREFIX if spec.startswith(SWITCHING_PREFIX) else ""
+    return prefix + Path(spec.removeprefix(SWITCHING_PREFIX)).stem
 
 
 def main() -> None:

@@ -78,6 +78,7 @@ def test_a_tiny_switching_run_pretrains_switches_and_evaluates_behind_its_shield
     assert result.exit_code == 0, result.output
     again = json.loads((out / "evaluation.json").read_text())["policies"]
     assert len(again) == 1
+    assert list(again) == ["switching:run"]  # the run folder's name, marked as behind its shield
     (row,) = again.values()
     trained = evaluation["policies"]["ppo+switching"]  # the same frozen shield, the same evaluation networks
     assert row == {k: trained[k] for k in row}  # (alone, no gaps to the oracle and the forecast)

@@ -153,3 +153,23 @@ def test_per_slice_needs_the_encoder_layout_and_predicts_every_slice() -> None:
     np.testing.assert_allclose(ev.predict(obs2, other)[0][:, 0], mean[:, 0], rtol=1e-5)  # float32 totals
     with pytest.raises(ValueError, match="per_slice"):
         EnsembleEvaluator(5, n_act, k, EnsembleConfig(per_slice=True))
+
+
+@pytest.mark.parametrize("tau", [0.5, 0.9, 0.99])
+def test_a_quantile_evaluator_predicts_the_quantile_of_a_noisy_target(tau: float) -> None:
+    """target = a_0 + U(-0.5, 0.5) noise the inputs do not show: its tau quantile is a_0 + tau - 0.5."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    obs, action = rng.uniform(0.0, 1.0, (n, 2)), rng.uniform(0.0, 1.0, (n, 2))
+    noise = rng.uniform(-0.5, 0.5, n)
+    target = np.stack([action[:, 0] + noise, np.zeros(n)], axis=1)
+    cfg = EnsembleConfig(seed=0, hidden=(32,), normalise=False, tolerance=0.0, quantile=tau, batch_size=256,
+                         target_low=-1.0, target_high=2.0)  # fmt: skip
+    ev = EnsembleEvaluator(2, 2, 2, cfg)
+    ev.fit(obs, action, target, epochs=8)
+    grid = np.linspace(0.1, 0.9, 9)
+    probe = np.stack([grid, np.full(9, 0.5)], axis=1)
+    mean, _ = ev.predict(np.full((9, 2), 0.5), probe)
+    np.testing.assert_allclose(mean[:, 0], grid + tau - 0.5, atol=0.06)
+    with pytest.raises(ValueError, match="quantile"):
+        EnsembleConfig(quantile=1.0)

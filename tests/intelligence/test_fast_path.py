@@ -27,7 +27,7 @@ from netslice.intelligence.envs.single import SliceEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.network import scenarios
 from netslice.network.kernel import Kpis
-from netslice.network.scenarios.sla import SLA_TERMS, SlaTargets, sla_cost, term_columns, term_shortfall
+from netslice.network.scenarios.sla import SLA_TERMS, SlaTargets, sla_cost, sla_margin, term_columns, term_shortfall
 from netslice.orchestration.agent_api import Observation
 from netslice.orchestration.domains import make_managers
 from netslice.orchestration.enforcement import DomainFault, enforce_all, row_index
@@ -145,8 +145,14 @@ def test_sla_cost_with_precomputed_terms_equals_the_old_formula(scenario: str) -
             with np.errstate(all="ignore"):  # extreme values overflow in both
                 expected = _old_sla_cost(targets, kpis)
                 fast, plain = sla_cost(targets, kpis, terms), sla_cost(targets, kpis)
+                margin = sla_margin(targets, kpis, terms)  # the same loop without the floor at 0
             assert _same_bits(fast, expected)
             assert _same_bits(plain, expected)
+            finite = expected < np.finfo(np.float64).max  # an infinite shortfall: cost max-float, margin term 1
+            np.testing.assert_array_equal(np.maximum(margin, 0.0)[finite], expected[finite])
+            assert np.array_equal(margin > 0.0, expected > 0.0)
+            no_terms = np.all([np.isnan(getattr(targets, name)) for name in SLA_TERMS], axis=0)
+            np.testing.assert_array_equal(margin[:, no_terms], -1.0)
 
 
 def test_row_index_is_a_slice_for_consecutive_rows() -> None:

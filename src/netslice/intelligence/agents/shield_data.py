@@ -37,24 +37,19 @@ from numpy.typing import NDArray
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.policies.base import Policy
 from netslice.network.kernel import Kpis
-from netslice.network.scenarios.sla import SlaTargets, term_columns, term_shortfall
+from netslice.network.scenarios import sla
+from netslice.network.scenarios.sla import SlaTargets
 
 FloatArray = NDArray[np.float64]
 
 
 def sla_margin(kpis: Kpis | Mapping[str, Any], targets: SlaTargets) -> FloatArray:
-    """The signed SLA margin ``(n, K)``: each slice's largest normalised shortfall, not clipped at 0.
+    """The signed SLA margin ``(n, K)`` of KPIs as an env's ``info["kpis"]`` holds them (a mapping or :class:`Kpis`).
 
-    Its positive part is the orchestrator's SLA cost (:func:`~netslice.network.scenarios.sla.sla_cost`); a
-    slice without SLA terms reads -1. Non-finite shortfalls read as 0 (NaN) or +-1 (+-inf).
+    :func:`netslice.network.scenarios.sla.sla_margin`: its positive part is the orchestrator's SLA cost; a slice
+    without SLA terms reads -1; non-finite shortfalls read as 0 (NaN) or +-1 (+-inf).
     """
-    k = Kpis(**kpis) if isinstance(kpis, Mapping) else kpis
-    margin = np.full(np.shape(k.latency_ms), -np.inf)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name, cols in term_columns(targets):
-            term = np.nan_to_num(term_shortfall(name, k, targets, cols), nan=0.0, posinf=1.0, neginf=-1.0)
-            margin[:, cols] = np.maximum(margin[:, cols], term)
-    return np.where(np.isneginf(margin), -1.0, margin)
+    return sla.sla_margin(targets, Kpis(**kpis) if isinstance(kpis, Mapping) else kpis)
 
 
 #: Pretraining row modes (``data["mode"]`` of :func:`collect`).

@@ -104,6 +104,27 @@ def _as_slice(cols: NDArray[np.int64]) -> Columns:
     return cols
 
 
+def _largest_shortfall(
+    targets: SlaTargets, kpis: Kpis, terms: TermColumns | None, out: FloatArray,
+    posinf: float | None = None, neginf: float | None = None,
+) -> FloatArray:  # fmt: skip
+    """``out`` raised in place to each slice's largest normalised term shortfall (the loop of :func:`sla_cost`).
+
+    Non-finite shortfalls go through ``np.nan_to_num(term, posinf=posinf, neginf=neginf)`` (None: the largest
+    finite float), only in the terms that have one.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, cols in term_columns(targets) if terms is None else terms:
+            term = term_shortfall(name, kpis, targets, cols)
+            if has_nonfinite(term):  # rare (a starved slice)
+                term = np.nan_to_num(term, posinf=posinf, neginf=neginf)
+            if isinstance(cols, slice):  # a view: the maximum in place
+                np.maximum(out[:, cols], term, out=out[:, cols])
+            else:
+                out[:, cols] = np.maximum(out[:, cols], term)
+    return out
+
+
 def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) -> FloatArray:
     """Cost ``(n_envs, n_slices)``: the largest normalised shortfall of each slice's SLA terms.
 
@@ -112,17 +133,17 @@ def sla_cost(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) 
     Non-finite shortfalls (NaN to 0, +-inf to the largest finite float) are fixed only in the terms that
     have one: on a few slices ``nan_to_num`` costs several times the term itself.
     """
-    cost = np.zeros(kpis.latency_ms.shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name, cols in term_columns(targets) if terms is None else terms:
-            term = term_shortfall(name, kpis, targets, cols)
-            if has_nonfinite(term):  # rare (a starved slice)
-                term = np.nan_to_num(term)
-            if isinstance(cols, slice):  # a view: the maximum in place
-                np.maximum(cost[:, cols], term, out=cost[:, cols])
-            else:
-                cost[:, cols] = np.maximum(cost[:, cols], term)
-    return cost
+    return _largest_shortfall(targets, kpis, terms, np.zeros(kpis.latency_ms.shape))
+
+
+def sla_margin(targets: SlaTargets, kpis: Kpis, terms: TermColumns | None = None) -> FloatArray:
+    """The signed SLA margin ``(n_envs, n_slices)``: :func:`sla_cost` without the floor at 0.
+
+    Each slice's largest normalised shortfall: > 0 exactly where the cost is > 0, and < 0 by how much room
+    the slot left. A slice without SLA terms reads -1; non-finite shortfalls read 0 (NaN) or +-1 (+-inf).
+    """
+    margin = _largest_shortfall(targets, kpis, terms, np.full(kpis.latency_ms.shape, -np.inf), posinf=1.0, neginf=-1.0)
+    return np.where(np.isneginf(margin), -1.0, margin)
 
 
 #: Names of the SLA terms, the last axis of :func:`violation_mask`.

@@ -288,12 +288,6 @@ class PPO:
                 self.save()
         return self.stats
 
-    def _margin(self, info: dict[str, Any]) -> FloatArray | None:
-        """The shield's signed SLA margin of a slot, when its evaluator learns the margin (else None)."""
-        if self.shield is None or self.shield.cfg.target != "margin":
-            return None
-        return self.shield.margin(info)
-
     def _normalize(self, obs: FloatArray, update: bool) -> FloatArray:
         if self.obs_rms is None:
             return obs
@@ -312,6 +306,7 @@ class PPO:
         env_reward = cost_sum = violations = 0.0
         lam = None if self.multipliers is None else self.multipliers.lam.copy()  # in force for the whole rollout
         j_c = np.zeros(k)  # the rollout's violation rate per slice (J_C, without the truncation bootstrap)
+        shield = self.shield
         played: list[tuple[Any, ...]] = []  # with a shield: (obs, enforced action, cost, margin, switched) per slot
         std = self.agent.log_std.detach().exp().numpy().astype(np.float64)
         for t in range(cfg.num_steps):
@@ -329,18 +324,18 @@ class PPO:
             action = loc + eps
             logp = (-0.5 * (eps / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)).sum(axis=1)
             shares = self.agent.squash(action)
-            switched = None
-            if self.shield is not None:  # the baseline's rows where the agent's are predicted to violate
-                shares, switched = self.shield.filter(self.obs, shares)
-                if self.safety.switched_samples == "exclude":
-                    buf.in_loss[t] = ~switched
+            if shield is not None:  # the baseline's rows where the agent's are predicted to violate
+                shares, switched = shield.filter(self.obs, shares)
             next_obs, reward, terminated, truncated, info = self.envs.step(shares)
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
-            if switched is not None:
-                played.append((np.asarray(self.obs), shares, cost, self._margin(info), switched))
             judged = cost  # the cost the agent's own action is judged by (see TrainingShield.judged_cost)
-            if self.shield is not None and switched is not None and self.safety.switched_samples == "keep":
-                judged = self.shield.judged_cost(cost, switched)
+            if shield is not None:
+                margin = shield.margin(info) if shield.cfg.target == "margin" else None  # what its evaluator learns
+                played.append((np.asarray(self.obs), shares, cost, margin, switched))
+                if self.safety.switched_samples == "keep":
+                    judged = shield.judged_cost(cost, switched)
+                else:
+                    buf.in_loss[t] = ~switched
             train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * judged.sum(axis=1)
             signal = None if buf.cost is None else lagrangian.constraint_signal(judged, self.safety.cost_signal)
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
@@ -375,10 +370,10 @@ class PPO:
             self.agent, self.optimizer, cfg, buf, advantages, lam, self.safety.normalise_lagrangian, self.update
         )  # fmt: skip
         safety: dict[str, float] = {}
-        if self.shield is not None:
+        if shield is not None:
             obs_p, act_p, cost_p, margin_p, switched_p = zip(*played, strict=True)
             margins = None if margin_p[0] is None else np.stack(margin_p)
-            safety |= self.shield.learn(
+            safety |= shield.learn(
                 np.stack(obs_p), np.stack(act_p), np.stack(cost_p), margin=margins, switched=np.stack(switched_p)
             )  # fmt: skip
         if self.multipliers is not None and buf.cost is not None and buf.cost_value is not None:

@@ -121,7 +121,6 @@ class RunConfig:
                 raise ConfigError(
                     f"{source}: {name} must be an object of {SUBCONFIGS[name].__name__} fields, got {sub!r}"
                 )
-        for name, sub in subs.items():
             known = [f.name for f in fields(SUBCONFIGS[name])]
             unknown = [k for k in sub if k not in known]
             if unknown:

@@ -351,7 +351,7 @@ def evaluate(
     progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
 ) -> None:
     """Evaluate policies side by side: usage per domain, SLA violations, gap to the oracle, figures."""
-    from netslice.intelligence.run import evaluate_all, make_policy, report
+    from netslice.intelligence.run import evaluate_all, make_policy, policy_label, report
 
     try:
         sc = scenarios.load(scenario)
@@ -360,16 +360,6 @@ def evaluate(
         report(results, out, console, None, days=days, n_envs=n_envs, seed=seed)
     except NetsliceError as err:
         raise fail(err) from None
-
-
-def policy_label(spec: str) -> str:
-    """A policy's row in the evaluation: its name, or a run's folder name (``switching:`` kept in front)."""
-    from netslice.intelligence.run import POLICY_NAMES, SWITCHING_PREFIX
-
-    if spec in POLICY_NAMES or spec.startswith("forecast:"):
-        return spec
-    prefix = SWITCHING_PREFIX if spec.startswith(SWITCHING_PREFIX) else ""
-    return prefix + Path(spec.removeprefix(SWITCHING_PREFIX)).stem
 
 
 def main() -> None:

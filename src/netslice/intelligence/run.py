@@ -86,6 +86,14 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
     return shielding.load_switching(path, scenario) if switching else PPOPolicy.load(path)
 
 
+def policy_label(spec: str) -> str:
+    """The evaluation row of a :func:`make_policy` spec: its name, or the run folder's (``switching:`` kept)."""
+    if spec in POLICY_NAMES or spec.startswith("forecast:"):
+        return spec
+    prefix = SWITCHING_PREFIX if spec.startswith(SWITCHING_PREFIX) else ""
+    return prefix + Path(spec.removeprefix(SWITCHING_PREFIX)).stem
+
+
 def evaluate_all(
     policies: dict[str, AnyPolicy], scenario: Scenario, days: int, n_envs: int, seed: int,
     console: Console, progress_every: float = PLAIN_INTERVAL_S, weights: Sequence[float] | None = None,

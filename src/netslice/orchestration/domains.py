@@ -192,7 +192,7 @@ class DomainManager:
             )
         if self.fault_hook is not None:
             self.fault_hook(part)
-        in_force = read_only(np.array(part, dtype=np.float64, copy=True))
+        in_force = read_only(part.astype(np.float64))  # a copy of its own (astype copies by default)
         return Staged(in_force, None if self._rrm is None else self._rrm.with_shares(in_force[:, :2]))
 
     def commit(self, staged: Staged) -> FloatArray:

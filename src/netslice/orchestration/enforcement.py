@@ -69,15 +69,14 @@ def enforce_all(
     Returns:
         The allocation in force after enforcement, and the faults of this slot.
     """
-    out = np.empty_like(alloc)
     faults: list[DomainFault] = []
+    kept: list[DomainManager] = []  # managers whose previous allocation stays in force
     validated = _all_valid(managers, alloc, valid_under)
     for name, mgr in managers.items():
-        rows = row_index(mgr.rows)
         start = time.perf_counter()
         fault: DomainFault | None = None
         try:
-            staged = mgr.stage(alloc[:, rows, :], validated=validated)
+            staged = mgr.stage(alloc[:, row_index(mgr.rows), :], validated=validated)
         except Exception as err:  # any manager failure is contained and reported
             fault = DomainFault(name, "error", f"{type(err).__name__}: {err}", slot)
         else:
@@ -85,10 +84,15 @@ def enforce_all(
             if elapsed > mgr.timeout_s:
                 fault = DomainFault(name, "timeout", f"apply took {elapsed:.3f} s > {mgr.timeout_s} s", slot)
         if fault is None:
-            out[:, rows, :] = mgr.commit(staged)
-        else:  # the manager's previous allocation stays in force
+            mgr.commit(staged)
+        else:
             faults.append(fault)
-            out[:, rows, :] = mgr.in_force
+            kept.append(mgr)
+    # A manager that commits puts in force a copy of the rows it was given (after its fault hook), so the
+    # allocation in force is ``alloc`` (one copy), with the previous rows of the managers that did not.
+    out = alloc.copy(order="K")
+    for mgr in kept:
+        out[:, row_index(mgr.rows), :] = mgr.in_force
     return out, faults
 
 

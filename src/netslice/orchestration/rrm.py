@@ -96,8 +96,7 @@ class RrmState:
         ``__post_init__`` would keep such arrays as they are; skipping it matters on the hot path (two states a slot).
         """
         state = object.__new__(cls)
-        for name, array in zip(_FIELDS, (dedicated, minimum, maximum, need), strict=True):
-            object.__setattr__(state, name, array)
+        vars(state).update(dedicated=dedicated, minimum=minimum, maximum=maximum, need=need)  # the fields, frozen
         return state
 
     @classmethod
@@ -176,13 +175,22 @@ class RrmState:
     def with_need_from(self, kpis: Kpis) -> RrmState:
         """The need of each slice estimated from a slot's PRB use and delivered vs offered traffic."""
         n_envs, n_slices = kpis.prb_used_ul.shape
-        both = np.empty((3, n_envs, 2, n_slices))  # used, offered, delivered; [UL, DL] on axis 2
-        both[0, :, 0], both[0, :, 1] = kpis.prb_used_ul, kpis.prb_used_dl
-        both[1, :, 0], both[1, :, 1] = kpis.offered_ul_kbps, kpis.offered_dl_kbps
-        both[2, :, 0], both[2, :, 1] = kpis.thp_ul_kbps, kpis.thp_dl_kbps
-        used, offered, delivered = both[0] / 100.0, both[1], both[2]  # (E, 2, K)
-        short = np.where(delivered > 0.0, offered / np.maximum(delivered, 1e-300), 1.0)
-        need = read_only(np.minimum(used * np.maximum(short, 1.0), 1.0))
+        # used, offered, delivered, each [UL, DL]: (n_envs, 3, 2, n_slices), gathered in one copy.
+        measured = np.concatenate(
+            (kpis.prb_used_ul, kpis.prb_used_dl, kpis.offered_ul_kbps, kpis.offered_dl_kbps, kpis.thp_ul_kbps,
+             kpis.thp_dl_kbps), axis=-1,
+        ).reshape(n_envs, 3, 2, n_slices)  # fmt: skip
+        used, offered, delivered = measured[:, 0], measured[:, 1], measured[:, 2]  # (E, 2, K)
+        # need = min(used / 100 * max(short, 1), 1), short = offered / delivered (1 where nothing was delivered);
+        # computed in place, operation by operation.
+        ratio = np.maximum(delivered, 1e-300)
+        np.divide(offered, ratio, out=ratio)
+        short = np.where(delivered > 0.0, ratio, 1.0)
+        np.maximum(short, 1.0, out=short)
+        need = np.divide(used, 100.0)
+        np.multiply(need, short, out=need)
+        np.minimum(need, 1.0, out=need)
+        read_only(need)
         return RrmState._of_own(self.dedicated, self.minimum, self.maximum, need)
 
     def shares(self) -> FloatArray:

@@ -41,6 +41,7 @@ Actions are flat vectors in [0, 1]^(7 K), resource-major: entry ``r * K + k`` is
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Protocol
@@ -87,6 +88,12 @@ SLICE_LOW = np.zeros(N_SLICE_FEATURES)
 SLICE_HIGH = np.array([5.0, 5.0, 5.0, 10.0, 7.0 / 6.0, 4.0, *([1.0] * N_RESOURCES), 1.0])
 #: The same bounds shaped ``(N_SLICE_FEATURES, 1, 1)``, for the encoder's feature-major arrays.
 _LOW_FM, _HIGH_FM = SLICE_LOW[:, None, None], SLICE_HIGH[:, None, None]
+#: The context of :meth:`Encoder._errstate` where no warning can occur (stateless: one instance serves every call).
+_NO_ERRSTATE: AbstractContextManager[object] = nullcontext()
+#: ``(N_SLICE_FEATURES, 1, 1)`` the features that read NaN as their upper bound (the KPI features and the cost).
+_BOUNDED_NAN_FM = np.array([not ALLOC_START <= i < ALLOC_START + N_RESOURCES for i in range(N_SLICE_FEATURES)])[
+    :, None, None
+]
 TIME_LOW = np.full(N_TIME_FEATURES, -1.0)
 TIME_HIGH = np.full(N_TIME_FEATURES, 1.0)
 
@@ -190,18 +197,31 @@ class Encoder:
         )
 
     @cached_property
-    def _ref_divisor(self) -> FloatArray:
-        """``(3, 1, K)`` references of features 0-2 (UE scale, DL and UL load), 1 where a reference is 0."""
+    def _ref_divisors(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``(1, K)`` references of features 0-2 (UE scale, DL and UL load), 1 where a reference is 0."""
         ref = np.stack([self.ue_scale, self.ref_dl_kbps, self.ref_ul_kbps]).astype(np.float64)[:, None, :]
         out: FloatArray = np.where(ref > 0.0, ref, 1.0)
-        return out
+        return out[0], out[1], out[2]
 
     @cached_property
-    def _ref_absent(self) -> NDArray[np.bool_]:
-        """``(3, 1, K)`` where the reference of features 0-2 is 0 (the feature then reads 0)."""
+    def _quiet(self) -> bool:
+        """Whether no KPI feature can raise a floating-point warning.
+
+        The ratios to references >= 1 cannot overflow; the other features (and NaN or infinite KPIs
+        anywhere) raise none. ``np.errstate`` costs as much as two of the features' ufuncs on one env.
+        """
+        return bool(np.all(np.concatenate(self._ref_divisors) >= 1.0))
+
+    def _errstate(self) -> AbstractContextManager[object]:
+        """Floating-point warnings of the KPI features off (a no-op context when they cannot occur)."""
+        return _NO_ERRSTATE if self._quiet else np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+    @cached_property
+    def _ref_absent(self) -> NDArray[np.bool_] | None:
+        """``(3, 1, K)`` where the reference of features 0-2 is 0 (the feature then reads 0); ``None`` if nowhere."""
         ref = np.stack([self.ue_scale, self.ref_dl_kbps, self.ref_ul_kbps]).astype(np.float64)[:, None, :]
         out: NDArray[np.bool_] = ~(ref > 0.0)
-        return out
+        return out if out.any() else None
 
     # ------------------------------------------------------------------------------------ layout
 
@@ -250,38 +270,56 @@ class Encoder:
         flat = np.empty((n_envs, n_slice_values + N_TIME_FEATURES), dtype=np.float32)
         flat[:, :n_slice_values].reshape(n_envs, K, N_SLICE_FEATURES)[...] = features.transpose(1, 2, 0)
         angle = 2.0 * np.pi * np.asarray(obs.hour, dtype=np.float64) / 24.0  # as in time_features
-        flat[:, n_slice_values] = np.sin(angle)
-        flat[:, n_slice_values + 1] = np.cos(angle)
+        # Computed in float64 and rounded into the float32 columns, as assigning np.sin(angle) would.
+        np.sin(angle, out=flat[:, n_slice_values])
+        np.cos(angle, out=flat[:, n_slice_values + 1])
         return flat
 
     def _feature_major(self, obs: Observation) -> FloatArray:
         """The per-slice features feature-major, ``(N_SLICE_FEATURES, n_envs, K)``, clipped to their bounds.
 
         Feature-major, every feature is one contiguous block that the ufuncs write in place (no stacking).
+        The raw KPI features and cost are written first and bounded together with the allocation in one
+        clip; only the KPI and cost rows read NaN as their upper bound (as :func:`_bounded` does).
         """
         alloc = np.asarray(obs.allocation, dtype=np.float64)
         n_envs, K = alloc.shape[0], self.n_slices
         out = np.empty((N_SLICE_FEATURES, n_envs, K))
         if obs.kpis is not None:
-            self._kpi_features(obs.kpis, out[:ALLOC_START])
+            self._kpi_features(obs.kpis, out)
         else:
             out[:ALLOC_START] = 0.0
         out[ALLOC_START : ALLOC_START + N_RESOURCES] = alloc.transpose(1, 0, 2)
-        _bounded(np.asarray(obs.cost, dtype=np.float64), 0.0, 1.0, out=out[COST_INDEX])
+        out[COST_INDEX] = obs.cost
         clip(out, _LOW_FM, _HIGH_FM, out=out)
+        if has_nonfinite(out):  # a NaN (clipping to finite bounds leaves nothing else): rare
+            np.copyto(out, _HIGH_FM, where=np.isnan(out) & _BOUNDED_NAN_FM)
         return out
 
-    def _kpi_features(self, kpis: Kpis, raw: FloatArray) -> None:
-        """Write the KPI features 0-5 into ``raw`` ``(6, n_envs, K)`` (feature-major), bounded."""
-        loads = (kpis.active_ues, kpis.offered_dl_kbps, kpis.offered_ul_kbps)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for i, load in enumerate(loads):
-                np.divide(load, self._ref_divisor[i], out=raw[i])
-            np.log1p(np.maximum(kpis.latency_ms, 0.0) / LATENCY_SCALE_MS, out=raw[3])
-            np.divide(np.log10(1.0 + LOSS_RESOLUTION * clip(1.0 - kpis.reliability, 0.0, 1.0)), 6.0, out=raw[4])
-            np.divide(kpis.fps, FPS_SCALE, out=raw[5])
-        np.copyto(raw[:3], 0.0, where=self._ref_absent)  # a direction without demand reads 0
-        _bounded(raw, _LOW_FM[:N_KPI_FEATURES], _HIGH_FM[:N_KPI_FEATURES], out=raw)
+    def _kpi_features(self, kpis: Kpis, out: FloatArray) -> None:
+        """Write the raw KPI features 0-5 into ``out[:6]`` (``out`` feature-major; :meth:`_feature_major` bounds them).
+
+        Each feature is computed in place in its row, with the operations (and operand order) of the
+        module table's formulas.
+        """
+        d_ues, d_dl, d_ul = self._ref_divisors
+        with self._errstate():
+            np.divide(kpis.active_ues, d_ues, out=out[0])
+            np.divide(kpis.offered_dl_kbps, d_dl, out=out[1])
+            np.divide(kpis.offered_ul_kbps, d_ul, out=out[2])
+            lat, rel = out[3], out[4]
+            np.maximum(kpis.latency_ms, 0.0, out=lat)  # log1p(max(latency, 0) / scale)
+            np.divide(lat, LATENCY_SCALE_MS, out=lat)
+            np.log1p(lat, out=lat)
+            np.subtract(1.0, kpis.reliability, out=rel)  # log10(1 + resolution * clip(1 - rel, 0, 1)) / 6
+            clip(rel, 0.0, 1.0, out=rel)
+            np.multiply(LOSS_RESOLUTION, rel, out=rel)
+            np.add(1.0, rel, out=rel)
+            np.log10(rel, out=rel)
+            np.divide(rel, 6.0, out=rel)
+            np.divide(kpis.fps, FPS_SCALE, out=out[5])
+        if self._ref_absent is not None:
+            np.copyto(out[:3], 0.0, where=self._ref_absent)  # a direction without demand reads 0
 
     # ------------------------------------------------------------------------------------ reward and cost
 

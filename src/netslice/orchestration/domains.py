@@ -52,7 +52,7 @@ from netslice.network.allocation import (
 )
 from netslice.network.kernel import Kpis, SimParams
 from netslice.orchestration.capacity import make_room
-from netslice.orchestration.rrm import RrmState
+from netslice.orchestration.rrm import RrmState, measurements
 
 FloatArray = NDArray[np.float64]
 
@@ -124,6 +124,8 @@ class DomainManager:
     _in_force: FloatArray = field(repr=False)
     _rrm: RrmState | None = field(default=None, repr=False)
     _rrm_ids: dict[str, tuple[tuple[int, ...], int]] = field(default_factory=dict, repr=False)
+    #: The last slot's RAN measurements whose need estimate is not yet in ``_rrm`` (see :meth:`measured`).
+    _measured: FloatArray | None = field(default=None, repr=False)
     fault_hook: Callable[[FloatArray], None] | None = field(default=None, repr=False)
     scales: dict[str, float] = field(default_factory=dict)
 
@@ -140,7 +142,7 @@ class DomainManager:
     @property
     def rrm(self) -> RrmState | None:
         """The RRMPolicyRatio quotas of the PRB rows (RAN only; immutable; see :mod:`netslice.orchestration.rrm`)."""
-        return self._rrm
+        return self._settled()
 
     @property
     def rrm_ids(self) -> Mapping[str, tuple[tuple[int, ...], int]]:
@@ -215,23 +217,37 @@ class DomainManager:
         in_force = self._in_force.copy()
         in_force[envs] = initial[envs]
         self._in_force = read_only(in_force)
-        if self._rrm is not None:
-            self._rrm = self._rrm.reset_envs(initial[:, :2], envs)
+        rrm = self._settled()
+        if rrm is not None:
+            self._rrm = rrm.reset_envs(initial[:, :2], envs)
         if mask is None or bool(np.all(mask)):
             self._rrm_ids.clear()
 
     def current(self) -> FloatArray:
         """The allocation to run next slot without a new action (RAN: RRM policies applied to the last need)."""
-        if self._rrm is not None:
+        rrm = self._settled()
+        if rrm is not None:
             in_force = self._in_force.copy()
-            in_force[:, :2] = self._rrm.shares()
+            in_force[:, :2] = rrm.shares()
             self._in_force = read_only(in_force)
         return self._in_force
 
     def measured(self, kpis: Kpis) -> None:
-        """Take a slot's measurements into account (RAN: the need estimate behind the RRM quotas)."""
+        """Take a slot's measurements into account (RAN: the need estimate behind the RRM quotas).
+
+        The RAN keeps a copy of what the estimate reads and computes it when the quotas are next read or
+        changed (:meth:`_settled`): a slot run under an agent's action replaces the policies and keeps the
+        need, so a training loop never reads it. The need depends on the last slot's measurements alone.
+        """
         if self._rrm is not None:
-            self._rrm = self._rrm.with_need_from(kpis)
+            self._measured = measurements(kpis)
+
+    def _settled(self) -> RrmState | None:
+        """The RRM state with the need estimate of the last measurements (computed here once, then kept)."""
+        if self._measured is not None and self._rrm is not None:
+            self._rrm = self._rrm.with_need_of(self._measured)
+            self._measured = None
+        return self._rrm
 
     # ------------------------------------------------------------------------ NRM writes, lifecycle
 
@@ -262,8 +278,9 @@ class DomainManager:
                 part[:, i, :] = make_room(part[:, i, :], k, value, floor[row], groups)
         self.validate(part)
         rrm = None
-        if self._rrm is not None:
-            rrm = self._rrm.reserved(k, reservation[[PRB_UL, PRB_DL]], floor[[PRB_UL, PRB_DL]])
+        settled = self._settled()
+        if settled is not None:
+            rrm = settled.reserved(k, reservation[[PRB_UL, PRB_DL]], floor[[PRB_UL, PRB_DL]])
             part[:, [self.rows.index(PRB_UL), self.rows.index(PRB_DL)]] = rrm.shares()
         return Staged(read_only(part), rrm)
 
@@ -272,8 +289,9 @@ class DomainManager:
         in_force = self._in_force.copy()
         in_force[:, :, k] = 0.0
         self._in_force = read_only(in_force)
-        if self._rrm is not None:
-            self._rrm = self._rrm.released(k)
+        rrm = self._settled()
+        if rrm is not None:
+            self._rrm = rrm.released(k)
         for pid in [pid for pid, (_, j) in self._rrm_ids.items() if j == k]:
             del self._rrm_ids[pid]
 
@@ -309,9 +327,10 @@ class DomainManager:
         self._rrm_ids.pop(policy_id, None)
 
     def _ran_rrm(self) -> RrmState:
-        if self._rrm is None:
+        rrm = self._settled()
+        if rrm is None:
             raise InvalidAllocationError(f"{self.name}: RRMPolicyRatio applies to the RAN domain only")
-        return self._rrm
+        return rrm
 
 
 #: Every env: the index of a full reset (a view, where an all-true mask would gather and scatter copies).

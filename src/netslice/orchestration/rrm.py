@@ -174,12 +174,10 @@ class RrmState:
 
     def with_need_from(self, kpis: Kpis) -> RrmState:
         """The need of each slice estimated from a slot's PRB use and delivered vs offered traffic."""
-        n_envs, n_slices = kpis.prb_used_ul.shape
-        # used, offered, delivered, each [UL, DL]: (n_envs, 3, 2, n_slices), gathered in one copy.
-        measured = np.concatenate(
-            (kpis.prb_used_ul, kpis.prb_used_dl, kpis.offered_ul_kbps, kpis.offered_dl_kbps, kpis.thp_ul_kbps,
-             kpis.thp_dl_kbps), axis=-1,
-        ).reshape(n_envs, 3, 2, n_slices)  # fmt: skip
+        return self.with_need_of(measurements(kpis))
+
+    def with_need_of(self, measured: FloatArray) -> RrmState:
+        """The need of each slice estimated from a slot's :func:`measurements` (the rule of :meth:`with_need_from`)."""
         used, offered, delivered = measured[:, 0], measured[:, 1], measured[:, 2]  # (E, 2, K)
         # need = min(used / 100 * max(short, 1), 1), short = offered / delivered (1 where nothing was delivered);
         # computed in place, operation by operation.
@@ -190,12 +188,24 @@ class RrmState:
         need = np.divide(used, 100.0)
         np.multiply(need, short, out=need)
         np.minimum(need, 1.0, out=need)
-        read_only(need)
-        return RrmState._of_own(self.dedicated, self.minimum, self.maximum, need)
+        return RrmState._of_own(self.dedicated, self.minimum, self.maximum, read_only(need))
 
     def shares(self) -> FloatArray:
         """Effective PRB shares ``(n_envs, 2, n_slices)`` under the current policies and need."""
         return rrm_shares(self.dedicated, self.minimum, self.maximum, self.need)
+
+
+def measurements(kpis: Kpis) -> FloatArray:
+    """What the need estimate reads of a slot, gathered in one copy: ``(n_envs, 3, 2, n_slices)``.
+
+    Axis 1: PRBs used (percent), offered and delivered traffic (kbit/s); axis 2: [UL, DL].
+    """
+    n_envs, n_slices = kpis.prb_used_ul.shape
+    gathered: FloatArray = np.concatenate(
+        (kpis.prb_used_ul, kpis.prb_used_dl, kpis.offered_ul_kbps, kpis.offered_dl_kbps, kpis.thp_ul_kbps,
+         kpis.thp_dl_kbps), axis=-1,
+    ).reshape(n_envs, 3, 2, n_slices)  # fmt: skip
+    return gathered
 
 
 #: The fields of :class:`RrmState`, in order (looked up once).

@@ -333,21 +333,45 @@ class Encoder:
         out: FloatArray = -self.objective.slice_usage(slice_usage)
         return out
 
-    def info(self, result: StepResult) -> dict[str, Any]:
-        """Batched step info: ``cost`` (clipped, ``(n_envs, K)``), ``cost_raw``, ``usage``, ``modified``.
+    def info(self, result: StepResult, env: int | None = None) -> dict[str, Any]:
+        """Step info: ``cost`` (clipped, ``(n_envs, K)``), ``cost_raw``, ``usage``, ``modified``.
 
         With ``include_kpis`` also ``kpis``: ``{field: (n_envs, K) array}`` of every per-slice KPI.
+
+        Args:
+            result: the slot's outcome.
+            env: give only this env's entries (no leading axis; ``modified`` and the KPIs of shape
+                ``(n_envs,)`` as Python scalars), as a single env reports them; ``cost`` is then a view of
+                the batched clipped cost, whose ``[None]`` is the batched array again.
         """
         cost_raw = np.asarray(result.cost, dtype=np.float64)
-        info: dict[str, Any] = {
-            "cost": _bounded(cost_raw, 0.0, 1.0),
-            "cost_raw": cost_raw.copy(),
-            "usage": np.asarray(result.usage, dtype=np.float64).copy(),
-            "modified": np.asarray(result.modified, dtype=bool).copy(),
-        }
+        usage = np.asarray(result.usage, dtype=np.float64)
+        modified = np.asarray(result.modified, dtype=bool)
+        cost = _bounded(cost_raw, 0.0, 1.0)
+        if env is None:
+            info: dict[str, Any] = {
+                "cost": cost,
+                "cost_raw": cost_raw.copy(),
+                "usage": usage.copy(),
+                "modified": modified.copy(),
+            }
+        else:
+            info = {
+                "cost": cost[env],
+                "cost_raw": cost_raw[env].copy(),
+                "usage": usage[env].copy(),
+                "modified": bool(modified[env]),
+            }
         if self.include_kpis:
-            info["kpis"] = kpi_dict(result.kpis)
+            kpis = kpi_dict(result.kpis)
+            info["kpis"] = kpis if env is None else {name: _entry(value, env) for name, value in kpis.items()}
         return info
+
+
+def _entry(value: FloatArray, env: int) -> Any:
+    """Env ``env``'s entry of a batched array (a Python scalar where the array is ``(n_envs,)``)."""
+    entry = value[env]
+    return entry.item() if entry.ndim == 0 else entry
 
 
 def kpi_dict(kpis: Kpis) -> dict[str, FloatArray]:

@@ -137,17 +137,18 @@ def clip_action(
         InvalidAllocationError: a NaN or infinite entry (named by its index).
     """
     a = np.asarray(action, dtype=np.float64)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InvalidAllocationError(f"{name}{list(idx)}: must be finite, got {a[idx]}")
     clipped = clip(a, low, high)
-    diff = np.abs(clipped - a)
+    diff = np.abs(clipped - a)  # NaN where a is NaN, inf where a is infinite: the checks below see both
     magnitude: FloatArray = (
-        np.maximum.reduce(diff, axis=-1)  # diff.max(axis=-1), without the method's wrapper
+        np.maximum.reduce(diff, axis=-1)  # diff.max(axis=-1), without the method's wrapper (NaN propagates)
         if diff.ndim >= 1 and diff.shape[-1] > 0
         else np.zeros(diff.shape[:-1])
     )
+    if not math.isfinite(np.maximum.reduce(magnitude, axis=None, initial=0.0)):  # a NaN/inf entry, or overflow
+        bad = ~np.isfinite(a)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InvalidAllocationError(f"{name}{list(idx)}: must be finite, got {a[idx]}")
     return clipped, magnitude
 
 

@@ -131,14 +131,14 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array], EnvCore):
         self._t += 1
         truncated = self.slots_per_episode is not None and self._t >= self.slots_per_episode
         self._done = truncated
-        batched = self.encoder.info(result)
-        info = {key: _first(value) for key, value in batched.items()}
+        info = self.encoder.info(result, env=0)
         info["action_clipped"], info["action_clip"] = bool(clip > 0.0), float(clip)
         usage_reward = self.encoder.reward(result.usage)
-        reward = float(shape_reward(usage_reward, batched["cost"], self.reward_kind, self.cost_penalty)[0])
+        # The reward of the batch of one, from the batched clipped cost (info["cost"] is its row 0).
+        reward = float(shape_reward(usage_reward, info["cost"][None], self.reward_kind, self.cost_penalty)[0])
         if self.reward_kind != "usage":
             info["reward_usage"] = float(usage_reward[0])
-        self._last_obs, self._last_usage = result.observation, batched["usage"][0]
+        self._last_obs, self._last_usage = result.observation, info["usage"]
         return self.encoder.encode(result.observation)[0], reward, False, truncated, info
 
     def render(self) -> str | rendering.UInt8Array | None:
@@ -148,11 +148,3 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array], EnvCore):
             ResetNeeded: nothing to show before the first ``reset``.
         """
         return rendering.render_observation(self.render_mode, self._last_obs, 0, self.spaces.slices, self._last_usage)
-
-
-def _first(value: Any) -> Any:
-    """The single env's entry of a batched info value (nested dicts too)."""
-    if isinstance(value, dict):
-        return {k: _first(v) for k, v in value.items()}
-    first = np.asarray(value)[0]
-    return first.item() if first.ndim == 0 else first

@@ -85,8 +85,11 @@ def scaled_to_share(
     ``share = min(1, center * spread ** (a / bound))``; non-finite entries stay non-finite (the env
     rejects them).
     """
-    a = clip(np.asarray(action, dtype=np.float64), -bound, bound) / bound
-    share: Float32Array = np.minimum(center * np.power(spread, a), 1.0).astype(np.float32)
+    a = clip(np.asarray(action, dtype=np.float64), -bound, bound)  # a new array: the steps below run in place
+    np.divide(a, bound, out=a)
+    np.power(spread, a, out=a)
+    np.multiply(center, a, out=a)
+    share: Float32Array = np.minimum(a, 1.0, out=a).astype(np.float32)
     return share
 
 

@@ -77,10 +77,11 @@ def proportional_scaling(alloc: FloatArray, site_of_slice: IntArray) -> FloatArr
     >>> proportional_scaling(a, np.array([0, 0]))[0, 0].round(4).tolist()
     [0.6667, 0.3333]
     """
-    scale = 1.0 / np.maximum(slice_sum(alloc), 1.0)  # (E, n_resources)
+    scale = np.maximum(slice_sum(alloc), 1.0)  # (E, n_resources), then 1 / that in place
+    np.divide(1.0, scale, out=scale)
     scale[:, _KNOB_SLICE] = 1.0
     out: FloatArray = alloc * scale[:, :, None]
-    if int(np.maximum.reduce(site_of_slice)) > 0:  # site_of_slice.max() > 0: several edge sites, each on its own
+    if np.count_nonzero(site_of_slice):  # site_of_slice.max() > 0 (site ids are >= 0): several edge sites
         edge_scale = 1.0 / np.maximum(site_sums(alloc[:, EDGE_CPU, :], site_of_slice), 1.0)  # (E, n_sites)
         out[:, EDGE_CPU, :] = alloc[:, EDGE_CPU, :] * edge_scale[:, site_of_slice]
     return out
@@ -140,3 +141,10 @@ ENFORCERS: dict[str, CapacityEnforcer] = {"proportional": proportional_scaling, 
 #:   rounds to a value in [0, a], and a node's scaled sum is S * s (= 1 when S > 1) up to a few roundings
 #:   of 1e-16, far within the 1e-6 tolerance of ``check_capacity``.
 WITHIN_RULES: tuple[CapacityEnforcer, ...] = (proportional_scaling, reject_over_capacity)
+#: The identities of :data:`WITHIN_RULES` (``id(enforcer) in`` it: one look-up, and identity only, never ``==``).
+_WITHIN_RULE_IDS = frozenset(map(id, WITHIN_RULES))
+
+
+def within_rules(enforcer: CapacityEnforcer) -> bool:
+    """Whether ``enforcer`` is one of :data:`WITHIN_RULES` (the very function, not an equal object)."""
+    return id(enforcer) in _WITHIN_RULE_IDS

@@ -106,14 +106,17 @@ def _all_valid(
     map (``valid_under``). False, so that each manager validates (and reports) on its own, when the check
     fails or the managers do not share one edge-site map.
     """
-    sites = [mgr.site_of_slice for mgr in managers.values()]
-    if not sites or any(s is not sites[0] for s in sites) or alloc.ndim != 3 or alloc.shape[1] != N_RESOURCES:
+    if not managers or alloc.ndim != 3 or alloc.shape[1] != N_RESOURCES:
         return False
-    if valid_under is sites[0]:
+    shared = next(iter(managers.values())).site_of_slice
+    for mgr in managers.values():
+        if mgr.site_of_slice is not shared:
+            return False
+    if valid_under is shared:
         return True
     try:
         check_values(alloc, "allocation")
-        check_capacity(alloc, sites[0], "allocation")
+        check_capacity(alloc, shared, "allocation")
     except InvalidAllocationError:
         return False
     return True

@@ -50,7 +50,7 @@ from netslice.network.scenarios.sla import SlaTargets
 from netslice.network.simulator import Simulator
 from netslice.orchestration.agent_api import Observation, Prepared, Spaces, StepResult
 from netslice.orchestration.assurance import ServiceAssurance
-from netslice.orchestration.capacity import ENFORCERS, WITHIN_RULES, CapacityEnforcer, check_action
+from netslice.orchestration.capacity import ENFORCERS, CapacityEnforcer, check_action, within_rules
 from netslice.orchestration.decomposition import Decomposition, proportional
 from netslice.orchestration.domains import DomainManager, make_managers
 from netslice.orchestration.enforcement import DomainFault, enforce_all
@@ -229,8 +229,10 @@ class Orchestrator:
             checked[:, :, ~self.active] = 0.0
         sites = self.scenario.params.edge.site_of_slice
         enforced = self.enforcer(checked, sites)
-        modified = np.abs(enforced - checked).reshape(self.n_envs, -1) @ ones(checked[0].size) > 1e-12
-        return Prepared(checked, enforced, modified, sites if any(self.enforcer is e for e in WITHIN_RULES) else None)
+        change = enforced - checked
+        np.abs(change, out=change)
+        modified = change.reshape(self.n_envs, -1) @ ones(checked.size // self.n_envs) > 1e-12
+        return Prepared(checked, enforced, modified, sites if within_rules(self.enforcer) else None)
 
     def check_domains(self, allocation: FloatArray) -> None:
         """Validate ``allocation``'s rows with each domain manager's rules, as enforcement would; changes nothing.
@@ -275,8 +277,8 @@ class Orchestrator:
         return Observation(
             slot=self.slot,
             hour=hour_of(self.scenario.params, state.t),
-            episode_slot=np.asarray(state.t, dtype=np.int64).copy(),
-            active=self.active.copy(),
+            episode_slot=np.array(state.t, dtype=np.int64),  # a copy
+            active=self.assurance.active.copy(),
             allocation=state.alloc.copy(),
             kpis=kpis,
             cost=cost,

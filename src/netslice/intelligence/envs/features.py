@@ -88,6 +88,8 @@ SLICE_LOW = np.zeros(N_SLICE_FEATURES)
 SLICE_HIGH = np.array([5.0, 5.0, 5.0, 10.0, 7.0 / 6.0, 4.0, *([1.0] * N_RESOURCES), 1.0])
 #: The same bounds shaped ``(N_SLICE_FEATURES, 1, 1)``, for the encoder's feature-major arrays.
 _LOW_FM, _HIGH_FM = SLICE_LOW[:, None, None], SLICE_HIGH[:, None, None]
+#: Hours of day the encoder remembers the single env's time features of (a day of 15-min slots is 96).
+_TIME_MEMO_SIZE = 4096
 #: The context of :meth:`Encoder._errstate` where no warning can occur (stateless: one instance serves every call).
 _NO_ERRSTATE: AbstractContextManager[object] = nullcontext()
 #: ``(N_SLICE_FEATURES, 1, 1)`` the features that read NaN as their upper bound (the KPI features and the cost).
@@ -269,11 +271,32 @@ class Encoder:
         n_slice_values = K * N_SLICE_FEATURES
         flat = np.empty((n_envs, n_slice_values + N_TIME_FEATURES), dtype=np.float32)
         flat[:, :n_slice_values].reshape(n_envs, K, N_SLICE_FEATURES)[...] = features.transpose(1, 2, 0)
-        angle = 2.0 * np.pi * np.asarray(obs.hour, dtype=np.float64) / 24.0  # as in time_features
-        # Computed in float64 and rounded into the float32 columns, as assigning np.sin(angle) would.
-        np.sin(angle, out=flat[:, n_slice_values])
-        np.cos(angle, out=flat[:, n_slice_values + 1])
+        hour = np.asarray(obs.hour, dtype=np.float64)
+        if n_envs == 1:  # one network: its few distinct hours of day, remembered (the same computation, once)
+            key = float(hour[0])
+            known = self._time_memo.get(key)
+            if known is None:
+                known = self._time_memo[key] = self._time_columns(hour)
+                if len(self._time_memo) > _TIME_MEMO_SIZE:
+                    self._time_memo.clear()
+            flat[:, n_slice_values:] = known
+        else:
+            flat[:, n_slice_values:] = self._time_columns(hour)
         return flat
+
+    def _time_columns(self, hour: FloatArray) -> Float32Array:
+        """The time features of the flat observation ``(n_envs, 2)``, float32 (:meth:`time_features` rounded)."""
+        angle = 2.0 * np.pi * hour / 24.0  # as in time_features
+        out = np.empty((hour.shape[0], N_TIME_FEATURES), dtype=np.float32)
+        # Computed in float64 and rounded into the float32 columns, as assigning np.sin(angle) would.
+        np.sin(angle, out=out[:, 0])
+        np.cos(angle, out=out[:, 1])
+        return out
+
+    @cached_property
+    def _time_memo(self) -> dict[float, Float32Array]:
+        """Hour of day -> the single env's time columns ``(1, 2)`` (at most :data:`_TIME_MEMO_SIZE` hours)."""
+        return {}
 
     def _feature_major(self, obs: Observation) -> FloatArray:
         """The per-slice features feature-major, ``(N_SLICE_FEATURES, n_envs, K)``, clipped to their bounds.

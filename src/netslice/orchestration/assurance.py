@@ -139,11 +139,14 @@ class ServiceAssurance:
             self._cost_sum = np.zeros(n_slices)
         assert self._cost_sum is not None
         self._slots += n_envs
-        # The reductions as ndarray.any/sum run them (np.logical_or.reduce, np.add.reduce), without the
-        # method wrappers, which cost more than the reductions themselves on one env's few slices.
-        self._any_violations += int(np.count_nonzero(np.logical_or.reduce(violating, axis=1)))
-        self._violations += np.add.reduce(violating, axis=0)
-        self._cost_sum += np.add.reduce(cost, axis=0)
+        # Without a violation the cost is 0 everywhere (it is >= 0): the sums below would add zeros, which
+        # changes no bit of them (they start at +0.0), so they are skipped.
+        if np.count_nonzero(violating):
+            # The reductions as ndarray.any/sum run them (np.logical_or.reduce, np.add.reduce), without the
+            # method wrappers, which cost more than the reductions themselves on one env's few slices.
+            self._any_violations += int(np.count_nonzero(np.logical_or.reduce(violating, axis=1)))
+            self._violations += np.add.reduce(violating, axis=0)
+            self._cost_sum += np.add.reduce(cost, axis=0)
         if self.record_events:
             self._record_events(kpis, slot, cost, violating)
         self._violating = violating

@@ -22,6 +22,7 @@ from netslice.intelligence.agents.ppo import PPO
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.run_config import FIELDS, PPO_FIELDS, RUN_CONFIG_FILE, RunConfig, attribute_docs
 
@@ -50,12 +51,15 @@ def _train_options() -> dict[str, Any]:
 
 def test_every_config_field_is_an_option_with_the_dataclass_default_and_docstring_help() -> None:
     options = _train_options()
-    shield_docs = {f"shield_{k}": v for k, v in attribute_docs(ShieldConfig).items()}
-    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig), **shield_docs}
-    shield = {f"shield_{k}": v for k, v in asdict(ShieldConfig()).items()}
-    defaults = {**asdict(RunConfig()), **asdict(PPOConfig()), **asdict(SafetyConfig()), **shield}
-    subs = {f.name for f in fields(PPOConfig)} | {f.name for f in fields(SafetyConfig)} | set(shield)
-    assert set(FIELDS) == subs | {f.name for f in fields(RunConfig)} - {"ppo", "safety", "shield"}
+    # every sub-configuration, with the prefix of its fields on the command line
+    subconfigs = {"": (PPOConfig, SafetyConfig), "shield_": (ShieldConfig,), "warm_": (WarmStartConfig,)}
+    docs, defaults, subs = attribute_docs(RunConfig), asdict(RunConfig()), set()
+    for prefix, classes in subconfigs.items():
+        for cls in classes:
+            docs |= {f"{prefix}{k}": v for k, v in attribute_docs(cls).items()}
+            defaults |= {f"{prefix}{k}": v for k, v in asdict(cls()).items()}
+            subs |= {f"{prefix}{f.name}" for f in fields(cls)}
+    assert set(FIELDS) == subs | {f.name for f in fields(RunConfig)} - {"ppo", "safety", "shield", "warm"}
     for name in FIELDS:
         expected = list(defaults[name]) if isinstance(defaults[name], tuple) else defaults[name]
         assert options[name].default == expected, name

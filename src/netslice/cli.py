@@ -23,15 +23,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netslice.errors import NetsliceError
-from netslice.intelligence.agents.ppo_config import PPOConfig
-from netslice.intelligence.agents.safety_config import SafetyConfig
-from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.imitation.bc_config import BCConfig
 from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
 from netslice.intelligence.progress import PLAIN_INTERVAL_S
 from netslice.intelligence.run_config import (
     FIELDS,
     MINIMUM,
+    PREFIXES,
     SUBCONFIG_OF,
+    SUBCONFIGS,
     RunConfig,
     attribute_docs,
     write_json_atomic,
@@ -247,7 +247,10 @@ def serve(
 OPTION_NAMES: dict[str, tuple[str, ...]] = {"total_steps": ("--steps",), "method": ("--safety",)}
 #: Help panels of the derived options: run fields, then one per sub-configuration.
 RUN_PANEL = "Run (RunConfig)"
-PANELS = {"ppo": "PPO (PPOConfig)", "safety": "Safety (SafetyConfig)", "shield": "Shield (ShieldConfig)"}
+PANELS = {
+    "ppo": "PPO (PPOConfig)", "safety": "Safety (SafetyConfig)", "shield": "Shield (ShieldConfig)",
+    "warm": "Warm start (WarmStartConfig)",
+}  # fmt: skip
 
 
 def help_text(doc: str) -> str:
@@ -262,8 +265,9 @@ def config_parameters(defaults: RunConfig) -> list[inspect.Parameter]:
     The help text is the field's line in the ``Attributes:`` section of its class; a tuple field is a repeatable
     option (``--hidden 64 --hidden 64``), a bool one a ``--name/--no-name`` flag.
     """
-    docs = {**attribute_docs(RunConfig), **attribute_docs(PPOConfig), **attribute_docs(SafetyConfig),
-            **{f"shield_{k}": v for k, v in attribute_docs(ShieldConfig).items()}}  # fmt: skip
+    docs = attribute_docs(RunConfig) | {
+        f"{PREFIXES[name]}{key}": text for name, cls in SUBCONFIGS.items() for key, text in attribute_docs(cls).items()
+    }  # fmt: skip
     params = []
     for name, kind in FIELDS.items():
         default = defaults.value(name)
@@ -358,6 +362,52 @@ def evaluate(
         policies = {policy_label(p): make_policy(p, sc) for p in policy}
         results = evaluate_all(policies, sc, days, n_envs, seed, console, progress_every)
         report(results, out, console, None, days=days, n_envs=n_envs, seed=seed)
+    except NetsliceError as err:
+        raise fail(err) from None
+
+
+@app.command()
+def imitate(
+    teacher: Annotated[
+        str, typer.Option(help="The teacher: rule, forecast, forecast:Q, or any --policy of evaluate.")
+    ] = "rule",
+    scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
+    days: Annotated[int, typer.Option(min=1, help="Days of demonstrations per network.")] = 30,
+    n_envs: Annotated[int, typer.Option(min=1, help="Networks playing the teacher.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed of the demonstrations, the clone and the evaluation.")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="Behaviour-cloning epochs.")] = BCConfig.epochs,
+    batch_size: Annotated[int, typer.Option(min=1, help="Samples per Adam step.")] = BCConfig.batch_size,
+    learning_rate: Annotated[float, typer.Option(help="Adam step size, in (0, 1].")] = BCConfig.learning_rate,
+    holdout: Annotated[float, typer.Option(help="Fraction of episodes held out, in [0, 1).")] = BCConfig.holdout,
+    quantile: Annotated[
+        float, typer.Option(help="Quantile of the pinball loss, in (0, 1); above 0.5 errs towards larger shares.")
+    ] = BCConfig.quantile,
+    eval_days: Annotated[int, typer.Option(min=1, help="Days of each evaluation.")] = 2,
+    eval_envs: Annotated[int, typer.Option(min=1, help="Networks of each evaluation.")] = 8,
+    dataset: Annotated[Path | None, typer.Option(help="Clone this dataset folder instead of collecting.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Take the network shape from this run_config.json (of the PPO run to start).")
+    ] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Output folder (default runs/SCENARIO-bc-TEACHER-sSEED).")
+    ] = None,
+    progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
+) -> None:
+    """Clone a teacher policy into a PPO actor (behaviour cloning), the start point of online learning.
+
+    Collects the teacher's demonstrations through the orchestrator (a Minari dataset in RUN_DIR/dataset), trains the
+    clone, evaluates it after each epoch. Writes RUN_DIR/checkpoint.pt (for netslice train --warm-actor RUN_DIR),
+    bc.json and bc_curve.png.
+    """
+    from netslice.intelligence.imitation.job import imitate as run_imitate
+
+    try:
+        ppo = RunConfig.load(config).ppo if config is not None else None
+        bc = BCConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, holdout=holdout, seed=seed,
+                      quantile=quantile)  # fmt: skip
+        out = run_dir or Path("runs") / f"{Path(scenario).stem}-bc-{teacher.replace(':', '_')}-s{seed}"
+        run_imitate(teacher, scenario, out, console, days=days, n_envs=n_envs, seed=seed, bc=bc, ppo=ppo,
+                    eval_days=eval_days, eval_envs=eval_envs, data=dataset, progress_every=progress_every)  # fmt: skip
     except NetsliceError as err:
         raise fail(err) from None
 

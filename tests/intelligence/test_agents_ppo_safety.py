@@ -55,9 +55,11 @@ def test_policy_learns_on_the_lagrangian_of_reward_and_per_slice_violations(
     seen: list[dict[str, Any]] = []
     real_learn = ppo_module.learn
 
-    def spy(agent: Any, opt: Any, c: Any, rollout: Any, adv: Any, lam_in: Any, norm: bool, update: int) -> Any:
+    def spy(
+        agent: Any, opt: Any, c: Any, rollout: Any, adv: Any, lam_in: Any, norm: bool, update: int, **kw: Any
+    ) -> Any:
         seen.append({"rollout": rollout, "adv": adv, "lam": np.array(lam_in), "normalise": norm})
-        return real_learn(agent, opt, c, rollout, adv, lam_in, norm, update)
+        return real_learn(agent, opt, c, rollout, adv, lam_in, norm, update, **kw)
 
     monkeypatch.setattr(ppo_module, "learn", spy)
     ppo.train(max_updates=1)
@@ -186,7 +188,7 @@ def test_the_indicator_signal_is_the_violation_alone(tmp_path: Path, monkeypatch
     ppo = PPO(_cfg(), envs, tmp_path, safety=SafetyConfig(method="pid", cost_signal="indicator"))
     seen: list[Any] = []
     real_learn = ppo_module.learn
-    monkeypatch.setattr(ppo_module, "learn", lambda *a: seen.append(a[3]) or real_learn(*a))
+    monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
     ppo.train(max_updates=1)
     cost = np.stack([c for c, _ in envs.played])
     np.testing.assert_array_equal(seen[0].cost, (cost > 0.0).astype(float))

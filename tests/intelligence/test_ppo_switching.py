@@ -86,7 +86,7 @@ def test_the_env_gets_the_shields_actions_and_switched_slots_enter_the_loss_as_c
     ppo = PPO(_cfg(), envs, tmp_path, safety=SafetyConfig(switching=True, switched_samples=samples), shield=shield)  # type: ignore[arg-type]
     seen: list[Any] = []
     real_learn = ppo_module.learn
-    monkeypatch.setattr(ppo_module, "learn", lambda *a: seen.append(a[3]) or real_learn(*a))
+    monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
     ppo.train(max_updates=1)
     assert len(shield.filtered) == len(envs.actions) == 8
     for (agent, switched), played in zip(shield.filtered, envs.actions, strict=True):
@@ -156,7 +156,7 @@ def test_a_kept_switched_slot_is_judged_by_the_predicted_cost_of_the_agents_acti
     ppo = PPO(_cfg(cost_penalty=2.0), envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
     seen: list[Any] = []
     real_learn = ppo_module.learn
-    monkeypatch.setattr(ppo_module, "learn", lambda *a: seen.append(a[3]) or real_learn(*a))
+    monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
     ppo.train(max_updates=1)
     cost = np.stack(envs.costs)
     mask = np.stack([s for _, s in shield.filtered])

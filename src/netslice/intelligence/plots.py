@@ -135,3 +135,23 @@ def day_violation_cdf(cdf: dict[str, list[float]], path: str | Path) -> list[Pat
     ax.grid(alpha=0.3)
     ax.set_title("SLA violations per day while learning")
     return save_figure(fig, Path(path))
+
+
+def bc_curve(history: list[dict[str, float]], teacher: dict[str, float], path: str | Path) -> list[Path]:
+    """The clone's evaluated usage and SLA violation rate over behaviour-cloning epochs, the teacher's as a line.
+
+    Reads the rows of :attr:`~netslice.intelligence.imitation.bc.Clone.history` (``bc/epoch``, ``usage/mean``,
+    ``sla/violation_rate``) and the teacher's evaluation summary on the same networks.
+    """
+    epochs = np.array([h["bc/epoch"] for h in history])
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
+    for ax, key, label, color in ((ax1, "usage/mean", "weighted usage", "tab:blue"),
+                                  (ax2, "sla/violation_rate", "SLA violation rate", "tab:red")):  # fmt: skip
+        ax.plot(epochs, [h[key] for h in history], marker="o", color=color, label="clone")
+        ax.axhline(teacher[key], color="black", linestyle="--", label="teacher")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    ax2.set_xlabel("behaviour-cloning epoch (0: before training)")
+    fig.suptitle("Behaviour cloning: the clone evaluated after each epoch")
+    return save_figure(fig, Path(path))

@@ -173,7 +173,7 @@ def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path) -> PPO:
     envs = SliceVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
                           include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
     shield = shielding.build_shield(cfg, scenario, envs) if cfg.safety.switching else None
-    return PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=shield)
+    return PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=shield, warm=cfg.warm)
 
 
 def switch_info(row: dict[str, float]) -> str:

@@ -8,7 +8,8 @@ checkpoint), so that ``netslice train --config RUN_DIR/run_config.json`` reprodu
 
 The JSON record is :meth:`RunConfig.record`: the run fields, ``"ppo"`` with the PPO fields, ``"safety"`` with the
 safety fields, ``"shield"`` with the shield's (:class:`~netslice.intelligence.agents.shield_config.ShieldConfig`;
-on the command line and in :meth:`RunConfig.overridden` they are prefixed ``shield_``), and ``"netslice"``,
+on the command line and in :meth:`RunConfig.overridden` they are prefixed ``shield_``), ``"warm"`` with the warm
+start's (:class:`~netslice.intelligence.agents.warm_config.WarmStartConfig`, prefixed ``warm_``), and ``"netslice"``,
 the version that wrote it (information only: it is not compared and not applied). A file may leave keys out
 (they keep their defaults); a key that is not a field is an error naming it.
 """
@@ -30,6 +31,7 @@ from netslice.errors import ConfigError
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.orchestration.objective import DEFAULT_WEIGHTS, Objective
 
 #: File name of the configuration in a run folder.
@@ -39,10 +41,12 @@ ALGOS = ("ppo",)
 #: Smallest value of the count fields (run, PPO and safety fields), checked by the configs and the command line.
 MINIMUM: dict[str, int] = {"n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1, "lambda_every": 1}
 #: The sub-configurations of a run: field of :class:`RunConfig` -> their class.
-SUBCONFIGS: dict[str, type] = {"ppo": PPOConfig, "safety": SafetyConfig, "shield": ShieldConfig}
+SUBCONFIGS: dict[str, type] = {
+    "ppo": PPOConfig, "safety": SafetyConfig, "shield": ShieldConfig, "warm": WarmStartConfig,
+}  # fmt: skip
 #: Prefix of a sub-configuration's fields in the flat namespace (options, :meth:`RunConfig.overridden`): the
 #: shield's ``seed`` is ``shield_seed`` (``--shield-seed``), apart from PPO's ``seed``.
-PREFIXES: dict[str, str] = {"ppo": "", "safety": "", "shield": "shield_"}
+PREFIXES: dict[str, str] = {"ppo": "", "safety": "", "shield": "shield_", "warm": "warm_"}
 #: Keys of a record that are information, not configuration (neither compared nor applied).
 INFO_KEYS = ("netslice",)
 
@@ -62,6 +66,7 @@ class RunConfig:
         ppo: the learner's hyper-parameters; its ``seed`` also seeds the training networks.
         safety: the constraint handling in training (default: none, the fixed cost penalty only).
         shield: the evaluator and switch rule of baseline switching (used with ``safety.switching``).
+        warm: the actor PPO starts from (a clone or a pre-trained run) and the critics' warm-up (default: none).
     """
 
     scenario: str = "testbed-v0"
@@ -73,6 +78,7 @@ class RunConfig:
     ppo: PPOConfig = field(default_factory=PPOConfig)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     shield: ShieldConfig = field(default_factory=ShieldConfig)
+    warm: WarmStartConfig = field(default_factory=WarmStartConfig)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -106,7 +112,7 @@ class RunConfig:
         """The configuration a record (or part of one) describes; keys left out keep their defaults.
 
         Args:
-            data: run fields, one dict per sub-configuration (``"ppo"``, ``"safety"``, ``"shield"``: their own
+            data: run fields, one dict per sub-configuration (``"ppo"``, ``"safety"``, ...: their own
                 field names, without prefix) and optionally ``"netslice"`` (ignored).
             source: what ``data`` came from, at the start of error messages (e.g. the file name).
 
@@ -133,18 +139,16 @@ class RunConfig:
         return cls().overridden({**run, **flat}, source)
 
     def overridden(self, values: dict[str, Any], source: str = "run config") -> RunConfig:
-        """A copy with ``values`` (flat names: run, PPO, safety and ``shield_``-prefixed shield fields) applied.
+        """A copy with ``values`` (flat names: run, PPO, safety, ``shield_``- and ``warm_``-prefixed fields) applied.
 
         Raises:
             ConfigError: an unknown key (named, with the known ones), or a value of the wrong type or range.
         """
         unknown = [key for key in values if key not in FIELDS]
         if unknown:
-            raise ConfigError(
-                f"{source}: unknown key {', '.join(map(repr, unknown))} (known: {', '.join(RUN_FIELDS)}, ppo "
-                f"holding {', '.join(PPO_FIELDS)}, safety holding {', '.join(SAFETY_FIELDS)}, and shield holding "
-                f"{', '.join(SHIELD_FIELDS)})"
-            )
+            held = ", ".join(f"{name} holding {', '.join(_flat_fields(name))}" for name in SUBCONFIGS)
+            raise ConfigError(f"{source}: unknown key {', '.join(map(repr, unknown))} (known: {', '.join(RUN_FIELDS)}, "
+                              f"{held})")  # fmt: skip
         checked = {key: coerce(f"{source}: {key}", FIELDS[key], value) for key, value in values.items()}
         try:
             mine = {n: {bare(k): v for k, v in checked.items() if SUBCONFIG_OF.get(k) == n} for n in SUBCONFIGS}
@@ -262,10 +266,7 @@ SAFETY_FIELDS: dict[str, Any] = _flat_fields("safety")
 #: Shield field name, prefixed ``shield_`` -> type.
 SHIELD_FIELDS: dict[str, Any] = _flat_fields("shield")
 #: Flat name of a sub-configuration's field -> that sub-configuration's field of :class:`RunConfig`.
-SUBCONFIG_OF: dict[str, str] = {
-    **dict.fromkeys(PPO_FIELDS, "ppo"), **dict.fromkeys(SAFETY_FIELDS, "safety"),
-    **dict.fromkeys(SHIELD_FIELDS, "shield"),
-}  # fmt: skip
+SUBCONFIG_OF: dict[str, str] = {key: name for name in SUBCONFIGS for key in _flat_fields(name)}
 
 
 def bare(name: str) -> str:
@@ -279,6 +280,7 @@ def bare(name: str) -> str:
 RUN_FIELDS: dict[str, Any] = {
     f.name: get_type_hints(RunConfig)[f.name] for f in fields(RunConfig) if f.name not in SUBCONFIGS
 }
-#: Every configurable field, run, PPO, safety and shield (one flat namespace: the names do not overlap) -> type.
-FIELDS: dict[str, Any] = {**RUN_FIELDS, **PPO_FIELDS, **SAFETY_FIELDS, **SHIELD_FIELDS}
-assert len(FIELDS) == len(RUN_FIELDS) + len(SUBCONFIG_OF), "run, PPO, safety and shield names overlap"
+#: Every configurable field, of the run and of each sub-configuration (one flat namespace: the names do not
+#: overlap) -> type.
+FIELDS: dict[str, Any] = RUN_FIELDS | {key: kind for name in SUBCONFIGS for key, kind in _flat_fields(name).items()}
+assert len(FIELDS) == len(RUN_FIELDS) + len(SUBCONFIG_OF), "the run's and the sub-configurations' names overlap"

@@ -52,6 +52,8 @@ from netslice.intelligence.agents.rollout import Rollout
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.training_ledger import TrainingLedger
+from netslice.intelligence.agents.warm_config import WarmStartConfig
+from netslice.intelligence.agents.warm_start import load_actor
 
 FloatArray = NDArray[np.float64]
 
@@ -151,12 +153,13 @@ class PPO:
     (listed in :attr:`stale_removed`). ``run_config``: plain data describing the whole run (e.g.
     :meth:`~netslice.intelligence.run_config.RunConfig.record`, with ``cfg`` under ``"ppo"``), saved in the
     checkpoint; :meth:`resume` refuses a checkpoint written with another one. ``safety``: the constraint
-    handling (default: none); its multipliers are :attr:`multipliers` (None without a safety method).
+    handling (default: none); its multipliers are :attr:`multipliers` (None without a safety method). ``warm``: the
+    actor to start from, and the first updates that train the critics alone (:mod:`.warm_config`).
     """
 
     def __init__(
         self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path, run_config: dict[str, Any] | None = None,
-        safety: SafetyConfig | None = None, shield: TrainingShield | None = None,
+        safety: SafetyConfig | None = None, shield: TrainingShield | None = None, warm: WarmStartConfig | None = None,
     ) -> None:  # fmt: skip
         mode = getattr(envs, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
         if mode != AutoresetMode.SAME_STEP:  # the rollout bootstraps truncated episodes from the same step's info
@@ -174,6 +177,10 @@ class PPO:
         self.agent = new_agent(cfg, self.n_obs, self.n_act, self.n_costs)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
         self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None
+        self.warm = warm or WarmStartConfig()
+        if self.warm.actor is not None:
+            self.obs_rms = load_actor(self.agent, cfg, self.warm.actor, self.warm.log_std)
+        self.obs_frozen = self.warm.enabled and self.warm.freeze_obs  # the warm actor's statistics stay
         self.noise_rng = np.random.default_rng(cfg.seed)
         self.update = 0
         self.global_step = 0
@@ -291,7 +298,7 @@ class PPO:
     def _normalize(self, obs: FloatArray, update: bool) -> FloatArray:
         if self.obs_rms is None:
             return obs
-        if update:
+        if update and not self.obs_frozen:
             self.obs_rms.update(obs)
         return self.obs_rms.normalize(obs)
 
@@ -366,8 +373,10 @@ class PPO:
         advantages = buf.advantages(next_value, next_cost, cfg.gamma, cfg.gae_lambda)
         self.global_step += cfg.num_steps * n
         learn_start = time.perf_counter()
+        frozen = self.warm.actor_frozen(self.update)  # a warm start's first updates: the critics alone
         losses = learn(
-            self.agent, self.optimizer, cfg, buf, advantages, lam, self.safety.normalise_lagrangian, self.update
+            self.agent, self.optimizer, cfg, buf, advantages, lam, self.safety.normalise_lagrangian, self.update,
+            train_actor=not frozen,
         )  # fmt: skip
         safety: dict[str, float] = {}
         if shield is not None:
@@ -377,7 +386,8 @@ class PPO:
                 np.stack(obs_p), np.stack(act_p), np.stack(cost_p), margin=margins, switched=np.stack(switched_p)
             )  # fmt: skip
         if self.multipliers is not None and buf.cost is not None and buf.cost_value is not None:
-            self.multipliers.observe(j_c)
+            if not frozen:  # a frozen actor cannot answer the multipliers: they would wind up (measured)
+                self.multipliers.observe(j_c)
             safety |= self.multipliers.metrics() | {
                 f"safety/cost_value/{s}": float(v)
                 for s, v in zip(self.envs.encoder.slice_names, buf.cost_value.mean(axis=(0, 1)), strict=True)

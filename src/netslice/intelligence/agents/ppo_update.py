@@ -56,7 +56,7 @@ def surrogate(
 
 def learn(
     agent: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig, rollout: Rollout, advantages: Advantages,
-    lam: NDArray[np.float64] | None = None, normalise: bool = True, update: int = 0,
+    lam: NDArray[np.float64] | None = None, normalise: bool = True, update: int = 0, train_actor: bool = True,
 ) -> dict[str, float]:  # fmt: skip
     """``cfg.update_epochs`` passes of minibatch PPO over ``rollout``; the loss metrics of the module docstring.
 
@@ -69,6 +69,8 @@ def learn(
         lam: the multipliers in force for the rollout (None: no constraints).
         normalise: divide the Lagrangian advantage by ``1 + sum(lam)``.
         update: the update's index (seeds the minibatch order).
+        train_actor: False trains the critics alone: the surrogate and the entropy are reported but not in the
+            loss, so the actor and its noise get no gradient and the optimiser leaves them exactly as they are.
     """
     cost_adv, cost_ret = advantages.cost_adv, advantages.cost_ret
     constrained = lam is not None and cost_adv is not None and cost_ret is not None
@@ -99,7 +101,8 @@ def learn(
             v, vc = agent.values(b_obs[idx])
             v_loss = 0.5 * ((v - b_ret[idx]) ** 2).mean()
             entropy = dist.entropy().sum(-1).mean()  # type: ignore[no-untyped-call]
-            loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+            actor_loss = pg_loss - cfg.ent_coef * entropy
+            loss = actor_loss + cfg.vf_coef * v_loss if train_actor else cfg.vf_coef * v_loss
             if constrained:
                 c_loss = 0.5 * ((vc - b_cret[idx]) ** 2).sum(-1).mean()
                 loss = loss + cfg.vf_coef * c_loss

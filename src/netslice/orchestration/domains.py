@@ -175,13 +175,15 @@ class DomainManager:
 
     # ------------------------------------------------------------------------------ enforcement
 
-    def stage(self, part: FloatArray, *, validated: bool = False) -> Staged:
+    def stage(self, part: FloatArray, *, validated: bool = False, frozen: bool = False) -> Staged:
         """Validate ``part`` and run the fault hook; return what :meth:`commit` would put in force.
 
         Args:
             part: ``(n_envs, len(rows), n_slices)`` this domain's rows.
             validated: the caller has checked ``part``'s values and node sums with the same rules
                 (:func:`enforce_all` checks all domains' rows at once); only the shape is checked here.
+            frozen: ``part`` is a read-only float64 array whose memory nothing will write (:func:`enforce_all`
+                hands every manager a view of its own read-only copy): it is put in force as it is, not copied.
 
         Raises:
             InvalidAllocationError: ``part`` breaks a rule (nothing changes).
@@ -194,8 +196,9 @@ class DomainManager:
             )
         if self.fault_hook is not None:
             self.fault_hook(part)
-        in_force = read_only(part.astype(np.float64))  # a copy of its own (astype copies by default)
-        return Staged(in_force, None if self._rrm is None else self._rrm.with_shares(in_force[:, :2]))
+        in_force = part if frozen else read_only(part.astype(np.float64))  # astype copies by default
+        # The quotas d = m = M = the PRB shares: views of the read-only allocation staged here.
+        return Staged(in_force, None if self._rrm is None else self._rrm.with_shares(in_force[:, :2], frozen=True))
 
     def commit(self, staged: Staged) -> FloatArray:
         """Put a staged state in force; return the allocation in force."""

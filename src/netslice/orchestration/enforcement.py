@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import InvalidAllocationError
-from netslice.network.allocation import N_RESOURCES, check_capacity, check_values
+from netslice.network.allocation import N_RESOURCES, check_capacity, check_values, read_only
 from netslice.orchestration.domains import DomainManager
 
 FloatArray = NDArray[np.float64]
@@ -67,16 +67,19 @@ def enforce_all(
             map, they are not checked again.
 
     Returns:
-        The allocation in force after enforcement, and the faults of this slot.
+        The allocation in force after enforcement (float64; read-only when every manager committed), and the
+        faults of this slot. Each manager's fault hook sees a read-only view of its rows.
     """
     faults: list[DomainFault] = []
     kept: list[DomainManager] = []  # managers whose previous allocation stays in force
     validated = _all_valid(managers, alloc, valid_under)
+    # One read-only copy of the allocation: each manager that commits puts its rows (a view) in force as they are.
+    frozen = read_only(alloc.astype(np.float64))
     for name, mgr in managers.items():
         start = time.perf_counter()
         fault: DomainFault | None = None
         try:
-            staged = mgr.stage(alloc[:, row_index(mgr.rows), :], validated=validated)
+            staged = mgr.stage(frozen[:, row_index(mgr.rows), :], validated=validated, frozen=True)
         except Exception as err:  # any manager failure is contained and reported
             fault = DomainFault(name, "error", f"{type(err).__name__}: {err}", slot)
         else:
@@ -88,9 +91,9 @@ def enforce_all(
         else:
             faults.append(fault)
             kept.append(mgr)
-    # A manager that commits puts in force a copy of the rows it was given (after its fault hook), so the
-    # allocation in force is ``alloc`` (one copy), with the previous rows of the managers that did not.
-    out = alloc.copy(order="K")
+    if not kept:
+        return frozen, faults
+    out = frozen.copy(order="K")
     for mgr in kept:
         out[:, row_index(mgr.rows), :] = mgr.in_force
     return out, faults

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from netslice.errors import AdmissionError, ConfigError, ConflictError, NotFoundError
 from netslice.network import scenarios
-from netslice.network.allocation import DOMAINS, RESOURCES, ones
+from netslice.network.allocation import DOMAINS, RESOURCES, ones, read_only
 from netslice.network.kernel import Kpis, hour_of
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
@@ -69,6 +69,10 @@ from netslice.orchestration.nrm import ServiceProfile
 from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
+
+#: Total change of an env's action above which capacity enforcement "modified" it; a read-only 0-d float64
+#: array (a ufunc converts a Python float operand on every call, half the cost of a small comparison).
+_MODIFIED_TOL = read_only(np.array(1e-12))
 
 
 @dataclass
@@ -231,7 +235,7 @@ class Orchestrator:
         enforced = self.enforcer(checked, sites)
         change = enforced - checked
         np.abs(change, out=change)
-        modified = change.reshape(self.n_envs, -1) @ ones(checked.size // self.n_envs) > 1e-12
+        modified = change.reshape(self.n_envs, -1) @ ones(checked.size // self.n_envs) > _MODIFIED_TOL
         return Prepared(checked, enforced, modified, sites if within_rules(self.enforcer) else None)
 
     def check_domains(self, allocation: FloatArray) -> None:

@@ -91,9 +91,10 @@ class RrmState:
 
     @classmethod
     def _of_own(cls, dedicated: FloatArray, minimum: FloatArray, maximum: FloatArray, need: FloatArray) -> RrmState:
-        """A state of arrays that are already read-only and own their data, built without ``__post_init__``.
+        """A state of read-only arrays whose memory nothing writes, built without ``__post_init__`` (no copies).
 
-        ``__post_init__`` would keep such arrays as they are; skipping it matters on the hot path (two states a slot).
+        ``__post_init__`` would keep such arrays as they are when they own their data; skipping it matters on the
+        hot path.
         """
         state = object.__new__(cls)
         vars(state).update(dedicated=dedicated, minimum=minimum, maximum=maximum, need=need)  # the fields, frozen
@@ -105,9 +106,15 @@ class RrmState:
         s = read_only(np.array(shares, dtype=np.float64, copy=True))
         return cls(dedicated=s, minimum=s, maximum=s, need=s)
 
-    def with_shares(self, shares: FloatArray) -> RrmState:
-        """Every policy replaced by d = m = M = ``shares`` (the need is kept)."""
-        s = read_only(np.array(shares, dtype=np.float64, copy=True))
+    def with_shares(self, shares: FloatArray, *, frozen: bool = False) -> RrmState:
+        """Every policy replaced by d = m = M = ``shares`` (the need is kept).
+
+        Args:
+            shares: ``(n_envs, 2, n_slices)`` the shares.
+            frozen: ``shares`` is a read-only float64 array whose memory nothing writes (a view of an allocation
+                in force): kept as it is instead of copied.
+        """
+        s = shares if frozen else read_only(np.array(shares, dtype=np.float64, copy=True))
         return RrmState._of_own(s, s, s, self.need)
 
     def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_] | slice) -> RrmState:

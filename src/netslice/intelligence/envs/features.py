@@ -52,7 +52,7 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.network import scenarios
-from netslice.network.allocation import N_RESOURCES, RESOURCES, clip, has_nonfinite
+from netslice.network.allocation import N_RESOURCES, RESOURCES, clip, has_nonfinite, read_only
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.agent_api import Observation, Spaces, StepResult
@@ -103,6 +103,14 @@ TIME_HIGH = np.full(N_TIME_FEATURES, 1.0)
 LATENCY_SCALE_MS = 100.0
 LOSS_RESOLUTION = 1e6
 FPS_SCALE = 30.0
+
+#: The encoder's scalars as read-only 0-d float64 arrays. A ufunc converts a Python float operand on every
+#: call (a NEP 50 "weak" scalar), which costs about half of a call on one env's few values; with float64
+#: operands (every KPI, cost and allocation array is float64) a 0-d float64 array gives the same result.
+_ZERO, _ONE, _SIX = read_only(np.array(0.0)), read_only(np.array(1.0)), read_only(np.array(6.0))
+_LATENCY_SCALE = read_only(np.array(LATENCY_SCALE_MS))
+_LOSS_RESOLUTION = read_only(np.array(LOSS_RESOLUTION))
+_FPS_SCALE = read_only(np.array(FPS_SCALE))
 
 
 def to_allocation(action: object, n_envs: int, n_slices: int) -> FloatArray:
@@ -204,6 +212,15 @@ class Encoder:
         ref = np.stack([self.ue_scale, self.ref_dl_kbps, self.ref_ul_kbps]).astype(np.float64)[:, None, :]
         out: FloatArray = np.where(ref > 0.0, ref, 1.0)
         return out[0], out[1], out[2]
+
+    @cached_property
+    def _one_env_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """The feature bounds shaped like one env's features ``(N_SLICE_FEATURES, 1, K)``.
+
+        A ufunc broadcasting ``(N_SLICE_FEATURES, 1, 1)`` bounds costs three times one on equal shapes.
+        """
+        shape = (N_SLICE_FEATURES, 1, self.n_slices)
+        return read_only(np.broadcast_to(_LOW_FM, shape).copy()), read_only(np.broadcast_to(_HIGH_FM, shape).copy())
 
     @cached_property
     def _quiet(self) -> bool:
@@ -314,7 +331,8 @@ class Encoder:
             out[:ALLOC_START] = 0.0
         out[ALLOC_START : ALLOC_START + N_RESOURCES] = alloc.transpose(1, 0, 2)
         out[COST_INDEX] = obs.cost
-        clip(out, _LOW_FM, _HIGH_FM, out=out)
+        low, high = self._one_env_bounds if n_envs == 1 else (_LOW_FM, _HIGH_FM)
+        clip(out, low, high, out=out)
         if has_nonfinite(out):  # a NaN (clipping to finite bounds leaves nothing else): rare
             np.copyto(out, _HIGH_FM, where=np.isnan(out) & _BOUNDED_NAN_FM)
         return out
@@ -331,16 +349,16 @@ class Encoder:
             np.divide(kpis.offered_dl_kbps, d_dl, out=out[1])
             np.divide(kpis.offered_ul_kbps, d_ul, out=out[2])
             lat, rel = out[3], out[4]
-            np.maximum(kpis.latency_ms, 0.0, out=lat)  # log1p(max(latency, 0) / scale)
-            np.divide(lat, LATENCY_SCALE_MS, out=lat)
+            np.maximum(kpis.latency_ms, _ZERO, out=lat)  # log1p(max(latency, 0) / scale)
+            np.divide(lat, _LATENCY_SCALE, out=lat)
             np.log1p(lat, out=lat)
-            np.subtract(1.0, kpis.reliability, out=rel)  # log10(1 + resolution * clip(1 - rel, 0, 1)) / 6
-            clip(rel, 0.0, 1.0, out=rel)
-            np.multiply(LOSS_RESOLUTION, rel, out=rel)
-            np.add(1.0, rel, out=rel)
+            np.subtract(_ONE, kpis.reliability, out=rel)  # log10(1 + resolution * clip(1 - rel, 0, 1)) / 6
+            clip(rel, _ZERO, _ONE, out=rel)
+            np.multiply(_LOSS_RESOLUTION, rel, out=rel)
+            np.add(_ONE, rel, out=rel)
             np.log10(rel, out=rel)
-            np.divide(rel, 6.0, out=rel)
-            np.divide(kpis.fps, FPS_SCALE, out=out[5])
+            np.divide(rel, _SIX, out=rel)
+            np.divide(kpis.fps, _FPS_SCALE, out=out[5])
         if self._ref_absent is not None:
             np.copyto(out[:3], 0.0, where=self._ref_absent)  # a direction without demand reads 0
 
@@ -370,7 +388,7 @@ class Encoder:
         cost_raw = np.asarray(result.cost, dtype=np.float64)
         usage = np.asarray(result.usage, dtype=np.float64)
         modified = np.asarray(result.modified, dtype=bool)
-        cost = _bounded(cost_raw, 0.0, 1.0)
+        cost = _bounded(cost_raw, _ZERO, _ONE)
         if env is None:
             info: dict[str, Any] = {
                 "cost": cost,

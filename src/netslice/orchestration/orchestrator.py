@@ -73,6 +73,8 @@ FloatArray = NDArray[np.float64]
 #: Total change of an env's action above which capacity enforcement "modified" it; a read-only 0-d float64
 #: array (a ufunc converts a Python float operand on every call, half the cost of a small comparison).
 _MODIFIED_TOL = read_only(np.array(1e-12))
+#: Slot indices whose hour of day one network's orchestrator remembers (a day of 15-min slots is 96).
+_HOURS_KEPT = 4096
 
 
 @dataclass
@@ -102,6 +104,8 @@ class Orchestrator:
     fault_counts: dict[str, int] = field(default_factory=dict)
     slot: int = 0
     _last: Observation | None = None
+    #: One network's hour of day per slot index (see :meth:`_hour`).
+    _hours: dict[int, FloatArray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -280,7 +284,7 @@ class Orchestrator:
         state = self.sim.state
         return Observation(
             slot=self.slot,
-            hour=hour_of(self.scenario.params, state.t),
+            hour=self._hour(state.t),
             episode_slot=np.array(state.t, dtype=np.int64),  # a copy
             active=self.assurance.active.copy(),
             allocation=state.alloc.copy(),
@@ -288,6 +292,18 @@ class Orchestrator:
             cost=cost,
             faults=faults,
         )
+
+    def _hour(self, t: NDArray[np.int64]) -> FloatArray:
+        """``hour_of(t)``, a new array; one network's (a few distinct slots a day) is remembered per slot index."""
+        if t.shape != (1,):
+            return hour_of(self.scenario.params, t)
+        key = int(t[0])
+        hour = self._hours.get(key)
+        if hour is None:
+            if len(self._hours) >= _HOURS_KEPT:
+                self._hours.clear()
+            hour = self._hours[key] = hour_of(self.scenario.params, t)
+        return hour.copy()
 
     # ------------------------------------------------------------------------------------ lifecycle
 

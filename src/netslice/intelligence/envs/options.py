@@ -144,7 +144,8 @@ def clip_action(
         if diff.ndim >= 1 and diff.shape[-1] > 0
         else np.zeros(diff.shape[:-1])
     )
-    if not math.isfinite(np.maximum.reduce(magnitude, axis=None, initial=0.0)):  # a NaN/inf entry, or overflow
+    largest = magnitude if magnitude.ndim == 0 else np.maximum.reduce(magnitude, axis=None, initial=0.0)
+    if not math.isfinite(largest):  # a NaN or infinite entry (or an overflow of a huge finite one)
         bad = ~np.isfinite(a)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])

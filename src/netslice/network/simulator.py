@@ -15,8 +15,6 @@ the network state: :attr:`Simulator.state` is read-only, and only :meth:`~Simula
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -81,10 +79,9 @@ class Simulator:
             state = reset(self.params, self.n_envs, self.rng)
         else:
             state = reset_envs(self.params, self._state, np.asarray(mask, dtype=bool), self.rng)
-        if allocation is not None:
-            alloc = state.alloc.copy()
-            alloc[slice(None) if mask is None else np.asarray(mask, dtype=bool)] = allocation
-            state = replace(state, alloc=alloc)
+        if allocation is not None and state is not self._state:
+            # A new state (no env reset keeps the old one): its arrays are its own, nobody has seen them yet.
+            state.alloc[slice(None) if mask is None else np.asarray(mask, dtype=bool)] = allocation
         self._state = state
         return state
 

@@ -23,8 +23,11 @@ from netslice.network.allocation import (
     MCS_DL,
     MCS_UL,
     N_RESOURCES,
+    NODE_ROWS,
+    SHARE_ROWS,
     check_capacity,
     check_values,
+    ones,
     read_only,
     site_sums,
     slice_sum,
@@ -38,6 +41,11 @@ assert tuple(range(N_RESOURCES))[_KNOB_SLICE] == KNOB_ROWS
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+#: The share rows summed over every slice of a node (index arrays): with one edge site, the edge row too.
+_NODE_ROWS = read_only(np.array(NODE_ROWS))
+_SHARE_ROWS = read_only(np.array(SHARE_ROWS))
+#: Total change of an env's shares above which capacity enforcement "modified" it (0-d, like ``_ONE``).
+_MODIFIED_TOL = read_only(np.array(1e-12))
 #: 1 as a read-only 0-d float64 array: a ufunc converts a Python float operand on every call, which costs about
 #: half of a call on one env's allocation (the sums it meets are float64: the same result).
 _ONE = read_only(np.array(1.0))
@@ -78,18 +86,59 @@ def check_action(action: object, n_envs: int, n_slices: int) -> FloatArray:
 def proportional_scaling(alloc: FloatArray, site_of_slice: IntArray) -> FloatArray:
     """Scale the shares of every over-subscribed node down in proportion, so that they sum to 1.
 
+    Always a new array (a copy where no node is over-subscribed).
+
     >>> a = np.zeros((1, 7, 2)); a[0, 0] = [0.8, 0.4]
     >>> proportional_scaling(a, np.array([0, 0]))[0, 0].round(4).tolist()
     [0.6667, 0.3333]
     """
-    scale = np.maximum(slice_sum(alloc), _ONE)  # (E, n_resources), then 1 / that in place
+    scaled = _scaled_down(alloc, site_of_slice)
+    return alloc.copy() if scaled is None else scaled
+
+
+def _scaled_down(alloc: FloatArray, site_of_slice: IntArray) -> FloatArray | None:
+    """:func:`proportional_scaling`'s result, or ``None`` where no node is over-subscribed.
+
+    There every scale would be 1 and ``x * 1`` is ``x``: the result would be a copy of ``alloc``.
+    """
+    sums = slice_sum(alloc)  # (E, n_resources)
+    several_sites = np.count_nonzero(site_of_slice) > 0  # site_of_slice.max() > 0 (site ids are >= 0)
+    edge_sums = site_sums(alloc[:, EDGE_CPU, :], site_of_slice) if several_sites else None  # (E, n_sites)
+    summed = sums[:, _NODE_ROWS if several_sites else _SHARE_ROWS]  # one site: the edge row sums like a node
+    if np.count_nonzero(summed <= _ONE) == summed.size and (
+        edge_sums is None or np.count_nonzero(edge_sums <= _ONE) == edge_sums.size
+    ):  # every node within capacity (NaN sums are not: they take the general path)
+        return None
+    scale = np.maximum(sums, _ONE)  # then 1 / that in place
     np.divide(_ONE, scale, out=scale)
     scale[:, _KNOB_SLICE] = 1.0
     out: FloatArray = alloc * scale[:, :, None]
-    if np.count_nonzero(site_of_slice):  # site_of_slice.max() > 0 (site ids are >= 0): several edge sites
-        edge_scale = 1.0 / np.maximum(site_sums(alloc[:, EDGE_CPU, :], site_of_slice), 1.0)  # (E, n_sites)
+    if edge_sums is not None:  # several edge sites, each on its own
+        edge_scale = 1.0 / np.maximum(edge_sums, 1.0)
         out[:, EDGE_CPU, :] = alloc[:, EDGE_CPU, :] * edge_scale[:, site_of_slice]
     return out
+
+
+def enforce_capacity(
+    enforcer: CapacityEnforcer, alloc: FloatArray, site_of_slice: IntArray
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """``enforcer``'s allocation for ``alloc`` ``(n_envs, n_resources, n_slices)``, and which envs it modified.
+
+    An env is modified when its shares changed by more than 1e-12 in total. :func:`proportional_scaling`
+    modifies no env where no node is over-subscribed (its result is then a copy, and no change is measured).
+    """
+    n_envs = alloc.shape[0]
+    if enforcer is proportional_scaling:
+        scaled = _scaled_down(alloc, site_of_slice)
+        if scaled is None:
+            return alloc.copy(), np.zeros(n_envs, dtype=bool)
+        enforced = scaled
+    else:
+        enforced = enforcer(alloc, site_of_slice)
+    change = enforced - alloc
+    np.abs(change, out=change)
+    modified: NDArray[np.bool_] = change.reshape(n_envs, -1) @ ones(alloc.size // n_envs) > _MODIFIED_TOL
+    return enforced, modified
 
 
 def reject_over_capacity(alloc: FloatArray, site_of_slice: IntArray) -> FloatArray:

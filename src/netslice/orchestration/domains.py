@@ -220,6 +220,8 @@ class DomainManager:
         in_force = self._in_force.copy()
         in_force[envs] = initial[envs]
         self._in_force = read_only(in_force)
+        if mask is None:
+            self._measured = None  # every env's need is replaced: the last measurements no longer count
         rrm = self._settled()
         if rrm is not None:
             self._rrm = rrm.reset_envs(initial[:, :2], envs)

@@ -43,17 +43,17 @@ from numpy.typing import NDArray
 
 from netslice.errors import AdmissionError, ConfigError, ConflictError, NotFoundError
 from netslice.network import scenarios
-from netslice.network.allocation import DOMAINS, RESOURCES, ones, read_only
+from netslice.network.allocation import DOMAINS, RESOURCES
 from netslice.network.kernel import Kpis, hour_of
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
 from netslice.network.simulator import Simulator
 from netslice.orchestration.agent_api import Observation, Prepared, Spaces, StepResult
 from netslice.orchestration.assurance import ServiceAssurance
-from netslice.orchestration.capacity import ENFORCERS, CapacityEnforcer, check_action, within_rules
+from netslice.orchestration.capacity import ENFORCERS, CapacityEnforcer, check_action, enforce_capacity, within_rules
 from netslice.orchestration.decomposition import Decomposition, proportional
 from netslice.orchestration.domains import DomainManager, make_managers
-from netslice.orchestration.enforcement import DomainFault, enforce_all
+from netslice.orchestration.enforcement import DomainFault, enforce_all, row_index
 from netslice.orchestration.lifecycle import (
     Feasibility,
     SliceRecord,
@@ -70,9 +70,6 @@ from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
 
-#: Total change of an env's action above which capacity enforcement "modified" it; a read-only 0-d float64
-#: array (a ufunc converts a Python float operand on every call, half the cost of a small comparison).
-_MODIFIED_TOL = read_only(np.array(1e-12))
 #: Slot indices whose hour of day one network's orchestrator remembers (a day of 15-min slots is 96).
 _HOURS_KEPT = 4096
 
@@ -172,11 +169,12 @@ class Orchestrator:
     def reset(self, seed: int | None = None, mask: NDArray[np.bool_] | None = None) -> Observation:
         """Start new episodes: every env (re-seeding when ``seed`` is given) or those in ``mask``."""
         initial = np.array(self.scenario.params.initial_allocation, dtype=np.float64, copy=True)
-        initial[:, ~self.active] = 0.0  # the scenario's initial allocation, for the provisioned slices
+        if not self.assurance.all_active:
+            initial[:, ~self.active] = 0.0  # the scenario's initial allocation, for the provisioned slices
         self.sim.reset(seed=seed, mask=mask, allocation=initial)
         initial_envs = np.broadcast_to(initial, (self.n_envs, *initial.shape))
         for mgr in self.managers.values():
-            mgr.reset_envs(initial_envs[:, list(mgr.rows), :], mask)
+            mgr.reset_envs(initial_envs[:, row_index(mgr.rows), :], mask)
         if mask is None or bool(np.all(mask)):
             self.slot = 0  # the initial allocation is back: policies are the default d = m = M = share
             self.assurance.reset_episode()
@@ -236,10 +234,7 @@ class Orchestrator:
         if not self.assurance.all_active:
             checked[:, :, ~self.active] = 0.0
         sites = self.scenario.params.edge.site_of_slice
-        enforced = self.enforcer(checked, sites)
-        change = enforced - checked
-        np.abs(change, out=change)
-        modified = change.reshape(self.n_envs, -1) @ ones(checked.size // self.n_envs) > _MODIFIED_TOL
+        enforced, modified = enforce_capacity(self.enforcer, checked, sites)
         return Prepared(checked, enforced, modified, sites if within_rules(self.enforcer) else None)
 
     def check_domains(self, allocation: FloatArray) -> None:

@@ -119,6 +119,8 @@ class RrmState:
 
     def reset_envs(self, shares: FloatArray, envs: NDArray[np.bool_] | slice) -> RrmState:
         """Policies and need d = m = M = need = ``shares`` in the envs ``envs`` (a mask or a slice; new episodes)."""
+        if isinstance(envs, slice) and envs == slice(None):  # every env: nothing is kept
+            return RrmState.from_shares(shares)
 
         def put(arr: FloatArray) -> FloatArray:
             out = arr.copy()

@@ -148,7 +148,9 @@ class ServiceAssurance:
         if np.count_nonzero(violating):
             # The reductions as ndarray.any/sum run them (np.logical_or.reduce, np.add.reduce), without the
             # method wrappers, which cost more than the reductions themselves on one env's few slices.
-            self._any_violations += int(np.count_nonzero(np.logical_or.reduce(violating, axis=1)))
+            self._any_violations += (
+                1 if n_envs == 1 else int(np.count_nonzero(np.logical_or.reduce(violating, axis=1)))
+            )  # one env: it violated
             self._violations += np.add.reduce(violating, axis=0)
             self._cost_sum += np.add.reduce(cost, axis=0)
         if self.record_events:

@@ -217,9 +217,10 @@ class Orchestrator:
             mgr.measured(kpis)
         self.slot += 1
         cost = self.assurance.evaluate(kpis, self.slot)
-        obs = self._observation(kpis, cost, tuple(faults))
+        slot_faults = tuple(faults)
+        obs = self._observation(kpis, cost, slot_faults)
         self._last = obs
-        return StepResult(obs, kpis, cost, kpis.usage, modified, tuple(faults))
+        return StepResult(obs, kpis, cost, kpis.usage, modified, slot_faults)
 
     def prepare(self, action: object) -> Prepared:
         """Check an action and apply capacity enforcement, as :meth:`step` does; changes nothing.

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from netslice.errors import InvalidAllocationError
 from netslice.intelligence.envs.features import (
     ALLOC_START,
     COST_INDEX,
@@ -23,8 +24,10 @@ from netslice.intelligence.envs.features import (
     Encoder,
     _bounded,
 )
+from netslice.intelligence.envs.options import clip_action
 from netslice.intelligence.envs.single import SliceEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
+from netslice.intelligence.envs.wrappers import ScaledShareAction, scaled_to_share
 from netslice.network import scenarios
 from netslice.network.kernel import Kpis
 from netslice.network.scenarios.sla import SLA_TERMS, SlaTargets, sla_cost, sla_margin, term_columns, term_shortfall
@@ -228,3 +231,56 @@ def test_single_env_equals_the_batched_env_at_one_network(scenario: str) -> None
         assert info["modified"] == bool(vinfo["modified"][0])
         for name, value in info["kpis"].items():
             assert _same_bits(value, vinfo["kpis"][name][0])
+
+
+def test_the_kpi_features_raise_no_warning_where_the_encoder_skips_errstate() -> None:
+    enc = Encoder.from_scenario(scenarios.load("testbed-v0"))
+    assert enc._quiet  # every reference >= 1: no ratio can overflow
+    rng = np.random.default_rng(7)
+    kpis = _random_kpis(rng, 5, enc.n_slices)
+    alloc, cost = rng.uniform(0.0, 1.0, (5, 7, enc.n_slices)), rng.choice(SPECIAL, (5, enc.n_slices))
+    obs = Observation(0, np.zeros(5), np.zeros(5, dtype=np.int64), np.ones(enc.n_slices, dtype=bool), alloc, kpis, cost)
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        features = enc.slice_features(obs)
+    with np.errstate(all="ignore"):
+        assert _same_bits(features, _old_slice_features(enc, obs))
+    small = replace(enc, ue_scale=enc.ue_scale * 1e-3)  # a reference < 1: the ratios may overflow, warnings off
+    assert not small._quiet
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        small.slice_features(obs)
+
+
+def test_one_envs_time_features_are_remembered_with_the_same_bits() -> None:
+    enc = Encoder.from_scenario(scenarios.load("testbed-v0"))
+    rng = np.random.default_rng(8)
+    kpis = _random_kpis(rng, 1, enc.n_slices)
+    alloc = rng.uniform(0.0, 1.0, (1, 7, enc.n_slices))
+    for hour in [*rng.uniform(0.0, 24.0, 5), 0.0, 23.5, 0.0, 23.5]:  # new hours, then remembered ones
+        obs = Observation(0, np.array([hour]), np.zeros(1, dtype=np.int64), np.ones(enc.n_slices, dtype=bool),
+                          alloc, kpis, np.zeros((1, enc.n_slices)))  # fmt: skip
+        with np.errstate(all="ignore"):
+            flat = enc.encode(obs)
+        assert _same_bits(flat[:, -2:], enc.time_features(np.array([hour])).astype(np.float32))
+
+
+def test_clip_action_rejects_non_finite_entries_by_index_and_clips_huge_ones() -> None:
+    for bad in (np.nan, np.inf, -np.inf):
+        a = np.full(21, 0.5)
+        a[4] = bad
+        with pytest.raises(InvalidAllocationError, match=rf"action\[4\]: must be finite, got {bad}"):
+            clip_action(a)
+        batch = np.full((2, 21), 0.5)
+        batch[1, 4] = bad
+        with pytest.raises(InvalidAllocationError, match=r"action\[1, 4\]: must be finite"):
+            clip_action(batch)
+    clipped, size = clip_action(np.array([[1e308, -1e308, 0.5]] * 2))  # the clip size overflows to inf: no error
+    assert clipped.tolist() == [[1.0, 0.0, 0.5]] * 2
+    assert size.tolist() == [1e308, 1e308]
+
+
+def test_the_scaled_action_wrapper_follows_changes_of_its_map() -> None:
+    env = ScaledShareAction(SliceEnv("testbed-v0", backend="numpy"))
+    a = np.linspace(-5.0, 5.0, 21).astype(np.float32)
+    assert _same_bits(env.action(a), scaled_to_share(a))
+    env.center = 0.2
+    assert _same_bits(env.action(a), scaled_to_share(a, center=0.2))

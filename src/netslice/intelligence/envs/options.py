@@ -36,7 +36,8 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.intelligence.envs import render as rendering
-from netslice.intelligence.envs.features import AgentApi, Encoder, connect
+from netslice.intelligence.envs.connection import AgentApi, connect
+from netslice.intelligence.envs.features import Encoder
 from netslice.network.allocation import clip
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.agent_api import Spaces
@@ -174,7 +175,7 @@ class EnvCore:
     """The part of the three environments' construction they share (their constructors call :meth:`_setup`).
 
     It checks their common options and connects them to the orchestrator, encoder and spaces behind
-    them (:func:`.features.connect`).
+    them (:func:`.connection.connect`).
     """
 
     render_mode: str | None

@@ -35,10 +35,10 @@ from pettingzoo import ParallelEnv  # type: ignore[import-untyped]  # pettingzoo
 
 from netslice.errors import InvalidAllocationError
 from netslice.intelligence.envs import render as rendering
+from netslice.intelligence.envs.connection import AgentApi
 from netslice.intelligence.envs.features import (
     ALLOC_START,
     N_SLICE_FEATURES,
-    AgentApi,
     Encoder,
     Float32Array,
     FloatArray,

@@ -48,7 +48,8 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
 from netslice.intelligence.envs import render as rendering
-from netslice.intelligence.envs.features import AgentApi, Encoder, Float32Array, FloatArray, to_allocation
+from netslice.intelligence.envs.connection import AgentApi
+from netslice.intelligence.envs.features import Encoder, Float32Array, FloatArray, to_allocation
 from netslice.intelligence.envs.options import (
     DEFAULT_COST_PENALTY,
     SCENARIO_LENGTH,

@@ -69,7 +69,8 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
 from netslice.intelligence.envs import render as rendering
-from netslice.intelligence.envs.features import AgentApi, Encoder, Float32Array, FloatArray, to_allocation
+from netslice.intelligence.envs.connection import AgentApi
+from netslice.intelligence.envs.features import Encoder, Float32Array, FloatArray, to_allocation
 from netslice.intelligence.envs.options import (
     DEFAULT_COST_PENALTY,
     SCENARIO_LENGTH,

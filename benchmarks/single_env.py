@@ -155,6 +155,12 @@ def measure(backend: str, min_time_s: float) -> dict[str, dict[str, Any]]:
     return out
 
 
+def x_simulator(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Each row's time per env-step over the simulator's (the load-independent figure of the side-by-side run)."""
+    base = rows["simulator"]["env_step_us"]
+    return {name: round(r["env_step_us"] / base, 3) for name, r in rows.items()}
+
+
 def print_table(rows: dict[str, dict[str, Any]]) -> None:
     """Plain-text summary, one line per row."""
     base = rows.get("simulator", {}).get("env_step_us")
@@ -194,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "notes": NOTES,
         "target": f"gym_make >= {TARGET_STEPS_PER_S:,.0f} steps/s",
         "results": rows,
+        "x_simulator": x_simulator(rows),
         "pass": made >= TARGET_STEPS_PER_S,
         "elapsed_s": round(time.perf_counter() - t0, 1),
         "loadavg_at_end_1_5_15": loadavg(),

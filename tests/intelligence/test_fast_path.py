@@ -273,7 +273,7 @@ def test_clip_action_rejects_non_finite_entries_by_index_and_clips_huge_ones() -
         batch[1, 4] = bad
         with pytest.raises(InvalidAllocationError, match=r"action\[1, 4\]: must be finite"):
             clip_action(batch)
-    clipped, size = clip_action(np.array([[1e308, -1e308, 0.5]] * 2))  # the clip size overflows to inf: no error
+    clipped, size = clip_action(np.array([[1e308, -1e308, 0.5]] * 2))  # huge, finite: clipped, no error
     assert clipped.tolist() == [[1.0, 0.0, 0.5]] * 2
     assert size.tolist() == [1e308, 1e308]
 

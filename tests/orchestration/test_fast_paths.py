@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,16 @@ def test_the_hour_of_day_is_the_kernels_and_a_new_array(n_envs: int) -> None:
     orch.reset()
     obs = orch.step(action).observation
     assert _same_bits(obs.hour, hour_of(orch.scenario.params, orch.sim.state.t))
+
+
+def test_an_orchestrator_pickled_without_the_memo_attributes_still_steps() -> None:
+    """Checkpoints pickle the orchestrator: one written before the fast paths lacks their attributes."""
+    orch = Orchestrator.create("testbed-v0", n_envs=1, seed=0)
+    orch.step(orch.scenario.params.initial_allocation)
+    vars(orch).pop("_hours", None)
+    for mgr in orch.managers.values():
+        vars(mgr).pop("_measured", None)
+    restored = pickle.loads(pickle.dumps(orch))
+    obs = restored.step(restored.scenario.params.initial_allocation).observation
+    assert _same_bits(obs.hour, hour_of(restored.scenario.params, restored.sim.state.t))
+    assert restored.managers["ran"].rrm is not None

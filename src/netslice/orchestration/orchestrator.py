@@ -101,8 +101,8 @@ class Orchestrator:
     fault_counts: dict[str, int] = field(default_factory=dict)
     slot: int = 0
     _last: Observation | None = None
-    #: One network's hour of day per slot index (see :meth:`_hour`).
-    _hours: dict[int, FloatArray] = field(default_factory=dict, repr=False, compare=False)
+    #: One network's hour of day per slot index (see :meth:`_hour`; made on first use, also after unpickling).
+    _hours: dict[int, FloatArray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -293,11 +293,11 @@ class Orchestrator:
         """``hour_of(t)``, a new array; one network's (a few distinct slots a day) is remembered per slot index."""
         if t.shape != (1,):
             return hour_of(self.scenario.params, t)
+        if self._hours is None or len(self._hours) >= _HOURS_KEPT:
+            self._hours = {}
         key = int(t[0])
         hour = self._hours.get(key)
         if hour is None:
-            if len(self._hours) >= _HOURS_KEPT:
-                self._hours.clear()
             hour = self._hours[key] = hour_of(self.scenario.params, t)
         return hour.copy()
 

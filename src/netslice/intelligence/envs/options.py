@@ -146,7 +146,7 @@ def clip_action(
         else np.zeros(diff.shape[:-1])
     )
     largest = magnitude if magnitude.ndim == 0 else np.maximum.reduce(magnitude, axis=None, initial=0.0)
-    if not math.isfinite(largest):  # a NaN or infinite entry (or an overflow of a huge finite one)
+    if not math.isfinite(largest):  # a NaN or infinite entry (finite ones are clipped by a finite amount)
         bad = ~np.isfinite(a)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])

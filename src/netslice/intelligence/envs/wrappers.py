@@ -154,8 +154,10 @@ class ScaledShareAction(gymnasium.ActionWrapper[Any, Float32Array, Float32Array]
         super().__init__(env)
         self.center, self.spread, self.bound = _check_map(center, spread, bound)
         self.action_space = cast("spaces.Space[Float32Array]", _scaled_box(env.action_space, self.bound))
-        self._map: tuple[float, float, float] | None = None  # the map _arrays were made for
-        self._arrays: _MapArrays | None = None
+
+    #: The map ``(center, spread, bound)`` that :attr:`_arrays` were made for (class defaults: made on first use).
+    _map: tuple[float, float, float] | None = None
+    _arrays: _MapArrays | None = None
 
     def action(self, action: Float32Array) -> Float32Array:
         """The shares of a scaled action."""

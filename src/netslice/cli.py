@@ -412,6 +412,42 @@ def imitate(
         raise fail(err) from None
 
 
+@app.command()
+def reproduce(
+    quick: Annotated[bool, typer.Option("--quick", help="A CI-sized run: one seed, a few updates.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder of the runs (default runs/reproduce[-quick]).")] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Where report.md and its figures go (default: the runs' folder).")
+    ] = None,
+    seeds: Annotated[list[int] | None, typer.Option("--seed", help="Repeatable; default 0-4 (0 with --quick).")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Env steps of every training run.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Runs side by side (processes).")] = 2,
+    progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
+) -> None:
+    """Regenerate the paper's evaluation on testbed-v0 and testbed-live-v0 and write a Markdown report.
+
+    Safe online learning (penalty, Lagrangian, baseline switching), behaviour cloning warm start, sim-to-real
+    transfer, the forecast planner and the oracle; every seed; figures and the exact commands. Resumable: run it again
+    to finish an interrupted reproduction.
+    """
+    from dataclasses import replace
+
+    from netslice.intelligence.reproduce.job import reproduce as run_reproduce
+    from netslice.intelligence.reproduce.plan import Settings
+
+    try:
+        settings = Settings.quick() if quick else Settings()
+        settings = replace(settings, seeds=tuple(seeds) if seeds else settings.seeds, steps=steps or settings.steps)
+        folder = out or Path("runs") / ("reproduce-quick" if quick else "reproduce")
+        given = [*(["--quick"] if quick else []), *(f"--seed {s}" for s in seeds or ()),
+                 *([f"--steps {steps}"] if steps else []), f"--jobs {jobs}"]  # fmt: skip
+        command = " ".join(["netslice reproduce", *given])
+        run_reproduce(settings, folder, console, jobs=jobs, report_dir=report_dir, command=command,
+                      progress_every=progress_every)  # fmt: skip
+    except NetsliceError as err:
+        raise fail(err) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

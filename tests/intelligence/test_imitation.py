@@ -247,9 +247,16 @@ def test_warm_config_fields_and_their_errors() -> None:
     cfg = RunConfig().overridden({"warm_actor": "runs/bc", "warm_critic_updates": 3, "warm_log_std": None})
     assert cfg.warm == WarmStartConfig(actor="runs/bc", critic_updates=3, log_std=None)
     assert RunConfig.from_dict(cfg.record()) == cfg
-    assert cfg.record()["warm"] == {"actor": "runs/bc", "critic_updates": 3, "log_std": None, "freeze_obs": True}
+    assert cfg.record()["warm"] == {
+        "actor": "runs/bc", "critic_updates": 3, "log_std": None, "freeze_obs": True, "learning_rate": 1e-4
+    }  # fmt: skip
     with pytest.raises(ConfigError, match=r"log_std: must be in \[-10, 2\]"):
         RunConfig().overridden({"warm_log_std": 5.0})
+    with pytest.raises(ConfigError, match=r"learning_rate: must be in \(0, 1\]"):
+        RunConfig().overridden({"warm_learning_rate": 0.0})
+    assert WarmStartConfig(actor="x").rate(1e-3) == 1e-4
+    assert WarmStartConfig().rate(1e-3) == 1e-3  # no actor: PPO's own
+    assert WarmStartConfig(actor="x", learning_rate=None).rate(1e-3) == 1e-3
     with pytest.raises(ConfigError, match=r"unknown key 'warm\.bogus'"):
         RunConfig.from_dict({"warm": {"bogus": 1}})
     assert not WarmStartConfig().actor_frozen(0)

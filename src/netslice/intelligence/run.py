@@ -184,9 +184,16 @@ def switch_info(row: dict[str, float]) -> str:
 
 
 def train(
-    cfg: RunConfig, run_dir: Path, resume: bool, console: Console, progress_every: float = PLAIN_INTERVAL_S
+    cfg: RunConfig,
+    run_dir: Path,
+    resume: bool,
+    console: Console,
+    progress_every: float = PLAIN_INTERVAL_S,
+    baselines: Sequence[str] = BASELINES,
 ) -> dict[str, dict[str, float]]:
-    """Train PPO, then compare it with the baselines (see the module docstring).
+    """Train PPO, then compare it with ``baselines`` (see the module docstring).
+
+    ``netslice reproduce`` evaluates the baselines once per scenario and seed, apart, and passes none.
 
     Writes ``run_dir/run_config.json`` (:meth:`RunConfig.save`) once the checkpoint, if resumed, is known to be
     of the same configuration.
@@ -235,7 +242,7 @@ def train(
     policies: dict[str, AnyPolicy] = {"ppo": ppo.policy()}
     if shield is not None:
         policies["ppo+switching"] = shield.switching_policy(ppo.policy(), name="ppo+switching")
-    policies.update({name: make_policy(name, sc, cfg.weights) for name in BASELINES})
+    policies.update({name: make_policy(name, sc, cfg.weights) for name in baselines})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip
     return report(results, run_dir, console, ppo.stats.history, written, days=cfg.eval_days, n_envs=cfg.eval_envs,

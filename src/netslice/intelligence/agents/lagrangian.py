@@ -124,6 +124,10 @@ class Multipliers:
         self.last: FloatArray | None = None  # the J_C of the last step
         self.steps = 0
 
+    def start(self, lam0: float) -> None:
+        """Start every multiplier at ``lam0`` (at least 0) instead of 0, before the first step."""
+        self.lam = np.full(len(self.slice_names), check_range("lambda_init", lam0, 0.0))
+
     def observe(self, j_c: ArrayLike) -> bool:
         """Add one update's ``J_C`` (shape (K,)); step the multipliers when the window is full. Return whether it did.
 
@@ -225,6 +229,12 @@ class PIDLagrangian(Multipliers):
         k = len(self.slice_names)
         self.integral: FloatArray = np.zeros(k)
         self.smoothed: FloatArray | None = None  # J_s
+
+    def start(self, lam0: float) -> None:
+        """Start at ``lam0``: the integral holds it (``lam0 / K_I``), so that it decays only as the violations do."""
+        super().start(lam0)
+        if self.ki > 0.0:
+            self.integral = self.lam / self.ki
 
     def _next(self, j_c: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """The integral, smoothed ``J_C`` and derivative after a step on ``j_c`` (the state is not changed)."""

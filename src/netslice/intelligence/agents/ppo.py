@@ -175,9 +175,10 @@ class PPO:
         self.safety = safety or SafetyConfig()
         self.n_costs = len(envs.encoder.slice_names) if self.safety.enabled else 0
         self.agent = new_agent(cfg, self.n_obs, self.n_act, self.n_costs)
-        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=cfg.learning_rate, eps=1e-5)
-        self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None
         self.warm = warm or WarmStartConfig()
+        self.learning_rate = self.warm.rate(cfg.learning_rate)  # a warm actor fine-tunes with its own step size
+        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=self.learning_rate, eps=1e-5)
+        self.obs_rms = RunningMeanStd.zeros(self.n_obs) if cfg.norm_obs else None
         if self.warm.actor is not None:
             self.obs_rms = load_actor(self.agent, cfg, self.warm.actor, self.warm.log_std)
         self.obs_frozen = self.warm.enabled and self.warm.freeze_obs  # the warm actor's statistics stay
@@ -307,7 +308,7 @@ class PPO:
         start = time.perf_counter()
         if cfg.anneal_lr:
             for group in self.optimizer.param_groups:
-                group["lr"] = cfg.learning_rate * (1.0 - self.update / self.n_updates)
+                group["lr"] = self.learning_rate * (1.0 - self.update / self.n_updates)
         k = len(self.envs.encoder.slice_names)
         buf = Rollout.zeros(cfg.num_steps, n, self.n_obs, self.n_act, self.n_costs)
         env_reward = cost_sum = violations = 0.0

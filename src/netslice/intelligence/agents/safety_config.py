@@ -63,6 +63,10 @@ class SafetyConfig:
             shortfall does). The multipliers always step on the violation rate.
         switching: baseline switching while learning: a shield (its settings: ShieldConfig, options
             ``--shield-*``) enforces the rule-based policy's action where the agent's is predicted to violate.
+        lambda_init: the value every multiplier starts at (at least 0). With PID it is the integral's starting
+            value (times K_I), so it decays as the violations stay below the limit. A run starting from a good actor
+            (a warm start) needs it: at 0, the first updates optimise the usage alone and leave the clone's SLA
+            boundary.
         switched_samples: how switched slots enter the policy loss: ``"keep"`` (the agent's own action stays; it
             earns the usage of the slot as played, the baseline's, and is judged, in the penalty and the
             constraints, by the shield's predicted cost of the agent's action instead of the baseline's real one)
@@ -81,6 +85,7 @@ class SafetyConfig:
     cost_signal: str = "graded"
     switching: bool = False
     switched_samples: str = "keep"
+    lambda_init: float = 0.0
 
     def __post_init__(self) -> None:
         choices = (("method", METHODS), ("cost_signal", COST_SIGNALS), ("switched_samples", SWITCHED_SAMPLES))
@@ -94,6 +99,7 @@ class SafetyConfig:
         for name in ("lambda_lr", "pid_kp", "pid_ki", "pid_kd"):
             check_range(name, getattr(self, name), 0.0)
         check_range("pid_ema", self.pid_ema, 0.0, 1.0, high_open=True)
+        check_range("lambda_init", self.lambda_init, 0.0)
 
     @property
     def enabled(self) -> bool:
@@ -101,14 +107,17 @@ class SafetyConfig:
         return self.method != "none"
 
     def multipliers(self, slice_names: Sequence[str]) -> Multipliers | None:
-        """Fresh multipliers (all 0) for ``slice_names``, or None for ``method="none"``."""
+        """Fresh multipliers (all ``lambda_init``) for ``slice_names``, or None for ``method="none"``."""
         from netslice.intelligence.agents import lagrangian  # numpy: only when training
 
+        multipliers: Multipliers | None = None
         if self.method == "lagrangian":
-            return lagrangian.DualAscent(slice_names, self.violation_limit, self.lambda_lr, self.lambda_every)
-        if self.method == "pid":
-            return lagrangian.PIDLagrangian(
+            multipliers = lagrangian.DualAscent(slice_names, self.violation_limit, self.lambda_lr, self.lambda_every)
+        elif self.method == "pid":
+            multipliers = lagrangian.PIDLagrangian(
                 slice_names, self.violation_limit, self.pid_kp, self.pid_ki, self.pid_kd, self.lambda_every,
                 self.pid_ema,
             )  # fmt: skip
-        return None
+        if multipliers is not None and self.lambda_init > 0.0:
+            multipliers.start(self.lambda_init)
+        return multipliers

@@ -1,0 +1,143 @@
+"""What ``netslice reproduce`` runs: the paper's evaluation as a list of tasks, per scenario and seed.
+
+Per seed ``S`` (:attr:`Settings.seeds`), on ``testbed-v0``:
+
+==============================  ==================================================================================
+``baselines``                   the rule-based policy, the forecast planner and the oracle, evaluated
+``penalty``                     PPO with the fixed cost penalty (the main job's method)
+``lagrangian``                  PPO, PID Lagrangian, ``violation_limit`` d (no penalty)
+``switching``                   the same with baseline switching
+``bc``                          behaviour cloning of the teacher (:attr:`Settings.teacher`)
+``bc-switching``                ``switching`` starting from the clone (critics warmed up first)
+==============================  ==================================================================================
+
+and on ``testbed-live-v0`` (the live network: no pre-training on it), ``baselines``, ``live-scratch`` (Lagrangian +
+switching from scratch) and ``live-sim`` (the same starting from seed ``S``'s ``switching`` agent of testbed-v0:
+pre-trained in simulation). Every training run has ``steps`` env steps on ``n_envs`` networks; every evaluation
+``eval_days`` days on ``eval_envs`` networks seeded ``1000 + S``. A task's folder is ``OUT/<scenario>/<name>-s<S>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netslice.errors import ConfigError
+
+#: The simulated testbed and the live network.
+SIM, LIVE = "testbed-v0", "testbed-live-v0"
+#: Multipliers of a warm-started run start at the main job's penalty weight (from 0, the first updates would
+#: optimise the usage alone and leave the warm actor's SLA boundary; measured in the warm-start notes).
+WARM_LAMBDA = 8.0
+#: Method -> the training options (flat RunConfig fields) it adds to the common ones.
+METHODS: dict[str, dict[str, Any]] = {
+    "penalty": {},
+    "lagrangian": {"cost_penalty": 0.0, "method": "pid"},
+    "switching": {"cost_penalty": 0.0, "method": "pid", "switching": True},
+    "bc-switching": {"cost_penalty": 0.0, "method": "pid", "switching": True, "lambda_init": WARM_LAMBDA},
+    "live-scratch": {"cost_penalty": 0.0, "method": "pid", "switching": True},
+    "live-sim": {"cost_penalty": 0.0, "method": "pid", "switching": True, "lambda_init": WARM_LAMBDA},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The size of a reproduction.
+
+    Attributes:
+        seeds: the seeds (training ``S``, evaluation ``1000 + S``).
+        steps: env steps of every training run.
+        n_envs: training networks.
+        eval_days: days of every evaluation.
+        eval_envs: networks of every evaluation.
+        violation_limit: d of the Lagrangian methods.
+        teacher: the behaviour-cloning teacher (a policy spec).
+        bc_days: days of demonstrations per network.
+        bc_envs: networks playing the teacher.
+        bc_epochs: behaviour-cloning epochs.
+        shield_pretrain_slots: slots per network of the shield's offline pretraining.
+    """
+
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    steps: int = 3_000_000
+    n_envs: int = 128
+    eval_days: int = 2
+    eval_envs: int = 16
+    violation_limit: float = 0.01
+    teacher: str = "forecast"
+    bc_days: int = 30
+    bc_envs: int = 16
+    bc_epochs: int = 10
+    shield_pretrain_slots: int = 240
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ConfigError("seeds: give at least one seed")
+        for name in ("steps", "n_envs", "eval_days", "eval_envs", "bc_days", "bc_envs", "bc_epochs"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1, got {getattr(self, name)!r}")
+
+    @classmethod
+    def quick(cls) -> Settings:
+        """A CI-sized reproduction: one seed, a few updates, small evaluations (every section, no figures of merit)."""
+        return cls(seeds=(0,), steps=24_576, n_envs=32, eval_days=1, eval_envs=4, bc_days=2, bc_envs=4, bc_epochs=2,
+                   shield_pretrain_slots=48)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work.
+
+    Attributes:
+        kind: ``"baselines"``, ``"bc"`` or ``"train"``.
+        name: the method (``baselines``, ``bc``, a key of :data:`METHODS`).
+        scenario: the scenario.
+        seed: the seed.
+        folder: its output folder.
+        config: for ``train``, the flat RunConfig fields; for ``bc``, the imitation job's arguments.
+        needs: folders of the tasks that must be done first.
+    """
+
+    kind: str
+    name: str
+    scenario: str
+    seed: int
+    folder: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[Path, ...] = ()
+
+
+def folder(out: Path, scenario: str, name: str, seed: int) -> Path:
+    """The folder of task ``name`` of ``scenario`` and ``seed``."""
+    return out / scenario / f"{name}-s{seed}"
+
+
+def plan(settings: Settings, out: Path) -> list[Task]:
+    """Every task of the reproduction, in an order that respects ``needs``."""
+    tasks: list[Task] = []
+    for seed in settings.seeds:
+        common = {
+            "total_steps": settings.steps, "n_envs": settings.n_envs, "seed": seed, "eval_days": settings.eval_days,
+            "eval_envs": settings.eval_envs, "violation_limit": settings.violation_limit,
+            "shield_pretrain_slots": settings.shield_pretrain_slots,
+        }  # fmt: skip
+        sizes = {"eval_days": settings.eval_days, "eval_envs": settings.eval_envs}
+        for scenario in (SIM, LIVE):
+            tasks.append(
+                Task("baselines", "baselines", scenario, seed, folder(out, scenario, "baselines", seed), sizes)
+            )
+        bc = folder(out, SIM, "bc", seed)
+        cloning = {"teacher": settings.teacher, "days": settings.bc_days, "n_envs": settings.bc_envs,
+                   "epochs": settings.bc_epochs, **sizes}  # fmt: skip
+        tasks.append(Task("bc", "bc", SIM, seed, bc, cloning))
+        for name in ("penalty", "lagrangian", "switching", "live-scratch"):
+            scenario = LIVE if name.startswith("live") else SIM
+            cfg = {**common, **METHODS[name], "scenario": scenario}
+            tasks.append(Task("train", name, scenario, seed, folder(out, scenario, name, seed), cfg))
+        warm = {**common, **METHODS["bc-switching"], "scenario": SIM, "warm_actor": str(bc)}
+        tasks.append(Task("train", "bc-switching", SIM, seed, folder(out, SIM, "bc-switching", seed), warm, (bc,)))
+        sim = folder(out, SIM, "switching", seed)
+        live = {**common, **METHODS["live-sim"], "scenario": LIVE, "warm_actor": str(sim)}
+        tasks.append(Task("train", "live-sim", LIVE, seed, folder(out, LIVE, "live-sim", seed), live, (sim,)))
+    return tasks

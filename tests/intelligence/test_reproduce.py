@@ -23,7 +23,7 @@ def test_plan_has_every_method_per_seed_and_dependencies_first(tmp_path: Path) -
     tasks = plan(Settings(seeds=(0, 3)), tmp_path)
     names = {(t.scenario, t.name, t.seed) for t in tasks}
     for seed in (0, 3):
-        for name in ("baselines", "bc", "penalty", "lagrangian", "switching", "bc-switching"):
+        for name in ("baselines", "bc", "penalty", "lagrangian", "switching", "bc-lagrangian", "bc-switching"):
             assert (SIM, name, seed) in names
         for name in ("baselines", "live-scratch", "live-sim"):
             assert (LIVE, name, seed) in names
@@ -84,13 +84,14 @@ def test_quick_reproduction_writes_every_section_and_resumes(tmp_path: Path) -> 
                     "## Commands", "fig4b_violation_cdf.png", "fig4d_bc_online.png", "live_learning.png"):  # fmt: skip
         assert section in report, section
     for row in ("rule-based", "PPO, cost penalty", "PPO, PID Lagrangian", "+ baseline switching", "+ BC warm start",
+                "PID Lagrangian + BC warm start",
                 "+ sim pre-training", "forecast planner", "oracle (clairvoyant)", "OnSlicing: -61.3 %"):  # fmt: skip
         assert row in report, row
     assert "netslice reproduce --quick" in report
     for picture in ("fig4b_violation_cdf.png", "fig4d_bc_online.png", "live_learning.png"):
         assert (tmp_path / "r" / picture).stat().st_size > 10_000
     done = sorted(out.rglob(DONE_FILE))
-    assert len(done) == 9
+    assert len(done) == 10
     assert {json.loads(p.read_text())["kind"] for p in done} == {"baselines", "bc", "train"}
     # a rerun finds every task done: it only rewrites the report
     stamps = [p.stat().st_mtime for p in done]

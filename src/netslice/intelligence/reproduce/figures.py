@@ -22,6 +22,7 @@ from netslice.intelligence.reproduce.results import Outcome, smoothed
 
 #: One colour per method.
 COLOURS = {"lagrangian": "tab:red", "switching": "tab:blue", "bc-switching": "tab:green", "penalty": "tab:grey",
+           "bc-lagrangian": "tab:olive",
            "live-scratch": "tab:blue", "live-sim": "tab:green"}  # fmt: skip
 #: Updates averaged in the learning curves.
 WINDOW = 10
@@ -34,7 +35,7 @@ def _runs(outcomes: list[Outcome], scenario: str, name: str) -> list[Outcome]:
 def violation_cdf(outcomes: list[Outcome], path: Path) -> list[Path]:
     """Fig. 4(b) (see the module docstring)."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name in ("penalty", "lagrangian", "switching", "bc-switching"):
+    for name in ("penalty", "lagrangian", "switching", "bc-lagrangian", "bc-switching"):
         for i, o in enumerate(_runs(outcomes, SIM, name)):
             if o.day_cdf is None or not o.day_cdf["rate"]:
                 continue
@@ -66,7 +67,7 @@ def bc_online(outcomes: list[Outcome], path: Path) -> list[Path]:
     left.set_ylabel("weighted usage")
     left.grid(alpha=0.3)
     left.legend(fontsize=8)
-    for name in ("lagrangian", "switching", "bc-switching"):
+    for name in ("lagrangian", "switching", "bc-lagrangian", "bc-switching"):
         for i, o in enumerate(_runs(outcomes, SIM, name)):
             if o.curve is not None:
                 right.plot(o.curve[:, 0], smoothed(o.curve[:, 1], WINDOW), color=COLOURS[name], alpha=0.7,

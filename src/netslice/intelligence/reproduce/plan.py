@@ -8,7 +8,9 @@ Per seed ``S`` (:attr:`Settings.seeds`), on ``testbed-v0``:
 ``lagrangian``                  PPO, PID Lagrangian, ``violation_limit`` d (no penalty)
 ``switching``                   the same with baseline switching
 ``bc``                          behaviour cloning of the teacher (:attr:`Settings.teacher`)
-``bc-switching``                ``switching`` starting from the clone (critics warmed up first)
+``bc-lagrangian``               ``lagrangian`` starting from the clone (critics warmed up first, multipliers at
+                                :data:`WARM_LAMBDA`)
+``bc-switching``                ``switching`` starting from the clone (likewise)
 ==============================  ==================================================================================
 
 and on ``testbed-live-v0`` (the live network: no pre-training on it), ``baselines``, ``live-scratch`` (Lagrangian +
@@ -35,6 +37,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "penalty": {},
     "lagrangian": {"cost_penalty": 0.0, "method": "pid"},
     "switching": {"cost_penalty": 0.0, "method": "pid", "switching": True},
+    "bc-lagrangian": {"cost_penalty": 0.0, "method": "pid", "lambda_init": WARM_LAMBDA},
     "bc-switching": {"cost_penalty": 0.0, "method": "pid", "switching": True, "lambda_init": WARM_LAMBDA},
     "live-scratch": {"cost_penalty": 0.0, "method": "pid", "switching": True},
     "live-sim": {"cost_penalty": 0.0, "method": "pid", "switching": True, "lambda_init": WARM_LAMBDA},
@@ -135,8 +138,9 @@ def plan(settings: Settings, out: Path) -> list[Task]:
             scenario = LIVE if name.startswith("live") else SIM
             cfg = {**common, **METHODS[name], "scenario": scenario}
             tasks.append(Task("train", name, scenario, seed, folder(out, scenario, name, seed), cfg))
-        warm = {**common, **METHODS["bc-switching"], "scenario": SIM, "warm_actor": str(bc)}
-        tasks.append(Task("train", "bc-switching", SIM, seed, folder(out, SIM, "bc-switching", seed), warm, (bc,)))
+        for name in ("bc-lagrangian", "bc-switching"):
+            warm = {**common, **METHODS[name], "scenario": SIM, "warm_actor": str(bc)}
+            tasks.append(Task("train", name, SIM, seed, folder(out, SIM, name, seed), warm, (bc,)))
         sim = folder(out, SIM, "switching", seed)
         live = {**common, **METHODS["live-sim"], "scenario": LIVE, "warm_actor": str(sim)}
         tasks.append(Task("train", "live-sim", LIVE, seed, folder(out, LIVE, "live-sim", seed), live, (sim,)))

@@ -18,11 +18,12 @@ from netslice.intelligence.reproduce.results import Outcome, final_rollout_usage
 #: Row labels of the methods, in table order.
 LABELS = {
     "rule": "rule-based", "penalty": "PPO, cost penalty", "lagrangian": "PPO, PID Lagrangian",
-    "switching": "+ baseline switching", "bc-switching": "+ BC warm start", "live-scratch": "PID + switching, scratch",
+    "switching": "+ baseline switching", "bc-lagrangian": "PID Lagrangian + BC warm start",
+    "bc-switching": "+ BC warm start (PID + switching)", "live-scratch": "PID + switching, scratch",
     "live-sim": "+ sim pre-training", "forecast": "forecast planner", "oracle": "oracle (clairvoyant)",
 }  # fmt: skip
 #: Methods of each scenario's table.
-ROWS = {SIM: ("rule", "penalty", "lagrangian", "switching", "bc-switching", "forecast", "oracle"),
+ROWS = {SIM: ("rule", "penalty", "lagrangian", "switching", "bc-lagrangian", "bc-switching", "forecast", "oracle"),
         LIVE: ("rule", "live-scratch", "live-sim", "forecast", "oracle")}  # fmt: skip
 #: OnSlicing's reported usage reduction against its rule-based policy (CoNEXT 2021), for comparison only.
 ONSLICING_REDUCTION = 0.613

@@ -41,9 +41,10 @@ assert tuple(range(N_RESOURCES))[_KNOB_SLICE] == KNOB_ROWS
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: The share rows summed over every slice of a node (index arrays): with one edge site, the edge row too.
-_NODE_ROWS = read_only(np.array(NODE_ROWS))
-_SHARE_ROWS = read_only(np.array(SHARE_ROWS))
+#: Per row, the sum over the slices within which no scaling happens: 1 for the rows summed over a node's slices
+#: (with one edge site the edge row too; with several, each site is checked on its own), inf for the others.
+_CEILING = read_only(np.array([1.0 if r in SHARE_ROWS else np.inf for r in range(N_RESOURCES)]))
+_CEILING_SITES = read_only(np.array([1.0 if r in NODE_ROWS else np.inf for r in range(N_RESOURCES)]))
 #: Total change of an env's shares above which capacity enforcement "modified" it (0-d, like ``_ONE``).
 _MODIFIED_TOL = read_only(np.array(1e-12))
 #: 1 as a read-only 0-d float64 array: a ufunc converts a Python float operand on every call, which costs about
@@ -104,8 +105,7 @@ def _scaled_down(alloc: FloatArray, site_of_slice: IntArray) -> FloatArray | Non
     sums = slice_sum(alloc)  # (E, n_resources)
     several_sites = np.count_nonzero(site_of_slice) > 0  # site_of_slice.max() > 0 (site ids are >= 0)
     edge_sums = site_sums(alloc[:, EDGE_CPU, :], site_of_slice) if several_sites else None  # (E, n_sites)
-    summed = sums[:, _NODE_ROWS if several_sites else _SHARE_ROWS]  # one site: the edge row sums like a node
-    if np.count_nonzero(summed <= _ONE) == summed.size and (
+    if np.count_nonzero(sums <= (_CEILING_SITES if several_sites else _CEILING)) == sums.size and (
         edge_sums is None or np.count_nonzero(edge_sums <= _ONE) == edge_sums.size
     ):  # every node within capacity (NaN sums are not: they take the general path)
         return None

@@ -351,3 +351,18 @@ def test_switching_policy_drives_the_rest_agent_api_like_in_process(testbed: Sce
     assert mask.any()
     assert not mask.all()  # both the agent's and the baseline's actions went over the API
     assert policies[0].metrics() == policies[1].metrics()
+
+
+def test_pretraining_plays_around_a_warm_actor_when_given() -> None:
+    """With a warm start the pretraining plays (and perturbs) the warm actor's actions, not the baseline's."""
+    cfg = ShieldConfig(members=2, hidden=(8,), pretrain_slots=6, pretrain_epochs=1, baseline_fraction=1.0,
+                       random_fraction=0.0, level_fraction=0.0, holdout=0.25)  # fmt: skip
+    baseline, warm = Const(0.6), Const(0.3)
+    shield = _shield(cfg, baseline)
+    envs = SliceVectorEnv(4, "testbed-v0", seed=0, include_kpis=True)
+    shield.pretrain(envs, seed=1, around=warm)
+    assert warm.calls == 6
+    assert baseline.calls == 0
+    plain = _shield(cfg, Const(0.6))
+    plain.pretrain(SliceVectorEnv(4, "testbed-v0", seed=0, include_kpis=True), seed=1)
+    assert plain.baseline.calls == 6  # type: ignore[attr-defined]

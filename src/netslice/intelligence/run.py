@@ -208,7 +208,7 @@ def train(
         console.print(f"resumed from {ppo.checkpoint_path} at update {ppo.update}/{ppo.n_updates}")
     cfg.save(run_dir)
     if shield is not None and not resumed:
-        pre = shielding.pretrain(shield, cfg, sc, run_dir)
+        pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=ppo.policy() if cfg.warm.enabled else None)
         console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
                       f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
                       f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",

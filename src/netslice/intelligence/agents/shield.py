@@ -267,17 +267,20 @@ class TrainingShield:
         self._last["shield/learn_s"] = time.perf_counter() - start
         return self.metrics()
 
-    def pretrain(self, envs: Any, seed: int) -> dict[str, float]:
+    def pretrain(self, envs: Any, seed: int, around: Policy | None = None) -> dict[str, float]:
         """Pretrain offline on ``envs`` (a SliceVectorEnv-like, not the training envs); the pretrain table.
 
         ``envs`` must report ``info["kpis"]`` for the margin target (``include_kpis=True``); the SLA targets
         in force come from its orchestrator's read-only planning model unless given to the constructor.
+        ``around``: the policy whose actions the pretraining plays and perturbs (default the baseline; a warm
+        start's actor, so that the evaluator knows the region where the agent starts; its ``BASELINE`` rows, and
+        ``shield/pretrain/baseline_switch_rate``, are then that policy's unperturbed actions).
         """
         start = time.perf_counter()
         if self.targets is None and self.cfg.target == "margin":
             self.targets = envs.orch.planning_model().targets
         rng = np.random.default_rng(seed)
-        data = collect(self.cfg, self.baseline, envs, seed, rng, self.targets)
+        data = collect(self.cfg, around or self.baseline, envs, seed, rng, self.targets)
         train, test = split_rows(data["obs"].shape[0], envs.num_envs, self.cfg.holdout, rng)
         target = data["margin"] if self.cfg.target == "margin" else data["cost"]
         self.evaluator.fit(data["obs"][train], data["action"][train], target[train], self.cfg.pretrain_epochs)

@@ -38,7 +38,7 @@ from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.connection import AgentApi, connect
 from netslice.intelligence.envs.features import Encoder
-from netslice.network.allocation import clip
+from netslice.network.allocation import clip, read_only
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.agent_api import Spaces
 
@@ -119,8 +119,13 @@ def episode_length(
     return int(slots_per_episode)
 
 
+#: The default action box's bounds as read-only 0-d float64 arrays: a ufunc converts a Python float operand on
+#: every call (half of a call on one env's action); the action is float64, so the clip is the same.
+_ZERO, _ONE = read_only(np.array(0.0)), read_only(np.array(1.0))
+
+
 def clip_action(
-    action: object, low: float = 0.0, high: float = 1.0, name: str = "action"
+    action: object, low: float | FloatArray = _ZERO, high: float | FloatArray = _ONE, name: str = "action"
 ) -> tuple[FloatArray, FloatArray]:
     """Clip an action to ``[low, high]``; return it and how far each row was outside.
 

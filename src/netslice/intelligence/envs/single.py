@@ -133,7 +133,8 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array], EnvCore):
         truncated = self.slots_per_episode is not None and self._t >= self.slots_per_episode
         self._done = truncated
         info = self.encoder.info(result, env=0)
-        info["action_clipped"], info["action_clip"] = bool(clip > 0.0), float(clip)
+        clip_size = float(clip)
+        info["action_clipped"], info["action_clip"] = clip_size > 0.0, clip_size
         usage_reward = self.encoder.reward(result.usage)
         # The reward of the batch of one, from the batched clipped cost (info["cost"] is its row 0).
         reward = float(shape_reward(usage_reward, info["cost"][None], self.reward_kind, self.cost_penalty)[0])

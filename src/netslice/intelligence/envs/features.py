@@ -281,12 +281,27 @@ class Encoder:
 
     def encode(self, obs: Observation) -> Float32Array:
         """Flat observations ``(n_envs, n_features)`` in the layout of the module table."""
-        features = self._feature_major(obs)
+        return self._flat(self._feature_major(obs), obs.hour)
+
+    def step_outputs(self, result: StepResult, env: int | None = None) -> tuple[Float32Array, dict[str, Any]]:
+        """:meth:`encode` of the slot's observation and :meth:`info` of the slot, in one pass.
+
+        The observation's cost feature is the info's clipped cost (the same clip): computed once when the
+        observation carries the slot's cost array.
+        """
+        features = self._feature_major(result.observation)
+        flat = self._flat(features, result.observation.hour)
+        if result.observation.cost is result.cost:
+            return flat, self._info(result, features[COST_INDEX], env)
+        return flat, self.info(result, env)
+
+    def _flat(self, features: FloatArray, hour_of_day: FloatArray) -> Float32Array:
+        """The flat float32 observations of feature-major features and the hour of day of the coming slot."""
         n_envs, K = features.shape[1], features.shape[2]
         n_slice_values = K * N_SLICE_FEATURES
         flat = np.empty((n_envs, n_slice_values + N_TIME_FEATURES), dtype=np.float32)
         flat[:, :n_slice_values].reshape(n_envs, K, N_SLICE_FEATURES)[...] = features.transpose(1, 2, 0)
-        hour = np.asarray(obs.hour, dtype=np.float64)
+        hour = np.asarray(hour_of_day, dtype=np.float64)
         if n_envs == 1:  # one network: its few distinct hours of day, remembered (the same computation, once)
             key = float(hour[0])
             known = self._time_memo.get(key)
@@ -383,10 +398,13 @@ class Encoder:
                 ``(n_envs,)`` as Python scalars), as a single env reports them; ``cost`` is then a view of
                 the batched clipped cost, whose ``[None]`` is the batched array again.
         """
+        return self._info(result, _bounded(np.asarray(result.cost, dtype=np.float64), _ZERO, _ONE), env)
+
+    def _info(self, result: StepResult, cost: FloatArray, env: int | None) -> dict[str, Any]:
+        """:meth:`info` with the clipped cost ``cost`` ``(n_envs, K)`` already computed."""
         cost_raw = np.asarray(result.cost, dtype=np.float64)
         usage = np.asarray(result.usage, dtype=np.float64)
         modified = np.asarray(result.modified, dtype=bool)
-        cost = _bounded(cost_raw, _ZERO, _ONE)
         if env is None:
             info: dict[str, Any] = {
                 "cost": cost,

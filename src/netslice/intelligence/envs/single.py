@@ -132,7 +132,7 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array], EnvCore):
         self._t += 1
         truncated = self.slots_per_episode is not None and self._t >= self.slots_per_episode
         self._done = truncated
-        info = self.encoder.info(result, env=0)
+        encoded, info = self.encoder.step_outputs(result, env=0)
         clip_size = float(clip)
         info["action_clipped"], info["action_clip"] = clip_size > 0.0, clip_size
         usage_reward = self.encoder.reward(result.usage)
@@ -141,7 +141,7 @@ class SliceEnv(gymnasium.Env[Float32Array, Float32Array], EnvCore):
         if self.reward_kind != "usage":
             info["reward_usage"] = float(usage_reward[0])
         self._last_obs, self._last_usage = result.observation, info["usage"]
-        return self.encoder.encode(result.observation)[0], reward, False, truncated, info
+        return encoded[0], reward, False, truncated, info
 
     def render(self) -> str | rendering.UInt8Array | None:
         """The current slot in ``render_mode`` (``None`` without a mode; see :mod:`.render`).

@@ -239,8 +239,7 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], EnvCore)
         self._last_action = alloc
         result = self.orch.step(alloc.reshape(self.num_envs, -1, self.n_slices))
         self._t += 1
-        obs = self.encoder.encode(result.observation)
-        info = self.encoder.info(result)
+        obs, info = self.encoder.step_outputs(result)
         info["action_clipped"], info["action_clip"] = clip > 0.0, clip
         usage_reward = self.encoder.reward(result.usage)
         reward = shape_reward(usage_reward, info["cost"], self.reward_kind, self.cost_penalty)

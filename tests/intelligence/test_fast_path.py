@@ -35,6 +35,7 @@ from netslice.orchestration.agent_api import Observation
 from netslice.orchestration.domains import make_managers
 from netslice.orchestration.enforcement import DomainFault, enforce_all, row_index
 from netslice.orchestration.lifecycle import targets_with
+from netslice.orchestration.orchestrator import Orchestrator
 
 SPECIAL = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-300, -1e-300, 1.0, -1.0, 5.0, 1e308, -1e308])
 
@@ -284,3 +285,26 @@ def test_the_scaled_action_wrapper_follows_changes_of_its_map() -> None:
     assert _same_bits(env.action(a), scaled_to_share(a))
     env.center = 0.2
     assert _same_bits(env.action(a), scaled_to_share(a, center=0.2))
+
+
+@pytest.mark.parametrize("n_envs", [1, 3])
+def test_step_outputs_equal_encode_and_info(n_envs: int) -> None:
+    sc = scenarios.load("testbed-v0")
+    enc = Encoder.from_scenario(sc, include_kpis=True)
+    orch = Orchestrator.create(sc, n_envs=n_envs, seed=9, backend="numpy")
+    rng = np.random.default_rng(9)
+    for t in range(6):
+        action = rng.uniform(0.0, 0.6, (n_envs, 7, sc.params.n_slices))
+        if t == 2:
+            action[:, :, 0] = 0.0  # a starved slice: infinite latency, NaN-prone KPIs
+        result = orch.step(action)
+        copied = replace(result, observation=replace(result.observation, cost=result.cost.copy()))
+        for res in (result, copied):  # the cost shared with the observation, or not
+            for env in (None, 0):
+                with np.errstate(all="ignore"):
+                    flat, info = enc.step_outputs(res, env)
+                    expected = enc.info(res, env)
+                    assert _same_bits(flat, enc.encode(res.observation))
+                assert info.keys() == expected.keys()
+                for key in ("cost", "cost_raw", "usage", "modified"):
+                    assert _same_bits(info[key], expected[key])

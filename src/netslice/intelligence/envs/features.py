@@ -345,7 +345,7 @@ class Encoder:
         out[ALLOC_START : ALLOC_START + N_RESOURCES] = alloc.transpose(1, 0, 2)
         out[COST_INDEX] = obs.cost
         low, high = self._one_env_bounds if n_envs == 1 else (_LOW_FM, _HIGH_FM)
-        clip(out, low, high, out=out)
+        clip(out, low, high, out)
         if has_nonfinite(out):  # a NaN (clipping to finite bounds leaves nothing else): rare
             np.copyto(out, _HIGH_FM, where=np.isnan(out) & _BOUNDED_NAN_FM)
         return out
@@ -357,21 +357,21 @@ class Encoder:
         module table's formulas.
         """
         d_ues, d_dl, d_ul = self._ref_divisors
+        ues, dl, ul, lat, rel, fps = out[:N_KPI_FEATURES]  # the rows, written in place (``out`` passed positionally)
         with self._errstate():
-            np.divide(kpis.active_ues, d_ues, out=out[0])
-            np.divide(kpis.offered_dl_kbps, d_dl, out=out[1])
-            np.divide(kpis.offered_ul_kbps, d_ul, out=out[2])
-            lat, rel = out[3], out[4]
+            np.divide(kpis.active_ues, d_ues, ues)
+            np.divide(kpis.offered_dl_kbps, d_dl, dl)
+            np.divide(kpis.offered_ul_kbps, d_ul, ul)
             np.maximum(kpis.latency_ms, _ZERO, out=lat)  # log1p(max(latency, 0) / scale)
-            np.divide(lat, _LATENCY_SCALE, out=lat)
-            np.log1p(lat, out=lat)
-            np.subtract(_ONE, kpis.reliability, out=rel)  # log10(1 + resolution * clip(1 - rel, 0, 1)) / 6
-            clip(rel, _ZERO, _ONE, out=rel)
-            np.multiply(_LOSS_RESOLUTION, rel, out=rel)
-            np.add(_ONE, rel, out=rel)
-            np.log10(rel, out=rel)
-            np.divide(rel, _SIX, out=rel)
-            np.divide(kpis.fps, _FPS_SCALE, out=out[5])
+            np.divide(lat, _LATENCY_SCALE, lat)
+            np.log1p(lat, lat)
+            np.subtract(_ONE, kpis.reliability, rel)  # log10(1 + resolution * clip(1 - rel, 0, 1)) / 6
+            clip(rel, _ZERO, _ONE, rel)
+            np.multiply(_LOSS_RESOLUTION, rel, rel)
+            np.add(_ONE, rel, rel)
+            np.log10(rel, rel)
+            np.divide(rel, _SIX, rel)
+            np.divide(kpis.fps, _FPS_SCALE, fps)
         if self._ref_absent is not None:
             np.copyto(out[:3], 0.0, where=self._ref_absent)  # a direction without demand reads 0
 

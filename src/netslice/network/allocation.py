@@ -45,7 +45,7 @@ clip: np.ufunc = (np._core if hasattr(np, "_core") else np.core).umath.clip
 
 def read_only(array: ArrayT) -> ArrayT:
     """Mark an array its owner alone holds read-only (no copy) and return it: others may read, not write it."""
-    array.flags.writeable = False
+    array.setflags(write=False)
     return array
 
 
@@ -95,8 +95,10 @@ def check_values(alloc: FloatArray, label: str = "allocation", rows: tuple[int, 
     """
     lo = np.minimum.reduce(alloc, axis=None, initial=0.0)  # what alloc.min(initial=0.0) runs
     hi = np.maximum.reduce(alloc, axis=None, initial=0.0)
-    if np.isfinite(lo) and np.isfinite(hi) and lo >= 0.0 and hi <= 1.0:
-        return  # fast path: one pass each for min and max; NaN propagates into both
+    # Fast path: one pass each for min and max. NaN propagates into both and fails both comparisons (-inf fails the
+    # first, +inf the second): the slow path below then names what is wrong.
+    if lo >= 0.0 and hi <= 1.0:
+        return
     finite = np.isfinite(alloc)
     if not finite.all():
         env, i, k = np.argwhere(~finite)[0]

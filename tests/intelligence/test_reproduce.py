@@ -88,6 +88,9 @@ def test_quick_reproduction_writes_every_section_and_resumes(tmp_path: Path) -> 
                 "+ sim pre-training", "forecast planner", "oracle (clairvoyant)", "OnSlicing: -61.3 %"):  # fmt: skip
         assert row in report, row
     assert "netslice reproduce --quick" in report
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert len(results["tasks"]) == 10
+    assert results["settings"]["seeds"] == [0]
     for picture in ("fig4b_violation_cdf.png", "fig4d_bc_online.png", "live_learning.png"):
         assert (tmp_path / "r" / picture).stat().st_size > 10_000
     done = sorted(out.rglob(DONE_FILE))

@@ -8,12 +8,14 @@ usage or violation rate). Targets: the issue's, each with its measured value and
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from netslice.intelligence.reproduce import figures
 from netslice.intelligence.reproduce.plan import LIVE, SIM, Settings
 from netslice.intelligence.reproduce.results import Outcome, final_rollout_usage, first_step_within, spread
+from netslice.intelligence.run_config import write_json_atomic
 
 #: Row labels of the methods, in table order.
 LABELS = {
@@ -145,7 +147,7 @@ def targets(outcomes: list[Outcome]) -> list[str]:
 
 
 def write(outcomes: list[Outcome], settings: Settings, out: Path, header: dict[str, Any]) -> Path:
-    """Write ``out/report.md`` and its figures; return the report's path."""
+    """Write ``out/report.md``, its figures and ``results.json`` (every task's metrics); return the report's path."""
     pictures = figures.write_all(outcomes, out)
     lines = [
         "# netslice reproduction: safe online learning, imitation and sim-to-real transfer", "",
@@ -168,6 +170,10 @@ def write(outcomes: list[Outcome], settings: Settings, out: Path, header: dict[s
     ]  # fmt: skip
     path = out / "report.md"
     path.write_text("\n".join(lines))
+    write_json_atomic(out / "results.json", {"header": header, "settings": asdict(settings), "tasks": [
+        {"scenario": o.task.scenario, "name": o.task.name, "seed": o.task.seed, "metrics": o.metrics}
+        for o in outcomes
+    ]})  # fmt: skip
     return path
 
 

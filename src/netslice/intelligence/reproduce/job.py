@@ -13,7 +13,7 @@ from netslice.intelligence.progress import PLAIN_INTERVAL_S, progress
 from netslice.intelligence.reproduce import report
 from netslice.intelligence.reproduce.plan import Settings, Task, plan
 from netslice.intelligence.reproduce.results import read
-from netslice.intelligence.reproduce.runner import execute, is_done
+from netslice.intelligence.reproduce.runner import execute, is_done, read_done
 from netslice.provenance import environment, git_revision
 
 
@@ -51,6 +51,7 @@ def reproduce(
     header = {
         "command": command, **git_revision(), "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_s": time.perf_counter() - start, "cpu": f"{env.get('cpu_model', '?')} ({jobs} jobs)",
+        "done_before": done_before, "task_s": sum(float(read_done(t)["seconds"]) for t in tasks),
     }  # fmt: skip
     target = report_dir or out
     target.mkdir(parents=True, exist_ok=True)

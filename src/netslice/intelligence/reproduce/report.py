@@ -153,7 +153,9 @@ def write(outcomes: list[Outcome], settings: Settings, out: Path, header: dict[s
         "# netslice reproduction: safe online learning, imitation and sim-to-real transfer", "",
         f"- command: `{header['command']}`", f"- commit: `{header['git_commit']}`"
         + (" (with uncommitted changes)" if header.get("git_dirty") else ""),
-        f"- finished: {header['finished']}, wall time {header['wall_s'] / 60:.1f} min on {header['cpu']}",
+        f"- finished: {header['finished']} on {header['cpu']}; this run's wall time {header['wall_s'] / 60:.1f} min "
+        f"({header['done_before']} tasks were done before it); every task's own time added up: "
+        f"{header['task_s'] / 60:.1f} min",
         f"- seeds {', '.join(map(str, settings.seeds))}; every training run {settings.steps:,} env steps on "
         f"{settings.n_envs} networks; evaluations {settings.eval_days} days x {settings.eval_envs} networks "
         f"(seed 1000 + S); d = {settings.violation_limit:.2%}; BC teacher `{settings.teacher}`, "

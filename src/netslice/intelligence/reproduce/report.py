@@ -7,6 +7,7 @@ usage or violation rate). Targets: the issue's, each with its measured value and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -89,7 +90,7 @@ def _target(what: str, measured: str, met: bool | None) -> str:
 
 
 def _share(x: float) -> str:
-    return f"{x:.2f} of its steps"
+    return f"{x:.2f} of its steps" if math.isfinite(x) else "never"
 
 
 def _reach(runs: list[Outcome], references: list[Outcome]) -> list[float]:
@@ -104,6 +105,22 @@ def _reach(runs: list[Outcome], references: list[Outcome]) -> list[float]:
     return out
 
 
+def _warm_targets(title: str, warm: list[Outcome], scratch: list[Outcome], rule: list[float]) -> list[str]:
+    """The targets of a warm-started run against the from-scratch Lagrangian run of the same seeds."""
+    v = [o.metrics["learn/violation_rate"] for o in warm]
+    gap = [w.metrics["final/usage"] / s.metrics["final/usage"] - 1.0 for w, s in zip(warm, scratch, strict=False)]
+    frac = _reach(warm, scratch)
+    peak = [float(w.curve[:, 1].max()) / r for w, r in zip(warm, rule, strict=False) if w.curve is not None]
+    return [
+        _target(f"{title}: violations over the whole online run <= 0.1 %", _pair(v), max(v) <= 0.001),
+        _target("... final usage within 5 % of from-scratch Lagrangian PPO's", _pair(gap, _change), max(gap) <= 0.05),
+        _target("... reached in <= half the from-scratch run's env steps (rollout usage within 5 % of its final "
+                "rollout usage)", _pair(frac, _share), max(frac) <= 0.5),
+        _target("... rollout usage below the rule-based policy's from the first day on (peak / rule)",
+                _pair(peak, lambda x: f"{x:.3f}"), max(peak) < 1.0),
+    ]  # fmt: skip
+
+
 def targets(outcomes: list[Outcome]) -> list[str]:
     """The issue's targets, measured (mean and worst seed)."""
     lines = ["| target | measured: mean (worst seed) | verdict |", "|---|---|---|"]
@@ -115,21 +132,12 @@ def targets(outcomes: list[Outcome]) -> list[str]:
                              _pair(gap, lambda x: f"{100 * x:+.1f} %"), max(abs(g) for g in gap) <= 0.05))  # fmt: skip
         lines.append(_target("BC: violations <= the teacher's + 0.5 points",
                              _pair(excess, lambda x: f"{100 * x:+.2f} pt"), max(excess) <= 0.005))  # fmt: skip
-    warm, scratch = _by(outcomes, SIM, "bc-switching"), _by(outcomes, SIM, "lagrangian")
-    rule = _metric(outcomes, SIM, "rule", "final/usage")
-    if warm and scratch:
-        v = [o.metrics["learn/violation_rate"] for o in warm]
-        lines.append(_target("BC + Lagrangian + switching: violations over the whole online run <= 0.1 %", _pair(v),
-                             max(v) <= 0.001))  # fmt: skip
-        gap = [w.metrics["final/usage"] / s.metrics["final/usage"] - 1.0 for w, s in zip(warm, scratch, strict=False)]
-        lines.append(_target("... final usage within 5 % of from-scratch Lagrangian PPO's",
-                             _pair(gap, lambda x: f"{100 * x:+.1f} %"), max(gap) <= 0.05))  # fmt: skip
-        frac = _reach(warm, scratch)
-        lines.append(_target("... reached in <= half the from-scratch run's env steps (rollout usage within 5 % "
-                             "of its final)", _pair(frac, _share), max(frac) <= 0.5))  # fmt: skip
-        peak = [float(w.curve[:, 1].max()) / r for w, r in zip(warm, rule, strict=False) if w.curve is not None]
-        lines.append(_target("... rollout usage below the rule-based policy's from the first day on (peak / rule)",
-                             _pair(peak, lambda x: f"{x:.3f}"), max(peak) < 1.0))  # fmt: skip
+    scratch, rule = _by(outcomes, SIM, "lagrangian"), _metric(outcomes, SIM, "rule", "final/usage")
+    for name, title in (("bc-switching", "BC + Lagrangian + switching"), ("bc-lagrangian", "BC + Lagrangian, "
+                                                                          "no switching (same criteria)")):  # fmt: skip
+        warm = _by(outcomes, SIM, name)
+        if warm and scratch:
+            lines += _warm_targets(title, warm, scratch, rule)
     sim, live = _by(outcomes, LIVE, "live-sim"), _by(outcomes, LIVE, "live-scratch")
     if sim and live:
         first30 = [float(o.curve[:30, 2].mean()) for o in sim if o.curve is not None]

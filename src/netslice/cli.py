@@ -8,7 +8,6 @@ SLA compliance and per-domain usage; ``netslice scenarios`` lists the registered
 from __future__ import annotations
 
 import inspect
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,13 +16,13 @@ from typing import Annotated, Any, get_args, get_origin
 import numpy as np
 import typer
 from numpy.typing import NDArray
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from netslice.cli_common import PROGRESS_OPTION, console, fail
+from netslice.cli_learning import imitate, reproduce
 from netslice.errors import NetsliceError
-from netslice.intelligence.imitation.bc_config import BCConfig
 from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
 from netslice.intelligence.progress import PLAIN_INTERVAL_S
 from netslice.intelligence.run_config import (
@@ -43,11 +42,6 @@ from netslice.network.scenarios.sla import SlaTargets, describe, sla_cost
 from netslice.network.simulator import Simulator
 
 app = typer.Typer(help="netslice: DRL-based end-to-end network slicing.", no_args_is_help=True)
-console = Console(width=None if os.isatty(1) else 150)
-
-PROGRESS_OPTION = typer.Option(
-    min=0.0, help="When output is not a terminal: seconds between two progress lines (0: every update)."
-)
 
 #: KPI columns of the simulate table: (Kpis field, header, format).
 KPI_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -98,12 +92,6 @@ def judged_cell(targets: SlaTargets, judged: dict[str, NDArray[np.float64]], k: 
             median, unit = median.split(" ")[0], " " + fmt.split(" ", 1)[1]
         lines.append(f"{median} / {fmt.format(worst).split(' ')[0]}{unit}")
     return "\n".join(lines)
-
-
-def fail(err: Exception | str, code: int = 2) -> typer.Exit:
-    """Print ``error: <message>`` on one logical line (no traceback, no markup) and return the exit to raise."""
-    console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
-    return typer.Exit(code)
 
 
 @app.command("scenarios")
@@ -366,86 +354,8 @@ def evaluate(
         raise fail(err) from None
 
 
-@app.command()
-def imitate(
-    teacher: Annotated[
-        str, typer.Option(help="The teacher: rule, forecast, forecast:Q, or any --policy of evaluate.")
-    ] = "rule",
-    scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",
-    days: Annotated[int, typer.Option(min=1, help="Days of demonstrations per network.")] = 30,
-    n_envs: Annotated[int, typer.Option(min=1, help="Networks playing the teacher.")] = 16,
-    seed: Annotated[int, typer.Option(help="Seed of the demonstrations, the clone and the evaluation.")] = 0,
-    epochs: Annotated[int, typer.Option(min=1, help="Behaviour-cloning epochs.")] = BCConfig.epochs,
-    batch_size: Annotated[int, typer.Option(min=1, help="Samples per Adam step.")] = BCConfig.batch_size,
-    learning_rate: Annotated[float, typer.Option(help="Adam step size, in (0, 1].")] = BCConfig.learning_rate,
-    holdout: Annotated[float, typer.Option(help="Fraction of episodes held out, in [0, 1).")] = BCConfig.holdout,
-    quantile: Annotated[
-        float, typer.Option(help="Quantile of the pinball loss, in (0, 1); above 0.5 errs towards larger shares.")
-    ] = BCConfig.quantile,
-    eval_days: Annotated[int, typer.Option(min=1, help="Days of each evaluation.")] = 2,
-    eval_envs: Annotated[int, typer.Option(min=1, help="Networks of each evaluation.")] = 8,
-    dataset: Annotated[Path | None, typer.Option(help="Clone this dataset folder instead of collecting.")] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Take the network shape from this run_config.json (of the PPO run to start).")
-    ] = None,
-    run_dir: Annotated[
-        Path | None, typer.Option(help="Output folder (default runs/SCENARIO-bc-TEACHER-sSEED).")
-    ] = None,
-    progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
-) -> None:
-    """Clone a teacher policy into a PPO actor (behaviour cloning), the start point of online learning.
-
-    Collects the teacher's demonstrations through the orchestrator (a Minari dataset in RUN_DIR/dataset), trains the
-    clone, evaluates it after each epoch. Writes RUN_DIR/checkpoint.pt (for netslice train --warm-actor RUN_DIR),
-    bc.json and bc_curve.png.
-    """
-    from netslice.intelligence.imitation.job import imitate as run_imitate
-
-    try:
-        ppo = RunConfig.load(config).ppo if config is not None else None
-        bc = BCConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, holdout=holdout, seed=seed,
-                      quantile=quantile)  # fmt: skip
-        out = run_dir or Path("runs") / f"{Path(scenario).stem}-bc-{teacher.replace(':', '_')}-s{seed}"
-        run_imitate(teacher, scenario, out, console, days=days, n_envs=n_envs, seed=seed, bc=bc, ppo=ppo,
-                    eval_days=eval_days, eval_envs=eval_envs, data=dataset, progress_every=progress_every)  # fmt: skip
-    except NetsliceError as err:
-        raise fail(err) from None
-
-
-@app.command()
-def reproduce(
-    quick: Annotated[bool, typer.Option("--quick", help="A CI-sized run: one seed, a few updates.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Folder of the runs (default runs/reproduce[-quick]).")] = None,
-    report_dir: Annotated[
-        Path | None, typer.Option(help="Where report.md and its figures go (default: the runs' folder).")
-    ] = None,
-    seeds: Annotated[list[int] | None, typer.Option("--seed", help="Repeatable; default 0-4 (0 with --quick).")] = None,
-    steps: Annotated[int | None, typer.Option(min=1, help="Env steps of every training run.")] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Runs side by side (processes).")] = 2,
-    progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
-) -> None:
-    """Regenerate the paper's evaluation on testbed-v0 and testbed-live-v0 and write a Markdown report.
-
-    Safe online learning (penalty, Lagrangian, baseline switching), behaviour cloning warm start, sim-to-real
-    transfer, the forecast planner and the oracle; every seed; figures and the exact commands. Resumable: run it again
-    to finish an interrupted reproduction.
-    """
-    from dataclasses import replace
-
-    from netslice.intelligence.reproduce.job import reproduce as run_reproduce
-    from netslice.intelligence.reproduce.plan import Settings
-
-    try:
-        settings = Settings.quick() if quick else Settings()
-        settings = replace(settings, seeds=tuple(seeds) if seeds else settings.seeds, steps=steps or settings.steps)
-        folder = out or Path("runs") / ("reproduce-quick" if quick else "reproduce")
-        given = [*(["--quick"] if quick else []), *(f"--seed {s}" for s in seeds or ()),
-                 *([f"--steps {steps}"] if steps else []), f"--jobs {jobs}"]  # fmt: skip
-        command = " ".join(["netslice reproduce", *given])
-        run_reproduce(settings, folder, console, jobs=jobs, report_dir=report_dir, command=command,
-                      progress_every=progress_every)  # fmt: skip
-    except NetsliceError as err:
-        raise fail(err) from None
+app.command()(imitate)
+app.command()(reproduce)
 
 
 def main() -> None:

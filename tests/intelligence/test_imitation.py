@@ -191,15 +191,7 @@ def test_clone_is_seeded(demos: dataset.Demonstrations) -> None:
 
 
 def _save_clone(c: Clone, cfg: PPOConfig, path: Path) -> Path:
-    from dataclasses import asdict
-
-    from netslice.intelligence.agents.checkpoint import save_checkpoint
-
-    n_obs, n_act = c.agent.actor[0].in_features, c.agent.log_std.shape[0]
-    return save_checkpoint(path / "checkpoint.pt", {
-        "config": asdict(cfg), "n_obs": n_obs, "n_act": n_act, "agent": c.agent.state_dict(),
-        "obs_rms": None if c.obs_rms is None else c.obs_rms.state_dict(),
-    })  # fmt: skip
+    return c.policy().save(path / "checkpoint.pt", cfg)
 
 
 def test_critic_warm_up_leaves_the_actor_unchanged_then_it_learns(rule_clone: Clone, tmp_path: Path) -> None:

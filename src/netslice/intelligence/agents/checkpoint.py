@@ -57,6 +57,10 @@ def plain(value: Any) -> Any:
     return value
 
 
+#: Entries a checkpoint needs to act as a policy (``PPOPolicy.load``, a warm start's actor).
+POLICY_KEYS = ("config", "n_obs", "n_act", "agent", "obs_rms")
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` (made :func:`plain`) with ``torch.save``: ``path`` is the old or the new file, never half.
 

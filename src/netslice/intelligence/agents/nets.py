@@ -68,7 +68,7 @@ class ActorCritic(nn.Module):
         self.actor = mlp(n_obs, n_act, hidden, out_gain=0.01, activation=activation)
         # With constraints the critic is a vector head: V and one V_C per constraint on one trunk (one forward).
         self.critic = mlp(n_obs, 1 + n_costs, hidden, out_gain=1.0, activation=activation)
-        self.n_costs = n_costs
+        self.n_obs, self.n_act, self.n_costs = n_obs, n_act, n_costs
         self.log_std = nn.Parameter(torch.full((n_act,), init_log_std))
         self.mean_bias = math.log(init_mean / (1.0 - init_mean))
         self.noise_space: NoiseSpace = noise_space

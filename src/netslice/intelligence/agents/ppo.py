@@ -44,8 +44,8 @@ from numpy.typing import NDArray
 from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents import lagrangian
-from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
+from netslice.intelligence.agents.policy import EVAL_HINT, PPOPolicy, new_agent
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.ppo_update import learn
 from netslice.intelligence.agents.rollout import Rollout
@@ -56,15 +56,23 @@ from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.intelligence.agents.warm_start import load_actor
 
 FloatArray = NDArray[np.float64]
+#: EVAL_HINT, PPOPolicy and new_agent live in :mod:`.policy` and are importable from here as before.
+__all__ = [
+    "CONFIG_HINT",
+    "EVAL_HINT",
+    "PPO",
+    "RESUME_KEYS",
+    "PPOConfig",
+    "PPOPolicy",
+    "PPOStats",
+    "RolloutEnv",
+    "new_agent",
+]  # fmt: skip
 
-#: Entries a checkpoint needs to act as a policy (:meth:`PPOPolicy.load`).
-POLICY_KEYS = ("config", "n_obs", "n_act", "agent", "obs_rms")
 #: Entries a checkpoint needs to resume training (:meth:`PPO.resume`).
 RESUME_KEYS = (
-    *POLICY_KEYS, "optimizer", "noise_rng", "torch_rng", "update", "global_step", "history", "env", "obs", "ledger"
+    *ckpt.POLICY_KEYS, "optimizer", "noise_rng", "torch_rng", "update", "global_step", "history", "env", "obs", "ledger"
 )  # fmt: skip
-#: What to do about a checkpoint that cannot be evaluated.
-EVAL_HINT = "pass a run folder or checkpoint.pt written by `netslice train`"
 #: What to do about a checkpoint written with another configuration.
 CONFIG_HINT = (
     "resume with the saved configuration (`netslice train --config RUN_DIR/run_config.json`), "
@@ -89,13 +97,6 @@ class RolloutEnv(Protocol):
     def restore(self, snap: dict[str, Any]) -> None: ...  # noqa: D102
 
 
-def new_agent(cfg: PPOConfig, n_obs: int, n_act: int, n_costs: int = 0) -> ActorCritic:
-    """A fresh actor-critic with the architecture and exploration of ``cfg`` (a cost critic if ``n_costs`` > 0)."""
-    return ActorCritic(
-        n_obs, n_act, tuple(cfg.hidden), cfg.log_std0, cfg.init_mean, cfg.noise_space, cfg.activation, n_costs
-    )  # fmt: skip
-
-
 @dataclass
 class PPOStats:
     """Per-update statistics (each documented once; logged under these names).
@@ -113,37 +114,6 @@ class PPOStats:
     """
 
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-class PPOPolicy:
-    """A trained PPO agent as a :class:`~netslice.intelligence.policies.base.Policy` (deterministic mean)."""
-
-    def __init__(self, agent: ActorCritic, obs_rms: RunningMeanStd | None) -> None:
-        self.agent = agent
-        self.obs_rms = obs_rms
-
-    def act(self, obs: NDArray[np.floating]) -> FloatArray:
-        """Mean action for a batch of flat observations."""
-        o = np.asarray(obs, dtype=np.float64)
-        x = self.obs_rms.normalize(o) if self.obs_rms is not None else o
-        with torch.no_grad():
-            mean = self.agent.mean(torch.as_tensor(x, dtype=torch.float32))
-        return np.asarray(mean.numpy(), dtype=np.float64)
-
-    @classmethod
-    def load(cls, path: str | Path) -> PPOPolicy:
-        """Load the policy from a checkpoint written by :class:`PPO`.
-
-        Raises:
-            CheckpointError: the file is not a usable PPO checkpoint (names the file and the reason).
-        """
-        data = ckpt.load_checkpoint(path, POLICY_KEYS, EVAL_HINT)
-        with ckpt.restoring(path, EVAL_HINT):
-            cfg = PPOConfig(**data["config"])
-            agent = new_agent(cfg, int(data["n_obs"]), int(data["n_act"]), int(data.get("n_costs", 0)))
-            agent.load_state_dict(data["agent"])
-            rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
-        return cls(agent, rms)
 
 
 class PPO:

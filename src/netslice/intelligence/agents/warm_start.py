@@ -49,11 +49,11 @@ def load_actor(agent: ActorCritic, cfg: PPOConfig, actor: str | Path, log_std: f
             the differing fields).
     """
     path = checkpoint_path(actor)
-    data = ckpt.load_checkpoint(path, ("config", "n_obs", "n_act", "agent", "obs_rms"), WARM_HINT)
+    data = ckpt.load_checkpoint(path, ckpt.POLICY_KEYS, WARM_HINT)
     saved = {key: data["config"].get(key) for key in ACTOR_FIELDS}
     wanted = {key: getattr(cfg, key) for key in ACTOR_FIELDS}
     ckpt.check_same_config(path, {"ppo": saved}, {"ppo": wanted}, WARM_HINT)
-    n_obs, n_act = int(agent.actor.state_dict()["0.weight"].shape[1]), int(agent.log_std.shape[0])
+    n_obs, n_act = agent.n_obs, agent.n_act
     if (int(data["n_obs"]), int(data["n_act"])) != (n_obs, n_act):
         raise ckpt.CheckpointError(
             f"checkpoint {path}: an actor for {data['n_obs']} observations and {data['n_act']} actions, this run "

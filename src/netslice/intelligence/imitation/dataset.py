@@ -166,9 +166,9 @@ def save(demos: Demonstrations, folder: str | Path) -> Path:
     from minari.data_collector import EpisodeBuffer
     from minari.dataset.minari_storage import MinariStorage
 
-    data = Path(folder) / DATA_DIR
-    if (data / "metadata.json").exists():
+    if find(folder) is not None:
         raise ConfigError(f"dataset folder {str(folder)!r}: already holds a dataset; give another folder")
+    data = Path(folder) / DATA_DIR
     data.mkdir(parents=True, exist_ok=True)
     register_envs()
     kwargs = {"scenario": demos.meta["scenario"], "reward": "usage", "action": "share", "slots_per_episode": None}
@@ -199,6 +199,15 @@ def save(demos: Demonstrations, folder: str | Path) -> Path:
     return data
 
 
+def find(folder: str | Path) -> Path | None:
+    """The Minari data folder of a dataset folder written by :func:`save` (or that data folder itself), or None."""
+    path = Path(folder)
+    for data in (path, path / DATA_DIR):
+        if (data / "metadata.json").exists():
+            return data
+    return None
+
+
 def load(folder: str | Path) -> Demonstrations:
     """Read a dataset written by :func:`save` (``folder`` or its ``data`` folder).
 
@@ -207,9 +216,8 @@ def load(folder: str | Path) -> Demonstrations:
     """
     from minari import MinariDataset
 
-    path = Path(folder)
-    data = path if (path / "metadata.json").exists() else path / DATA_DIR
-    if not (data / "metadata.json").exists():
+    data = find(folder)
+    if data is None:
         raise ConfigError(f"dataset {str(folder)!r}: no Minari dataset (metadata.json) there; give a folder written "
                           "by `netslice imitate`")  # fmt: skip
     ds = MinariDataset(data)

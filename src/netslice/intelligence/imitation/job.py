@@ -24,7 +24,6 @@ import numpy as np
 from rich.console import Console
 
 from netslice.intelligence import plots
-from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.ppo import PPOPolicy
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.evaluate import evaluate
@@ -94,12 +93,8 @@ def imitate(
 
         result = clone(demos, ppo, bc, on_epoch)
     teacher_row = {key: teacher_eval.summary()[key] for key in EVAL_KEYS}
-    ckpt.save_checkpoint(run_dir / "checkpoint.pt", {
-        "config": asdict(ppo), "n_obs": int(demos.observations.shape[-1]), "n_act": int(demos.actions.shape[-1]),
-        "n_costs": 0, "agent": result.agent.state_dict(),
-        "obs_rms": result.obs_rms.state_dict() if result.obs_rms is not None else None,
-        "bc": {"config": asdict(bc), "history": result.history, "dataset": str(data)},
-    })  # fmt: skip
+    result.policy().save(run_dir / "checkpoint.pt", ppo,
+                         bc={"config": asdict(bc), "history": result.history, "dataset": str(data)})  # fmt: skip
     info = meta(scenario=sc.name, teacher=demos.meta["teacher"], seed=seed, eval_days=eval_days, eval_envs=eval_envs,
                 eval_seed=eval_seed)  # fmt: skip
     record = {

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 
 from netslice.intelligence.plots import save_figure
 from netslice.intelligence.reproduce.plan import LIVE, SIM
@@ -26,6 +27,16 @@ COLOURS = {"lagrangian": "tab:red", "switching": "tab:blue", "bc-switching": "ta
            "live-scratch": "tab:blue", "live-sim": "tab:green"}  # fmt: skip
 #: Updates averaged in the learning curves.
 WINDOW = 10
+
+
+def _finish(ax: Axes, xlabel: str | None = None, ylabel: str | None = None) -> None:
+    """Labels (where given), the grid and the legend of one panel."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 def _runs(outcomes: list[Outcome], scenario: str, name: str) -> list[Outcome]:
@@ -44,10 +55,11 @@ def violation_cdf(outcomes: list[Outcome], path: Path) -> list[Path]:
                     label=name if i == 0 else None)  # fmt: skip
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set_xlim(0.0, 1.0)
-    ax.set_xlabel("per-day SLA violation rate while learning (fraction of a network's slots that day)")
-    ax.set_ylabel("fraction of network-days")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _finish(
+        ax,
+        "per-day SLA violation rate while learning (fraction of a network's slots that day)",
+        "fraction of network-days",
+    )
     ax.set_title(f"{SIM}: violations during online learning (one line per seed)")
     return save_figure(fig, path)
 
@@ -63,10 +75,7 @@ def bc_online(outcomes: list[Outcome], path: Path) -> list[Path]:
         left.plot(epochs, [row["usage/mean"] for row in history], color="tab:green", marker="o", alpha=0.7,
                   label="clone" if i == 0 else None)  # fmt: skip
         left.axhline(teacher["usage/mean"], color="black", linestyle="--", label="teacher" if i == 0 else None)
-    left.set_xlabel("behaviour-cloning epoch")
-    left.set_ylabel("weighted usage")
-    left.grid(alpha=0.3)
-    left.legend(fontsize=8)
+    _finish(left, "behaviour-cloning epoch", "weighted usage")
     for name in ("lagrangian", "switching", "bc-lagrangian", "bc-switching"):
         for i, o in enumerate(_runs(outcomes, SIM, name)):
             if o.curve is not None:
@@ -75,9 +84,7 @@ def bc_online(outcomes: list[Outcome], path: Path) -> list[Path]:
     rule = [o.metrics["rule/usage/mean"] for o in _runs(outcomes, SIM, "baselines")]
     if rule:
         right.axhline(float(np.mean(rule)), color="black", linestyle=":", label="rule-based")
-    right.set_xlabel("online env steps (rollout usage, exploration on)")
-    right.grid(alpha=0.3)
-    right.legend(fontsize=8)
+    _finish(right, "online env steps (rollout usage, exploration on)")
     fig.suptitle(f"{SIM}: behaviour cloning, then online learning")
     return save_figure(fig, path)
 
@@ -92,12 +99,8 @@ def live_learning(outcomes: list[Outcome], path: Path) -> list[Path]:
             label = name if i == 0 else None
             top.plot(o.curve[:, 0], smoothed(o.curve[:, 1], WINDOW), color=COLOURS[name], alpha=0.7, label=label)
             bottom.plot(o.curve[:, 0], smoothed(o.curve[:, 2], WINDOW), color=COLOURS[name], alpha=0.7, label=label)
-    top.set_ylabel("weighted usage")
-    bottom.set_ylabel("SLA violation rate")
-    bottom.set_xlabel("online env steps on the live network")
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _finish(top, ylabel="weighted usage")
+    _finish(bottom, "online env steps on the live network", "SLA violation rate")
     fig.suptitle(f"{LIVE}: learning online, from scratch and pre-trained on {SIM}")
     return save_figure(fig, path)
 

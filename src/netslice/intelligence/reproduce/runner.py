@@ -47,15 +47,15 @@ def run_task(task: Task) -> dict[str, Any]:
             cfg = RunConfig().overridden(task.config, f"task {task.folder}")
             run_train(cfg, task.folder, True, console, baselines=())
         elif task.kind == "bc":
+            from netslice.intelligence.imitation import dataset
             from netslice.intelligence.imitation.bc_config import BCConfig
             from netslice.intelligence.imitation.job import imitate
 
-            cfg_bc = BCConfig(epochs=int(task.config["epochs"]), seed=task.seed)
-            data = task.folder / "dataset"
             c = task.config
+            kept = dataset.find(task.folder / "dataset")  # an interrupted cloning keeps its demonstrations
             imitate(c["teacher"], task.scenario, task.folder, console, days=int(c["days"]), n_envs=int(c["n_envs"]),
-                    seed=task.seed, bc=cfg_bc, eval_days=int(c["eval_days"]), eval_envs=int(c["eval_envs"]),
-                    data=data if (data / "data" / "metadata.json").exists() else None)  # fmt: skip
+                    seed=task.seed, bc=BCConfig(epochs=int(c["epochs"]), seed=task.seed),
+                    eval_days=int(c["eval_days"]), eval_envs=int(c["eval_envs"]), data=kept)  # fmt: skip
         elif task.kind == "baselines":
             sc = load(task.scenario)
             days, n_envs = int(task.config["eval_days"]), int(task.config["eval_envs"])

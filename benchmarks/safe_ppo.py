@@ -49,6 +49,7 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "pid-d2": (*PID, "--violation-limit", "0.02"),
     "pid-d1-switching": (*PID, "--violation-limit", "0.01", "--switching"),
     "pid-d1-switching-exclude": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "exclude"),
+    "pid-d1-switching-corrected": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "corrected"),
     "penalty8-switching": ("--switching",),
 }
 #: Figures summarised over seeds: (section, key, worst is the largest).

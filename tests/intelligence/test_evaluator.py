@@ -173,3 +173,27 @@ def test_a_quantile_evaluator_predicts_the_quantile_of_a_noisy_target(tau: float
     np.testing.assert_allclose(mean[:, 0], grid + tau - 0.5, atol=0.06)
     with pytest.raises(ValueError, match="quantile"):
         EnsembleConfig(quantile=1.0)
+
+
+def test_the_expectation_heads_predict_the_violation_probability_and_the_expected_cost() -> None:
+    """target = a_0 - 0.5 + U(-0.5, 0.5): P(target > 0) = a_0 and E[clip(target, 0, 1)] = a_0^2 / 2 (a_0 in [0, 1])."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    obs, action = rng.uniform(0.0, 1.0, (n, 2)), rng.uniform(0.0, 1.0, (n, 2))
+    target = np.stack([action[:, 0] - 0.5 + rng.uniform(-0.5, 0.5, n), np.full(n, -0.5)], axis=1)
+    cfg = EnsembleConfig(seed=0, hidden=(32,), normalise=False, tolerance=0.0, quantile=0.9, batch_size=256,
+                         target_low=-1.0, target_high=1.0, expectation=True)  # fmt: skip
+    ev = EnsembleEvaluator(2, 2, 2, cfg)
+    ev.fit(obs, action, target, epochs=8)
+    grid = np.linspace(0.1, 0.9, 9)
+    probe = np.stack([grid, np.full(9, 0.5)], axis=1)
+    mean, _, p, cost = ev.predict_all(np.full((9, 2), 0.5), probe)
+    np.testing.assert_allclose(mean[:, 0], grid + 0.4 - 0.5, atol=0.06)  # the quantile head still learns
+    np.testing.assert_allclose(p[:, 0], grid, atol=0.08)
+    np.testing.assert_allclose(cost[:, 0], grid**2 / 2, atol=0.05)
+    assert (p[:, 1] < 0.05).all()  # a slice that never violates
+    assert (cost[:, 1] < 0.03).all()
+    np.testing.assert_array_equal(ev.predict(np.full((9, 2), 0.5), probe)[0], mean)
+    np.testing.assert_array_equal(ev.expected(np.full((9, 2), 0.5), probe)[0], p)
+    with pytest.raises(ValueError, match="expectation"):
+        EnsembleEvaluator(2, 2, 2, EnsembleConfig(seed=0)).expected(obs[:1], action[:1])

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from netslice.intelligence.agents import ppo as ppo_module
+from netslice.intelligence.agents import switched_samples
 from netslice.intelligence.agents.ppo import PPO, PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
@@ -37,6 +38,7 @@ class StubShield:
         self.filtered: list[tuple[np.ndarray, np.ndarray]] = []
         self.learned: list[dict[str, Any]] = []
         self.last_score: np.ndarray | None = None
+        self.last_expected: tuple[np.ndarray, np.ndarray] | None = None
 
     def filter(self, obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = action.shape[0]
@@ -44,6 +46,7 @@ class StubShield:
         self.t += 1
         enforced = np.where(switched[:, None], BASE, action)
         self.last_score = np.where(switched[:, None], 0.25 + 0.5 * np.arange(3), -1.0)  # slices 0.25, 0.75, 1.25
+        self.last_expected = (np.full((n, 3), [0.1, 0.2, 0.3]), np.full((n, 3), [0.05, 0.1, 0.15]))
         self.filtered.append((action.copy(), switched))
         return enforced, switched
 
@@ -77,7 +80,7 @@ def _cfg(**kw: Any) -> PPOConfig:
     return PPOConfig(**{"total_steps": 4 * 8 * 4, "num_steps": 8, "minibatch_size": 16, "hidden": (16,), **kw})
 
 
-@pytest.mark.parametrize("samples", ["keep", "exclude"])
+@pytest.mark.parametrize("samples", ["keep", "exclude", "corrected"])
 def test_the_env_gets_the_shields_actions_and_switched_slots_enter_the_loss_as_configured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: str
 ) -> None:
@@ -168,3 +171,55 @@ def test_a_kept_switched_slot_is_judged_by_the_predicted_cost_of_the_agents_acti
     np.testing.assert_allclose(rollout.reward, want, rtol=0, atol=1e-12)  # (8 slots: no truncation bootstrap)
     np.testing.assert_array_equal(rollout.cost, (judged > 0).astype(float))  # ... and so did the constraints
     assert ppo.ledger.summary()["violating_slots"] == int((cost > 0).any(axis=2).sum())  # the ledger: as played
+
+
+def test_a_corrected_switched_slot_earns_its_own_usage_and_is_judged_by_the_expected_cost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
+    shield = StubShield()
+    safety = SafetyConfig(method="lagrangian", switching=True, switched_samples="corrected", cost_signal="graded")
+    ppo = PPO(_cfg(cost_penalty=2.0), envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
+    seen: list[Any] = []
+    changes: list[np.ndarray] = []
+    real_change, real_learn = switched_samples.usage_reward_change, ppo_module.learn
+    monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
+    monkeypatch.setattr(
+        switched_samples, "usage_reward_change", lambda *a: changes.append(real_change(*a)) or changes[-1]
+    )
+    ppo.train(max_updates=1)
+    cost = np.stack(envs.costs)
+    mask = np.stack([s for _, s in shield.filtered])
+    own = np.stack([a for a, _ in shield.filtered])
+    violation, judged = (cost > 0).astype(float), cost.copy()
+    violation[mask], judged[mask] = [0.1, 0.2, 0.3], [0.05, 0.1, 0.15]
+    change = np.zeros(mask.shape)
+    change[mask] = np.concatenate(changes)
+    assert (change[mask] > 0).all()  # the agent's own shares are below the stub baseline's 0.77 everywhere
+    rollout = seen[0]
+    want = np.stack(envs.rewards) + change - 2.0 * judged.sum(axis=2)
+    np.testing.assert_allclose(rollout.reward, want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(rollout.cost, violation + judged, rtol=0, atol=1e-15)  # the graded signal, expected
+    assert rollout.in_loss.all()
+    assert own.shape == (8, 4, envs.single_action_space.shape[0])
+
+
+def test_the_usage_reward_change_is_what_the_other_action_would_have_earned() -> None:
+    envs = SliceVectorEnv(6, "testbed-v0", seed=2, backend="numpy")
+    envs.reset(seed=2)
+    rng = np.random.default_rng(0)
+    n_act = envs.single_action_space.shape[0]
+    for _ in range(3):  # a few slots in, so that the previous allocation in force matters (enforce_fraction)
+        envs.step(rng.uniform(0.0, 1.0, (6, n_act)))
+    a = rng.uniform(0.0, 0.6, (6, n_act))
+    b = rng.uniform(0.0, 0.6, (6, n_act))
+    a[0] = 1.0  # over capacity: the orchestrator scales it down, and so must the change
+    snap = envs.snapshot()
+    reward_a = envs.step(a)[1]
+    envs.restore(snap)
+    reward_b = envs.step(b)[1]
+    np.testing.assert_allclose(switched_samples.usage_reward_change(envs, a, b), reward_a - reward_b, atol=1e-12)
+    rows = np.array([True, False, True, False, False, True])
+    np.testing.assert_allclose(
+        switched_samples.usage_reward_change(envs, a[rows], b[rows], rows), (reward_a - reward_b)[rows], atol=1e-12
+    )

@@ -91,6 +91,11 @@ class EnsembleConfig:
             action): the coming slot's traffic is not in the state. Near the SLA boundary the mean says
             "safe" for actions that violate in a large share of slots; the ``tau`` quantile is > 0 when
             more than ``1 - tau`` of them violate. The members' spread stays the epistemic uncertainty.
+        expectation: also predict, per slice, the probability that the target is > 0 (a logit head, binary
+            cross-entropy on ``target > 0``) and the expected clipped cost ``E[clip(target, 0, 1)]`` (a head on
+            the squared error), on the same trunk: :meth:`EnsembleEvaluator.expected`. A quantile says whether
+            an action is safe with high confidence; these say what it costs on average (how a switched
+            action is judged in learning with ``switched_samples="corrected"``, :mod:`.switched_samples`).
     """
 
     members: int = 5
@@ -107,6 +112,7 @@ class EnsembleConfig:
     log_action: bool = False
     per_slice: bool = False
     quantile: float | None = None
+    expectation: bool = False
 
     def __post_init__(self) -> None:
         if self.quantile is not None and not 0.0 < self.quantile < 1.0:
@@ -166,8 +172,9 @@ class EnsembleEvaluator:
                 raise ValueError(f"per_slice: needs the encoder's layout, got n_obs={n_obs}, n_act={n_act}")
             n_in = N_SLICE_FEATURES + N_TIME_FEATURES + n_res * (3 if self.config.log_action else 2) + n_slices
         self._n_out = 1 if self.config.per_slice else n_slices
+        self._heads = 3 if self.config.expectation else 1  # the target's head, then the probability's and cost's
         self._gen = torch.Generator().manual_seed(self.config.seed)
-        self._layers = _layers(n_in, self._n_out, self.config.hidden, self.config.members, self._gen)
+        self._layers = _layers(n_in, self._n_out * self._heads, self.config.hidden, self.config.members, self._gen)
         self._opt = torch.optim.Adam([p for layer in self._layers for p in layer], lr=self.config.lr)
         self._shift: torch.Tensor | None = None
         self._scale: torch.Tensor | None = None
@@ -239,24 +246,72 @@ class EnsembleEvaluator:
         return h
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        """One Adam step on every member's minibatch ``x (members, B, in)``, ``y (members, B, K)``; the loss."""
-        u = y - self._forward(x)
+        """One Adam step on every member's minibatch ``x (members, B, in)``, ``y (members, B, K)``; the loss.
+
+        The loss returned is the target head's; with ``expectation`` the two other heads' losses join the sum
+        that is minimised.
+        """
+        out = self._forward(x)
+        k = self._n_out
+        u = y - out[..., :k]
         tau = self.config.quantile
         per_row = u**2 if tau is None else torch.maximum(tau * u, (tau - 1.0) * u)
         loss = per_row.mean(dim=(1, 2)).sum()
+        target_loss = float(loss.detach())
+        if self.config.expectation:
+            violated = (y > 0.0).to(y.dtype)
+            bce = torch.nn.functional.binary_cross_entropy_with_logits(out[..., k : 2 * k], violated, reduction="none")
+            mse = (out[..., 2 * k :] - y.clamp(0.0, 1.0)) ** 2
+            loss = loss + bce.mean(dim=(1, 2)).sum() + mse.mean(dim=(1, 2)).sum()
         self._opt.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         self._opt.step()
-        return float(loss.detach()) / self.config.members
+        return target_loss / self.config.members
 
-    def predict(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, FloatArray]:
-        """``(mean - tolerance, std)`` ``(n, K)`` over the members (see the module table)."""
+    def _heads_out(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> FloatArray:
+        """``(heads, members, n, K)``: every head's prediction for the transitions (one forward pass)."""
         x = self._inputs(obs, action)
         if self._shift is not None and self._scale is not None:
             x = (x - self._shift) / self._scale
         with torch.no_grad():
-            preds = self._forward(x).double().numpy().reshape(self.config.members, -1, self.n_slices)
-        return preds.mean(axis=0) - self.config.tolerance, preds.std(axis=0)
+            out = self._forward(x).double().numpy()  # (members, rows, n_out * heads)
+        m, k = self.config.members, self.n_slices
+        rows = out.reshape(m, -1, self._heads, self._n_out)  # per_slice: rows are (transition, slice) pairs
+        return np.moveaxis(rows, 2, 0).reshape(self._heads, m, -1, k)
+
+    def predict(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, FloatArray]:
+        """``(mean - tolerance, std)`` ``(n, K)`` over the members (see the module table)."""
+        if not self.config.expectation:  # the original path, kept bit for bit
+            x = self._inputs(obs, action)
+            if self._shift is not None and self._scale is not None:
+                x = (x - self._shift) / self._scale
+            with torch.no_grad():
+                preds = self._forward(x).double().numpy().reshape(self.config.members, -1, self.n_slices)
+            return preds.mean(axis=0) - self.config.tolerance, preds.std(axis=0)
+        return self.predict_all(obs, action)[:2]
+
+    def predict_all(
+        self, obs: NDArray[np.floating], action: NDArray[np.floating]
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """``(mean - tolerance, std, p, cost)`` ``(n, K)``, the last two the members' mean of :meth:`expected`.
+
+        Raises:
+            ValueError: the evaluator has no ``expectation`` heads.
+        """
+        if not self.config.expectation:
+            raise ValueError("predict_all: the evaluator was built without expectation=True")
+        target, logit, cost = self._heads_out(obs, action)
+        p = 1.0 / (1.0 + np.exp(-logit))
+        expected = np.clip(cost.mean(axis=0), 0.0, 1.0)  # a regression head may stray outside the cost's range
+        return target.mean(axis=0) - self.config.tolerance, target.std(axis=0), p.mean(axis=0), expected
+
+    def expected(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, FloatArray]:
+        """``(p, cost)`` ``(n, K)``: the predicted probability of a violation and the expected clipped cost.
+
+        Raises:
+            ValueError: the evaluator has no ``expectation`` heads.
+        """
+        return self.predict_all(obs, action)[2:]
 
     def fit(
         self, obs: NDArray[np.floating], action: NDArray[np.floating], target: NDArray[np.floating], epochs: int

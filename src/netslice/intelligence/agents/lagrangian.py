@@ -70,6 +70,19 @@ def constraint_signal(cost: ArrayLike, kind: str = "graded") -> FloatArray:
     return violated + c if kind == "graded" else violated
 
 
+def expected_signal(violation: ArrayLike, cost: ArrayLike, kind: str = "graded") -> FloatArray:
+    """:func:`constraint_signal` from a violation probability and an expected cost: ``violation`` (+ ``cost``).
+
+    With ``violation = 1[cost > 0]`` it is :func:`constraint_signal` of ``cost``; a switched slot's sample judged
+    by the evaluator's expectation (``switched_samples="corrected"``) passes the predicted probability instead.
+
+    >>> expected_signal([[0.0, 0.5]], [[0.0, 0.25]]).tolist(), expected_signal([[0.5]], [[0.25]], "indicator").tolist()
+    ([[0.0, 0.75]], [[0.5]])
+    """
+    v = np.asarray(violation, dtype=np.float64)
+    return v + np.asarray(cost, dtype=np.float64) if kind == "graded" else v
+
+
 def lagrangian_advantage(adv: ArrayLike, cost_adv: ArrayLike, lam: ArrayLike, normalise: bool = True) -> FloatArray:
     """The policy's advantage on the Lagrangian: ``(Â_R - sum_k lambda[k] Â_C[k]) / (1 + sum_k lambda[k])``.
 

@@ -51,6 +51,7 @@ from netslice.intelligence.agents.ppo_update import learn
 from netslice.intelligence.agents.rollout import Rollout
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.switched_samples import judge
 from netslice.intelligence.agents.training_ledger import TrainingLedger
 from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.intelligence.agents.warm_start import load_actor
@@ -301,21 +302,30 @@ class PPO:
                 eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
             action = loc + eps
             logp = (-0.5 * (eps / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)).sum(axis=1)
-            shares = self.agent.squash(action)
+            shares = own = self.agent.squash(action)
             if shield is not None:  # the baseline's rows where the agent's are predicted to violate
-                shares, switched = shield.filter(self.obs, shares)
+                shares, switched = shield.filter(self.obs, own)
             next_obs, reward, terminated, truncated, info = self.envs.step(shares)
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
-            judged = cost  # the cost the agent's own action is judged by (see TrainingShield.judged_cost)
+            judged = cost  # the cost the agent's own action is judged by (see .switched_samples)
+            violated: FloatArray | None = None  # with a shield: the violation the agent's own action is judged by
+            train_reward = np.asarray(reward, dtype=np.float64)
             if shield is not None:
                 margin = shield.margin(info) if shield.cfg.target == "margin" else None  # what its evaluator learns
                 played.append((np.asarray(self.obs), shares, cost, margin, switched))
-                if self.safety.switched_samples == "keep":
-                    judged = shield.judged_cost(cost, switched)
-                else:
-                    buf.in_loss[t] = ~switched
-            train_reward = np.asarray(reward, dtype=np.float64) - cfg.cost_penalty * judged.sum(axis=1)
-            signal = None if buf.cost is None else lagrangian.constraint_signal(judged, self.safety.cost_signal)
+                verdict = judge(self.safety.switched_samples, shield, self.envs, cost, switched, own, shares)
+                judged, violated = verdict.cost, verdict.violation
+                if verdict.in_loss is not None:
+                    buf.in_loss[t] = verdict.in_loss
+                if verdict.reward_change is not None:
+                    train_reward = train_reward + verdict.reward_change
+            train_reward = train_reward - cfg.cost_penalty * judged.sum(axis=1)
+            signal = None
+            if buf.cost is not None:
+                signal = (
+                    lagrangian.constraint_signal(judged, self.safety.cost_signal) if violated is None
+                    else lagrangian.expected_signal(violated, judged, self.safety.cost_signal)
+                )  # fmt: skip
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
             if trunc.any():
                 final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])
@@ -330,7 +340,8 @@ class PPO:
             buf.done[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
             if buf.cost is not None and signal is not None:
                 buf.cost[t] = signal
-                j_c += lagrangian.violation_rate(judged) / cfg.num_steps
+                rate = lagrangian.violation_rate(judged) if violated is None else violated.mean(axis=0)
+                j_c += rate / cfg.num_steps
             self.ledger.record(cost, -np.asarray(info.get("reward_usage", reward), dtype=np.float64), buf.done[t])
             env_reward += float(np.mean(reward))
             cost_sum += float(cost.sum(axis=1).mean())

@@ -25,7 +25,7 @@ METHODS = ("none", "lagrangian", "pid")
 #: The per-slice signal the cost critic learns and the Lagrangian weighs (see :class:`SafetyConfig`).
 COST_SIGNALS = ("indicator", "graded")
 #: How slots a shield switched to the baseline enter PPO's policy loss (see :class:`SafetyConfig`).
-SWITCHED_SAMPLES = ("keep", "exclude")
+SWITCHED_SAMPLES = ("keep", "exclude", "corrected")
 
 
 def check_range(name: str, value: float, low: float, high: float = math.inf, high_open: bool = False) -> float:
@@ -69,8 +69,10 @@ class SafetyConfig:
             boundary.
         switched_samples: how switched slots enter the policy loss: ``"keep"`` (the agent's own action stays; it
             earns the usage of the slot as played, the baseline's, and is judged, in the penalty and the
-            constraints, by the shield's predicted cost of the agent's action instead of the baseline's real one)
-            or ``"exclude"`` (left out of the policy loss; the critics still learn from them as played).
+            constraints, by the shield's predicted cost of the agent's action instead of the baseline's real one),
+            ``"exclude"`` (left out of the policy loss; the critics still learn from them as played) or
+            ``"corrected"`` (the agent's own action stays, judged as if played: the usage it would have earned and
+            the evaluator's expected cost of it). The table is in :mod:`.switched_samples`.
     """
 
     method: str = "none"

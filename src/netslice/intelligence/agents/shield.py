@@ -121,24 +121,28 @@ class TrainingShield:
         n_act: action entries (7 K).
         slice_names: the slices, in column order.
         targets: the SLA targets for the margin (default: taken from ``pretrain``'s envs).
+        expectation: the evaluator also predicts each action's violation probability and expected cost
+            (:class:`~.evaluator.EnsembleConfig`), kept per :meth:`filter` call in ``last_expected`` (how
+            switched slots are judged with ``switched_samples="corrected"``).
     """
 
     def __init__(
         self, cfg: ShieldConfig, baseline: Policy, n_obs: int, n_act: int, slice_names: Sequence[str],
-        targets: SlaTargets | None = None,
+        targets: SlaTargets | None = None, expectation: bool = False,
     ) -> None:  # fmt: skip
         self.cfg = cfg
         self.baseline = baseline
         self.n_obs, self.n_act = n_obs, n_act
         self.slice_names = tuple(slice_names)
         self.targets = targets
+        self.expectation = expectation
         low = -1.0 if cfg.target == "margin" else 0.0
         self.evaluator = EnsembleEvaluator(
             n_obs, n_act, len(self.slice_names),
             EnsembleConfig(members=cfg.members, hidden=cfg.hidden, lr=cfg.lr, batch_size=cfg.batch_size,
                            tolerance=cfg.tolerance, buffer_size=cfg.buffer_size, update_steps=cfg.learn_steps,
                            seed=cfg.seed, target_low=low, target_high=1.0, log_action=cfg.log_action,
-                           per_slice=cfg.per_slice, quantile=cfg.quantile),
+                           per_slice=cfg.per_slice, quantile=cfg.quantile, expectation=expectation),
         )  # fmt: skip
         self._counts = {"switches": 0, "decisions": 0, "explored": 0, "window_switches": 0, "window_decisions": 0}
         self._explore_credit = 0.0
@@ -147,11 +151,18 @@ class TrainingShield:
         #: ``(n, K)`` the switch rule's statistic of the agent's action at the last :meth:`filter`,
         #: ``mean - tolerance - confidence_z * std`` (> 0 for some slice: switched, unless explored).
         self.last_score: FloatArray | None = None
+        #: ``(p, cost)`` ``(n, K)`` of the agent's action at the last :meth:`filter` (``expectation`` only): the
+        #: predicted probability of a violation and the expected clipped cost.
+        self.last_expected: tuple[FloatArray, FloatArray] | None = None
 
     # ------------------------------------------------------------------------------------ acting
 
     def _scores(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, FloatArray]:
-        return self.evaluator.predict(obs, action)
+        if not self.expectation:
+            return self.evaluator.predict(obs, action)
+        mean, std, p, cost = self.evaluator.predict_all(obs, action)
+        self.last_expected = (p, cost)
+        return mean, std
 
     def filter(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, BoolArray]:
         """``(enforced (n, n_act) float64, switched (n,) bool)``: the baseline's rows where the rule fires.

@@ -42,7 +42,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 #: The modes, in :class:`~.safety_config.SafetyConfig`'s order (its ``switched_samples`` field).
-MODES = ("keep", "exclude", "corrected")
+MODES = ("keep", "exclude", "corrected", "own-usage")
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,14 @@ def judge(
     """
     c = np.asarray(cost, dtype=np.float64)
     sw = np.asarray(switched, dtype=bool)
-    if mode == "keep":
+    if mode in ("keep", "own-usage"):
         judged = shield.judged_cost(c, sw)
-        return Judged((judged > 0.0).astype(np.float64), judged)
+        change = None
+        if mode == "own-usage":
+            change = np.zeros(sw.size)
+            if sw.any():
+                change[sw] = usage_reward_change(envs, np.asarray(own)[sw], np.asarray(played)[sw], sw)
+        return Judged((judged > 0.0).astype(np.float64), judged, change)
     as_played = (c > 0.0).astype(np.float64)
     if mode == "exclude":
         return Judged(as_played, c, in_loss=~sw)

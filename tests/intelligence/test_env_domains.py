@@ -167,16 +167,17 @@ def test_budgets_sum_to_the_slice_budget_and_fixed_never_moves() -> None:
         env.reset(seed=2)
         total = env.decomposer.requirement.budget_ms
         has = ~np.isnan(total)
-        rng = np.random.default_rng(2)
+        # ran_edge starved (unseeded action_space.sample() made this test flaky): it goes over, the others do not
+        actions = {g: np.full(env.action_space(g).shape, 0.02 if g == "ran_edge" else 0.3, np.float32) for g in GROUPS}
         for _ in range(6):
-            _, _, _, _, infos = env.step({g: env.action_space(g).sample() * 0.3 for g in GROUPS})
+            _, _, _, _, infos = env.step(actions)
             next_budgets = np.stack([infos[g]["next_budget_ms"] for g in GROUPS], axis=-1)
             assert np.array_equal(next_budgets[has].sum(axis=-1), total[has])
-            assert rng is not None
         budget[method] = env.decomposition_state.budgets_ms[0]
     env = DomainParallelEnv("metro-v0", seed=2, decomposition="fixed")
     np.testing.assert_array_equal(budget["fixed"], env.decomposer.fixed_budgets_ms)
-    assert not np.array_equal(budget["adaptive"][has], budget["fixed"][has])  # random actions: some group over
+    assert not np.array_equal(budget["adaptive"][has], budget["fixed"][has])  # ran_edge gained budget
+    assert (budget["adaptive"][has][:, 0] >= budget["fixed"][has][:, 0]).all()
 
 
 def test_local_cost_is_the_latency_against_the_budget_in_force() -> None:

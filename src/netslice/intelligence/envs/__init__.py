@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from netslice.intelligence.envs.registration import ENV_ID, register_envs
 
 if TYPE_CHECKING:
+    from netslice.intelligence.envs.domains import DomainParallelEnv
     from netslice.intelligence.envs.features import Encoder
     from netslice.intelligence.envs.parallel import SliceParallelEnv
     from netslice.intelligence.envs.single import SliceEnv
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 register_envs()
 
 _LAZY = {
+    "DomainParallelEnv": "netslice.intelligence.envs.domains",
     "Encoder": "netslice.intelligence.envs.features",
     "SliceEnv": "netslice.intelligence.envs.single",
     "SliceParallelEnv": "netslice.intelligence.envs.parallel",
@@ -48,4 +50,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ENV_ID", "Encoder", "SliceEnv", "SliceParallelEnv", "SliceVectorEnv", "register_envs"]
+__all__ = ["ENV_ID", "DomainParallelEnv", "Encoder", "SliceEnv", "SliceParallelEnv", "SliceVectorEnv", "register_envs"]

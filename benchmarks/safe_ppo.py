@@ -51,6 +51,7 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "pid-d1-switching-exclude": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "exclude"),
     "pid-d1-switching-corrected": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "corrected"),
     "pid-d1-switching-own-usage": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "own-usage"),
+    "pid-d1-switching-estimated": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "estimated"),
     "penalty8-switching": ("--switching",),
 }
 #: Figures summarised over seeds: (section, key, worst is the largest).

@@ -45,7 +45,8 @@ def build_shield(cfg: RunConfig, scenario: Scenario, envs: SliceVectorEnv) -> Tr
     n_act = int(np.prod(envs.single_action_space.shape or ()))
     return TrainingShield(
         cfg.shield, RuleBasedPolicy.from_scenario(scenario), n_obs, n_act, envs.encoder.slice_names,
-        targets=SlaTargets.from_spec(scenario.spec), expectation=cfg.safety.switched_samples == "corrected",
+        targets=SlaTargets.from_spec(scenario.spec),
+        expectation=cfg.safety.switched_samples in ("corrected", "estimated"),
     )  # fmt: skip
 
 

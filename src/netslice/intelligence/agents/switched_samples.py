@@ -42,7 +42,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 #: The modes, in :class:`~.safety_config.SafetyConfig`'s order (its ``switched_samples`` field).
-MODES = ("keep", "exclude", "corrected", "own-usage")
+MODES = ("keep", "exclude", "corrected", "own-usage", "estimated")
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,17 @@ def judge(
     as_played = (c > 0.0).astype(np.float64)
     if mode == "exclude":
         return Judged(as_played, c, in_loss=~sw)
-    if mode != "corrected":
+    if mode not in ("corrected", "estimated"):
         raise ValueError(f"switched_samples: must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
     if shield.last_expected is None:
         raise ValueError("switched_samples='corrected': the shield must be built with expectation=True")
     if not sw.any():
         return Judged(as_played, c, np.zeros(sw.size))
     p, expected = shield.last_expected
+    if mode == "estimated":  # the switch statistic as the cost (direction), the violation probability as the rate
+        change = np.zeros(sw.size)
+        change[sw] = usage_reward_change(envs, np.asarray(own)[sw], np.asarray(played)[sw], sw)
+        return Judged(np.where(sw[:, None], p, as_played), shield.judged_cost(c, sw), change)
     change = np.zeros(sw.size)
     change[sw] = usage_reward_change(envs, np.asarray(own)[sw], np.asarray(played)[sw], sw)
     return Judged(np.where(sw[:, None], p, as_played), np.where(sw[:, None], expected, c), change)

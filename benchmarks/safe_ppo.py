@@ -52,6 +52,8 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "pid-d1-switching-corrected": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "corrected"),
     "pid-d1-switching-own-usage": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "own-usage"),
     "pid-d1-switching-estimated": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "estimated"),
+    "pid-d1-switching-q0.95": (*PID, "--violation-limit", "0.01", "--switching", "--shield-quantile", "0.95"),
+    "pid-d1-switching-q0.9": (*PID, "--violation-limit", "0.01", "--switching", "--shield-quantile", "0.9"),
     "penalty8-switching": ("--switching",),
 }
 #: Figures summarised over seeds: (section, key, worst is the largest).

@@ -173,12 +173,21 @@ def test_a_kept_switched_slot_is_judged_by_the_predicted_cost_of_the_agents_acti
     assert ppo.ledger.summary()["violating_slots"] == int((cost > 0).any(axis=2).sum())  # the ledger: as played
 
 
-def test_a_corrected_switched_slot_earns_its_own_usage_and_is_judged_by_the_expected_cost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+#: Per mode with the agent's own usage: the violation and the cost a switched slot is judged by (stub values).
+OWN_USAGE_MODES = {
+    "own-usage": ((cost := [0.25, 0.75, 1.0]), [1.0, 1.0, 1.0]),  # the switch statistic, and it counts as violated
+    "estimated": (cost, [0.1, 0.2, 0.3]),  # the switch statistic, the predicted probability as the violation
+    "corrected": ([0.05, 0.1, 0.15], [0.1, 0.2, 0.3]),  # the expected cost and the predicted probability
+}
+
+
+@pytest.mark.parametrize("samples", list(OWN_USAGE_MODES))
+def test_a_switched_slot_can_earn_its_own_usage_and_be_judged_by_the_evaluators_expectation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: str
 ) -> None:
     envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
     shield = StubShield()
-    safety = SafetyConfig(method="lagrangian", switching=True, switched_samples="corrected", cost_signal="graded")
+    safety = SafetyConfig(method="lagrangian", switching=True, switched_samples=samples, cost_signal="graded")
     ppo = PPO(_cfg(cost_penalty=2.0), envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
     seen: list[Any] = []
     changes: list[np.ndarray] = []
@@ -190,18 +199,19 @@ def test_a_corrected_switched_slot_earns_its_own_usage_and_is_judged_by_the_expe
     ppo.train(max_updates=1)
     cost = np.stack(envs.costs)
     mask = np.stack([s for _, s in shield.filtered])
-    own = np.stack([a for a, _ in shield.filtered])
     violation, judged = (cost > 0).astype(float), cost.copy()
-    violation[mask], judged[mask] = [0.1, 0.2, 0.3], [0.05, 0.1, 0.15]
+    judged[mask], violation[mask] = OWN_USAGE_MODES[samples]
     change = np.zeros(mask.shape)
     change[mask] = np.concatenate(changes)
     assert (change[mask] > 0).all()  # the agent's own shares are below the stub baseline's 0.77 everywhere
     rollout = seen[0]
     want = np.stack(envs.rewards) + change - 2.0 * judged.sum(axis=2)
     np.testing.assert_allclose(rollout.reward, want, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(rollout.cost, violation + judged, rtol=0, atol=1e-15)  # the graded signal, expected
+    np.testing.assert_allclose(rollout.cost, violation + judged, rtol=0, atol=1e-15)  # the graded signal
     assert rollout.in_loss.all()
-    assert own.shape == (8, 4, envs.single_action_space.shape[0])
+    want_rate = violation.mean(axis=(0, 1))  # the multipliers step on the judged violation rate
+    assert ppo.multipliers is not None
+    np.testing.assert_allclose(ppo.multipliers.last, want_rate, rtol=0, atol=1e-12)
 
 
 def test_the_usage_reward_change_is_what_the_other_action_would_have_earned() -> None:

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 SUPPORTED=(3.11 3.12 3.13)
 TORCH_VERSION=2.13.0
-EXTRAS="dev,fast,api,rl,sb3"
+EXTRAS="dev,fast,api,rl,sb3,ray"
 VENV=.venv
 LOCK=constraints.txt
 

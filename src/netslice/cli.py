@@ -288,6 +288,10 @@ def make_train_command(defaults: RunConfig) -> Callable[..., None]:
             bool, typer.Option("--print-config", help="Print the run config (JSON, as run_config.json) and exit.")
         ] = False,
         progress_every: Annotated[float, PROGRESS_OPTION] = PLAIN_INTERVAL_S,
+        ray_address: Annotated[
+            str | None,
+            typer.Option(help="With --workers: join the Ray cluster at this address (default: start a local Ray)."),
+        ] = None,
         **options: Any,
     ) -> None:
         """Train an agent, then compare it with every baseline on fresh networks.
@@ -295,7 +299,8 @@ def make_train_command(defaults: RunConfig) -> Callable[..., None]:
         Baselines: static (equal split), rule (rule-based), forecast (causal planner), oracle (clairvoyant).
 
         Writes RUN_DIR/evaluation.json, run_config.json, TensorBoard logs (RUN_DIR/tb), figures. Progress: a bar on a
-        terminal, else lines. Precedence: options given here, then --config, then the defaults shown.
+        terminal, else lines. Precedence: options given here, then --config, then the defaults shown. --workers N
+        rolls out on N Ray actors (the ray extra).
         """
         from netslice.intelligence.run import train as run_train
 
@@ -310,7 +315,7 @@ def make_train_command(defaults: RunConfig) -> Callable[..., None]:
             return
         out = run_dir or Path("runs") / f"{Path(cfg.scenario).stem}-{cfg.algo}-s{cfg.ppo.seed}"
         try:
-            run_train(cfg, out, resume, console, progress_every)
+            run_train(cfg, out, resume, console, progress_every, ray_address=ray_address)
         except NetsliceError as err:
             raise fail(err) from None
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from rich.progress import TaskID
 import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence import plots, shielding, tables
+from netslice.intelligence.agents.collector import Collector
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
@@ -165,15 +167,33 @@ def write_training(ppo: PPO, run_dir: Path, console: Console, **info: Any) -> li
     return paths
 
 
-def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path) -> PPO:
+def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path, collector: Collector | None = None) -> PPO:
     """The run's learner on its training networks (seeded with the PPO seed), with its shield when switching.
 
-    The shield is not pretrained yet (:func:`~.shielding.pretrain`).
+    ``collector``: the rollout workers' (:func:`rollout_workers`); None: the networks live in this process. The
+    shield is not pretrained yet (:func:`~.shielding.pretrain`).
     """
+    if collector is not None:
+        return PPO(cfg.ppo, None, run_dir, run_config=cfg.record(), safety=cfg.safety, warm=cfg.warm,
+                   collector=collector)  # fmt: skip
     envs = SliceVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
                           include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
     shield = shielding.build_shield(cfg, scenario, envs) if cfg.safety.switching else None
     return PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=shield, warm=cfg.warm)
+
+
+@contextmanager
+def rollout_workers(cfg: RunConfig, ray_address: str | None, console: Console) -> Iterator[Collector | None]:
+    """The Ray rollout workers of ``cfg.workers`` (None without), stopped on leaving (:mod:`~.agents.distributed`)."""
+    if not cfg.workers:
+        yield None
+        return
+    from netslice.intelligence.agents.distributed import RayCollector  # imports ray
+
+    with RayCollector(cfg, ray_address) as collector:
+        console.print(f"{cfg.workers} rollout workers on Ray ({collector.address}), "
+                      f"{collector.num_envs // cfg.workers} networks each")  # fmt: skip
+        yield collector
 
 
 def switch_info(row: dict[str, float]) -> str:
@@ -190,55 +210,62 @@ def train(
     console: Console,
     progress_every: float = PLAIN_INTERVAL_S,
     baselines: Sequence[str] = BASELINES,
+    ray_address: str | None = None,
 ) -> dict[str, dict[str, float]]:
     """Train PPO, then compare it with ``baselines`` (see the module docstring).
 
-    ``netslice reproduce`` evaluates the baselines once per scenario and seed, apart, and passes none.
+    ``netslice reproduce`` evaluates the baselines once per scenario and seed, apart, and passes none. With
+    ``cfg.workers``, the rollouts run in Ray actors (a local Ray, or the cluster at ``ray_address``), stopped once
+    training ends, also on errors.
 
     Writes ``run_dir/run_config.json`` (:meth:`RunConfig.save`) once the checkpoint, if resumed, is known to be
     of the same configuration.
     """
     sc = load(cfg.scenario)
-    ppo = build_learner(cfg, sc, run_dir)
-    shield = ppo.shield
-    if ppo.stale_removed:
-        console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
-    resumed = resume and ppo.resume()
-    if resumed:
-        console.print(f"resumed from {ppo.checkpoint_path} at update {ppo.update}/{ppo.n_updates}")
-    cfg.save(run_dir)
-    if shield is not None and not resumed:
-        pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=ppo.policy() if cfg.warm.enabled else None)
-        console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
-                      f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
-                      f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",
-                      soft_wrap=True)  # fmt: skip
-    from torch.utils.tensorboard import SummaryWriter  # heavy import, only when training
+    with rollout_workers(cfg, ray_address, console) as collector:
+        ppo = build_learner(cfg, sc, run_dir, collector)
+        shield = ppo.shield
+        if ppo.stale_removed:
+            console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
+        resumed = resume and ppo.resume()
+        if resumed:
+            console.print(f"resumed from {ppo.checkpoint_path} at update {ppo.update}/{ppo.n_updates}")
+        cfg.save(run_dir)
+        if shield is not None and not resumed:
+            pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=ppo.policy() if cfg.warm.enabled else None)
+            console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
+                          f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
+                          f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",
+                          soft_wrap=True)  # fmt: skip
+        from torch.utils.tensorboard import SummaryWriter  # heavy import, only when training
 
-    writer = SummaryWriter(str(run_dir / "tb"))
-    writer.add_text("config", json.dumps(cfg.record()))
-    total_steps = ppo.n_updates * ppo.batch_size
-    with progress(console, progress_every) as bar:
-        task = bar.add_task("train ppo", total=ppo.n_updates, completed=ppo.update, info="")
+        writer = SummaryWriter(str(run_dir / "tb"))
+        writer.add_text("config", json.dumps(cfg.record()))
+        total_steps = ppo.n_updates * ppo.batch_size
+        with progress(console, progress_every) as bar:
+            task = bar.add_task("train ppo", total=ppo.n_updates, completed=ppo.update, info="")
 
-        def on_update(update: int, _n: int, row: dict[str, float]) -> None:
-            step = int(row["charts/global_step"])
-            for key, value in row.items():
-                writer.add_scalar(key, value, step)
-            bar.update(task, completed=update, info=f"step {step:,}/{total_steps:,}, {row['charts/sps']:,.0f} steps/s, "
-                       f"usage {row['usage/mean']:.3f}, violations {row['sla/violation_rate']:.1%} "
-                       f"(so far {row['train/violation_rate']:.1%})" + switch_info(row))  # fmt: skip
+            def on_update(update: int, _n: int, row: dict[str, float]) -> None:
+                step = int(row["charts/global_step"])
+                for key, value in row.items():
+                    writer.add_scalar(key, value, step)
+                bar.update(task, completed=update, info=f"step {step:,}/{total_steps:,}, "
+                           f"{row['charts/sps']:,.0f} steps/s, usage {row['usage/mean']:.3f}, violations "
+                           f"{row['sla/violation_rate']:.1%} (so far {row['train/violation_rate']:.1%})"
+                           + switch_info(row))  # fmt: skip
 
-        start = time.perf_counter()
-        ppo.train(on_update=on_update)
-        train_s = time.perf_counter() - start
-    writer.close()
+            start = time.perf_counter()
+            ppo.train(on_update=on_update)
+            train_s = time.perf_counter() - start
+        writer.close()
     sps = [row["charts/sps"] for row in ppo.stats.history if "charts/sps" in row]
     shield_info = (
         {} if shield is None else {"shield": shield.metrics(), "pretrain": shielding.pretrain_summary(run_dir)}
     )
+    workers = {"workers": cfg.workers} if cfg.workers else {}
     written = write_training(ppo, run_dir, console, train_envs=cfg.n_envs, train_s=round(train_s, 1),
-                             steps_per_s=round(sum(sps) / len(sps), 1) if sps else None, **shield_info)  # fmt: skip
+                             steps_per_s=round(sum(sps) / len(sps), 1) if sps else None, **shield_info,
+                             **workers)  # fmt: skip
     policies: dict[str, AnyPolicy] = {"ppo": ppo.policy()}
     if shield is not None:
         policies["ppo+switching"] = shield.switching_policy(ppo.policy(), name="ppo+switching")
@@ -246,5 +273,5 @@ def train(
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip
     return report(results, run_dir, console, ppo.stats.history, written, days=cfg.eval_days, n_envs=cfg.eval_envs,
-                  config=asdict(cfg.ppo), train_envs=cfg.n_envs,
+                  config=asdict(cfg.ppo), train_envs=cfg.n_envs, **workers,
                   **({"safety": asdict(cfg.safety)} if cfg.safety.enabled else {}))  # fmt: skip

@@ -39,7 +39,9 @@ RUN_CONFIG_FILE = "run_config.json"
 #: Learning algorithms ``netslice train`` has.
 ALGOS = ("ppo",)
 #: Smallest value of the count fields (run, PPO and safety fields), checked by the configs and the command line.
-MINIMUM: dict[str, int] = {"n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1, "lambda_every": 1}
+MINIMUM: dict[str, int] = {
+    "n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1, "lambda_every": 1, "workers": 0,
+}  # fmt: skip
 #: The sub-configurations of a run: field of :class:`RunConfig` -> their class.
 SUBCONFIGS: dict[str, type] = {
     "ppo": PPOConfig, "safety": SafetyConfig, "shield": ShieldConfig, "warm": WarmStartConfig,
@@ -63,6 +65,8 @@ class RunConfig:
             oracle's search (normalised to sum to 1; see netslice.orchestration.objective).
         eval_days: days of evaluation per policy.
         eval_envs: networks in the evaluation (seeded with 1000 + the PPO seed).
+        workers: rollout workers (Ray actors, each playing n_envs / workers of the networks) feeding the learner;
+            0: every network in this process, without Ray (see netslice.intelligence.agents.distributed).
         ppo: the learner's hyper-parameters; its ``seed`` also seeds the training networks.
         safety: the constraint handling in training (default: none, the fixed cost penalty only).
         shield: the evaluator and switch rule of baseline switching (used with ``safety.switching``).
@@ -75,6 +79,7 @@ class RunConfig:
     weights: tuple[float, ...] = DEFAULT_WEIGHTS
     eval_days: int = 5
     eval_envs: int = 16
+    workers: int = 0
     ppo: PPOConfig = field(default_factory=PPOConfig)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     shield: ShieldConfig = field(default_factory=ShieldConfig)
@@ -88,6 +93,15 @@ class RunConfig:
             value = self.value(name)
             if value < least:
                 raise ConfigError(f"{name}: must be at least {least}, got {value!r}")
+        if self.workers and self.n_envs % self.workers:
+            raise ConfigError(f"n_envs: must be a multiple of workers ({self.workers}), each worker plays an equal "
+                              f"share of the networks; got {self.n_envs}")  # fmt: skip
+        if self.workers and self.safety.switching:
+            raise ConfigError(
+                "workers: rollout workers (--workers) do not support baseline switching (--switching): the training "
+                "shield filters every action with an evaluator that learns from every slot in the learner's process; "
+                "use one of the two (--workers 0, or --no-switching)"
+            )
 
     def owner(self, name: str) -> Any:
         """The (sub-)configuration that holds the flat field ``name``: ``self`` or one of :data:`SUBCONFIGS`."""

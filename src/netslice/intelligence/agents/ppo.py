@@ -1,6 +1,7 @@
 """PPO for continuous slicing actions on the batched environment (a readable, CleanRL-style loop).
 
-One update: roll out ``num_steps`` slots in each of the env's ``n_envs`` networks, compute GAE
+One update: roll out ``num_steps`` slots in each of the env's ``n_envs`` networks (a
+:class:`~.collector.RolloutCollector` in this process, or rollout workers on Ray: :mod:`.distributed`), compute GAE
 advantages (bootstrapping truncated episodes with V(final observation)), then ``update_epochs``
 passes of clipped-surrogate PPO over minibatches. The training reward is the env's reward (minus
 weighted resource usage) minus ``cost_penalty`` times the sum of the slices' SLA costs (clipped to
@@ -34,30 +35,28 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents import lagrangian
+from netslice.intelligence.agents.collector import Collector, RolloutCollector, RolloutEnv, merge_moments
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.policy import EVAL_HINT, PPOPolicy, new_agent
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.ppo_update import learn
-from netslice.intelligence.agents.rollout import Rollout
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
-from netslice.intelligence.agents.switched_samples import judge
 from netslice.intelligence.agents.training_ledger import TrainingLedger
 from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.intelligence.agents.warm_start import load_actor
 
 FloatArray = NDArray[np.float64]
-#: EVAL_HINT, PPOPolicy and new_agent live in :mod:`.policy` and are importable from here as before.
+#: EVAL_HINT, PPOPolicy and new_agent live in :mod:`.policy`, RolloutEnv in :mod:`.collector`; importable from here.
 __all__ = [
     "CONFIG_HINT",
     "EVAL_HINT",
@@ -81,23 +80,6 @@ CONFIG_HINT = (
 )
 
 
-class RolloutEnv(Protocol):
-    """What PPO needs from a batched env (a gymnasium VectorEnv with SAME_STEP autoreset and snapshots)."""
-
-    num_envs: int
-    single_observation_space: Any
-    single_action_space: Any
-    encoder: Any  # its ``slice_names`` name the ledger's slices
-
-    def reset(self, *, seed: int | None = None) -> tuple[Any, dict[str, Any]]: ...  # noqa: D102
-
-    def step(self, actions: FloatArray) -> tuple[Any, Any, Any, Any, dict[str, Any]]: ...  # noqa: D102
-
-    def snapshot(self) -> dict[str, Any]: ...  # noqa: D102
-
-    def restore(self, snap: dict[str, Any]) -> None: ...  # noqa: D102
-
-
 @dataclass
 class PPOStats:
     """Per-update statistics (each documented once; logged under these names).
@@ -108,7 +90,8 @@ class PPOStats:
             ``sla/violation_rate`` (fraction of steps with any slice cost > 0), ``usage/mean`` (mean
             weighted usage), the ``losses/*`` of :mod:`.ppo_update`, ``policy/std`` (mean exploration std),
             ``time/rollout_s`` (seconds of the update spent rolling out and computing GAE) and
-            ``time/learn_s`` (seconds spent in the gradient epochs); then the ledger's ``train/*`` metrics,
+            ``time/learn_s`` (seconds spent in the gradient epochs), with rollout workers
+            ``time/worker_collect_s`` (the slowest worker's own collection time); then the ledger's ``train/*`` metrics,
             cumulative over every slot played so far (:mod:`.training_ledger`); with a safety method, the
             multipliers' ``safety/*`` metrics after the update's step (:mod:`.lagrangian`) and
             ``safety/cost_value/<slice>``, the cost critic's mean ``V_C`` over the rollout.
@@ -129,22 +112,25 @@ class PPO:
     """
 
     def __init__(
-        self, cfg: PPOConfig, envs: RolloutEnv, run_dir: str | Path, run_config: dict[str, Any] | None = None,
+        self, cfg: PPOConfig, envs: RolloutEnv | None, run_dir: str | Path, run_config: dict[str, Any] | None = None,
         safety: SafetyConfig | None = None, shield: TrainingShield | None = None, warm: WarmStartConfig | None = None,
+        collector: Collector | None = None,
     ) -> None:  # fmt: skip
-        mode = getattr(envs, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
-        if mode != AutoresetMode.SAME_STEP:  # the rollout bootstraps truncated episodes from the same step's info
-            raise ConfigError(f"envs: PPO needs autoreset_mode SAME_STEP, the envs use {mode}")
+        if (envs is None) == (collector is None):
+            raise ConfigError("envs: give PPO either the envs (a collector in this process) or a collector, not both")
         self.cfg = cfg
         self.run_config = run_config
         self.envs = envs
         self.run_dir = Path(run_dir)
-        self.n_obs = int(np.prod(envs.single_observation_space.shape))
-        self.n_act = int(np.prod(envs.single_action_space.shape))
+        self.safety = safety or SafetyConfig()
+        if collector is None:  # checks the envs' autoreset mode, resets them (seed: cfg.seed)
+            assert envs is not None
+            collector = RolloutCollector(cfg, envs, self.safety, shield)
+        self.collector: Collector = collector
+        self.n_obs, self.n_act = collector.n_obs, collector.n_act
         torch.set_num_threads(1)  # faster here, and the orthogonal init (QR) depends on the thread count
         torch.manual_seed(cfg.seed)
-        self.safety = safety or SafetyConfig()
-        self.n_costs = len(envs.encoder.slice_names) if self.safety.enabled else 0
+        self.n_costs = len(collector.slice_names) if self.safety.enabled else 0
         self.agent = new_agent(cfg, self.n_obs, self.n_act, self.n_costs)
         self.warm = warm or WarmStartConfig()
         self.learning_rate = self.warm.rate(cfg.learning_rate)  # a warm actor fine-tunes with its own step size
@@ -153,20 +139,32 @@ class PPO:
         if self.warm.actor is not None:
             self.obs_rms = load_actor(self.agent, cfg, self.warm.actor, self.warm.log_std)
         self.obs_frozen = self.warm.enabled and self.warm.freeze_obs  # the warm actor's statistics stay
-        self.noise_rng = np.random.default_rng(cfg.seed)
         self.update = 0
         self.global_step = 0
         self.stats = PPOStats()
-        self.ledger = TrainingLedger(envs.encoder.slice_names, envs.num_envs)
-        self.multipliers = self.safety.multipliers(envs.encoder.slice_names)
+        self.ledger = TrainingLedger(collector.slice_names, collector.num_envs)
+        self.multipliers = self.safety.multipliers(collector.slice_names)
         self.shield = shield
-        self.obs, _ = envs.reset(seed=cfg.seed)
         self.stale_removed = ckpt.remove_stale_temp_files(self.checkpoint_path)
+
+    @property
+    def obs(self) -> Any:
+        """The current observation of the envs (of a collector in this process only)."""
+        if not isinstance(self.collector, RolloutCollector):
+            raise AttributeError("obs: the envs live in the rollout workers")
+        return self.collector.obs
+
+    @property
+    def noise_rng(self) -> np.random.Generator:
+        """The exploration noise's generator (of a collector in this process only)."""
+        if not isinstance(self.collector, RolloutCollector):
+            raise AttributeError("noise_rng: each rollout worker has its own")
+        return self.collector.noise_rng
 
     @property
     def batch_size(self) -> int:
         """Samples per rollout (num_steps x num_envs)."""
-        return self.cfg.num_steps * self.envs.num_envs
+        return self.cfg.num_steps * self.collector.num_envs
 
     @property
     def n_updates(self) -> int:
@@ -193,9 +191,9 @@ class PPO:
                 "config": asdict(self.cfg), "run_config": self.run_config, "n_obs": self.n_obs, "n_act": self.n_act,
                 "n_costs": self.n_costs, "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "obs_rms": self.obs_rms.state_dict() if self.obs_rms is not None else None,
-                "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                **self.collector.state(), "torch_rng": torch.get_rng_state(),  # noise_rng, env, obs
                 "update": self.update, "global_step": self.global_step, "history": self.stats.history,
-                "env": self.envs.snapshot(), "obs": self.obs, "ledger": self.ledger.state(),
+                "ledger": self.ledger.state(),
                 "safety": {"config": asdict(self.safety), "multipliers": multipliers},
                 "shield": None if self.shield is None else self.shield.state(),
             },
@@ -229,12 +227,10 @@ class PPO:
             self.agent.load_state_dict(data["agent"])
             self.optimizer.load_state_dict(data["optimizer"])
             self.obs_rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data["obs_rms"] else None
-            self.noise_rng.bit_generator.state = data["noise_rng"]
+            self.collector.load_state(data)  # noise_rng, env, obs
             torch.set_rng_state(data["torch_rng"])
             self.update, self.global_step = int(data["update"]), int(data["global_step"])
             self.stats.history = list(data["history"])
-            self.envs.restore(data["env"])
-            self.obs = np.asarray(data["obs"])
             self.ledger = TrainingLedger.from_state(data["ledger"])
             if self.multipliers is not None:  # a KeyError or TypeError here: a checkpoint without multipliers
                 self.multipliers = lagrangian.from_state(data["safety"]["multipliers"])
@@ -267,92 +263,22 @@ class PPO:
                 self.save()
         return self.stats
 
-    def _normalize(self, obs: FloatArray, update: bool) -> FloatArray:
-        if self.obs_rms is None:
-            return obs
-        if update and not self.obs_frozen:
-            self.obs_rms.update(obs)
-        return self.obs_rms.normalize(obs)
-
     def _one_update(self) -> dict[str, float]:
-        cfg, n = self.cfg, self.envs.num_envs
+        cfg, n = self.cfg, self.collector.num_envs
         start = time.perf_counter()
         if cfg.anneal_lr:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate * (1.0 - self.update / self.n_updates)
-        k = len(self.envs.encoder.slice_names)
-        buf = Rollout.zeros(cfg.num_steps, n, self.n_obs, self.n_act, self.n_costs)
-        env_reward = cost_sum = violations = 0.0
         lam = None if self.multipliers is None else self.multipliers.lam.copy()  # in force for the whole rollout
-        j_c = np.zeros(k)  # the rollout's violation rate per slice (J_C, without the truncation bootstrap)
         shield = self.shield
-        played: list[tuple[Any, ...]] = []  # with a shield: (obs, enforced action, cost, margin, switched) per slot
         std = self.agent.log_std.detach().exp().numpy().astype(np.float64)
+        got = self.collector.collect(self.agent, self.obs_rms, update_obs=not self.obs_frozen)
+        buf = got.buf
+        if got.obs_moments is not None and self.obs_rms is not None and not self.obs_frozen:
+            merge_moments(self.obs_rms, got.obs_moments)  # the workers' observations (see .collector)
         for t in range(cfg.num_steps):
-            x = self._normalize(self.obs, update=True)
-            with torch.no_grad():
-                xt = torch.as_tensor(x, dtype=torch.float32)
-                loc = self.agent.loc(xt).numpy().astype(np.float64)
-                v, vc = self.agent.values(xt)
-                value = v.numpy().astype(np.float64)
-                if buf.cost_value is not None:
-                    buf.cost_value[t] = vc.numpy().astype(np.float64)
-            eps = self.noise_rng.standard_normal(loc.shape) * std
-            if cfg.clip_noise is not None:
-                eps = np.clip(eps, -cfg.clip_noise, cfg.clip_noise)
-            action = loc + eps
-            logp = (-0.5 * (eps / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)).sum(axis=1)
-            shares = own = self.agent.squash(action)
-            if shield is not None:  # the baseline's rows where the agent's are predicted to violate
-                shares, switched = shield.filter(self.obs, own)
-            next_obs, reward, terminated, truncated, info = self.envs.step(shares)
-            cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
-            judged = cost  # the cost the agent's own action is judged by (see .switched_samples)
-            violated: FloatArray | None = None  # with a shield: the violation the agent's own action is judged by
-            train_reward = np.asarray(reward, dtype=np.float64)
-            if shield is not None:
-                margin = shield.margin(info) if shield.cfg.target == "margin" else None  # what its evaluator learns
-                played.append((np.asarray(self.obs), shares, cost, margin, switched))
-                verdict = judge(self.safety.switched_samples, shield, self.envs, cost, switched, own, shares)
-                judged, violated = verdict.cost, verdict.violation
-                if verdict.in_loss is not None:
-                    buf.in_loss[t] = verdict.in_loss
-                if verdict.reward_change is not None:
-                    train_reward = train_reward + verdict.reward_change
-            train_reward = train_reward - cfg.cost_penalty * judged.sum(axis=1)
-            signal = None
-            if buf.cost is not None:
-                signal = (
-                    lagrangian.constraint_signal(judged, self.safety.cost_signal) if violated is None
-                    else lagrangian.expected_signal(violated, judged, self.safety.cost_signal)
-                )  # fmt: skip
-            trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
-            if trunc.any():
-                final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])
-                with torch.no_grad():
-                    xf = torch.as_tensor(self._normalize(final, False), dtype=torch.float32)
-                    fv, fvc = self.agent.values(xf)
-                    train_reward[trunc] += cfg.gamma * fv.numpy().astype(np.float64)
-                    if signal is not None:
-                        signal[trunc] += cfg.gamma * fvc.numpy().astype(np.float64)
-            buf.obs[t], buf.act[t], buf.logp[t], buf.value[t] = x, action, logp, value
-            buf.reward[t] = train_reward
-            buf.done[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
-            if buf.cost is not None and signal is not None:
-                buf.cost[t] = signal
-                rate = lagrangian.violation_rate(judged) if violated is None else violated.mean(axis=0)
-                j_c += rate / cfg.num_steps
-            self.ledger.record(cost, -np.asarray(info.get("reward_usage", reward), dtype=np.float64), buf.done[t])
-            env_reward += float(np.mean(reward))
-            cost_sum += float(cost.sum(axis=1).mean())
-            violations += float((cost > 0.0).any(axis=1).mean())
-            self.obs = next_obs
-        with torch.no_grad():
-            xn = torch.as_tensor(self._normalize(self.obs, False), dtype=torch.float32)
-            nv, nvc = self.agent.values(xn)
-            next_value = nv.numpy().astype(np.float64)
-            next_cost = None if buf.cost is None else nvc.numpy().astype(np.float64)
-        advantages = buf.advantages(next_value, next_cost, cfg.gamma, cfg.gae_lambda)
+            self.ledger.record(got.ledger_cost[t], got.ledger_usage[t], buf.done[t])
+        advantages = buf.advantages(got.next_value, got.next_cost, cfg.gamma, cfg.gae_lambda)
         self.global_step += cfg.num_steps * n
         learn_start = time.perf_counter()
         frozen = self.warm.actor_frozen(self.update)  # a warm start's first updates: the critics alone
@@ -361,32 +287,33 @@ class PPO:
             train_actor=not frozen,
         )  # fmt: skip
         safety: dict[str, float] = {}
-        if shield is not None:
-            obs_p, act_p, cost_p, margin_p, switched_p = zip(*played, strict=True)
+        if shield is not None and got.played is not None:
+            obs_p, act_p, cost_p, margin_p, switched_p = zip(*got.played, strict=True)
             margins = None if margin_p[0] is None else np.stack(margin_p)
             safety |= shield.learn(
                 np.stack(obs_p), np.stack(act_p), np.stack(cost_p), margin=margins, switched=np.stack(switched_p)
             )  # fmt: skip
         if self.multipliers is not None and buf.cost is not None and buf.cost_value is not None:
             if not frozen:  # a frozen actor cannot answer the multipliers: they would wind up (measured)
-                self.multipliers.observe(j_c)
+                self.multipliers.observe(got.j_c)
             safety |= self.multipliers.metrics() | {
                 f"safety/cost_value/{s}": float(v)
-                for s, v in zip(self.envs.encoder.slice_names, buf.cost_value.mean(axis=(0, 1)), strict=True)
+                for s, v in zip(self.collector.slice_names, buf.cost_value.mean(axis=(0, 1)), strict=True)
             }
         end = time.perf_counter()
         elapsed = end - start
         return {
             "charts/global_step": float(self.global_step),
             "charts/sps": cfg.num_steps * n / max(elapsed, 1e-9),
-            "charts/reward": env_reward / cfg.num_steps,
-            "charts/cost": cost_sum / cfg.num_steps,
-            "sla/violation_rate": violations / cfg.num_steps,
-            "usage/mean": -env_reward / cfg.num_steps,
+            "charts/reward": got.env_reward / cfg.num_steps,
+            "charts/cost": got.cost_sum / cfg.num_steps,
+            "sla/violation_rate": got.violations / cfg.num_steps,
+            "usage/mean": -got.env_reward / cfg.num_steps,
             "policy/std": float(std.mean()),
             **losses,
             "time/rollout_s": learn_start - start,
             "time/learn_s": end - learn_start,
+            **({} if isinstance(self.collector, RolloutCollector) else {"time/worker_collect_s": got.seconds}),
             **self.ledger.metrics(),
             **safety,
         }

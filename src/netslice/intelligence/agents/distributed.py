@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from netslice.errors import ConfigError, NetsliceError
 from netslice.intelligence.agents.checkpoint import CheckpointError
@@ -111,11 +112,18 @@ class RolloutWorker:
         return {"num_envs": c.num_envs, "n_obs": c.n_obs, "n_act": c.n_act, "slice_names": c.slice_names,
                 "pid": os.getpid()}  # fmt: skip
 
-    def collect(self, weights: dict[str, torch.Tensor], obs_rms: dict[str, Any] | None) -> Collected:
-        """One rollout with the learner's ``weights`` and observation statistics (raw moments returned)."""
-        self.agent.load_state_dict(weights)
+    def collect(
+        self, weights: dict[str, NDArray[Any]], obs_rms: dict[str, Any] | None
+    ) -> tuple[Collected, float, float]:
+        """One rollout with the learner's ``weights`` and observation statistics (raw moments returned).
+
+        Returns:
+            The rollout, and the wall-clock times (``time.time()``) at which this call started and ended.
+        """
+        started = time.time()
+        self.agent.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})  # copies: Ray's are read-only
         rms = None if obs_rms is None else RunningMeanStd.from_state_dict(obs_rms)
-        return self.collector.collect(self.agent, rms, update_obs=False)
+        return self.collector.collect(self.agent, rms, update_obs=False), started, time.time()
 
     def state(self) -> dict[str, Any]:
         """The collector's checkpoint entries (noise generator, env snapshot, observation)."""
@@ -173,21 +181,31 @@ class RayCollector:
         self.num_envs = sum(int(s["num_envs"]) for s in specs)
         self.n_obs, self.n_act = int(specs[0]["n_obs"]), int(specs[0]["n_act"])
         self.slice_names: tuple[str, ...] = tuple(specs[0]["slice_names"])
-        #: Seconds of the last :meth:`collect`: ``total`` (the round trip) and ``workers`` (the slowest's own).
+        #: Seconds of the last :meth:`collect`: ``total`` (the round trip), ``workers`` (the slowest worker's own
+        #: rollout), ``to_workers`` (until the last worker started: the weights' put, the calls' dispatch and
+        #: arguments' transfer) and ``from_workers`` (from the first worker's end until every part was received).
         self.last_timing: dict[str, float] = {}
 
     def collect(self, agent: ActorCritic, obs_rms: RunningMeanStd | None, update_obs: bool) -> Collected:
         """One rollout of every worker with the learner's ``agent`` and statistics, merged (see :func:`.merge`).
 
         ``update_obs`` is not used: the workers never update the statistics; the learner merges the returned
-        moments (:attr:`~.collector.Collected.obs_moments`).
+        moments (:attr:`~.collector.Collected.obs_moments`). The weights travel as numpy arrays (cheaper to
+        serialise than tensors). :attr:`last_timing` splits the call's time.
         """
-        start = time.perf_counter()
-        weights = self._ray.put({k: v.detach().clone() for k, v in agent.state_dict().items()})
+        start, sent = time.perf_counter(), time.time()
+        weights = self._ray.put({k: v.detach().numpy().copy() for k, v in agent.state_dict().items()})
         rms = None if obs_rms is None else obs_rms.state_dict()
-        parts = self._ray.get([w.collect.remote(weights, rms) for w in self.workers])
-        got = merge(parts)
-        self.last_timing = {"total": time.perf_counter() - start, "workers": got.seconds}
+        calls = [w.collect.remote(weights, rms) for w in self.workers]
+        replies = self._ray.get(calls)
+        received = time.time()
+        got = merge([part for part, _, _ in replies])
+        self.last_timing = {
+            "total": time.perf_counter() - start,
+            "workers": got.seconds,
+            "to_workers": max(started for _, started, _ in replies) - sent,
+            "from_workers": received - min(ended for _, _, ended in replies),
+        }
         return got
 
     def state(self) -> dict[str, Any]:

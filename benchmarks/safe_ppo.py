@@ -54,6 +54,8 @@ CONFIGS: dict[str, tuple[str, ...]] = {
     "pid-d1-switching-estimated": (*PID, "--violation-limit", "0.01", "--switching", "--switched-samples", "estimated"),
     "pid-d1-switching-q0.95": (*PID, "--violation-limit", "0.01", "--switching", "--shield-quantile", "0.95"),
     "pid-d1-switching-q0.9": (*PID, "--violation-limit", "0.01", "--switching", "--shield-quantile", "0.9"),
+    "pid-d1-switching-q0.97": (*PID, "--violation-limit", "0.01", "--switching", "--shield-quantile", "0.97"),
+    "pid-d1-switching-q0.98": (*PID, "--violation-limit", "0.01", "--switching", "--shield-quantile", "0.98"),
     "penalty8-switching": ("--switching",),
 }
 #: Figures summarised over seeds: (section, key, worst is the largest).
@@ -75,7 +77,7 @@ def train(name: str, seed: int, steps: int, root: Path, fresh: bool) -> dict[str
         cmd = [sys.executable, "-m", "netslice.cli", "train", "--seed", str(seed), "--steps", str(steps),
                "--run-dir", str(out), "--no-resume", "--progress-every", "60", *CONFIGS[name]]  # fmt: skip
         start = time.perf_counter()
-        log = out.with_suffix(".log")
+        log = out.parent / f"{out.name}.log"  # not with_suffix: a name like pid-d0.5-s0 has a dot
         out.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as f:
             subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=True, cwd=REPO)

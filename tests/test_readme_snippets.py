@@ -37,7 +37,7 @@ def section(title: str) -> str:
 SNIPPETS = re.findall(r"```python\n(.*?)```", section("### Use it from your RL library"), flags=re.S)
 
 
-LIBRARIES = ("gymnasium.make(", "stable_baselines3", "pettingzoo", "ray.rllib")
+LIBRARIES = ("gymnasium.make(", "stable_baselines3", "pettingzoo", "DomainParallelEnv", "ray.rllib")
 
 
 def test_the_section_has_a_snippet_per_library() -> None:
@@ -48,7 +48,7 @@ def test_the_section_has_a_snippet_per_library() -> None:
 
 def test_the_snippets_use_the_bare_id_with_no_netslice_import() -> None:
     # Registration comes from netslice's start-up hook (tests/intelligence/test_gymnasium_hook.py).
-    for code in SNIPPETS[:2] + SNIPPETS[3:]:
+    for code in SNIPPETS[:2] + SNIPPETS[4:]:  # the PettingZoo envs have no registry: they are imported
         assert '"netslice/Slicing-v0"' in code
         assert "import netslice" not in code
 
@@ -61,7 +61,7 @@ def has_rllib() -> bool:
     return done.returncode == 0
 
 
-@pytest.mark.parametrize("code", SNIPPETS, ids=["gymnasium", "sb3", "pettingzoo", "rllib"])
+@pytest.mark.parametrize("code", SNIPPETS, ids=["gymnasium", "sb3", "pettingzoo", "domains", "rllib"])
 def test_readme_snippet_runs_in_a_fresh_interpreter(code: str) -> None:
     if "ray.rllib" in code and not os.environ.get("NETSLICE_REQUIRE_RLLIB") and not has_rllib():
         pytest.skip("ray[rllib] pins gymnasium below the main lock: scripts/test.sh runs this in .venv-rllib")

@@ -121,7 +121,7 @@ class RolloutWorker:
             The rollout, and the wall-clock times (``time.time()``) at which this call started and ended.
         """
         started = time.time()
-        self.agent.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})  # copies: Ray's are read-only
+        self.agent.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in weights.items()})  # Ray's: read-only
         rms = None if obs_rms is None else RunningMeanStd.from_state_dict(obs_rms)
         return self.collector.collect(self.agent, rms, update_obs=False), started, time.time()
 

@@ -76,3 +76,45 @@ def test_a_local_ray_cluster_starts_collects_and_stops_leaving_no_process(tmp_pa
     assert not left, {p: command(p) for p in left}
     ray_left = [p for p in descendants(os.getpid()) if any(s in command(p) for s in ("raylet", "gcs_server", "ray::"))]
     assert not ray_left, ray_left
+
+
+@pytest.mark.slow
+def test_workers_join_an_existing_cluster_and_leave_it_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--ray-address``: the collector joins a cluster it did not start, and only disconnects from it."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from netslice.intelligence.agents.distributed import RayCollector
+
+    if ray.is_initialized():
+        pytest.skip("Ray is already initialised in this process")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the head's token is not ours to look for
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    head = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+         "--include-dashboard=false", "--disable-usage-stats"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        cfg = RunConfig(n_envs=4, workers=2).overridden({"total_steps": 2 * 24 * 4, "minibatch_size": 32})
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                collector = RayCollector(cfg, address=f"127.0.0.1:{port}")
+                break
+            except ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+        with collector:
+            assert collector.owns_ray  # it connected, so it disconnects on close
+            PPO(cfg.ppo, None, tmp_path, collector=collector).train(max_updates=1)
+        assert not ray.is_initialized()
+        assert head.poll() is None  # the cluster is still up
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(120)

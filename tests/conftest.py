@@ -1,8 +1,13 @@
-"""Shared fixtures: the default scenario, loaded once, and a fresh copy of its YAML content."""
+"""Shared fixtures: the default scenario, loaded once, and a fresh copy of its YAML content.
+
+The rule's table cache (:mod:`netslice.intelligence.policies.rule_cache`) points at a folder of the test session
+(and of every process it starts): the suite neither reads a user's cached tables nor writes into their cache.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +24,17 @@ TESTBED = "testbed-v0"
 settings.register_profile("netslice", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "netslice"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _rule_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    previous = os.environ.get("NETSLICE_CACHE_DIR")
+    os.environ["NETSLICE_CACHE_DIR"] = str(tmp_path_factory.mktemp("netslice-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("NETSLICE_CACHE_DIR", None)
+    else:
+        os.environ["NETSLICE_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

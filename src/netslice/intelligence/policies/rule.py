@@ -78,7 +78,8 @@ from numpy.typing import NDArray
 
 from netslice.intelligence.envs.features import N_SLICE_FEATURES, SLICE_FEATURES
 from netslice.intelligence.policies.base import FloatArray, PolicyContext
-from netslice.intelligence.policies.rule_table import Dimensioning, dimension
+from netslice.intelligence.policies.rule_cache import cached_dimension
+from netslice.intelligence.policies.rule_table import Dimensioning
 from netslice.network.allocation import EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, TN_BW
 from netslice.network.scenarios import Scenario
 
@@ -122,12 +123,12 @@ class RuleBasedPolicy:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> RuleBasedPolicy:
-        """The testbed formula on testbed-v0, the dimensioning table elsewhere."""
+        """The testbed formula on testbed-v0, the dimensioning table elsewhere (kept on disk: :mod:`.rule_cache`)."""
         testbed = scenario.name in TESTBED_SCENARIOS
         return cls(
             conf=original_conf(scenario),
             scale=np.asarray(scenario.params.traffic.scale, dtype=np.float64),
-            dimensioning=None if testbed else dimension(scenario),
+            dimensioning=None if testbed else cached_dimension(scenario),
         )
 
     @property

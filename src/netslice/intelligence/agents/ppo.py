@@ -108,7 +108,9 @@ class PPO:
     :meth:`~netslice.intelligence.run_config.RunConfig.record`, with ``cfg`` under ``"ppo"``), saved in the
     checkpoint; :meth:`resume` refuses a checkpoint written with another one. ``safety``: the constraint
     handling (default: none); its multipliers are :attr:`multipliers` (None without a safety method). ``warm``: the
-    actor to start from, and the first updates that train the critics alone (:mod:`.warm_config`).
+    actor to start from, and the first updates that train the critics alone (:mod:`.warm_config`). The rollouts:
+    ``envs`` (then a :class:`~.collector.RolloutCollector` in this process plays them, seeded with ``cfg.seed``), or
+    ``collector`` (e.g. the Ray workers' :class:`~.distributed.RayCollector`; ``envs`` None, ``shield`` unused).
     """
 
     def __init__(

@@ -118,3 +118,13 @@ def test_workers_join_an_existing_cluster_and_leave_it_running(tmp_path: Path, m
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         head.wait(120)
+
+
+def test_a_worker_that_fails_to_start_stops_the_ray_it_started() -> None:
+    from netslice.intelligence.agents.distributed import RayCollector
+
+    if ray.is_initialized():
+        pytest.skip("Ray is already initialised in this process")
+    with pytest.raises(ray.exceptions.RayActorError, match="nope-v0"):
+        RayCollector(RunConfig(scenario="nope-v0", n_envs=1, workers=1))
+    assert not ray.is_initialized()

@@ -206,12 +206,13 @@ class RolloutCollector:
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K), clipped to [0, 1]
             judged = cost  # the cost the agent's own action is judged by (see .switched_samples)
             violated: FloatArray | None = None  # with a shield: the violation the agent's own action is judged by
+            rated: FloatArray | None = None  # with a shield: the violation the multipliers' rate counts
             train_reward = np.asarray(reward, dtype=np.float64)
             if shield is not None:
                 margin = shield.margin(info) if shield.cfg.target == "margin" else None  # what its evaluator learns
                 played.append((np.asarray(self.obs), shares, cost, margin, switched))
                 verdict = judge(self.safety.switched_samples, shield, self.envs, cost, switched, own, shares)
-                judged, violated = verdict.cost, verdict.violation
+                judged, violated, rated = verdict.cost, verdict.violation, verdict.rate
                 if verdict.in_loss is not None:
                     buf.in_loss[t] = verdict.in_loss
                 if verdict.reward_change is not None:
@@ -237,7 +238,11 @@ class RolloutCollector:
             buf.done[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
             if buf.cost is not None and signal is not None:
                 buf.cost[t] = signal
-                rate = lagrangian.violation_rate(judged) if violated is None else violated.mean(axis=0)
+                rate = (
+                    lagrangian.violation_rate(judged)
+                    if violated is None
+                    else (violated if rated is None else rated).mean(axis=0)
+                )
                 j_c += rate / cfg.num_steps
             ledger_cost[t] = cost
             ledger_usage[t] = -np.asarray(info.get("reward_usage", reward), dtype=np.float64)

@@ -25,7 +25,7 @@ METHODS = ("none", "lagrangian", "pid")
 #: The per-slice signal the cost critic learns and the Lagrangian weighs (see :class:`SafetyConfig`).
 COST_SIGNALS = ("indicator", "graded")
 #: How slots a shield switched to the baseline enter PPO's policy loss (see :class:`SafetyConfig`).
-SWITCHED_SAMPLES = ("keep", "exclude", "corrected", "own-usage", "estimated")
+SWITCHED_SAMPLES = ("keep", "exclude", "corrected", "own-usage", "estimated", "keep-played")
 
 
 def check_range(name: str, value: float, low: float, high: float = math.inf, high_open: bool = False) -> float:

@@ -53,7 +53,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 #: The modes, in :class:`~.safety_config.SafetyConfig`'s order (its ``switched_samples`` field).
-MODES = ("keep", "exclude", "corrected", "own-usage", "estimated")
+MODES = ("keep", "exclude", "corrected", "own-usage", "estimated", "keep-played")
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,14 @@ class Judged:
         reward_change: ``(n,)`` added to the env's reward (the agent's own action's usage reward minus the played
             one's on ``corrected`` switched slots; 0 elsewhere); None: no change.
         in_loss: ``(n,)`` which samples enter the policy loss; None: all.
+        rate: ``(n, K)`` the violation the multipliers' violation rate counts; None: ``violation``.
     """
 
     violation: FloatArray
     cost: FloatArray
     reward_change: FloatArray | None = None
     in_loss: BoolArray | None = None
+    rate: FloatArray | None = None
 
 
 def judge(
@@ -94,6 +96,9 @@ def judge(
     """
     c = np.asarray(cost, dtype=np.float64)
     sw = np.asarray(switched, dtype=bool)
+    if mode == "keep-played":
+        judged = shield.judged_cost(c, sw)
+        return Judged((judged > 0.0).astype(np.float64), judged, rate=(c > 0.0).astype(np.float64))
     if mode in ("keep", "own-usage"):
         judged = shield.judged_cost(c, sw)
         change = None

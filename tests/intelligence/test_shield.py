@@ -327,7 +327,8 @@ def test_switching_policy_drives_the_rest_agent_api_like_in_process(testbed: Sce
         from fastapi.testclient import TestClient
 
     offline = SliceVectorEnv(num_envs=8, scenario=testbed, seed=1, include_kpis=True)
-    cfg = ShieldConfig(pretrain_slots=30, pretrain_epochs=5, members=2, hidden=(16,), confidence_z=0.0, tolerance=0.0)
+    cfg = ShieldConfig(pretrain_slots=30, pretrain_epochs=5, members=2, hidden=(16,), confidence_z=0.0, tolerance=0.0,
+                       quantile=0.99)  # fmt: skip
     shield = TrainingShield(cfg, RuleBasedPolicy.from_scenario(testbed), N_OBS, N_ACT, offline.encoder.slice_names)
     shield.pretrain(offline, seed=0)
     app = create_app(Orchestrator.create(testbed, n_envs=4, seed=0), "token")

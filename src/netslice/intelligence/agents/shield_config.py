@@ -65,6 +65,12 @@ class ShieldConfig:
         quantile: the level tau of the margin quantile each member predicts given (state, action) (pinball loss;
             the coming slot's traffic is not in the state, so near the boundary the mean margin says "safe"
             where many slots violate), in (0, 1); None: the mean (squared error). See :mod:`.evaluator`.
+            It is the knob between safety while learning and the final policy's usage: the agent learns inside
+            the shield's safe set. Measured on testbed-v0 (PID, d = 1 %, 6M steps; ``benchmarks/safe_ppo.py``),
+            violations over the whole run / final usage against the run without switching: 0.99: 0.20 % /
+            +10.3 % (seeds 0-4); 0.98 (the default): 0.40 % / +6.4 % (seeds 0-4); 0.97: 0.56 % / +4.3 % (tuning
+            seed 10); 0.95: 0.79 % / +3.6 %; 0.9: 1.80 % / +1.1 % (seed 0). 0.98 is the loosest that kept the
+            violations while learning within 0.5 % on every seed.
         seed: seed of the evaluator (initialisation, bootstraps, minibatches).
     """
 
@@ -89,7 +95,7 @@ class ShieldConfig:
     explore_rate: float = 0.005
     per_slice: bool = True
     log_action: bool = True
-    quantile: float | None = 0.99
+    quantile: float | None = 0.98
     seed: int = 0
 
     def __post_init__(self) -> None:

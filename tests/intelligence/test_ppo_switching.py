@@ -233,3 +233,25 @@ def test_the_usage_reward_change_is_what_the_other_action_would_have_earned() ->
     np.testing.assert_allclose(
         switched_samples.usage_reward_change(envs, a[rows], b[rows], rows), (reward_a - reward_b)[rows], atol=1e-12
     )
+
+
+def test_keep_played_judges_like_keep_but_the_multipliers_count_the_violations_as_played(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
+    shield = StubShield()
+    safety = SafetyConfig(method="lagrangian", switching=True, switched_samples="keep-played", cost_signal="graded")
+    ppo = PPO(_cfg(cost_penalty=2.0), envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
+    seen: list[Any] = []
+    real_learn = ppo_module.learn
+    monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
+    ppo.train(max_updates=1)
+    cost = np.stack(envs.costs)
+    mask = np.stack([s for _, s in shield.filtered])
+    judged = cost.copy()
+    judged[mask] = [0.25, 0.75, 1.0]
+    np.testing.assert_allclose(seen[0].cost, (judged > 0) + judged, rtol=0, atol=1e-15)  # the loss: as keep
+    want = np.stack(envs.rewards) - 2.0 * judged.sum(axis=2)  # no reward change, the penalty on the judged cost
+    np.testing.assert_allclose(seen[0].reward, want, rtol=0, atol=1e-12)
+    assert ppo.multipliers is not None
+    np.testing.assert_allclose(ppo.multipliers.last, (cost > 0).mean(axis=(0, 1)), rtol=0, atol=1e-12)

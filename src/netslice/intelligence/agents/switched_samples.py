@@ -4,32 +4,38 @@ A switched slot played the baseline's action, not the agent's, so what the env r
 the slot as played) says nothing of the agent's own action. :func:`judge` returns, per slot, what the agent's
 sample is judged by in learning, in one form for every mode:
 
-==============  ================================================================================================
-mode            a switched slot's sample
-==============  ================================================================================================
-``keep``        stays in the policy loss; earns the usage of the slot as played (the baseline's); judged, in the
-                penalty and the constraints, by the shield's switch statistic of its own action clipped to
-                [0, 1] (:meth:`~.shield.TrainingShield.judged_cost`): counted as a violation wherever it was
-                switched. Being switched costs the agent the baseline's usage and a violation, so it learns
-                inside the shield's safe set. The default: the only mode measured to learn a policy that is
-                safe on its own
-``exclude``     left out of the policy loss (the critics still learn from the slot as played)
-``own-usage``   as ``keep``, but it earns the usage reward its own action would have earned
-                (:func:`usage_reward_change`: exact, as the usage is linear in the allocation in force)
-``corrected``   judged as if it had been played: its own usage reward, and the evaluator's expectation for its
-                own action as its cost: the probability of a violation (the violation rate and the indicator)
-                and the expected clipped cost (``expectation`` heads of :class:`~.evaluator.EnsembleEvaluator`)
-``estimated``   its own usage reward, the switch statistic as its cost (as ``keep``), and the predicted
-                probability of a violation as its violation (in the multipliers' rate)
-==============  ================================================================================================
+===============  ===============================================================================================
+mode             a switched slot's sample
+===============  ===============================================================================================
+``keep``         stays in the policy loss; earns the usage of the slot as played (the baseline's); judged, in the
+                 penalty and the constraints, by the shield's switch statistic of its own action clipped to
+                 [0, 1] (:meth:`~.shield.TrainingShield.judged_cost`): counted as a violation wherever it was
+                 switched. Being switched costs the agent the baseline's usage and a violation, so it learns
+                 inside the shield's safe set. The default: the only mode measured to learn a policy that is
+                 safe on its own
+``exclude``      left out of the policy loss (the critics still learn from the slot as played)
+``own-usage``    as ``keep``, but it earns the usage reward its own action would have earned
+                 (:func:`usage_reward_change`: exact, as the usage is linear in the allocation in force)
+``corrected``    judged as if it had been played: its own usage reward, and the evaluator's expectation for its
+                 own action as its cost: the probability of a violation (the violation rate and the indicator)
+                 and the expected clipped cost (``expectation`` heads of :class:`~.evaluator.EnsembleEvaluator`)
+``estimated``    its own usage reward, the switch statistic as its cost (as ``keep``), and the predicted
+                 probability of a violation as its violation (in the multipliers' rate)
+``keep-played``  as ``keep`` in the loss, but the multipliers step on the violations as played (a switched
+                 slot, played by the baseline, rarely violates), so switching does not wind them up
+===============  ===============================================================================================
 
-Measured (testbed-v0, PID d = 1 %, 6M steps, seeds 0-1; ``benchmarks/safe_ppo.py``, the ``pid-d1-switching*``
-rows): ``keep`` ends at usage 0.174-0.175 with 0.10-0.16 % violations, ``own-usage`` at 0.171-0.176 (0.21-0.31 %):
-no gain. ``corrected`` and ``estimated`` remove the price of being switched; the agent then drifts into the
-switched region (``corrected``: 100 % of slots switched; ``estimated``: 65-97 %), where its actions are never
-played and so never corrected, and learns to exploit the evaluator there: the final policies violate in 96 %
-(``corrected``) and 15-27 % (``estimated``) of slots. Whatever judges a switched action must make being switched
-cost the agent, or the evaluator's errors become the agent's optimum. ``exclude`` (seeds 0-1) stays 62-63 %
+Measured (testbed-v0, PID d = 1 %, shield quantile 0.99, 6M steps, seeds 0-1; ``benchmarks/safe_ppo.py``, the
+``pid-d1-switching*`` rows): ``keep`` ends at usage 0.174-0.175 with 0.10-0.16 % violations, ``own-usage`` at
+0.171-0.176 (0.21-0.31 %): no gain. ``corrected`` and ``estimated`` remove the price of being switched; the agent
+then drifts into the switched region (``corrected``: 100 % of slots switched; ``estimated``: 65-97 %), where its
+actions are never played and so never corrected, and learns to exploit the evaluator there: the final policies
+violate in 96 % (``corrected``) and 15-27 % (``estimated``) of slots. ``keep-played`` fails the same way (usage
+while learning 0.48-0.61, final policies violating 4-10 %): with the multipliers near 0 the switch statistic no
+longer weighs, and inside the switched region the reward is flat (the baseline plays whatever the agent proposes).
+Whatever judges a switched action must make being switched cost the agent, or the evaluator's errors become the
+agent's optimum. That price is why the agent learns inside the shield's safe set; the shield's quantile
+(:class:`~.shield_config.ShieldConfig`) sets how conservative that set is. ``exclude`` (seeds 0-1) stays 62-63 %
 switched and learns far less (final usage 0.216-0.221).
 
 Slots that were not switched are judged as played in every mode: ``violation = 1[cost > 0]``, ``cost`` as

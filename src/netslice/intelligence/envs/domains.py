@@ -62,6 +62,7 @@ from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.connection import AgentApi
 from netslice.intelligence.envs.features import Encoder, Float32Array, FloatArray
 from netslice.intelligence.envs.options import DEFAULT_COST_PENALTY, SCENARIO_LENGTH, EnvCore, EpisodeLength
+from netslice.intelligence.envs.parallel import SliceParallelEnv
 from netslice.network import scenarios
 from netslice.network.allocation import DOMAINS
 from netslice.network.scenarios import Scenario
@@ -245,23 +246,11 @@ class DomainParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # Parallel
             self.agents = []
         return {g: obs[g] for g in agents}, out_rewards, terminations, truncations, infos
 
-    def state(self) -> Float32Array:
-        """The global state: the single-agent flat observation of :mod:`.features`."""
-        if self._last is None:
-            raise ResetNeeded("state: call reset() first")
-        state: Float32Array = self.encoder.encode(self._last)[0]
-        return state
-
-    def render(self) -> str | rendering.UInt8Array | None:
-        """The network in ``render_mode`` (``None`` without a mode; see :mod:`.render`).
-
-        Raises:
-            ResetNeeded: nothing to show before the first ``reset``.
-        """
-        return rendering.render_observation(self.render_mode, self._last, 0, self.spaces.slices, self._usage)
-
-    def close(self) -> None:
-        """Nothing to release."""
+    # The global state (the single-agent flat observation), the rendering and close: the per-slice env's, on
+    # the same attributes (``_last``, ``encoder``, ``render_mode``, ``spaces``, ``_usage``).
+    state = SliceParallelEnv.state
+    render = SliceParallelEnv.render
+    close = SliceParallelEnv.close
 
     def _observe(self, obs: Observation) -> dict[str, Float32Array]:
         """Each agent's observation of one network."""

@@ -24,7 +24,9 @@ The figures are medians over all timed updates; ``speedup`` is ``ray-2`` over ``
 worker keeps n networks), where both ``n_envs`` ran.
 The issue's target: 2 workers >= 1.6x one worker (rollout throughput) on this 2-core machine. ``costs`` adds what
 one call moves: the pickled size of the weights and of a worker's part, the time to pickle and unpickle them,
-and the round trip of an empty actor call.
+and the round trip of an empty actor call. ``parallel_efficiency``: the machine's own ceiling, without Ray: the
+same local rollout (512 networks) in one plain process alone, and in two at once (their slower one), measured
+before and after the Ray runs (this machine is a 2-vCPU VM: what its host leaves it varies).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 from common import RESULTS_DIR, loadavg, machine_info, parser, write_json
 
 # isort: split
+import multiprocessing as mp
 import os
 import pickle
 import statistics
@@ -172,6 +175,42 @@ def bench(n_envs: int, workers: list[int], rounds: int, updates: int, warmup: in
     return result
 
 
+def _plain_rollouts(n: int, reps: int, barrier: Any, out: Any) -> None:
+    """In a plain process (no Ray): the median time of ``reps`` local rollouts of ``n`` networks, once all are ready."""
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = RunConfig(n_envs=n).overridden({"total_steps": 10**9})
+    collector = RolloutCollector(cfg.ppo, SliceVectorEnv(n, cfg.scenario, seed=cfg.ppo.seed), cfg.safety)
+    with tempfile.TemporaryDirectory() as tmp:
+        ppo = PPO(cfg.ppo, None, tmp, collector=collector)
+        for _ in range(3):
+            collector.collect(ppo.agent, ppo.obs_rms, True)
+        barrier.wait()
+        times = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            collector.collect(ppo.agent, ppo.obs_rms, True)
+            times.append(time.perf_counter() - start)
+    out.put(median(times))
+
+
+def parallel_efficiency(n: int, reps: int = 15) -> dict[str, float]:
+    """The machine's own ceiling, without Ray: one process's rollout alone, and with a second one beside it."""
+    ctx = mp.get_context("spawn")
+    timings = {}
+    for k in (1, 2):
+        barrier, out = ctx.Barrier(k), ctx.Queue()
+        procs = [ctx.Process(target=_plain_rollouts, args=(n, reps, barrier, out)) for _ in range(k)]
+        for p in procs:
+            p.start()
+        timings[k] = max(out.get() for _ in procs)
+        for p in procs:
+            p.join()
+    return {"n_envs_per_process": n, "alone_ms": 1e3 * timings[1], "two_at_once_ms": 1e3 * timings[2],
+            "efficiency": timings[1] / timings[2]}  # fmt: skip
+
+
 def weak_scaling(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """2 workers with n networks each over 1 worker with n (from the runs at n and 2n networks), where both ran."""
     by_n = {r["n_envs"]: r["configs"] for r in results}
@@ -195,6 +234,8 @@ def main() -> None:
     args = p.parse_args()
     rounds, updates = (2, 3) if args.quick else (args.rounds, args.updates)
     # Every configuration's workers stay alive (idle while another runs): one logical CPU each.
+    ceiling = parallel_efficiency(64 if args.quick else 512)
+    print(f"two plain processes at once (no Ray), 512 networks each: {ceiling['efficiency']:.0%} of one alone")
     ray.init(address="local", num_cpus=max(sum(args.workers), os.cpu_count() or 1), include_dashboard=False,
              logging_level="warning")  # fmt: skip
     load_before = loadavg()
@@ -203,6 +244,8 @@ def main() -> None:
             results = [bench(n, args.workers, rounds, updates, args.warmup, Path(tmp)) for n in args.n_envs]
     finally:
         ray.shutdown()
+    ceiling_after = parallel_efficiency(64 if args.quick else 512)
+    print(f"... and after the Ray runs: {ceiling_after['efficiency']:.0%}")
     for res in results:
         print(f"n_envs {res['n_envs']}:")
         for name, s in res["configs"].items():
@@ -226,6 +269,7 @@ def main() -> None:
         "notes": __doc__.split("\n\n", 2)[2] if __doc__ else "",
         "results": results,
         "weak_scaling": weak,
+        "parallel_efficiency": {"before": ceiling, "after": ceiling_after},
     })  # fmt: skip
     print(f"wrote {args.out}")
 

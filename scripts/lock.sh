@@ -15,7 +15,7 @@ PIP=("$TMP/venv/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip setuptools wheel
 "${PIP[@]}" install --no-index --no-deps "torch==$TORCH_VERSION" 2>/dev/null \
     || "${PIP[@]}" install --no-deps --index-url "${NETSLICE_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" "torch==$TORCH_VERSION"
-"${PIP[@]}" install "torch==$TORCH_VERSION" -e ".[dev,fast,api,rl,sb3]"
+"${PIP[@]}" install "torch==$TORCH_VERSION" -e ".[dev,fast,api,rl,sb3,ray]"
 {
     echo "# The lock: every package of the environment CI tests, at its exact version (scripts/setup.sh installs"
     echo "# with -c constraints.txt). Regenerate with scripts/lock.sh; resolved with $("$TMP/venv/bin/python" --version)."

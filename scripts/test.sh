@@ -14,7 +14,15 @@ export PATH="$PWD/.venv/bin:$PATH"
 ruff check src tests benchmarks setup.py
 ruff format --check src tests benchmarks setup.py
 mypy
-pytest -q "$@"
+if [[ $# -eq 0 ]]; then
+    # The Ray smoke test checks that no Ray process is left behind and starts clusters of its own: it runs in an
+    # interpreter of its own, as a Ray driver keeps per-process state (after a local Ray was started and stopped in
+    # the same process, a cluster joined next lost its raylet within seconds; not understood yet).
+    pytest -q --ignore=tests/intelligence/test_ray_smoke.py
+    pytest -q tests/intelligence/test_ray_smoke.py
+else
+    pytest -q "$@"
+fi
 if [[ "$RLLIB" == 1 ]]; then
     echo "test.sh: the RLlib tests, in .venv-rllib" >&2
     NETSLICE_REQUIRE_RLLIB=1 .venv-rllib/bin/python -m pytest -q -k rllib \

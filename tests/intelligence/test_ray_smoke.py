@@ -51,33 +51,9 @@ def command(pid: int) -> str:
         return ""
 
 
-def test_a_local_ray_cluster_starts_collects_and_stops_leaving_no_process(tmp_path: Path) -> None:
-    from netslice.intelligence.agents.distributed import RayCollector
-
-    if ray.is_initialized():
-        pytest.skip("Ray is already initialised in this process")
-    before = descendants(os.getpid())
-    cfg = RunConfig(n_envs=4, workers=2).overridden({"total_steps": 2 * 24 * 4, "minibatch_size": 32})
-    with RayCollector(cfg) as collector:
-        assert collector.owns_ray
-        assert ray.is_initialized()
-        ours = descendants(os.getpid()) - before
-        names = " ".join(command(p) for p in ours)
-        assert "raylet" in names, names
-        assert "gcs_server" in names, names
-        assert set(collector.pids) <= ours  # the workers run under our raylet
-        ppo = PPO(cfg.ppo, None, tmp_path, collector=collector)
-        ppo.train(max_updates=1)
-        assert ppo.ledger.slots == 24 * 4
-    assert not ray.is_initialized()
-    deadline = time.monotonic() + 30.0
-    while (left := ours & descendants(os.getpid())) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not left, {p: command(p) for p in left}
-    ray_left = [p for p in descendants(os.getpid()) if any(s in command(p) for s in ("raylet", "gcs_server", "ray::"))]
-    assert not ray_left, ray_left
-
-
+# The join test runs first, and scripts/test.sh runs this file in an interpreter of its own: run after a test that
+# started and stopped a local Ray in the same process, the cluster it starts with `ray start` lost its raylet within
+# seconds (its dashboard agent got a SIGTERM). Not understood yet (the closing note of issue 14).
 @pytest.mark.slow
 def test_workers_join_an_existing_cluster_and_leave_it_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--ray-address``: the collector joins a cluster it did not start, and only disconnects from it."""
@@ -118,6 +94,33 @@ def test_workers_join_an_existing_cluster_and_leave_it_running(tmp_path: Path, m
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         head.wait(120)
+
+
+def test_a_local_ray_cluster_starts_collects_and_stops_leaving_no_process(tmp_path: Path) -> None:
+    from netslice.intelligence.agents.distributed import RayCollector
+
+    if ray.is_initialized():
+        pytest.skip("Ray is already initialised in this process")
+    before = descendants(os.getpid())
+    cfg = RunConfig(n_envs=4, workers=2).overridden({"total_steps": 2 * 24 * 4, "minibatch_size": 32})
+    with RayCollector(cfg) as collector:
+        assert collector.owns_ray
+        assert ray.is_initialized()
+        ours = descendants(os.getpid()) - before
+        names = " ".join(command(p) for p in ours)
+        assert "raylet" in names, names
+        assert "gcs_server" in names, names
+        assert set(collector.pids) <= ours  # the workers run under our raylet
+        ppo = PPO(cfg.ppo, None, tmp_path, collector=collector)
+        ppo.train(max_updates=1)
+        assert ppo.ledger.slots == 24 * 4
+    assert not ray.is_initialized()
+    deadline = time.monotonic() + 30.0
+    while (left := ours & descendants(os.getpid())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, {p: command(p) for p in left}
+    ray_left = [p for p in descendants(os.getpid()) if any(s in command(p) for s in ("raylet", "gcs_server", "ray::"))]
+    assert not ray_left, ray_left
 
 
 def test_a_worker_that_fails_to_start_stops_the_ray_it_started() -> None:

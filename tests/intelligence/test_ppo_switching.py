@@ -80,23 +80,31 @@ def _cfg(**kw: Any) -> PPOConfig:
     return PPOConfig(**{"total_steps": 4 * 8 * 4, "num_steps": 8, "minibatch_size": 16, "hidden": (16,), **kw})
 
 
-@pytest.mark.parametrize("samples", ["keep", "exclude", "corrected"])
-def test_the_env_gets_the_shields_actions_and_switched_slots_enter_the_loss_as_configured(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: str
-) -> None:
+def _one_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, safety: SafetyConfig, cfg: PPOConfig
+) -> tuple[PPO, _RecordingEnv, StubShield, Any]:
+    """One PPO update on 4 recorded testbed-v0 networks behind the stub shield; the rollout ``learn`` was given."""
     envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
     shield = StubShield()
-    ppo = PPO(_cfg(), envs, tmp_path, safety=SafetyConfig(switching=True, switched_samples=samples), shield=shield)  # type: ignore[arg-type]
+    ppo = PPO(cfg, envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
     seen: list[Any] = []
     real_learn = ppo_module.learn
     monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
     ppo.train(max_updates=1)
+    return ppo, envs, shield, seen[0]
+
+
+@pytest.mark.parametrize("samples", ["keep", "exclude", "corrected"])
+def test_the_env_gets_the_shields_actions_and_switched_slots_enter_the_loss_as_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: str
+) -> None:
+    safety = SafetyConfig(switching=True, switched_samples=samples)
+    ppo, envs, shield, rollout = _one_update(tmp_path, monkeypatch, safety, _cfg())
     assert len(shield.filtered) == len(envs.actions) == 8
     for (agent, switched), played in zip(shield.filtered, envs.actions, strict=True):
         np.testing.assert_array_equal(played[switched], BASE)  # the baseline exactly where switched
         np.testing.assert_array_equal(played[~switched], agent[~switched])  # the agent's row, bit for bit
     mask = np.stack([s for _, s in shield.filtered])
-    rollout = seen[0]
     if samples == "exclude":
         np.testing.assert_array_equal(rollout.in_loss, ~mask)
     else:
@@ -153,20 +161,13 @@ def test_resume_with_a_shield_continues_exactly(tmp_path: Path) -> None:
 def test_a_kept_switched_slot_is_judged_by_the_predicted_cost_of_the_agents_action(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, samples: str
 ) -> None:
-    envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
-    shield = StubShield()
     safety = SafetyConfig(method="lagrangian", switching=True, switched_samples=samples, cost_signal="indicator")
-    ppo = PPO(_cfg(cost_penalty=2.0), envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
-    seen: list[Any] = []
-    real_learn = ppo_module.learn
-    monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
-    ppo.train(max_updates=1)
+    ppo, envs, shield, rollout = _one_update(tmp_path, monkeypatch, safety, _cfg(cost_penalty=2.0))
     cost = np.stack(envs.costs)
     mask = np.stack([s for _, s in shield.filtered])
     judged = cost.copy()
     if samples == "keep":  # the stub's scores clipped to [0, 1]: 0.25, 0.75, 1
         judged[mask] = [0.25, 0.75, 1.0]
-    rollout = seen[0]
     want = np.stack(envs.rewards) - 2.0 * judged.sum(axis=2)  # the penalty used the judged cost ...
     np.testing.assert_allclose(rollout.reward, want, rtol=0, atol=1e-12)  # (8 slots: no truncation bootstrap)
     np.testing.assert_array_equal(rollout.cost, (judged > 0).astype(float))  # ... and so did the constraints
@@ -238,20 +239,14 @@ def test_the_usage_reward_change_is_what_the_other_action_would_have_earned() ->
 def test_keep_played_judges_like_keep_but_the_multipliers_count_the_violations_as_played(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    envs = _RecordingEnv(4, "testbed-v0", seed=1, backend="numpy")
-    shield = StubShield()
     safety = SafetyConfig(method="lagrangian", switching=True, switched_samples="keep-played", cost_signal="graded")
-    ppo = PPO(_cfg(cost_penalty=2.0), envs, tmp_path, safety=safety, shield=shield)  # type: ignore[arg-type]
-    seen: list[Any] = []
-    real_learn = ppo_module.learn
-    monkeypatch.setattr(ppo_module, "learn", lambda *a, **kw: seen.append(a[3]) or real_learn(*a, **kw))
-    ppo.train(max_updates=1)
+    ppo, envs, shield, rollout = _one_update(tmp_path, monkeypatch, safety, _cfg(cost_penalty=2.0))
     cost = np.stack(envs.costs)
     mask = np.stack([s for _, s in shield.filtered])
     judged = cost.copy()
     judged[mask] = [0.25, 0.75, 1.0]
-    np.testing.assert_allclose(seen[0].cost, (judged > 0) + judged, rtol=0, atol=1e-15)  # the loss: as keep
+    np.testing.assert_allclose(rollout.cost, (judged > 0) + judged, rtol=0, atol=1e-15)  # the loss: as keep
     want = np.stack(envs.rewards) - 2.0 * judged.sum(axis=2)  # no reward change, the penalty on the judged cost
-    np.testing.assert_allclose(seen[0].reward, want, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(rollout.reward, want, rtol=0, atol=1e-12)
     assert ppo.multipliers is not None
     np.testing.assert_allclose(ppo.multipliers.last, (cost > 0).mean(axis=(0, 1)), rtol=0, atol=1e-12)

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 SUPPORTED=(3.11 3.12 3.13)
 TORCH_VERSION=2.13.0
-EXTRAS="dev,fast,api,rl,sb3,ray"
+EXTRAS="dev,fast,api,rl,sb3,ray,emulation"
 VENV=.venv
 LOCK=constraints.txt
 

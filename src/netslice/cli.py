@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netslice.cli_common import PROGRESS_OPTION, console, fail
+from netslice.cli_emulate import app as emulate_app
 from netslice.cli_learning import imitate, reproduce
 from netslice.errors import NetsliceError
 from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE
@@ -361,6 +362,7 @@ def evaluate(
 
 app.command()(imitate)
 app.command()(reproduce)
+app.add_typer(emulate_app, name="emulate")
 
 
 def main() -> None:

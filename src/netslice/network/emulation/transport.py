@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -206,12 +207,16 @@ class TransportEmulation:
             raise
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        if self.owner is None or os.getpid() != self.owner.pid:
+            # A forked copy of this process (pyroute2 forks helpers and stops them with SIGTERM) must not unwind
+            # the owner's stack, which would tear the run down from the copy: die as SIGTERM's default would.
+            os._exit(128 + signum)
         raise SystemExit(128 + signum)  # unwinds through __exit__ / finally, which remove everything
 
     def close(self) -> None:
         """Stop the traffic and remove every namespace, process and record of the run (idempotent)."""
-        if self._closed or self.owner is None:
-            return
+        if self._closed or self.owner is None or os.getpid() != self.owner.pid:
+            return  # not started, already closed, or a forked copy of the owner (which owns nothing)
         self._closed = True
         for worker in [*self._senders.values(), *self._receivers.values()]:
             worker.stop()

@@ -2,9 +2,10 @@
 
 It owns one scenario's network model (:class:`~netslice.network.model.NetworkModel`: parameters and
 backend), the state of ``n_envs`` networks and the one random generator. It is the only owner of
-the network state: :attr:`Simulator.state` is read-only, and only :meth:`~Simulator.reset` and
-:meth:`~Simulator.step` replace it. Every allocation is validated before it reaches the step
-(invalid input raises :class:`~netslice.errors.InvalidAllocationError` and changes nothing).
+the network state: :attr:`Simulator.state` is read-only, and only :meth:`~Simulator.reset`,
+:meth:`~Simulator.step` and :meth:`~Simulator.set_presence` (slices arriving and leaving) replace it.
+Every allocation is validated before it reaches the step (invalid input raises
+:class:`~netslice.errors.InvalidAllocationError` and changes nothing).
 
 >>> from netslice.network import scenarios
 >>> sim = Simulator(scenarios.load("testbed-v0").params, n_envs=2, seed=0)
@@ -22,6 +23,7 @@ from netslice.errors import ConfigError
 from netslice.network.allocation import validate_allocation
 from netslice.network.kernel import Kpis, SimParams, SimState, reset, reset_envs
 from netslice.network.model import BACKENDS, NetworkModel
+from netslice.network.presence import change_presence, mask_load
 
 __all__ = ["BACKENDS", "Simulator"]
 
@@ -46,6 +48,7 @@ class Simulator:
         self.n_envs = n_envs
         self.rng = np.random.default_rng(seed)
         self._state: SimState = reset(params, n_envs, self.rng)
+        self._present = np.ones((n_envs, params.n_slices), dtype=bool)
 
     @property
     def params(self) -> SimParams:
@@ -58,8 +61,34 @@ class Simulator:
         return self.model.backend
 
     @property
+    def present(self) -> NDArray[np.bool_]:
+        """``(n_envs, n_slices)`` slices present in each network (a copy; see :meth:`set_presence`)."""
+        return self._present.copy()
+
+    def set_presence(self, present: NDArray[np.bool_]) -> None:
+        """Say which slices are present in each network from the coming slot on.
+
+        An absent slice offers no load; a slice that leaves or arrives starts from empty queues, an
+        arriving one with fresh traffic processes (:mod:`netslice.network.presence`).
+
+        Args:
+            present: ``(n_envs, n_slices)``, or ``(n_slices,)`` for every network.
+
+        Raises:
+            ConfigError: ``present`` has another shape.
+        """
+        new = np.asarray(present, dtype=bool)
+        shape = self._present.shape
+        if new.shape == shape[1:]:
+            new = np.broadcast_to(new, shape)
+        if new.shape != shape:
+            raise ConfigError(f"present: must be shaped {shape} or {shape[1:]}, got {new.shape}")
+        self._state = change_presence(self.params, self._state, self._present, new, self.rng)
+        self._present = np.array(new, copy=True)
+
+    @property
     def state(self) -> SimState:
-        """The networks' state (read-only: only :meth:`reset` and :meth:`step` replace it)."""
+        """The networks' state (read-only: only :meth:`reset`, :meth:`step` and :meth:`set_presence` replace it)."""
         return self._state
 
     def reset(
@@ -82,8 +111,8 @@ class Simulator:
         if allocation is not None and state is not self._state:
             # A new state (no env reset keeps the old one): its arrays are its own, nobody has seen them yet.
             state.alloc[slice(None) if mask is None else np.asarray(mask, dtype=bool)] = allocation
-        self._state = state
-        return state
+        self._state = mask_load(state, self._present)
+        return self._state
 
     def step(self, allocation: FloatArray, *, validate: bool = True) -> Kpis:
         """Run one slot.
@@ -101,5 +130,6 @@ class Simulator:
             alloc = np.broadcast_to(alloc, (self.n_envs, *alloc.shape))
         if validate:
             validate_allocation(alloc, self.n_envs, self.params.n_slices, self.params.edge.site_of_slice)
-        self._state, kpis = self.model.step(self._state, alloc, self.rng)
+        state, kpis = self.model.step(self._state, alloc, self.rng)
+        self._state = mask_load(state, self._present)
         return kpis

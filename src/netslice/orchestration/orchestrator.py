@@ -67,6 +67,7 @@ from netslice.orchestration.lifecycle import (
 )
 from netslice.orchestration.nrm import ServiceProfile
 from netslice.orchestration.planning import PlanningModel
+from netslice.orchestration.tenancy import Tenancy
 
 FloatArray = NDArray[np.float64]
 
@@ -86,7 +87,9 @@ class Orchestrator:
         enforcer: capacity enforcer name (``proportional``, ``reject``) or callable.
         decomposition: SLA decomposition hook.
         timeout_s: deadline of one domain manager ``apply`` call.
-        provision_all: provision every scenario slice with its scenario SLA at start.
+        provision_all: provision every scenario slice with its scenario SLA at start; in a scenario whose
+            slices come and go (an ``arrivals`` section) start its request process instead
+            (:mod:`~netslice.orchestration.tenancy`: slices are created and terminated between slots).
         events: record SLA threshold-crossing events in the assurance.
     """
 
@@ -100,7 +103,10 @@ class Orchestrator:
     records: dict[str, SliceRecord] = field(default_factory=dict)
     fault_counts: dict[str, int] = field(default_factory=dict)
     slot: int = 0
+    tenancy: Tenancy | None = None
     _last: Observation | None = None
+    #: While the start-up slices are provisioned the network keeps every slice present (one update at the end).
+    _presence_frozen: bool = field(default=False, repr=False, compare=False)
     #: One network's hour of day per slot index (see :meth:`_hour`; made on first use, also after unpickling).
     _hours: dict[int, FloatArray] | None = field(default=None, repr=False, compare=False)
 
@@ -138,9 +144,16 @@ class Orchestrator:
             enforcer=enforcer,
             decomposition=decomposition,
         )
-        if provision_all:
+        if provision_all and sc.spec.arrivals is not None:
+            orch.tenancy = Tenancy.of(sc, _tenancy_seed(seed))
+            orch._sync_presence()  # no slice until the first requests
+            orch.tenancy.start(orch)
+        elif provision_all:
+            orch._presence_frozen = True
             for k, s in enumerate(sc.spec.slices):
                 orch.create_slice(s.name, scenario_profile(sc, k), put_in_force=False)
+            orch._presence_frozen = False
+        orch._sync_presence()
         orch._last = orch._observation(None, np.zeros((n_envs, sc.params.n_slices)), ())
         return orch
 
@@ -168,6 +181,9 @@ class Orchestrator:
 
     def reset(self, seed: int | None = None, mask: NDArray[np.bool_] | None = None) -> Observation:
         """Start new episodes: every env (re-seeding when ``seed`` is given) or those in ``mask``."""
+        if seed is not None and self.tenancy is not None and (mask is None or bool(np.all(mask))):
+            self.slot = 0  # the new tenants' lifetimes count from the episode's start
+            self._restart_tenancy(seed)
         initial = np.array(self.scenario.params.initial_allocation, dtype=np.float64, copy=True)
         if not self.assurance.all_active:
             initial[:, ~self.active] = 0.0  # the scenario's initial allocation, for the provisioned slices
@@ -217,6 +233,9 @@ class Orchestrator:
             mgr.measured(kpis)
         self.slot += 1
         cost = self.assurance.evaluate(kpis, self.slot)
+        if self.tenancy is not None:  # slices leave and arrive between this slot and the next
+            self.tenancy.forget(self.records)
+            self.tenancy.advance(self)
         slot_faults = tuple(faults)
         obs = self._observation(kpis, cost, slot_faults)
         self._last = obs
@@ -274,6 +293,8 @@ class Orchestrator:
         out["orchestrator/active_slices"] = float(self.active.sum())
         for domain in DOMAINS:
             out[f"orchestrator/faults/{domain}"] = float(self.fault_counts.get(domain, 0))
+        if self.tenancy is not None:
+            out |= self.tenancy.metrics()
         return out
 
     def _observation(self, kpis: Kpis | None, cost: FloatArray, faults: tuple[DomainFault, ...]) -> Observation:
@@ -351,6 +372,7 @@ class Orchestrator:
         # Its shares and RRM quotas no longer count towards any node's sums; its explicit policies go with it.
         for mgr in self.managers.values():
             mgr.release(k)
+        self._sync_presence()
 
     def _admit(self, slice_id: str, profile: ServiceProfile, k: int, *, put_in_force: bool = True) -> SliceRecord:
         result = self.feasibility(profile, slice_id=slice_id)
@@ -372,7 +394,22 @@ class Orchestrator:
         )
         self.records[slice_id] = record
         self.assurance.admit(k, targets_with(self.assurance.targets, k, terms))
+        self._sync_presence()
         return record
+
+    def _sync_presence(self) -> None:
+        """Tell the network which slices are present: the provisioned ones (no UEs, no state for the others)."""
+        if not self._presence_frozen and not np.array_equal(self.sim.present[0], self.active):
+            self.sim.set_presence(self.active)
+
+    def _restart_tenancy(self, seed: int) -> None:
+        """Terminate the request process's live slices and start it again from ``seed`` (a seeded reset)."""
+        assert self.tenancy is not None
+        for sid in list(self.tenancy.live):
+            if sid in self.records:
+                self.terminate_slice(sid)
+        self.tenancy = Tenancy.of(self.scenario, _tenancy_seed(seed))
+        self.tenancy.start(self)
 
     def _scenario_targets(self) -> SlaTargets:
         return SlaTargets.from_spec(self.scenario.spec)
@@ -390,3 +427,8 @@ class Orchestrator:
         if slice_id not in self.records:
             raise NotFoundError(f"NetworkSlice={slice_id}: no such slice")
         return self.records[slice_id]
+
+
+def _tenancy_seed(seed: int | None) -> list[int] | None:
+    """The seed of the request process: derived from the orchestrator's, a stream of its own."""
+    return None if seed is None else [int(seed), 0x7E]

@@ -117,4 +117,28 @@ def load(name_or_path: str | Path = DEFAULT_SCENARIO) -> Scenario:
     raise UnknownScenarioError(f"scenario {str(name_or_path)!r}: unknown; registered: {', '.join(available())}")
 
 
-__all__ = ["DEFAULT_SCENARIO", "Scenario", "available", "from_yaml_text", "load", "looks_like_path", "parse"]
+def with_arrivals(scenario: Scenario, **changes: object) -> Scenario:
+    """``scenario`` with fields of its ``arrivals`` section changed (e.g. ``max_concurrent=8``), validated.
+
+    The network is the same (the same :class:`SimParams`); only the slice request process differs.
+
+    Raises:
+        ConfigError: the scenario has no ``arrivals`` section, or a changed field is invalid.
+    """
+    if scenario.spec.arrivals is None:
+        raise ConfigError(f"scenario {scenario.name}: has no arrivals section (slices do not come and go)")
+    data = scenario.spec.model_dump(mode="json")
+    data["arrivals"].update(changes)
+    return Scenario(spec=parse(data, f"{scenario.name} with arrivals {changes}"), params=scenario.params)
+
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "Scenario",
+    "available",
+    "from_yaml_text",
+    "load",
+    "looks_like_path",
+    "parse",
+    "with_arrivals",
+]

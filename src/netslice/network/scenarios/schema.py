@@ -223,6 +223,23 @@ class SliceSpec(Strict):
     initial_allocation: AllocationSpec
 
 
+class ArrivalsSpec(Strict):
+    """Slices that come and go: requests from a catalogue of the scenario's slice kinds.
+
+    Requests arrive as a Poisson process; each asks for a slice of one kind (drawn from ``mix``),
+    which occupies a free slot of that kind (a slice of :attr:`ScenarioSpec.slices`) for an
+    exponentially distributed lifetime, after admission control (consumed by the orchestration
+    layer's tenancy process).
+    """
+
+    rate_per_hour: Pos = Field(description="slice requests per hour per network (Poisson)")
+    mean_lifetime_h: Pos = Field(description="mean lifetime of an admitted slice in hours (exponential)")
+    max_concurrent: int = Field(ge=1, description="most slices live at once; requests beyond are rejected")
+    mix: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        min_length=1, description="relative frequency of each slice kind among requests"
+    )
+
+
 class ScenarioSpec(Strict):
     """A whole scenario as written in YAML."""
 
@@ -238,6 +255,7 @@ class ScenarioSpec(Strict):
     edge: EdgeSpec
     enforcement: EnforcementSpec = EnforcementSpec()
     slices: list[SliceSpec] = Field(min_length=1)
+    arrivals: ArrivalsSpec | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ScenarioSpec:
@@ -259,6 +277,11 @@ class ScenarioSpec(Strict):
                     f"slices.*.initial_allocation.edge_cpu: shares of edge site {site!r} must sum to at most 1, "
                     f"got {total:.4f}"
                 )
+        if self.arrivals is not None:
+            kinds = {s.kind for s in self.slices}
+            unknown = sorted(set(self.arrivals.mix) - kinds)
+            if unknown:
+                raise ValueError(f"arrivals.mix: {unknown} is not the kind of any slice (kinds: {sorted(kinds)})")
         if self.transport.tree is None and not self.transport.links:
             raise ValueError("transport: give links, a tree, or both")
         return self

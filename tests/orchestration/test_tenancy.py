@@ -1,0 +1,150 @@
+"""Slices that come and go: requests, admission through the lifecycle, departures, rejections, seeding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netslice.errors import ConfigError
+from netslice.network import scenarios
+from netslice.orchestration.orchestrator import Orchestrator
+from netslice.orchestration.tenancy import Tenancy
+
+
+def _with_arrivals(**changes: object) -> scenarios.Scenario:
+    return scenarios.with_arrivals(scenarios.load("metro-dynamic-v0"), **changes)
+
+
+def _story(orch: Orchestrator, slots: int) -> list[tuple[int, ...]]:
+    out = []
+    for _ in range(slots):
+        orch.step()
+        out.append(tuple(int(k) for k in np.flatnonzero(orch.active)))
+    return out
+
+
+def test_the_network_follows_the_live_slices() -> None:
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=2, seed=4)
+    assert orch.tenancy is not None
+    for _ in range(150):
+        result = orch.step()
+        live = orch.active
+        np.testing.assert_array_equal(orch.sim.present, np.broadcast_to(live, orch.sim.present.shape))
+        assert np.all(orch.sim.state.traffic.load[:, ~live] == 0.0)  # an absent slot has no UEs
+        assert len(orch.tenancy.live) == int(live.sum()) <= orch.scenario.spec.arrivals.max_concurrent  # type: ignore[union-attr]
+        assert set(orch.tenancy.live) == set(orch.records)
+        assert np.all(result.cost[:, ~orch.assurance.active] >= 0.0)
+    m = orch.metrics()
+    assert (
+        m["tenancy/admitted"] + sum(m[f"tenancy/rejected/{r}"] for r in ("limit", "slots", "capacity"))
+        == (m["tenancy/requests"])
+    )
+    assert m["tenancy/admitted"] - m["tenancy/departed"] == m["tenancy/live"]
+    assert m["tenancy/departed"] > 0
+    assert m["tenancy/admitted"] > 3
+
+
+def test_a_released_slot_gets_nothing_and_costs_nothing() -> None:
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=2, seed=0)
+    full = np.full((2, 7, orch.scenario.params.n_slices), 0.05)
+    for _ in range(60):
+        ran = orch.active.copy()  # the slot about to run carries these slices; changes come after it
+        prepared = orch.prepare(full)
+        assert np.all(prepared.enforced[:, :, ~ran] == 0.0)
+        result = orch.step(full)
+        assert np.all(result.cost[:, ~ran] == 0.0)
+        assert np.all(orch.sim.state.alloc[:, :, ~ran] == 0.0)
+
+
+def test_arrival_and_departure_times_follow_the_process() -> None:
+    """Lifetimes are whole slots >= 1; a slice is live from its admission slot until its end slot."""
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=2)
+    assert orch.tenancy is not None
+    seen: dict[str, list[int]] = {}
+    for _ in range(300):
+        orch.step()
+        for sid in orch.records:
+            seen.setdefault(sid, []).append(orch.slot)
+    for adm in orch.tenancy.history:
+        assert adm.ends > adm.slot
+        if adm.slice_id in seen and adm.ends <= orch.slot:
+            slots = seen[adm.slice_id]
+            assert slots[-1] == adm.ends - 1
+            assert slots == list(range(slots[0], slots[-1] + 1))
+    lifetimes_h = [(a.ends - a.slot) * 0.25 for a in orch.tenancy.history if a.ends <= orch.slot and a.slot > 0]
+    assert 3.0 < float(np.mean(lifetimes_h)) < 16.0  # mean 8 h (exponential, rounded up to whole slots)
+
+
+def test_rejections_are_counted_by_reason() -> None:
+    limit = Orchestrator.create(_with_arrivals(max_concurrent=1, rate_per_hour=4.0), n_envs=1, seed=0)
+    _story(limit, 40)
+    m = limit.metrics()
+    assert m["tenancy/rejected/limit"] > 0
+    assert m["tenancy/live"] <= 1
+    slots = Orchestrator.create(
+        _with_arrivals(max_concurrent=10, rate_per_hour=4.0, mix={"mar": 1.0}), n_envs=1, seed=0
+    )
+    _story(slots, 40)
+    s = slots.metrics()
+    assert s["tenancy/rejected/slots"] > 0
+    assert s["tenancy/live"] <= 2
+
+
+def test_same_seed_same_story_different_seed_another() -> None:
+    a = _story(Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=7), 200)
+    b = _story(Orchestrator.create("metro-dynamic-v0", n_envs=3, seed=7), 200)
+    c = _story(Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=8), 200)
+    assert a == b  # the requests do not depend on the number of networks
+    assert a != c
+
+
+def test_the_story_does_not_depend_on_the_policy() -> None:
+    """Admission checks reservations, not the allocation in force: any policy sees the same requests."""
+    lean = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=3)
+    rich = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=3)
+    k = lean.scenario.params.n_slices
+    story_lean, story_rich = [], []
+    for _ in range(150):
+        lean.step(np.full((1, 7, k), 0.01))
+        rich.step(np.full((1, 7, k), 0.09))
+        story_lean.append(tuple(lean.records))
+        story_rich.append(tuple(rich.records))
+    assert story_lean == story_rich
+
+
+def test_a_seeded_reset_restarts_the_process() -> None:
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=5)
+    first = _story(orch, 30)
+    orch.reset(seed=5)
+    assert _story(orch, 30) == first
+
+
+def test_a_slice_terminated_through_the_nrm_is_forgotten() -> None:
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=1)
+    assert orch.tenancy is not None
+    sid = next(iter(orch.records))
+    orch.terminate_slice(sid)
+    orch.step()
+    assert sid not in orch.tenancy.live
+    assert sid not in orch.records
+
+
+def test_static_scenarios_have_no_process() -> None:
+    assert Orchestrator.create("metro-v0", n_envs=1, seed=0).tenancy is None
+    with pytest.raises(ConfigError, match="no arrivals section"):
+        Tenancy.of(scenarios.load("metro-v0"), 0)
+
+
+def test_arrival_changes_are_validated() -> None:
+    with pytest.raises(ConfigError, match="max_concurrent"):
+        _with_arrivals(max_concurrent=0)
+    with pytest.raises(ConfigError, match="no arrivals section"):
+        scenarios.with_arrivals(scenarios.load("metro-v0"), max_concurrent=8)
+
+
+def test_unknown_kind_in_the_mix_is_refused() -> None:
+    sc = scenarios.load("metro-dynamic-v0")
+    data = sc.spec.model_dump(mode="json")
+    data["arrivals"]["mix"] = {"embb": 1.0, "holo": 1.0}
+    with pytest.raises(ConfigError, match=r"arrivals\.mix"):
+        scenarios.parse(data)

@@ -10,7 +10,8 @@ Modules:
 * :mod:`.preflight` -- what this machine supports, and why not (``netslice emulate check``);
 * :mod:`.owner` -- naming and ownership of everything a run creates, and the cleanup of dead runs' leftovers
   (``netslice emulate clean``);
-* :mod:`.transport` -- the namespaces, links and HTB slices, and the runs' lifecycle;
+* :mod:`.run` -- the lifecycle every run shares (clean-up on exit, error, SIGTERM) and its worker processes;
+* :mod:`.transport` -- the namespaces, links and HTB slices;
 * :mod:`.traffic` -- the traffic generator and receiver processes;
 * :mod:`.measure` -- per-slice window statistics from their packet logs.
 

@@ -25,24 +25,20 @@ next run (or ``netslice emulate clean``) removes the leftovers.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import os
-import signal
 import subprocess
-import sys
-import threading
 import time
-from dataclasses import dataclass, field
-from types import FrameType, TracebackType
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from netslice.network.emulation.measure import WindowStats, window_stats
-from netslice.network.emulation.owner import EmulationError, Owner, clean_stale, remove_owner
-from netslice.network.emulation.traffic import read_rows
+from netslice.network.emulation.owner import EmulationError
+from netslice.network.emulation.run import OwnedRun, Worker, ip
+
+#: The traffic workers' module.
+TRAFFIC = "netslice.network.emulation.traffic"
 
 #: Ethernet type of IPv4 (``ETH_P_IP``, linux/if_ether.h): the protocol of the u32 filters. pyroute2's example
 #: uses ``socket.AF_INET`` (2) there, which the kernel takes as protocol 0x0002 and which never matches IPv4.
@@ -107,55 +103,7 @@ def queue_bytes(rate_mbps: float, queue_ms: float) -> int:
     return max(MIN_QUEUE_BYTES, round(rate_mbps * 1e6 / 8 * queue_ms / 1e3))
 
 
-def _ip(*args: str) -> None:
-    p = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
-    if p.returncode != 0:
-        raise EmulationError(f"ip {' '.join(args)}: {p.stderr.strip()}")
-
-
-@dataclass
-class _Worker:
-    """A traffic process and its logs."""
-
-    proc: subprocess.Popen[bytes]
-    columns: int
-    rows: list[NDArray[np.int64]] = field(default_factory=list)
-
-    def command(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line.encode() + b"\n")
-        self.proc.stdin.flush()
-
-    def read(self) -> None:
-        assert self.proc.stdout is not None
-        try:
-            n, columns, data = read_rows(self.proc.stdout)
-        except EOFError as e:
-            err = self.proc.stderr.read().decode(errors="replace").strip() if self.proc.stderr else ""
-            raise EmulationError(f"traffic worker {self.proc.args!r} failed: {err or e}") from e
-        if n:
-            self.rows.append(np.frombuffer(data, dtype=np.int64).reshape(n, columns))
-
-    def log(self) -> NDArray[np.int64]:
-        if len(self.rows) != 1:
-            self.rows = [np.concatenate(self.rows) if self.rows else np.zeros((0, self.columns), np.int64)]
-        return self.rows[0]
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.command("q")
-        try:
-            self.proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-
-
-class TransportEmulation:
+class TransportEmulation(OwnedRun):
     """A running transport emulation (see the module docstring); use it as a context manager.
 
     Example (needs root; see :func:`.preflight.preflight`)::
@@ -169,91 +117,43 @@ class TransportEmulation:
     """
 
     def __init__(self, config: TransportConfig) -> None:
+        super().__init__(config.clean_leftovers)
         self.config = config
-        self.owner: Owner | None = None
         self.rates_mbps = {s.name: s.rate_mbps for s in config.slices}
         self._index = {s.name: k for k, s in enumerate(config.slices)}
-        self._senders: dict[str, _Worker] = {}
-        self._receivers: dict[str, _Worker] = {}
+        self._senders: dict[str, Worker] = {}
+        self._receivers: dict[str, Worker] = {}
         self._ipr: Any = None
         self._core_index = 0
-        self._previous_sigterm: Any = None
-        self._closed = False
 
-    # ---- lifecycle -------------------------------------------------------------------------------------------
-
-    def __enter__(self) -> TransportEmulation:
-        self.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
-
-    def start(self) -> None:
-        """Build the namespaces, links and HTB tree, and start the receivers; on any failure, remove it all."""
-        if self.owner is not None:
-            raise EmulationError("this emulation was already started")
-        if self.config.clean_leftovers:
-            clean_stale()
-        self.owner = Owner.create()
-        atexit.register(self.close)
-        if threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
-        try:
-            self._build()
-            self._start_receivers()
-        except BaseException:
-            self.close()
-            raise
-
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        if self.owner is None or os.getpid() != self.owner.pid:
-            # A forked copy of this process (pyroute2 forks helpers and stops them with SIGTERM) must not unwind
-            # the owner's stack, which would tear the run down from the copy: die as SIGTERM's default would.
-            os._exit(128 + signum)
-        raise SystemExit(128 + signum)  # unwinds through __exit__ / finally, which remove everything
-
-    def close(self) -> None:
-        """Stop the traffic and remove every namespace, process and record of the run (idempotent)."""
-        if self._closed or self.owner is None or os.getpid() != self.owner.pid:
-            return  # not started, already closed, or a forked copy of the owner (which owns nothing)
-        self._closed = True
-        for worker in [*self._senders.values(), *self._receivers.values()]:
-            worker.stop()
+    def _release(self) -> None:
         if self._ipr is not None:
-            with contextlib.suppress(Exception):
-                self._ipr.close()
-        remove_owner(self.owner.id)
-        atexit.unregister(self.close)
-        if self._previous_sigterm is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-
-    def netns(self, role: str) -> str:
-        """Name of this run's namespace ``role``: ``rt``, ``dst`` or ``s<k>``."""
-        if self.owner is None:
-            raise EmulationError("the emulation is not started")
-        return self.owner.netns(role)
+            self._ipr.close()
 
     # ---- data plane ------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        from pyroute2 import IPRoute
-
         rt, dst = self.netns("rt"), self.netns("dst")
         senders = [self.netns(f"s{k}") for k in range(len(self.config.slices))]
         for ns in (rt, dst, *senders):
-            _ip("netns", "add", ns)
-            _ip("-n", ns, "link", "set", "lo", "up")
-        _ip("-n", rt, "link", "add", "core", "type", "veth", "peer", "name", "core", "netns", dst)
+            ip("netns", "add", ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", rt, "link", "add", "core", "type", "veth", "peer", "name", "core", "netns", dst)
         self._address(rt, "core", "10.250.0.1/24")
         self._address(dst, "core", "10.250.0.2/24")
-        _ip("-n", dst, "route", "add", "default", "via", "10.250.0.1")
+        ip("-n", dst, "route", "add", "default", "via", "10.250.0.1")
         for k, ns in enumerate(senders):
-            _ip("-n", ns, "link", "add", "a0", "type", "veth", "peer", "name", f"a{k}", "netns", rt)
+            ip("-n", ns, "link", "add", "a0", "type", "veth", "peer", "name", f"a{k}", "netns", rt)
             self._address(ns, "a0", f"10.250.{k + 1}.2/24")
             self._address(rt, f"a{k}", f"10.250.{k + 1}.1/24")
-            _ip("-n", ns, "route", "add", "default", "via", f"10.250.{k + 1}.1")
+            ip("-n", ns, "route", "add", "default", "via", f"10.250.{k + 1}.1")
         subprocess.run(["ip", "netns", "exec", rt, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+        self._build_htb(rt)
+        self._start_receivers()
+
+    def _build_htb(self, rt: str) -> None:
+        from pyroute2 import IPRoute
+
         _register_bfifo()
         self._ipr = IPRoute(netns=rt, flags=0)  # flags=0: open the existing namespace, never create one
         self._core_index = self._ipr.link_lookup(ifname="core")[0]
@@ -273,8 +173,8 @@ class TransportEmulation:
 
     @staticmethod
     def _address(ns: str, dev: str, cidr: str) -> None:
-        _ip("-n", ns, "addr", "add", cidr, "dev", dev)
-        _ip("-n", ns, "link", "set", dev, "up")
+        ip("-n", ns, "addr", "add", cidr, "dev", dev)
+        ip("-n", ns, "link", "set", dev, "up")
 
     def _set_class(self, command: str, k: int, rate_mbps: float) -> None:
         rate = _bytes_per_s(rate_mbps)
@@ -311,7 +211,7 @@ class TransportEmulation:
         return out
 
     def _slice(self, name: str) -> int:
-        if self._ipr is None or self._closed:
+        if self._ipr is None or not self.running:
             raise EmulationError("the emulation is not running")
         try:
             return self._index[name]
@@ -320,17 +220,10 @@ class TransportEmulation:
 
     # ---- traffic ---------------------------------------------------------------------------------------------
 
-    def _spawn(self, role: str, netns: str, args: list[str], columns: int) -> _Worker:
-        assert self.owner is not None
-        command = [sys.executable, "-m", "netslice.network.emulation.traffic", *args, "--netns", netns,
-                   "--comm", self.owner.comm(role), "--parent", str(self.owner.pid)]  # fmt: skip
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        return _Worker(proc, columns)
-
     def _start_receivers(self) -> None:
         for k, s in enumerate(self.config.slices):
             port = str(self.config.base_port + k)
-            self._receivers[s.name] = self._spawn(f"rx{k}", self.netns("dst"), ["recv", "--port", port], 4)
+            self._receivers[s.name] = self.spawn(TRAFFIC, f"rx{k}", self.netns("dst"), ["recv", "--port", port], 4)
         for worker in self._receivers.values():
             worker.read()  # the ready answer
 
@@ -353,7 +246,7 @@ class TransportEmulation:
             raise ValueError(f"packet_bytes must be in [16, 1472], got {packet_bytes}")
         args = ["send", "--dst", "10.250.0.2", "--port", str(self.config.base_port + k), "--rate-mbps",
                 str(rate_mbps), "--packet-bytes", str(packet_bytes), "--seed", str(seed)]  # fmt: skip
-        worker = self._spawn(f"tx{k}", self.netns(f"s{k}"), [*args, *(["--poisson"] if poisson else [])], 2)
+        worker = self.spawn(TRAFFIC, f"tx{k}", self.netns(f"s{k}"), [*args, *(["--poisson"] if poisson else [])], 2)
         self._senders[name] = worker
         worker.read()
 
@@ -364,10 +257,9 @@ class TransportEmulation:
 
     def collect(self) -> None:
         """Fetch the packet logs gathered by every sender and receiver since the last collection."""
-        workers = [*self._senders.values(), *self._receivers.values()]
-        for worker in workers:
+        for worker in self.workers:
             worker.command("d")
-        for worker in workers:
+        for worker in self.workers:
             worker.read()
 
     def logs(self, name: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -382,7 +274,7 @@ class TransportEmulation:
 
     def clear_logs(self) -> None:
         """Forget the collected logs (a long run collects a few MB per minute of traffic)."""
-        for worker in [*self._senders.values(), *self._receivers.values()]:
+        for worker in self.workers:
             worker.rows = []
 
     def stats(self, t0_ns: int, t1_ns: int) -> dict[str, WindowStats]:

@@ -20,6 +20,17 @@ Card (one network; K slices; agent ids ``slice_<name>`` in slice order):
   also ``reward_usage``.
 * Episode end: every agent is truncated after ``slots_per_episode`` slots (default the scenario's
   day; ``None``: never); ``agents`` is then empty.
+* Slices that come and go: ``agents`` follows ``Observation.active`` (``possible_agents`` is every
+  slot's agent). A slice released through the orchestrator's lifecycle (``terminate_slice``, or a
+  departure during a slot) is ``terminated`` at the step that sees it gone (reward 0 if it did not
+  run that slot) and leaves ``agents``; a slice provisioned since (``create_slice``, or an
+  arrival) appears in the next observation dict, with reward 0 and ``terminated``/``truncated``
+  False at that step. Until its agent acts, a newly provisioned slice runs on the allocation its
+  admission put in force. Its first observation reads 0 in its own block (the slot's KPIs are not
+  its own), and absent slices count in nobody's totals. A slot whose slice is released and
+  re-admitted within one episode brings its agent id back (PettingZoo's API test assumes that a
+  terminated agent stays gone; it holds for the static scenarios); with an in-process orchestrator a
+  new tenant of a slot (a different slice id) ends the former one's agent and joins at the next step.
 * Rendering: ``render_mode="ansi"`` or ``"rgb_array"``, the network as in :mod:`.render`.
 * :meth:`SliceParallelEnv.state`: the single-agent flat observation (for centralised critics).
 """
@@ -31,6 +42,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
+from numpy.typing import NDArray
 from pettingzoo import ParallelEnv  # type: ignore[import-untyped]  # pettingzoo ships no py.typed
 
 from netslice.errors import InvalidAllocationError
@@ -53,6 +65,7 @@ from netslice.intelligence.envs.options import (
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.agent_api import Observation
+from netslice.orchestration.orchestrator import Orchestrator
 
 #: Length of one agent's observation: own slice block, time features, other slices' totals.
 N_AGENT_FEATURES = N_SLICE_FEATURES + 2 + N_RESOURCES
@@ -117,6 +130,7 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         self._t = 0
         self._last: Observation | None = None
         self._usage = np.zeros(len(self.spaces.domains))
+        self._tenants_seen: tuple[str | None, ...] = (None,) * self.n_slices  # who the last observation showed
 
     def observation_space(self, agent: str) -> spaces.Box:
         """Observation space of ``agent`` (the same object on every call)."""
@@ -133,8 +147,11 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         self._last = self.orch.reset(seed=seed)
         self._t = 0
         self._usage = np.zeros_like(self._usage)
-        self.agents = list(self.possible_agents)
-        return self._agent_obs(self._last), {a: {} for a in self.agents}
+        present = np.asarray(self._last.active, dtype=bool)
+        self._tenants_seen = self._tenants(present)
+        self.agents = [a for k, a in enumerate(self.possible_agents) if present[k]]
+        obs = self._agent_obs(self._last, present)
+        return {a: obs[a] for a in self.agents}, {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[
         dict[str, Float32Array], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict[str, Any]]
@@ -142,7 +159,12 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         """Run one slot under the agents' columns (missing agents keep their allocation in force)."""
         if not self.agents or self._last is None:
             raise ResetNeeded("step: the episode has ended (or never started); call reset()")
+        live = self._live_active()
+        before = self._tenants(live)
         alloc = np.array(self._last.allocation[0], dtype=np.float64, copy=True)  # (7, K)
+        joined = live & ~np.asarray(self._last.active, dtype=bool)
+        if joined.any():  # provisioned since the last observation: the allocation its admission put in force
+            alloc[:, joined] = self._in_force(alloc)[:, joined]
         clip = np.zeros(self.n_slices)
         for k, agent in enumerate(self.possible_agents):
             if agent in actions:
@@ -156,31 +178,42 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         self._last = result.observation
         self._t += 1
         done = self.slots_per_episode is not None and self._t >= self.slots_per_episode
-        rewards = self.encoder.slice_reward(result.kpis.slice_usage)[0]
+        now = np.asarray(result.observation.active, dtype=bool)
+        after = self._tenants(now)
+        kept = np.array([b is not None and b == a for b, a in zip(before, after, strict=True)])
+        own = np.array([b is not None and b == s for b, s in zip(before, self._tenants_seen, strict=True)])
+        self._tenants_seen = after
+        live_sample = own  # the slice that ran the slot is the one whose agent acted on the last observation
+        rewards = np.where(live_sample, self.encoder.slice_reward(result.kpis.slice_usage)[0], 0.0)
         info = self.encoder.info(result)
+        cost = np.where(live_sample, info["cost"][0], 0.0)
+        cost_raw = np.where(live_sample, info["cost_raw"][0], 0.0)
         self._usage = info["usage"][0].copy()
         usage_rewards = rewards
         if self.reward_kind != "usage":
-            rewards = rewards - self.cost_penalty * info["cost"][0]
-        slice_usage = np.asarray(result.kpis.slice_usage, dtype=np.float64)[0]  # (4, K)
-        agents = self.agents
-        obs = self._agent_obs(result.observation)
-        out_rewards = {a: float(rewards[k]) for k, a in enumerate(self.possible_agents) if a in agents}
-        infos = {
-            a: {"cost": float(info["cost"][0, k]), "cost_raw": float(info["cost_raw"][0, k]),
+            rewards = rewards - self.cost_penalty * cost
+        slice_usage = np.where(live_sample, np.asarray(result.kpis.slice_usage, dtype=np.float64)[0], 0.0)  # (4, K)
+        acting = set(self.agents)
+        ended = {a for k, a in enumerate(self.possible_agents) if a in acting and not (now[k] and kept[k] and own[k])}
+        newcomers = [a for k, a in enumerate(self.possible_agents) if now[k] and a not in acting]
+        obs = self._agent_obs(result.observation, now, now & ~kept)
+        out_agents = [a for a in self.possible_agents if a in acting or a in newcomers]
+        out_rewards = {a: float(rewards[k]) if a in acting else 0.0 for k, a in enumerate(self.possible_agents)
+                       if a in out_agents}  # fmt: skip
+        infos: dict[str, dict[str, Any]] = {
+            a: {"cost": float(cost[k]), "cost_raw": float(cost_raw[k]),
                 "usage": slice_usage[:, k].copy(), "action_clipped": bool(clip[k] > 0.0),
-                "action_clip": float(clip[k])}
-            for k, a in enumerate(self.possible_agents) if a in agents
+                "action_clip": float(clip[k])} if a in acting else {}
+            for k, a in enumerate(self.possible_agents) if a in out_agents
         }  # fmt: skip
         if self.reward_kind != "usage":
             for k, a in enumerate(self.possible_agents):
-                if a in infos:
+                if a in acting:
                     infos[a]["reward_usage"] = float(usage_rewards[k])
-        terminations = dict.fromkeys(agents, False)
-        truncations = dict.fromkeys(agents, done)
-        if done:
-            self.agents = []
-        return {a: obs[a] for a in agents}, out_rewards, terminations, truncations, infos
+        terminations = {a: a in ended for a in out_agents}
+        truncations = dict.fromkeys(out_agents, done)
+        self.agents = [] if done else [a for a in out_agents if a not in ended]
+        return {a: obs[a] for a in out_agents}, out_rewards, terminations, truncations, infos
 
     def state(self) -> Float32Array:
         """The global state: the single-agent flat observation of :mod:`.features`."""
@@ -200,15 +233,46 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
     def close(self) -> None:
         """Nothing to release."""
 
-    def _agent_obs(self, obs: Observation) -> dict[str, Float32Array]:
-        """Each agent's observation (see the module card)."""
+    def _agent_obs(
+        self, obs: Observation, present: NDArray[np.bool_] | None = None, fresh: NDArray[np.bool_] | None = None
+    ) -> dict[str, Float32Array]:
+        """Each agent's observation (see the module card; absent slices read 0 and count in nobody's totals)."""
         per_slice = self.encoder.slice_features(obs)[0]  # (K, 14)
+        if present is not None:
+            valid = present if fresh is None else present & ~fresh
+            if not valid.all():
+                per_slice = np.where(valid[:, None], per_slice, 0.0)
         time = self.encoder.time_features(obs.hour)[0]  # (2,)
         alloc = per_slice[:, ALLOC_START : ALLOC_START + N_RESOURCES]  # (K, 7)
         others = alloc.sum(axis=0)[None, :] - alloc  # (K, 7)
         high = float(max(self.n_slices - 1, 1))
         out = {}
         for k, agent in enumerate(self.possible_agents):
+            if present is not None and not present[k]:
+                out[agent] = np.zeros(N_AGENT_FEATURES, dtype=np.float32)
+                continue
             vec = np.concatenate([per_slice[k], time, np.clip(others[k], 0.0, high)])
             out[agent] = vec.astype(np.float32)
+        return out
+
+    def _live_active(self) -> NDArray[np.bool_]:
+        """``(K,)`` the slices provisioned now (the orchestrator's, else its latest observation's)."""
+        live = getattr(self.orch, "active", None)
+        assert self._last is not None
+        return np.asarray(live if live is not None else self._last.active, dtype=bool)
+
+    def _tenants(self, active: NDArray[np.bool_]) -> tuple[str | None, ...]:
+        """Who holds each slot: the slice id (in-process), ``""`` (provisioned, id unknown) or ``None`` (nobody)."""
+        ids: dict[int, str] = {}
+        if isinstance(self.orch, Orchestrator):
+            ids = {r.index: sid for sid, r in self.orch.records.items()}
+        return tuple((ids.get(k, "") if bool(a) else None) for k, a in enumerate(active))
+
+    def _in_force(self, fallback: FloatArray) -> FloatArray:
+        """``(7, K)`` the allocation the domain managers hold in force (in-process), else ``fallback``."""
+        if not isinstance(self.orch, Orchestrator):
+            return fallback
+        out = np.array(fallback, copy=True)
+        for mgr in self.orch.managers.values():
+            out[list(mgr.rows), :] = mgr.current()[0]
         return out

@@ -338,7 +338,8 @@ def evaluate(
             help="Repeatable. One of: static (equal split), initial (the scenario's allocation), rule, "
             f"forecast (planner for the {DEFAULT_QUANTILE:g} traffic quantile), "
             "forecast:Q (quantile Q in (0, 1), e.g. forecast:0.9), "
-            "oracle, or a PPO run folder or checkpoint.pt written by 'netslice train'."
+            "oracle, a PPO run folder or checkpoint.pt written by 'netslice train', or per-slice:RUN (a run "
+            "trained with --agents per-slice, its slice agent on every slice)."
         ),
     ],
     scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",

@@ -170,3 +170,51 @@ def test_merge_puts_the_workers_networks_side_by_side() -> None:
     np.testing.assert_array_equal(alone.buf.reward, a.buf.reward)
     assert alone.buf.reward is not a.buf.reward
     assert alone.buf.reward.flags.writeable
+
+
+class _MaskedEnv:
+    """Three sub-envs, two cost columns, scripted costs and masks (a stand-in for the per-slice agents' env)."""
+
+    num_envs = 3
+    cost_names = ("x", "y")
+
+    def __init__(self, costs: np.ndarray, masks: np.ndarray) -> None:
+        from gymnasium import spaces
+        from gymnasium.vector import AutoresetMode
+
+        self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+        self.single_observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.single_action_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+        self.encoder = type("E", (), {"slice_names": ("a", "b", "c")})()  # ignored: cost_names names the columns
+        self.costs, self.masks, self.t = costs, masks, 0
+
+    def reset(self, *, seed: int | None = None) -> tuple[Any, dict[str, Any]]:
+        return np.zeros((3, 2), np.float32), {}
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        t, self.t = self.t, self.t + 1
+        none = np.zeros(3, dtype=bool)
+        info = {"cost": self.costs[t], "cost_mask": self.masks[t]}
+        return np.zeros((3, 2), np.float32), np.zeros(3), ~self.masks[t].any(axis=1), none, info
+
+    def snapshot(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        pass
+
+
+def test_masked_costs_rate_each_column_over_its_live_entries_and_leave_empty_samples_out(tmp_path: Path) -> None:
+    # slot 0: env 0 live in x (violating), env 1 live in y (fine), env 2 empty
+    # slot 1: env 0 live in x (fine), env 1 live in y (violating), env 2 live in x (violating)
+    costs = np.array([[[0.5, 0.0], [0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.2], [0.7, 0.0]]])
+    masks = np.array([[[True, False], [False, True], [False, False]], [[True, False], [False, True], [True, False]]])
+    cfg = PPOConfig(num_steps=2, total_steps=6, minibatch_size=6, seed=0)
+    envs = _MaskedEnv(costs, masks)
+    collector = RolloutCollector(cfg, envs, SafetyConfig(method="lagrangian"))
+    assert collector.slice_names == ("x", "y")
+    ppo = PPO(cfg, _MaskedEnv(costs, masks), tmp_path, safety=SafetyConfig(method="lagrangian"))
+    got = collector.collect(ppo.agent, None, update_obs=True)
+    # x: live 3 times (slot 0 env 0, slot 1 envs 0 and 2), violated twice; y: live twice, violated once
+    np.testing.assert_allclose(got.j_c, [2 / 3, 1 / 2])
+    np.testing.assert_array_equal(got.buf.in_loss, [[True, True, False], [True, True, True]])

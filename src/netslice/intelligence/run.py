@@ -30,12 +30,14 @@ from netslice.errors import ConfigError
 from netslice.intelligence import plots, shielding, tables
 from netslice.intelligence.agents.collector import Collector
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
+from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
 from netslice.intelligence.policies.base import AnyPolicy
 from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE, ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
+from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
 from netslice.intelligence.policies.static import StaticPolicy
 from netslice.intelligence.progress import PLAIN_INTERVAL_S, progress
 from netslice.intelligence.run_config import RunConfig, write_json_atomic
@@ -47,6 +49,8 @@ BASELINES = ("static", "rule", "forecast", "oracle")
 POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
 #: Prefix of a checkpoint path that :func:`make_policy` loads behind its shield.
 SWITCHING_PREFIX = "switching:"
+#: Prefix of a run folder (or checkpoint) of per-slice agents (``netslice train --agents per-slice``).
+PER_SLICE_PREFIX = "per-slice:"
 #: The training run's violations and usage: ``meta`` plus :meth:`TrainingLedger.summary`'s keys
 #: (:mod:`netslice.intelligence.agents.training_ledger`).
 TRAINING_FILE = "training.json"
@@ -56,7 +60,8 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
     """A policy from its CLI name (one of :data:`POLICY_NAMES`) or a PPO checkpoint path.
 
     ``switching:PATH`` is the PPO agent of a run trained with switching behind its shield (the evaluator as
-    trained, frozen; :func:`~.shielding.load_switching`).
+    trained, frozen; :func:`~.shielding.load_switching`). ``per-slice:PATH`` is the shared slice agent of a run
+    trained with ``--agents per-slice``, run on every slice (:class:`~.policies.shared_slice.SharedSlicePolicy`).
     ``forecast:Q`` is the forecast planner for the ``Q`` quantile of the coming slot's traffic
     (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`). ``weights``
     are the domain weights the oracle's and the forecast planner's search minimise (default equal).
@@ -75,6 +80,8 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
             raise ConfigError(f"policy: forecast quantile must be a number in (0, 1), got {q!r}") from None
     if spec == "oracle":
         return Oracle.create(weights)
+    if spec.startswith(PER_SLICE_PREFIX):
+        return SharedSlicePolicy.load(spec.removeprefix(PER_SLICE_PREFIX))
     switching = spec.startswith(SWITCHING_PREFIX)
     path = Path(spec.removeprefix(SWITCHING_PREFIX))
     if path.is_dir():
@@ -92,8 +99,8 @@ def policy_label(spec: str) -> str:
     """The evaluation row of a :func:`make_policy` spec: its name, or the run folder's (``switching:`` kept)."""
     if spec in POLICY_NAMES or spec.startswith("forecast:"):
         return spec
-    prefix = SWITCHING_PREFIX if spec.startswith(SWITCHING_PREFIX) else ""
-    return prefix + Path(spec.removeprefix(SWITCHING_PREFIX)).stem
+    prefix = next((p for p in (SWITCHING_PREFIX, PER_SLICE_PREFIX) if spec.startswith(p)), "")
+    return prefix + Path(spec.removeprefix(prefix)).stem
 
 
 def evaluate_all(
@@ -176,6 +183,9 @@ def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path, collector: 
     if collector is not None:
         return PPO(cfg.ppo, None, run_dir, run_config=cfg.record(), safety=cfg.safety, warm=cfg.warm,
                    collector=collector)  # fmt: skip
+    if cfg.agents == "per-slice":  # one sub-env per (network, slice); RunConfig refuses switching here
+        slice_envs = SliceAgentsVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights))
+        return PPO(cfg.ppo, slice_envs, run_dir, run_config=cfg.record(), safety=cfg.safety, warm=cfg.warm)
     envs = SliceVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
                           include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
     shield = shielding.build_shield(cfg, scenario, envs) if cfg.safety.switching else None
@@ -262,11 +272,14 @@ def train(
     shield_info = (
         {} if shield is None else {"shield": shield.metrics(), "pretrain": shielding.pretrain_summary(run_dir)}
     )
-    workers = {"workers": cfg.workers} if cfg.workers else {}
+    per_slice = cfg.agents == "per-slice"
+    workers: dict[str, Any] = {"workers": cfg.workers} if cfg.workers else {}
+    if per_slice:  # recorded next to the results (a centralised run's files stay as they were)
+        workers["agents"] = cfg.agents
     written = write_training(ppo, run_dir, console, train_envs=cfg.n_envs, train_s=round(train_s, 1),
                              steps_per_s=round(sum(sps) / len(sps), 1) if sps else None, **shield_info,
                              **workers)  # fmt: skip
-    policies: dict[str, AnyPolicy] = {"ppo": ppo.policy()}
+    policies: dict[str, AnyPolicy] = {"ppo": SharedSlicePolicy(ppo.policy(), "ppo") if per_slice else ppo.policy()}
     if shield is not None:
         policies["ppo+switching"] = shield.switching_policy(ppo.policy(), name="ppo+switching")
     policies.update({name: make_policy(name, sc, cfg.weights) for name in baselines})

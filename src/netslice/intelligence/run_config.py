@@ -38,6 +38,8 @@ from netslice.orchestration.objective import DEFAULT_WEIGHTS, Objective
 RUN_CONFIG_FILE = "run_config.json"
 #: Learning algorithms ``netslice train`` has.
 ALGOS = ("ppo",)
+#: Who decides the allocation: one centralised agent, or one agent per slice sharing one policy.
+AGENTS = ("central", "per-slice")
 #: Smallest value of the count fields (run, PPO and safety fields), checked by the configs and the command line.
 MINIMUM: dict[str, int] = {
     "n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1, "lambda_every": 1, "workers": 0,
@@ -60,6 +62,8 @@ class RunConfig:
     Attributes:
         scenario: scenario name or YAML path.
         algo: learning algorithm (only ``"ppo"``).
+        agents: ``"central"`` (one agent allocates every slice) or ``"per-slice"`` (one policy shared by every slice
+            agent, each deciding its own slice's column; see netslice.intelligence.envs.slice_agents).
         n_envs: networks simulated side by side in training.
         weights: domain weights (ran, tn, cn, edge) of the usage objective, in training, evaluation and the
             oracle's search (normalised to sum to 1; see netslice.orchestration.objective).
@@ -75,6 +79,7 @@ class RunConfig:
 
     scenario: str = "testbed-v0"
     algo: str = "ppo"
+    agents: str = "central"
     n_envs: int = 128
     weights: tuple[float, ...] = DEFAULT_WEIGHTS
     eval_days: int = 5
@@ -88,6 +93,8 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ConfigError(f"algo: only {', '.join(map(repr, ALGOS))} is available, got {self.algo!r}")
+        if self.agents not in AGENTS:
+            raise ConfigError(f"agents: must be one of {', '.join(map(repr, AGENTS))}, got {self.agents!r}")
         Objective.create(self.weights)  # raises a ConfigError naming weights and the rule
         for name, least in MINIMUM.items():
             value = self.value(name)
@@ -101,6 +108,23 @@ class RunConfig:
                 "workers: rollout workers (--workers) do not support baseline switching (--switching): the training "
                 "shield filters every action with an evaluator that learns from every slot in the learner's process; "
                 "use one of the two (--workers 0, or --no-switching)"
+            )
+
+        if self.agents == "per-slice":
+            self._check_per_slice()
+
+    def _check_per_slice(self) -> None:
+        """Refuse what per-slice agents do not support (each message names the field and what to use)."""
+        if self.safety.switching:
+            raise ConfigError(
+                "agents: per-slice agents do not support baseline switching (--switching): the shield filters a "
+                "whole network's allocation, a slice agent decides one column; use --agents central, or "
+                "--no-switching"
+            )
+        if self.workers:
+            raise ConfigError(
+                "agents: per-slice agents train in this process only (--workers 0): the rollout workers play the "
+                "centralised env; use --agents central with --workers"
             )
 
     def owner(self, name: str) -> Any:

@@ -13,6 +13,11 @@ observation statistics are updated slot by slot, in place). Rollout workers (:mo
 on their share of the networks with ``update_obs=False``: they normalise with the statistics they were sent and
 return the moments of the raw observations they saw (:attr:`Collected.obs_moments`) for the learner to merge
 (:func:`merge_moments`); :func:`merge` joins their parts into the rollout of all networks.
+
+Envs whose info carries ``cost_mask`` (``(n, K)`` bool: which cost columns are live; the per-slice agents of
+:mod:`~netslice.intelligence.envs.slice_agents`, whose columns are service kinds) name their columns with
+``envs.cost_names``; a sample with no live column (an empty slice slot) is left out of the policy loss
+(``buf.in_loss``), and ``J_C`` is each column's violation rate over its live entries only.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ class Collected:
         next_value: ``(n,)`` V of the observation after the last slot.
         next_cost: ``(n, K)`` V_C of it (None without constraints).
         j_c: ``(K,)`` the rollout's violation rate per slice (J_C, without the truncation bootstrap; zeros without
-            constraints).
+            constraints). With cost masks, each column's rate over the (slot, env) entries where it was live.
         ledger_cost: ``(T, n, K)`` the SLA cost of every slot as played (the ledger's input, with ``buf.done``).
         ledger_usage: ``(T, n)`` the weighted usage of every slot as played.
         env_reward: sum over the slots of the mean env reward.
@@ -137,7 +142,8 @@ class RolloutCollector:
         self.num_envs = int(envs.num_envs)
         self.n_obs = int(np.prod(envs.single_observation_space.shape))
         self.n_act = int(np.prod(envs.single_action_space.shape))
-        self.slice_names = tuple(envs.encoder.slice_names)
+        # The cost columns: the envs' own names where they have them (per-slice agents: the service kinds).
+        self.slice_names = tuple(getattr(envs, "cost_names", None) or envs.encoder.slice_names)
         seed = cfg.seed if seed is None else seed
         self.noise_rng = np.random.default_rng(seed)
         self.obs, _ = envs.reset(seed=seed)
@@ -172,6 +178,8 @@ class RolloutCollector:
         played: list[tuple[Any, ...]] = []  # with a shield: (obs, enforced action, cost, margin, switched) per slot
         track = obs_rms is not None and not update_obs  # the raw observations' moments are returned
         raw_sum, raw_sq = np.zeros(self.n_obs), np.zeros(self.n_obs)
+        live_violations, live_count = np.zeros(k), np.zeros(k)  # with cost masks: J_C over the live entries only
+        masked = False
 
         def normalize(obs: FloatArray, update: bool) -> FloatArray:
             if obs_rms is None:
@@ -236,20 +244,34 @@ class RolloutCollector:
             buf.obs[t], buf.act[t], buf.logp[t], buf.value[t] = x, action, logp, value
             buf.reward[t] = train_reward
             buf.done[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
+            mask = info.get("cost_mask")
+            if mask is not None:  # per-slice agents: a sample without a live cost column is no slice's action
+                if shield is not None:
+                    raise ConfigError("envs: baseline switching does not support envs with cost masks (per-slice "
+                                      "agents)")  # fmt: skip
+                mask = np.asarray(mask, dtype=bool)
+                masked = True
+                buf.in_loss[t] &= mask.any(axis=1)
             if buf.cost is not None and signal is not None:
                 buf.cost[t] = signal
-                rate = (
-                    lagrangian.violation_rate(judged)
-                    if violated is None
-                    else (violated if rated is None else rated).mean(axis=0)
-                )
-                j_c += rate / cfg.num_steps
+                if mask is not None:
+                    live_violations += ((judged > 0.0) & mask).sum(axis=0)
+                    live_count += mask.sum(axis=0)
+                else:
+                    rate = (
+                        lagrangian.violation_rate(judged)
+                        if violated is None
+                        else (violated if rated is None else rated).mean(axis=0)
+                    )
+                    j_c += rate / cfg.num_steps
             ledger_cost[t] = cost
             ledger_usage[t] = -np.asarray(info.get("reward_usage", reward), dtype=np.float64)
             env_reward += float(np.mean(reward))
             cost_sum += float(cost.sum(axis=1).mean())
             violations += float((cost > 0.0).any(axis=1).mean())
             self.obs = next_obs
+        if masked:  # the violation rate of each column over the entries where it was live (0 where never)
+            j_c = np.divide(live_violations, live_count, out=np.zeros(k), where=live_count > 0)
         with torch.no_grad():
             xn = torch.as_tensor(normalize(self.obs, False), dtype=torch.float32)
             nv, nvc = agent.values(xn)

@@ -1,5 +1,7 @@
 """Environments over the orchestrator's agent API: Gymnasium (single and native vector) and PettingZoo.
 
+:class:`SliceAgentsVectorEnv` (:mod:`.slice_agents`) is the vector env of per-slice agents sharing one policy.
+
 Importing this package registers ``netslice/Slicing-v0`` with Gymnasium (see :mod:`.registration`;
 make() kwargs ``scenario``, ``reward``, ``cost_penalty``, ``action``, ``weights``, ``backend``,
 ``include_kpis``, ``slots_per_episode``, ``render_mode``). An installed netslice also registers it whenever Gymnasium is
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from netslice.intelligence.envs.features import Encoder
     from netslice.intelligence.envs.parallel import SliceParallelEnv
     from netslice.intelligence.envs.single import SliceEnv
+    from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
     from netslice.intelligence.envs.vector import SliceVectorEnv
 
 register_envs()
@@ -37,6 +40,7 @@ register_envs()
 _LAZY = {
     "DomainParallelEnv": "netslice.intelligence.envs.domains",
     "Encoder": "netslice.intelligence.envs.features",
+    "SliceAgentsVectorEnv": "netslice.intelligence.envs.slice_agents",
     "SliceEnv": "netslice.intelligence.envs.single",
     "SliceParallelEnv": "netslice.intelligence.envs.parallel",
     "SliceVectorEnv": "netslice.intelligence.envs.vector",
@@ -50,4 +54,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ENV_ID", "DomainParallelEnv", "Encoder", "SliceEnv", "SliceParallelEnv", "SliceVectorEnv", "register_envs"]
+__all__ = [
+    "ENV_ID",
+    "DomainParallelEnv",
+    "Encoder",
+    "SliceAgentsVectorEnv",
+    "SliceEnv",
+    "SliceParallelEnv",
+    "SliceVectorEnv",
+    "register_envs",
+]

@@ -28,6 +28,10 @@ RRMPolicyRatio quotas, their NRM ids   the RAN's :class:`~netslice.orchestration
 provisioned slices, SLA targets        :class:`~netslice.orchestration.assurance.ServiceAssurance`
                                        (``admit``, ``release``), called by the lifecycle here
 slice records, slot counter, faults    :class:`Orchestrator`
+live tenants, slice request counts     :class:`~netslice.orchestration.tenancy.Tenancy` (scenarios whose slices
+                                       come and go; it creates and terminates slices through the lifecycle)
+slices present in each network         :class:`~netslice.network.simulator.Simulator` (``set_presence``),
+                                       kept equal to the provisioned slices by the lifecycle here
 =====================================  ====================================================================
 
 The same interface is served over HTTP by
@@ -67,7 +71,7 @@ from netslice.orchestration.lifecycle import (
 )
 from netslice.orchestration.nrm import ServiceProfile
 from netslice.orchestration.planning import PlanningModel
-from netslice.orchestration.tenancy import Tenancy
+from netslice.orchestration.tenancy import Tenancy, tenancy_seed
 
 FloatArray = NDArray[np.float64]
 
@@ -145,7 +149,7 @@ class Orchestrator:
             decomposition=decomposition,
         )
         if provision_all and sc.spec.arrivals is not None:
-            orch.tenancy = Tenancy.of(sc, _tenancy_seed(seed))
+            orch.tenancy = Tenancy.of(sc, tenancy_seed(seed))
             orch._sync_presence()  # no slice until the first requests
             orch.tenancy.start(orch)
         elif provision_all:
@@ -408,7 +412,7 @@ class Orchestrator:
         for sid in list(self.tenancy.live):
             if sid in self.records:
                 self.terminate_slice(sid)
-        self.tenancy = Tenancy.of(self.scenario, _tenancy_seed(seed))
+        self.tenancy = Tenancy.of(self.scenario, tenancy_seed(seed))
         self.tenancy.start(self)
 
     def _scenario_targets(self) -> SlaTargets:
@@ -427,8 +431,3 @@ class Orchestrator:
         if slice_id not in self.records:
             raise NotFoundError(f"NetworkSlice={slice_id}: no such slice")
         return self.records[slice_id]
-
-
-def _tenancy_seed(seed: int | None) -> list[int] | None:
-    """The seed of the request process: derived from the orchestrator's, a stream of its own."""
-    return None if seed is None else [int(seed), 0x7E]

@@ -48,6 +48,11 @@ if TYPE_CHECKING:
 REJECTIONS = ("limit", "slots", "capacity")
 
 
+def tenancy_seed(seed: int | None) -> list[int] | None:
+    """The seed of an orchestrator's request process: derived from the orchestrator's, a stream of its own."""
+    return None if seed is None else [int(seed), 0x7E]
+
+
 @dataclass(frozen=True)
 class Admission:
     """One served request.

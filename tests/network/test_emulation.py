@@ -1,11 +1,13 @@
-"""The emulated transport data plane (netslice.network.emulation): real namespaces, HTB slices, UDP traffic.
+"""The emulated data plane (netslice.network.emulation): real namespaces, HTB slices, UDP traffic, CPU cgroups.
 
 The pure parts (window statistics, naming, configuration checks) run everywhere. The data-plane tests need root
 and the kernel features the preflight probes (ip netns, veth, HTB, u32, bfifo) plus pyroute2; they are marked
 with ``requires_transport`` and skip with the preflight's reason where something is missing. They assert the
 issue's targets: per-slice throughput within 3 % of the HTB rate (UDP goodput factor accounted), isolation (a
 saturated eMBB-like slice leaves a URLLC-like slice's median one-way delay below 1 ms), a rate change visible
-within 200 ms, and nothing left behind after a run is SIGKILLed or SIGTERMed.
+within 200 ms, and nothing left behind after a run is SIGKILLed or SIGTERMed. The edge tests (``requires_edge``:
+root, ip netns and a CPU cgroup interface) check that a slice's CFS quota caps the CPU its real per-request
+workload gets, that a quota change acts at run time, and the same clean-up.
 
 Rates are modest (a few to 20 Mbit/s) and windows short, so that the file takes well under a minute on two
 shared cores.
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from netslice.network.emulation.edge import EdgeConfig, EdgeEmulation, EdgeSlice, edge_window_stats
 from netslice.network.emulation.measure import HEADER_BYTES, goodput_factor, throughput_series, window_stats
 from netslice.network.emulation.owner import (
     Owner,
@@ -47,6 +50,7 @@ from netslice.network.emulation.transport import (
 )
 
 requires_transport = pytest.mark.usefixtures("transport_ready")
+requires_edge = pytest.mark.usefixtures("edge_ready")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +58,13 @@ def transport_ready() -> None:
     result = preflight()
     if not result.supports("transport"):
         pytest.skip(f"the transport emulation is not supported here: {result.reason('transport')}")
+
+
+@pytest.fixture(scope="module")
+def edge_ready() -> None:
+    result = preflight()
+    if not result.supports("edge"):
+        pytest.skip(f"the edge emulation is not supported here: {result.reason('edge')}")
 
 
 # ---- pure parts ------------------------------------------------------------------------------------------------
@@ -90,6 +101,23 @@ def test_throughput_series_bins_received_bytes():
     received = np.array([[0, 0, 5 * ms, 1250], [1, 0, 15 * ms, 1250], [2, 0, 16 * ms, 1250]], dtype=np.int64)
     series = throughput_series(received, 0, 20 * ms, 10 * ms)
     np.testing.assert_allclose(series, [1.0, 2.0])
+
+
+def test_edge_window_stats_known_answer():
+    ms = 1_000_000
+    sent = np.array([[0, 0], [1, 10 * ms], [2, 20 * ms]], dtype=np.int64)
+    # Request 0: started 1 ms after it was sent, 2 ms of processing, 1.5 ms of CPU; request 1: 4 ms, 3 ms of CPU.
+    served = np.array([[0, 0, 1 * ms, 3 * ms, 1_500_000], [1, 10 * ms, 12 * ms, 16 * ms, 3 * ms]], dtype=np.int64)
+    s = edge_window_stats("mar", sent, served, 0, 100 * ms, throttled_ms=5.0)
+    assert (s.sent, s.completed) == (3, 2)
+    assert s.service_p50_ms == pytest.approx(3.0)
+    assert s.response_p50_ms == pytest.approx(4.5)
+    assert s.cpu_ms_mean == pytest.approx(2.25)
+    assert s.cpu_cores == pytest.approx(4.5e-3 / 0.1)
+    assert s.unserved == pytest.approx(1 / 3)
+    assert s.throttled_ms == 5.0
+    with pytest.raises(ValueError, match="cpu_cores"):
+        EdgeSlice("a", cpu_cores=0.0)
 
 
 def test_queue_bytes_is_rate_times_delay_with_a_floor():
@@ -201,24 +229,63 @@ def test_clean_stale_keeps_a_live_run():
     assert owner not in leftover_owners()
 
 
-CHILD = textwrap.dedent(
-    """
-    import sys, time
-    from netslice.network.emulation.transport import SliceLink, TransportConfig, TransportEmulation
-    config = TransportConfig(slices=(SliceLink("embb", 10.0), SliceLink("urllc", 2.0)))
-    with TransportEmulation(config) as emu:
-        emu.start_flow("embb", rate_mbps=15.0)
-        emu.start_flow("urllc", rate_mbps=0.5, packet_bytes=200)
-        print(emu.owner.id, flush=True)
-        time.sleep(60)
-    """
-)
+@requires_edge
+def test_cpu_quota_caps_the_slice_and_changes_at_run_time():
+    config = EdgeConfig(slices=(EdgeSlice("capped", cpu_cores=0.25), EdgeSlice("free", cpu_cores=None)))
+    with EdgeEmulation(config) as emu:
+        groups = dict(emu.cgroups)
+        assert groups["capped"].quota() == (25_000, 100_000)
+        # About 1.5 ms of CPU per request: 300 requests/s need about 0.45 cores, above the 0.25-core quota.
+        emu.start_requests("capped", rate_per_s=300.0)
+        emu.start_requests("free", rate_per_s=50.0)
+        emu.measure(0.3)
+        capped = emu.measure(1.5)
+        emu.set_quota("capped", 1.0)
+        raised = emu.measure(1.0)
+    assert all(not g.path.exists() for g in groups.values())  # the cgroups went with the run
+    c = capped["capped"]
+    assert c.cpu_ms_mean > 0.2  # the real per-request work was done
+    assert 0.25 * 0.6 <= c.cpu_cores <= 0.25 * 1.08  # capped by the quota (less if the machine is busy)
+    assert c.throttled_ms > 100.0
+    assert c.response_p50_ms > 10 * c.service_p50_ms  # requests queue behind the throttled server
+    assert capped["free"].throttled_ms == 0.0
+    assert capped["free"].unserved == 0.0
+    assert raised["capped"].cpu_cores > 0.25 * 1.2  # the raised quota acts at once: the backlog drains faster
 
 
-@pytest.fixture
-def child() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """A process running an emulation with traffic, and its owner id; killed and cleaned up afterwards."""
-    proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+CHILDREN = {
+    "transport": """
+        from netslice.network.emulation.transport import SliceLink, TransportConfig, TransportEmulation
+        config = TransportConfig(slices=(SliceLink("embb", 10.0), SliceLink("urllc", 2.0)))
+        with TransportEmulation(config) as emu:
+            emu.start_flow("embb", rate_mbps=15.0)
+            emu.start_flow("urllc", rate_mbps=0.5, packet_bytes=200)
+            print(emu.owner.id, flush=True)
+            time.sleep(60)
+    """,
+    "edge": """
+        from netslice.network.emulation.edge import EdgeConfig, EdgeEmulation, EdgeSlice
+        config = EdgeConfig(slices=(EdgeSlice("mar", cpu_cores=0.2), EdgeSlice("v2x", cpu_cores=None)))
+        with EdgeEmulation(config) as emu:
+            emu.start_requests("mar", rate_per_s=200.0)
+            emu.start_requests("v2x", rate_per_s=20.0)
+            print(emu.owner.id, flush=True)
+            time.sleep(60)
+    """,
+}
+#: What a child leaves when SIGKILLed: namespaces (transport: rt, dst, s0, s1; edge: edge) and cgroups.
+LEFT = {"transport": (4, 0), "edge": (1, 2)}
+
+
+@pytest.fixture(params=sorted(CHILDREN))
+def child(request: pytest.FixtureRequest) -> Iterator[tuple[str, subprocess.Popen[str], str]]:
+    """A process running an emulation with traffic, its kind and its owner id; killed and cleaned up afterwards."""
+    kind = request.param
+    result = preflight()
+    if not result.supports(kind):
+        pytest.skip(f"the {kind} emulation is not supported here: {result.reason(kind)}")
+    code = "import time\n" + textwrap.dedent(CHILDREN[kind])
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 30.0)
     owner = proc.stdout.readline().strip() if ready else ""
@@ -226,7 +293,7 @@ def child() -> Iterator[tuple[subprocess.Popen[str], str]]:
         if not owner:
             proc.kill()
             pytest.fail(f"the emulation child did not start: {proc.communicate()[1]}")
-        yield proc, owner
+        yield kind, proc, owner
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -244,22 +311,22 @@ def _nothing_left(owner: str) -> None:
     assert owner not in links  # nothing of the run in the machine's own namespace either
 
 
-@requires_transport
-def test_sigkill_leftovers_are_removed_by_the_next_run(child: tuple[subprocess.Popen[str], str]):
-    proc, owner = child
-    assert len(owned_namespaces(owner)) == 4  # rt, dst, s0, s1
-    assert len(owned_processes(owner)) == 4  # two senders, two receivers (named nse<owner>-..., in its namespaces)
+def test_sigkill_leftovers_are_removed_by_the_next_run(child: tuple[str, subprocess.Popen[str], str]):
+    kind, proc, owner = child
+    namespaces, cgroups = LEFT[kind]
+    assert len(owned_namespaces(owner)) == namespaces
+    assert len(owned_cgroups(owner)) == cgroups
+    assert len(owned_processes(owner)) == 4  # two generators, two receivers or servers (named nse<owner>-...)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not owner_alive(owner)
-    assert len(owned_namespaces(owner)) == 4  # a SIGKILLed run cannot clean up after itself
+    assert len(owned_namespaces(owner)) == namespaces  # a SIGKILLed run cannot clean up after itself
     assert owner in clean_stale()  # what the next run (or `netslice emulate clean`) does first
     _nothing_left(owner)
 
 
-@requires_transport
-def test_sigterm_removes_everything(child: tuple[subprocess.Popen[str], str]):
-    proc, owner = child
+def test_sigterm_removes_everything(child: tuple[str, subprocess.Popen[str], str]):
+    _, proc, owner = child
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 128 + signal.SIGTERM
     _nothing_left(owner)

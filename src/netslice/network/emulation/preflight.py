@@ -9,7 +9,8 @@ The checks a feature needs:
 * ``transport`` (namespaces, HTB slices, rate changes): linux, root, iproute2, netns, veth, htb, u32, bfifo,
   pyroute2;
 * ``delay`` (the TUN delay line for propagation delay): tun as well;
-* ``edge`` (CPU quotas per slice): root and cgroup_cpu (v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``).
+* ``edge`` (CPU quotas per slice): linux, root, iproute2, netns and cgroup_cpu (v2 ``cpu.max`` or v1
+  ``cpu.cfs_quota_us``).
 
 ``netem`` is reported for information only: this project's machines lack it (no netem in their kernel), and no
 feature needs it.
@@ -33,7 +34,7 @@ from netslice.network.emulation.owner import Owner, remove_owner
 FEATURES: dict[str, tuple[str, ...]] = {
     "transport": ("linux", "root", "iproute2", "netns", "veth", "htb", "u32", "bfifo", "pyroute2"),
     "delay": ("linux", "root", "iproute2", "netns", "tun"),
-    "edge": ("linux", "root", "cgroup_cpu"),
+    "edge": ("linux", "root", "iproute2", "netns", "cgroup_cpu"),
 }
 #: cgroup v2 mount point, and the v1 ``cpu`` hierarchy (hybrid layouts have both).
 CGROUP2_ROOT = Path("/sys/fs/cgroup")
@@ -95,17 +96,17 @@ def _run(args: list[str]) -> tuple[bool, str]:
 
 
 def _cgroup_cpu(probe: str) -> Check:
-    """v2 ``cpu.max`` when the v2 root offers the cpu controller, else the v1 ``cpu`` hierarchy's CFS quota."""
+    """v2 ``cpu.max`` when the v2 root gives its children the cpu controller, else the v1 ``cpu`` CFS quota."""
     errors = []
-    controllers = CGROUP2_ROOT / "cgroup.controllers"
-    if controllers.exists():
-        if "cpu" in controllers.read_text().split():
+    subtree = CGROUP2_ROOT / "cgroup.subtree_control"
+    if subtree.exists():
+        if "cpu" in subtree.read_text().split():
             ok, detail = _probe_cgroup(CGROUP2_ROOT / probe, "cpu.max")
             if ok:
                 return Check("cgroup_cpu", True, f"v2 cpu.max at {CGROUP2_ROOT}")
             errors.append(f"v2: {detail}")
         else:
-            errors.append(f"v2: the cpu controller is not enabled at {CGROUP2_ROOT}")
+            errors.append(f"v2: the cpu controller is not enabled for the children of {CGROUP2_ROOT}")
     if (CGROUP1_CPU / "cpu.cfs_quota_us").exists():
         ok, detail = _probe_cgroup(CGROUP1_CPU / probe, "cpu.cfs_quota_us")
         if ok:

@@ -93,7 +93,7 @@ def read_rows(stream: IO[bytes]) -> tuple[int, int, bytes]:
     return rows, columns, data
 
 
-class _Commands:
+class Commands:
     """Lines from stdin, read without blocking."""
 
     def __init__(self) -> None:
@@ -102,6 +102,7 @@ class _Commands:
         self.buffer = b""
 
     def read(self) -> list[str]:
+        """The complete lines received since the last call (``q`` once stdin is closed)."""
         try:
             chunk = os.read(self.fd, 4096)
         except BlockingIOError:
@@ -123,7 +124,7 @@ def send(dst: str, port: int, rate_mbps: float, packet_bytes: int, poisson: bool
     payload = bytearray(max(packet_bytes, HEADER.size))
     rng = random.Random(seed)
     log: array[int] = array("q")
-    commands = _Commands()
+    commands = Commands()
     selector = selectors.DefaultSelector()
     selector.register(commands.fd, selectors.EVENT_READ)
     write_rows(out, log, 0)
@@ -173,7 +174,7 @@ def receive(port: int) -> None:
     sock.setblocking(False)
     buf = bytearray(65536)
     log: array[int] = array("q")
-    commands = _Commands()
+    commands = Commands()
     selector = selectors.DefaultSelector()
     selector.register(commands.fd, selectors.EVENT_READ, "cmd")
     selector.register(sock, selectors.EVENT_READ, "sock")

@@ -330,3 +330,22 @@ def test_sigterm_removes_everything(child: tuple[str, subprocess.Popen[str], str
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 128 + signal.SIGTERM
     _nothing_left(owner)
+
+
+def test_cli_check_and_clean():
+    from typer.testing import CliRunner
+
+    from netslice import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["emulate", "check"])
+    assert result.exit_code == 0, result.output
+    for feature in FEATURES:
+        assert f"{feature}: " in result.output
+    supported = preflight().supports("transport")
+    assert runner.invoke(cli.app, ["emulate", "check", "--feature", "transport"]).exit_code == (0 if supported else 1)
+    assert runner.invoke(cli.app, ["emulate", "check", "--feature", "nope"]).exit_code == 2
+    if os.geteuid() == 0:
+        result = runner.invoke(cli.app, ["emulate", "clean"])
+        assert result.exit_code == 0, result.output
+        assert "dead run" in result.output

@@ -79,11 +79,15 @@ class Owner:
         RECORD_DIR.mkdir(parents=True, exist_ok=True)
         while True:
             owner = cls(id=secrets.token_hex(3), pid=os.getpid(), start_time=start)
+            # Written in full under a temporary name, then linked: a concurrent clean-up never reads a half record.
+            tmp = RECORD_DIR / f".{owner.id}.{owner.pid}.tmp"
+            tmp.write_text(json.dumps({"pid": owner.pid, "start_time": owner.start_time, "created": time.time()}))
             try:
-                with owner.record_path.open("x") as f:
-                    json.dump({"pid": owner.pid, "start_time": owner.start_time, "created": time.time()}, f)
+                os.link(tmp, owner.record_path)
             except FileExistsError:
                 continue
+            finally:
+                tmp.unlink()
             return owner
 
     @property

@@ -61,6 +61,14 @@ def transport_ready() -> None:
 
 
 @pytest.fixture(scope="module")
+def delay_ready() -> None:
+    result = preflight()
+    for feature in ("transport", "delay"):
+        if not result.supports(feature):
+            pytest.skip(f"the {feature} emulation is not supported here: {result.reason(feature)}")
+
+
+@pytest.fixture(scope="module")
 def edge_ready() -> None:
     result = preflight()
     if not result.supports("edge"):
@@ -212,6 +220,19 @@ def test_rate_change_is_visible_within_200_ms():
         assert _settle_ms(series, target, bin_ns / 1e6) <= 200.0, (rate, series)
         settled = window_stats("embb", np.zeros((0, 2), np.int64), received, t + 200_000_000, t + 1_000_000_000)
         assert settled.throughput_mbps == pytest.approx(target, rel=0.03), rate
+
+
+@pytest.mark.usefixtures("delay_ready")
+def test_delay_line_adds_propagation_delay_and_keeps_the_shaping():
+    config = TransportConfig(slices=(SliceLink("embb", 12.0), SliceLink("urllc", 4.0)), delay_ms=10.0)
+    with TransportEmulation(config) as emu:
+        _flows(emu, {"embb": (18.0, 1200), "urllc": (0.8, 200)})
+        emu.measure(0.3)
+        stats = emu.measure(1.5)
+    assert 10.0 <= stats["urllc"].delay_p50_ms <= 13.0  # 10 ms of delay line, plus a little Python time
+    assert stats["urllc"].loss == 0.0
+    assert stats["embb"].throughput_mbps == pytest.approx(12.0 * goodput_factor(1200), rel=0.03)
+    assert 58.0 <= stats["embb"].delay_p50_ms <= 65.0  # 10 ms of delay line + its full 50 ms bfifo
 
 
 @requires_transport

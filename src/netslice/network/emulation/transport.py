@@ -13,6 +13,9 @@ slice's rate (no borrowing: hard isolation). Its bfifo leaf holds ``rate x queue
 queueing delay is ``queue_ms``. The shaping sits on the router, a transit namespace, not on the senders' own
 egress: there, the qdisc backlog would throttle the sending socket instead of dropping.
 
+With ``delay_ms`` set, the router first passes every packet from the senders through a userspace delay line
+(:mod:`.delayline`, two TUN devices and policy routing; the kernels here have no netem), then shapes it.
+
 Addresses (10.250.0.0/16) exist only inside the run's namespaces, and nothing is routed to the machine's own
 namespace: the traffic stays inside the namespaces the run created.
 
@@ -37,8 +40,11 @@ from netslice.network.emulation.measure import WindowStats, window_stats
 from netslice.network.emulation.owner import EmulationError
 from netslice.network.emulation.run import OwnedRun, Worker, ip
 
-#: The traffic workers' module.
+#: The traffic workers' module, and the delay line's.
 TRAFFIC = "netslice.network.emulation.traffic"
+DELAY_LINE = "netslice.network.emulation.delayline"
+#: The router's routing table that sends the senders' packets into the delay line.
+DELAY_TABLE = 100
 
 #: Ethernet type of IPv4 (``ETH_P_IP``, linux/if_ether.h): the protocol of the u32 filters. pyroute2's example
 #: uses ``socket.AF_INET`` (2) there, which the kernel takes as protocol 0x0002 and which never matches IPv4.
@@ -80,12 +86,15 @@ class TransportConfig:
         slices: the slices, in class order (slice ``k`` gets class ``1:(16+k)`` and port ``base_port + k``).
         capacity_mbps: rate of the link class all slices share, Mbit/s (slices do not borrow from it).
         base_port: UDP port of slice 0's receiver.
+        delay_ms: one-way propagation delay added to every packet towards the receivers by the TUN delay line of
+            :mod:`.delayline` (0: none), ms.
         clean_leftovers: remove dead runs' leftovers (see :func:`.owner.clean_stale`) before starting.
     """
 
     slices: tuple[SliceLink, ...]
     capacity_mbps: float = 1000.0
     base_port: int = 7000
+    delay_ms: float = 0.0
     clean_leftovers: bool = True
 
     def __post_init__(self) -> None:
@@ -96,6 +105,8 @@ class TransportConfig:
             raise ValueError(f"slice names must be unique: {names}")
         if not self.capacity_mbps > 0:
             raise ValueError(f"capacity_mbps must be > 0, got {self.capacity_mbps}")
+        if not 0 <= self.delay_ms <= 1000:
+            raise ValueError(f"delay_ms must be in [0, 1000], got {self.delay_ms}")
 
 
 def queue_bytes(rate_mbps: float, queue_ms: float) -> int:
@@ -148,8 +159,23 @@ class TransportEmulation(OwnedRun):
             self._address(rt, f"a{k}", f"10.250.{k + 1}.1/24")
             ip("-n", ns, "route", "add", "default", "via", f"10.250.{k + 1}.1")
         subprocess.run(["ip", "netns", "exec", rt, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True)
+        if self.config.delay_ms > 0:
+            self._build_delay_line(rt)
         self._build_htb(rt)
         self._start_receivers()
+
+    def _build_delay_line(self, rt: str) -> None:
+        """Route what arrives from the senders through the delay line (TUN ``tdin`` -> process -> ``tdout``)."""
+        worker = self.spawn(DELAY_LINE, "delay", rt, ["--delay-ms", str(self.config.delay_ms)], 2)
+        worker.read()  # the TUN devices exist once it is ready
+        for dev in ("tdin", "tdout"):
+            ip("-n", rt, "link", "set", dev, "up")
+        # Packets come out of tdout with the senders' source addresses: no reverse-path filter on the router.
+        sysctls = [f"net.ipv4.conf.{d}.rp_filter=0" for d in ("all", "default", "tdin", "tdout")]
+        subprocess.run(["ip", "netns", "exec", rt, "sysctl", "-qw", *sysctls], check=True)
+        ip("-n", rt, "route", "add", "default", "dev", "tdin", "table", str(DELAY_TABLE))
+        for k in range(len(self.config.slices)):
+            ip("-n", rt, "rule", "add", "iif", f"a{k}", "lookup", str(DELAY_TABLE))
 
     def _build_htb(self, rt: str) -> None:
         from pyroute2 import IPRoute

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from netslice.errors import ConfigError
-from netslice.intelligence.agents.ppo import PPOConfig
+from netslice.intelligence.agents.ppo import PPO, PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.slice_features import (
@@ -349,3 +349,20 @@ def test_slices_that_come_and_go_in_a_dynamic_scenario(scenario: str) -> None:
                     assert (obs[slot::k, :STATIC_START] == 0.0).all()
         ids = now
     assert changes > 0
+
+
+@pytest.mark.slow
+def test_the_slice_agent_learns_the_known_optimum_of_a_one_slice_scenario(tmp_path: Path) -> None:
+    """single-v0: constant traffic, so the oracle's usage is the optimum; the slice agent must get close."""
+    from netslice.intelligence.evaluate import evaluate
+    from netslice.intelligence.policies.oracle import Oracle
+
+    envs = SliceAgentsVectorEnv(64, "single-v0", seed=0)
+    ppo = PPO(PPOConfig(total_steps=1_000_000, minibatch_size=512, seed=0), envs, tmp_path)
+    ppo.train()
+    scenario = scenarios.load("single-v0")
+    policy = SharedSlicePolicy(ppo.policy())
+    agent = evaluate(policy, "per-slice", scenario, days=2, n_envs=8, seed=7).summary()
+    oracle = evaluate(Oracle.create(None), "oracle", scenario, days=2, n_envs=8, seed=7).summary()
+    assert agent["sla/violation_rate"] <= 0.02
+    assert agent["usage/mean"] <= 1.5 * oracle["usage/mean"], (agent["usage/mean"], oracle["usage/mean"])

@@ -17,6 +17,8 @@ slice on its egress, a receiver namespace, Python UDP generators; see docs/emula
 * **rate change**: one slice offered 30 Mbit/s, its rate changed 20 -> 6 -> 20 Mbit/s through pyroute2; the
   received rate in 10 ms bins, and the time after the change of the first 10 ms bin within 15 % of the new rate
   (and of the first 50 ms bin). Target: within 200 ms. Also the wall time of the ``set_rate`` call.
+* **delay line**: the isolation set-up with a 10 ms TUN delay line on the router (``delay_ms=10``; eMBB offered
+  1.5x its rate): one-way delay percentiles, and the eMBB throughput over its expected goodput.
 * **setup**: wall time to build a 3-slice emulation (namespaces, veths, HTB tree, receivers) and to remove it.
 * **edge** (the edge emulation, when the machine has a CPU cgroup interface; ``--no-edge`` skips it): a slice
   whose server does a Sobel edge map of a 480 x 640 frame per request, Poisson requests. (a) The quota cap:
@@ -81,6 +83,20 @@ def isolation_run(with_embb: bool) -> dict[str, Any]:
     return {
         name: {k: getattr(stats[name], k) for k in keys} for name in (("embb", "urllc") if with_embb else ("urllc",))
     }
+
+
+def delay_line_run() -> dict[str, Any]:
+    """Both slices through a 10 ms delay line: the added delay, and the shaping behind it."""
+    slices = (SliceLink("embb", 12.0), SliceLink("urllc", 4.0))
+    with TransportEmulation(TransportConfig(slices=slices, delay_ms=10.0)) as emu:
+        emu.start_flow("embb", rate_mbps=18.0, packet_bytes=1200)
+        emu.start_flow("urllc", rate_mbps=0.8, packet_bytes=200)
+        emu.measure(WARMUP_S)
+        stats = emu.measure(WINDOW_S)
+    keys = ("throughput_mbps", "delay_p50_ms", "delay_p90_ms", "delay_p99_ms", "loss")
+    out: dict[str, Any] = {name: {k: getattr(stats[name], k) for k in keys} for name in ("embb", "urllc")}
+    out["embb"]["ratio"] = stats["embb"].throughput_mbps / (12.0 * goodput_factor(1200))
+    return out
 
 
 def rate_change_run() -> list[dict[str, Any]]:
@@ -165,6 +181,8 @@ def main() -> None:
     report["isolation"] = [{"with_embb": isolation_run(True), "urllc_alone": isolation_run(False)}
                            for _ in range(repeats)]  # fmt: skip
     report["rate_change"] = [rate_change_run() for _ in range(repeats)]
+    if pf.supports("delay"):
+        report["delay_line"] = [delay_line_run() for _ in range(repeats)]
     if not args.no_edge and pf.supports("edge"):
         report["cgroup"] = pf.check("cgroup_cpu").detail
         report["edge"] = [edge_run() for _ in range(repeats)]

@@ -98,9 +98,11 @@ __all__ = [
     "E2eRequirement",
     "FloatArray",
     "SlaDecomposer",
+    "SlotJudgement",
     "close_sum",
     "floor_shares",
     "group_latency",
+    "judge_slot",
     "local_cost",
     "rebalance",
     "shared_cost",
@@ -355,3 +357,39 @@ class SlaDecomposer:
         if self.config.shared_terms and shared is not None:
             cost = np.maximum(cost, np.asarray(shared, dtype=np.float64)[..., None])
         return cost
+
+
+@dataclass(frozen=True)
+class SlotJudgement:
+    """What the decomposition makes of one slot of ``n`` networks (:func:`judge_slot`).
+
+    Attributes:
+        observed_ms: ``(n, K, G)`` each group's observed latency.
+        local: ``(n, K, G)`` each group's latency cost against the budgets in force (:func:`local_cost`).
+        cost: ``(n, K, G)`` each group's SLA cost (:meth:`SlaDecomposer.cost`).
+        state: the decomposer's state for the coming slot.
+    """
+
+    observed_ms: FloatArray
+    local: FloatArray
+    cost: FloatArray
+    state: DecompositionState
+
+
+def judge_slot(
+    decomposer: SlaDecomposer, targets: SlaTargets, in_force: DecompositionState, kpis: Kpis
+) -> SlotJudgement:
+    """Judge a slot of every network against the budgets ``in_force`` and advance the decomposer (batched).
+
+    The one path by which the per-domain envs and the trained per-domain policy see budgets and local costs.
+
+    Args:
+        decomposer: the SLA decomposer (fixed or adaptive).
+        targets: the slices' SLA targets (for the shared terms of the cost).
+        in_force: the decomposer's state during the slot.
+        kpis: the slot's KPIs ``(n, K)``.
+    """
+    observed = group_latency(kpis, decomposer.requirement)
+    local = local_cost(in_force.budgets_ms, observed)
+    cost = decomposer.cost(in_force, observed, shared_cost(targets, kpis))
+    return SlotJudgement(observed, local, cost, decomposer.update(in_force, observed))

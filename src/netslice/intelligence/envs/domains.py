@@ -52,9 +52,7 @@ from netslice.intelligence.decomposition import (
     DecompositionState,
     E2eRequirement,
     SlaDecomposer,
-    group_latency,
-    local_cost,
-    shared_cost,
+    judge_slot,
     shares_from_domain_latency,
 )
 from netslice.intelligence.envs import domain_features as layout
@@ -207,12 +205,9 @@ class DomainParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # Parallel
         self._last = result.observation
         self._t += 1
         done = self.slots_per_episode is not None and self._t >= self.slots_per_episode
-        kpis = result.kpis
-        observed = group_latency(kpis, self.decomposer.requirement)  # (1, K, G)
         in_force = self._budgets
-        self._local = local_cost(in_force.budgets_ms, observed)
-        cost = self.decomposer.cost(in_force, observed, shared_cost(self.targets, kpis))
-        self._budgets = self.decomposer.update(in_force, observed)
+        slot = judge_slot(self.decomposer, self.targets, in_force, result.kpis)  # arrays (1, K, G)
+        observed, cost, self._local, self._budgets = slot.observed_ms, slot.cost, slot.local, slot.state
         e2e = self.encoder.info(result)["cost"][0]
         usage = np.asarray(result.usage, dtype=np.float64)[0]  # (4,)
         self._usage = usage.copy()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -25,6 +26,9 @@ from numpy.typing import NDArray
 
 from netslice.network.emulation.owner import EmulationError, Owner, clean_stale, remove_owner
 from netslice.network.emulation.traffic import read_rows
+
+#: How long a worker may take to answer (its start-up included), s.
+READ_TIMEOUT_S = 30.0
 
 
 def ip(*args: str) -> None:
@@ -51,9 +55,12 @@ class Worker:
         self.proc.stdin.write(line.encode() + b"\n")
         self.proc.stdin.flush()
 
-    def read(self) -> None:
-        """Read one answer and keep its rows."""
+    def read(self, timeout_s: float = READ_TIMEOUT_S) -> None:
+        """Read one answer and keep its rows; raise :class:`EmulationError` if none comes within ``timeout_s``."""
         assert self.proc.stdout is not None
+        # Every answer is read in full before the next command, so nothing of this one can be buffered yet.
+        if not select.select([self.proc.stdout], [], [], timeout_s)[0]:
+            raise EmulationError(f"worker {self.proc.args!r} gave no answer within {timeout_s:g} s")
         try:
             n, columns, data = read_rows(self.proc.stdout)
         except EOFError as e:

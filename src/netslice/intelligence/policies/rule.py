@@ -137,7 +137,11 @@ class RuleBasedPolicy:
         return int(self.conf.shape[1])
 
     def allocation(
-        self, load: FloatArray, hour: FloatArray | None = None, fresh: NDArray[np.bool_] | None = None
+        self,
+        load: FloatArray,
+        hour: FloatArray | None = None,
+        fresh: NDArray[np.bool_] | None = None,
+        active: NDArray[np.bool_] | None = None,
     ) -> FloatArray:
         """Allocations ``(n_envs, 7, K)`` for scale-normalised measured traffic ``load`` ``(n_envs, K)``.
 
@@ -145,6 +149,8 @@ class RuleBasedPolicy:
             load: the last slot's active UEs over the scale; NaN where nothing was measured.
             hour: ``(n_envs,)`` hour of day of the coming slot (dimensioning only).
             fresh: ``(n_envs,)`` envs whose coming slot starts an episode (dimensioning only).
+            active: ``(K,)`` provisioned slices (dimensioning only; default all): the others get nothing
+                and take no part in sharing an over-subscribed node.
         """
         x = np.asarray(load, dtype=np.float64)
         dim = self.dimensioning
@@ -154,15 +160,21 @@ class RuleBasedPolicy:
         hour = np.zeros(n) if hour is None else hour
         fresh = np.zeros(n, dtype=bool) if fresh is None else fresh
         design = np.where(np.isnan(x), np.inf, x * dim.growth(hour, fresh, np.nan_to_num(x)))
-        return dim.allocation(design)
+        return dim.allocation(design, active)
 
     def act_context(self, ctx: PolicyContext) -> FloatArray:
-        """The rule on the last slot's active UEs (the design peak in the first slot after a reset)."""
+        """The rule on the last slot's active UEs (the design peak in the first slot after a reset).
+
+        A provisioned slice that had no UEs in the last slot (admitted since: slices that come and go) has
+        nothing measured and is provisioned for its design peak too, as at a reset.
+        """
         obs = ctx.observation
+        active = np.asarray(obs.active, dtype=bool)
         if obs.kpis is None:
-            return self.allocation(np.full((ctx.spaces.n_envs, self.n_slices), np.nan), obs.hour)
+            return self.allocation(np.full((ctx.spaces.n_envs, self.n_slices), np.nan), obs.hour, active=active)
         load = np.asarray(obs.kpis.active_ues, dtype=np.float64) / self.scale
-        return self.allocation(load, obs.hour, obs.episode_slot == 0)
+        load = np.where(load > 0.0, load, np.nan)  # a present slice always has UEs (the traffic floor)
+        return self.allocation(load, obs.hour, obs.episode_slot == 0, active)
 
     def act(self, obs: NDArray[np.floating]) -> FloatArray:
         """The rule on the encoded observations ``(n_envs, 14 K + 2)``; flat resource-major actions."""

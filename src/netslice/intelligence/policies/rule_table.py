@@ -87,16 +87,19 @@ class Dimensioning:
         out: FloatArray = ratio * np.exp(self.z * sd) * burst
         return out
 
-    def allocation(self, design: FloatArray) -> FloatArray:
+    def allocation(self, design: FloatArray, active: NDArray[np.bool_] | None = None) -> FloatArray:
         """Allocations ``(n_envs, 7, K)``: the first ladder level at or above ``design`` ``(n_envs, K)``, fitted.
 
         Where the slices' deepest tiers over-subscribe a node (a share row, or an edge site), every slice on it
-        gets the tier of one common fade depth, the deepest that fits (:func:`depth_fit`).
+        gets the tier of one common fade depth, the deepest that fits (:func:`depth_fit`). Slices not in
+        ``active`` ``(K,)`` (default: all are) get nothing and take no part in the fit.
         """
         d = np.minimum(design, self.peak)
         idx = np.minimum(np.searchsorted(self.levels, d * (1.0 - 1e-12)), len(self.levels) - 1)
         k = np.arange(self.tiers.shape[3])
         tiers = self.tiers.transpose(1, 3, 0, 2)[idx, k[None, :]].transpose(2, 0, 3, 1)  # (J + 1, n_envs, 7, K)
+        if active is not None and not bool(np.all(active)):
+            tiers = tiers * np.asarray(active, dtype=bool)
         out: FloatArray = tiers[-1].copy()
         for row in (PRB_UL, PRB_DL, TN_BW, CN_CPU):
             out[:, row] = depth_fit(tiers[:, :, row])

@@ -356,17 +356,28 @@ def test_sigterm_removes_everything(child: tuple[str, subprocess.Popen[str], str
 def test_cli_check_and_clean():
     from typer.testing import CliRunner
 
-    from netslice import cli
+    from netslice import cli_emulate
 
     runner = CliRunner()
-    result = runner.invoke(cli.app, ["emulate", "check"])
+    result = runner.invoke(cli_emulate.app, ["check"])
     assert result.exit_code == 0, result.output
     for feature in FEATURES:
         assert f"{feature}: " in result.output
     supported = preflight().supports("transport")
-    assert runner.invoke(cli.app, ["emulate", "check", "--feature", "transport"]).exit_code == (0 if supported else 1)
-    assert runner.invoke(cli.app, ["emulate", "check", "--feature", "nope"]).exit_code == 2
+    assert runner.invoke(cli_emulate.app, ["check", "--feature", "transport"]).exit_code == (0 if supported else 1)
+    assert runner.invoke(cli_emulate.app, ["check", "--feature", "nope"]).exit_code == 2
     if os.geteuid() == 0:
-        result = runner.invoke(cli.app, ["emulate", "clean"])
+        result = runner.invoke(cli_emulate.app, ["clean"])
         assert result.exit_code == 0, result.output
         assert "dead run" in result.output
+
+
+def test_cli_registers_emulate():
+    from typer.testing import CliRunner
+
+    from netslice import cli
+
+    result = CliRunner().invoke(cli.app, ["emulate", "--help"])
+    assert result.exit_code == 0, result.output
+    for command in ("check", "clean", "transport", "edge"):
+        assert command in result.output

@@ -5,13 +5,14 @@ Topology (``<o>`` is the run's owner id, see :mod:`.owner`)::
     nse-<o>-s0 (slice 0's sender) --a0--+
     nse-<o>-s1 (slice 1's sender) --a0--+--> nse-<o>-rt (router) --core--> nse-<o>-dst (receivers)
     ...                                  |      HTB on its egress 'core':
-                                         |      1:1 link capacity, 1:(16+k) slice k, bfifo leaf (16+k):
+                                         |      1:1 link capacity, 1:(0x10+k) slice k + bfifo
 
 Slice ``k``'s sender sends UDP to the receiver namespace's port ``base_port + k``; a u32 filter on the router
-(IPv4 protocol UDP and that destination port) puts it in class ``1:(16+k)``, whose rate and ceiling are the
-slice's rate (no borrowing: hard isolation). Its bfifo leaf holds ``rate x queue_ms`` bytes, so its worst
-queueing delay is ``queue_ms``. The shaping sits on the router, a transit namespace, not on the senders' own
-egress: there, the qdisc backlog would throttle the sending socket instead of dropping.
+(IPv4 protocol UDP and that destination port) puts it in class ``1:(0x10+k)`` (``1:10``, ``1:11``, ... as tc
+prints them), whose rate and ceiling are the slice's rate (no borrowing: hard isolation). Its bfifo leaf holds
+``rate x queue_ms`` bytes, so its worst queueing delay is ``queue_ms``. The shaping sits on the router, a transit
+namespace, not on the senders' own egress: there, the qdisc backlog would throttle the sending socket instead of
+dropping.
 
 With ``delay_ms`` set, the router first passes every packet from the senders through a userspace delay line
 (:mod:`.delayline`, two TUN devices and policy routing; the kernels here have no netem), then shapes it.
@@ -47,7 +48,7 @@ DELAY_LINE = "netslice.network.emulation.delayline"
 DELAY_TABLE = 100
 
 #: Ethernet type of IPv4 (``ETH_P_IP``, linux/if_ether.h): the protocol of the u32 filters. pyroute2's example
-#: uses ``socket.AF_INET`` (2) there, which the kernel takes as protocol 0x0002 and which never matches IPv4.
+#: uses ``socket.AF_INET`` (2) there, which the kernel takes as protocol 0x0002 (ETH_P_AX25): it never matches IPv4.
 ETH_P_IP = 0x0800
 #: HTB quantum, bytes: one full-size frame (silences the kernel's "quantum is big" warning at high rates).
 QUANTUM = 1514
@@ -83,7 +84,8 @@ class TransportConfig:
     """The emulated transport link and its slices.
 
     Attributes:
-        slices: the slices, in class order (slice ``k`` gets class ``1:(16+k)`` and port ``base_port + k``).
+        slices: the slices, in class order (slice ``k`` gets class ``1:(0x10+k)`` and port
+            ``base_port + k``).
         capacity_mbps: rate of the link class all slices share, Mbit/s (slices do not borrow from it).
         base_port: UDP port of slice 0's receiver.
         delay_ms: one-way propagation delay added to every packet towards the receivers by the TUN delay line of

@@ -15,6 +15,7 @@ shared cores.
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import signal
@@ -50,19 +51,21 @@ from netslice.network.emulation.transport import (
 )
 
 requires_transport = pytest.mark.usefixtures("transport_ready")
+#: The machine's preflight, probed once for all the skip decisions of this file.
+machine = functools.cache(preflight)
 requires_edge = pytest.mark.usefixtures("edge_ready")
 
 
 @pytest.fixture(scope="module")
 def transport_ready() -> None:
-    result = preflight()
+    result = machine()
     if not result.supports("transport"):
         pytest.skip(f"the transport emulation is not supported here: {result.reason('transport')}")
 
 
 @pytest.fixture(scope="module")
 def delay_ready() -> None:
-    result = preflight()
+    result = machine()
     for feature in ("transport", "delay"):
         if not result.supports(feature):
             pytest.skip(f"the {feature} emulation is not supported here: {result.reason(feature)}")
@@ -70,7 +73,7 @@ def delay_ready() -> None:
 
 @pytest.fixture(scope="module")
 def edge_ready() -> None:
-    result = preflight()
+    result = machine()
     if not result.supports("edge"):
         pytest.skip(f"the edge emulation is not supported here: {result.reason('edge')}")
 
@@ -302,7 +305,7 @@ LEFT = {"transport": (4, 0), "edge": (1, 2)}
 def child(request: pytest.FixtureRequest) -> Iterator[tuple[str, subprocess.Popen[str], str]]:
     """A process running an emulation with traffic, its kind and its owner id; killed and cleaned up afterwards."""
     kind = request.param
-    result = preflight()
+    result = machine()
     if not result.supports(kind):
         pytest.skip(f"the {kind} emulation is not supported here: {result.reason(kind)}")
     code = "import time\n" + textwrap.dedent(CHILDREN[kind])
@@ -363,7 +366,7 @@ def test_cli_check_and_clean():
     assert result.exit_code == 0, result.output
     for feature in FEATURES:
         assert f"{feature}: " in result.output
-    supported = preflight().supports("transport")
+    supported = machine().supports("transport")
     assert runner.invoke(cli_emulate.app, ["check", "--feature", "transport"]).exit_code == (0 if supported else 1)
     assert runner.invoke(cli_emulate.app, ["check", "--feature", "nope"]).exit_code == 2
     if os.geteuid() == 0:
@@ -381,3 +384,38 @@ def test_cli_registers_emulate():
     assert result.exit_code == 0, result.output
     for command in ("check", "clean", "transport", "edge"):
         assert command in result.output
+
+
+@requires_transport
+def test_cli_transport_writes_one_window(tmp_path: Path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from netslice import cli_emulate
+
+    out = tmp_path / "window.json"
+    args = ["transport", "--rates", "8,2", "--offered", "12,1", "--packet-bytes", "1200,200", "--seconds", "0.5",
+            "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(cli_emulate.app, args)
+    assert result.exit_code == 0, result.output
+    stats = json.loads(out.read_text())
+    assert stats["s0"]["throughput_mbps"] == pytest.approx(8 * goodput_factor(1200), rel=0.05)
+    assert stats["s1"]["loss"] == 0.0
+
+
+@requires_edge
+def test_cli_edge_writes_one_window(tmp_path: Path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from netslice import cli_emulate
+
+    out = tmp_path / "window.json"
+    args = ["edge", "--quotas", "none,0.2", "--rates", "50,50", "--seconds", "0.5", "--out", str(out)]
+    result = CliRunner().invoke(cli_emulate.app, args)
+    assert result.exit_code == 0, result.output
+    stats = json.loads(out.read_text())
+    assert stats["s0"]["completed"] > 0
+    assert stats["s1"]["cpu_ms_mean"] > 0.2

@@ -139,6 +139,8 @@ def test_queue_bytes_is_rate_times_delay_with_a_floor():
 def test_config_validation():
     with pytest.raises(ValueError, match="rate_mbps"):
         SliceLink("a", 0.0)
+    with pytest.raises(ValueError, match="dscp"):
+        SliceLink("a", 1.0, dscp=64)
     with pytest.raises(ValueError, match="unique"):
         TransportConfig(slices=(SliceLink("a", 1.0), SliceLink("a", 2.0)))
     with pytest.raises(ValueError, match="between 1 and 200"):
@@ -186,14 +188,18 @@ def test_throughput_matches_htb_rate_and_filters_classify():
 
 @requires_transport
 def test_saturated_embb_does_not_delay_urllc():
-    config = TransportConfig(slices=(SliceLink("embb", 12.0), SliceLink("urllc", 4.0)))
+    # The URLLC slice is classified by its DSCP (EF, 46), the eMBB slice by its port.
+    config = TransportConfig(slices=(SliceLink("embb", 12.0), SliceLink("urllc", 4.0, dscp=46)))
     with TransportEmulation(config) as emu:
         _flows(emu, {"embb": (24.0, 1200), "urllc": (0.8, 200)})
         emu.measure(0.3)
         stats = emu.measure(1.5)
+        classes = emu.class_stats()
     assert stats["embb"].delay_p50_ms > 20.0  # its 50 ms bfifo is full: the link really is saturated
     assert stats["urllc"].delay_p50_ms < 1.0
     assert stats["urllc"].loss == 0.0
+    # Through its own class (an unclassified packet would bypass the shaping and prove nothing).
+    assert classes["urllc"]["packets"] >= stats["urllc"].received
 
 
 def _settle_ms(series: np.ndarray, target: float, bin_ms: float, tolerance: float = 0.15) -> float:

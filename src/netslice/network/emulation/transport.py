@@ -8,11 +8,11 @@ Topology (``<o>`` is the run's owner id, see :mod:`.owner`)::
                                          |      1:1 link capacity, 1:(0x10+k) slice k + bfifo
 
 Slice ``k``'s sender sends UDP to the receiver namespace's port ``base_port + k``; a u32 filter on the router
-(IPv4 protocol UDP and that destination port) puts it in class ``1:(0x10+k)`` (``1:10``, ``1:11``, ... as tc
-prints them), whose rate and ceiling are the slice's rate (no borrowing: hard isolation). Its bfifo leaf holds
-``rate x queue_ms`` bytes, so its worst queueing delay is ``queue_ms``. The shaping sits on the router, a transit
-namespace, not on the senders' own egress: there, the qdisc backlog would throttle the sending socket instead of
-dropping.
+(IPv4 protocol UDP and that destination port, or the slice's DSCP when it has one) puts it in class
+``1:(0x10+k)`` (``1:10``, ``1:11``, ... as tc prints them), whose rate and ceiling are the slice's rate (no
+borrowing: hard isolation). Its bfifo leaf holds ``rate x queue_ms`` bytes, so its worst queueing delay is
+``queue_ms``. The shaping sits on the router, a transit namespace, not on the senders' own egress: there, the
+qdisc backlog would throttle the sending socket instead of dropping.
 
 With ``delay_ms`` set, the router first passes every packet from the senders through a userspace delay line
 (:mod:`.delayline`, two TUN devices and policy routing; the kernels here have no netem), then shapes it.
@@ -66,17 +66,22 @@ class SliceLink:
         name: the slice's name (unique in a config).
         rate_mbps: HTB rate (and ceiling) of the slice's class, Mbit/s at layer 2 (headers included).
         queue_ms: the slice's bfifo leaf holds this many milliseconds of its rate (its worst queueing delay).
+        dscp: classify the slice by this DSCP (0-63; its sender marks its packets with it) instead of by its
+            receiver's port; e.g. 46 (EF, RFC 3246) for a URLLC-like slice.
     """
 
     name: str
     rate_mbps: float
     queue_ms: float = 50.0
+    dscp: int | None = None
 
     def __post_init__(self) -> None:
         if not self.rate_mbps > 0:
             raise ValueError(f"slice {self.name}: rate_mbps must be > 0, got {self.rate_mbps}")
         if not self.queue_ms > 0:
             raise ValueError(f"slice {self.name}: queue_ms must be > 0, got {self.queue_ms}")
+        if self.dscp is not None and not 0 <= self.dscp <= 63:
+            raise ValueError(f"slice {self.name}: dscp must be in [0, 63], got {self.dscp}")
 
 
 @dataclass(frozen=True)
@@ -194,10 +199,19 @@ class TransportEmulation(OwnedRun):
             self._set_class("add-class", k, s.rate_mbps)
             self._ipr.tc("add", "bfifo", self._core_index, (FIRST_MINOR + k) << 16, parent=classid,
                          limit=queue_bytes(s.rate_mbps, s.queue_ms))  # fmt: skip
-            port = self.config.base_port + k
             self._ipr.tc("add-filter", "u32", self._core_index, parent=ROOT, prio=1, protocol=ETH_P_IP,
-                         target=classid, keys=[f"0x{port:08x}/0x0000ffff+20",  # UDP destination port
-                                               "0x00110000/0x00ff0000+8"])  # IPv4 protocol 17 (UDP)  # fmt: skip
+                         target=classid, keys=self._filter_keys(k, s))  # fmt: skip
+
+    def _filter_keys(self, k: int, s: SliceLink) -> list[str]:
+        """u32 keys (``value/mask+offset`` of a 32-bit word of the IPv4 header) that select slice ``k``'s packets.
+
+        By DSCP: the 6 high bits of the header's second byte (RFC 2474). By port: IPv4 protocol 17 (UDP, in the
+        word at offset 8) and the UDP destination port (low half of the word at offset 20, for a 20-byte header).
+        """
+        if s.dscp is not None:
+            return [f"0x{s.dscp << 18:08x}/0x00fc0000+0"]
+        port = self.config.base_port + k
+        return [f"0x{port:08x}/0x0000ffff+20", "0x00110000/0x00ff0000+8"]
 
     @staticmethod
     def _address(ns: str, dev: str, cidr: str) -> None:
@@ -273,7 +287,8 @@ class TransportEmulation(OwnedRun):
         if not 16 <= packet_bytes <= 1472:
             raise ValueError(f"packet_bytes must be in [16, 1472], got {packet_bytes}")
         args = ["send", "--dst", "10.250.0.2", "--port", str(self.config.base_port + k), "--rate-mbps",
-                str(rate_mbps), "--packet-bytes", str(packet_bytes), "--seed", str(seed)]  # fmt: skip
+                str(rate_mbps), "--packet-bytes", str(packet_bytes), "--seed", str(seed),
+                "--tos", str((self.config.slices[k].dscp or 0) << 2)]  # fmt: skip
         worker = self.spawn(TRAFFIC, f"tx{k}", self.netns(f"s{k}"), [*args, *(["--poisson"] if poisson else [])], 2)
         self._senders[name] = worker
         worker.read()

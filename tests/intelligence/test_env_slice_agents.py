@@ -255,6 +255,18 @@ def test_snapshot_and_restore_continue_the_same_rollout() -> None:
     np.testing.assert_array_equal(envs.step(np.full((5, 7), 0.3))[0], first)
 
 
+def test_the_env_pickles_and_its_copy_continues_the_same_rollout() -> None:
+    import pickle
+
+    envs = SliceAgentsVectorEnv(2, "metro-v0", seed=0)
+    envs.reset(seed=0)
+    envs.orch.terminate_slice("mar")
+    copy = pickle.loads(pickle.dumps(envs))
+    action = np.full((10, 7), 0.2)
+    for got, want in zip(copy.step(action), envs.step(action)[:4], strict=False):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_only_same_step_autoreset() -> None:
     with pytest.raises(ConfigError, match="autoreset_mode"):
         SliceAgentsVectorEnv(1, "metro-v0", autoreset_mode="next-step")

@@ -1,4 +1,4 @@
-"""The fidelity study (netslice.network.emulation.fidelity, calibration, fidelity_study).
+"""The fidelity study (netslice.network.emulation.fidelity, calibration, fidelity_study) and the hybrid network.
 
 The pure parts run everywhere: the simulator's predictions at a grid point (known answers of its fluid model),
 the checkerboard split, and the calibration on synthetic measurements made by the simulator itself with known
@@ -6,7 +6,9 @@ parameters, which the fit must recover and which must then predict the held-out 
 study on the real data plane (root, the transport and edge features; it skips with the preflight's reason
 elsewhere) and checks the shapes and that every error is finite; how far calibration closes the gap there is
 measured by ``benchmarks/emulation_fidelity.py``, not asserted (two short windows on a shared machine are too
-noisy for a held-out assertion).
+noisy for a held-out assertion). The hybrid network (simulated RAN and core, emulated transport and edge) is
+checked for its configuration errors everywhere, and for one slot on the data plane: the measured KPI fields are
+finite, RAN and core equal the simulator's, and nothing of the run is left.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import math
 import numpy as np
 import pytest
 
+from netslice.errors import ConfigError
+from netslice.network import scenarios
 from netslice.network.emulation.calibration import checkerboard, fit_edge, fit_transport, log_loss
 from netslice.network.emulation.fidelity import (
     EDGE_KPIS,
@@ -32,7 +36,10 @@ from netslice.network.emulation.fidelity import (
 )
 from netslice.network.emulation.fidelity_measure import edge_rounds, edge_window
 from netslice.network.emulation.fidelity_study import StudyConfig, error_table, run_study
+from netslice.network.emulation.hybrid import HybridConfig, HybridNetwork
+from netslice.network.emulation.owner import owned_namespaces
 from netslice.network.emulation.preflight import preflight
+from netslice.network.simulator import Simulator
 
 machine = functools.cache(preflight)
 C_MBPS, QUEUE_MS = 10.0, 100.0
@@ -144,3 +151,35 @@ def test_tiny_study_on_the_data_plane():
         assert transport["predicted_after"][i]["throughput_mbps"] == pytest.approx(
             transport["measured"][i]["throughput_mbps"], rel=0.03
         )
+
+
+def test_hybrid_network_refuses_many_envs():
+    params = scenarios.load("testbed-v0").params
+    with pytest.raises(ConfigError):
+        HybridNetwork(params, n_envs=2)
+    with pytest.raises(ConfigError):
+        HybridConfig(window_s=0.0)
+
+
+def test_hybrid_network_steps_on_the_data_plane():
+    result = machine()
+    for feature in ("transport", "edge"):
+        if not result.supports(feature):
+            pytest.skip(f"the {feature} emulation is not supported here: {result.reason(feature)}")
+    params = scenarios.load("testbed-v0").params
+    reference = Simulator(params, 1, seed=0).step(params.initial_allocation)
+    net = HybridNetwork(params, seed=0, config=HybridConfig(window_s=0.5))
+    try:
+        kpis = net.step(params.initial_allocation)
+        owner = net._transport.owner.id if net._transport and net._transport.owner else None
+    finally:
+        net.close()
+    assert kpis.tn_ms.shape == kpis.edge_ms.shape == reference.tn_ms.shape
+    for name in HybridNetwork.measured:
+        assert np.isfinite(getattr(kpis, name)).all()
+    # RAN and core are the simulator's, unchanged (same seed, same first slot).
+    np.testing.assert_allclose(kpis.ran_ms, reference.ran_ms)
+    np.testing.assert_allclose(kpis.cn_ms, reference.cn_ms)
+    assert set(net.last_measurement) == {"transport", "edge"}
+    assert owner is not None
+    assert owned_namespaces(owner) == []

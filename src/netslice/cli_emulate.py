@@ -1,4 +1,4 @@
-"""``netslice emulate``: the emulated data plane's commands (``check``, ``clean``, ``transport``, ``edge``).
+"""``netslice emulate``: the emulated data plane's commands (check, clean, transport, edge, fidelity).
 
 Registered on the command line's app by :mod:`netslice.cli`; the work is done by
 :mod:`netslice.network.emulation` (imported when a command runs).
@@ -132,6 +132,44 @@ def edge(
     console.print(table)
     if out is not None:
         out.write_text(json.dumps({k: v.as_dict() for k, v in stats.items()}, indent=2) + "\n")
+
+
+@app.command()
+def fidelity(
+    quick: Annotated[bool, typer.Option(help="A small grid, 2 s windows, one repeat (about 15 s).")] = False,
+    no_edge: Annotated[bool, typer.Option(help="Skip the edge grid.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the whole study here (JSON).")] = None,
+) -> None:
+    """Measure the simulator against the emulation over a grid of shares and loads, calibrate, print the errors.
+
+    The median relative error of each per-slice KPI on the held-out half of the grid, before and after fitting
+    the simulator's parameters on the other half (see docs/emulation.md, "Fidelity"). About 90 s.
+    """
+    from netslice.network.emulation.fidelity_study import StudyConfig, error_table, run_study
+    from netslice.network.emulation.preflight import preflight
+
+    pf = preflight()
+    if not pf.supports("transport"):
+        raise fail(f"the transport emulation is not supported here: {pf.reason('transport')}")
+    try:
+        study = run_study(StudyConfig.quick() if quick else StudyConfig(), edge=not no_edge and pf.supports("edge"))
+    except (NetsliceError, ValueError) as e:
+        raise fail(e) from e
+    table = Table(title="simulator vs emulation: median relative error, held-out points")
+    for column in ("part", "KPI", "before", "after", "run-to-run"):
+        table.add_column(column, justify="right")
+    for part in ("transport", "edge"):
+        if part in study:
+            noise = study[part]["run_to_run"] or {}
+            for kpi, before, after in error_table(study, part):
+                floor = f"{noise[kpi]:.1%}" if kpi in noise else "-"
+                table.add_row(part, kpi, f"{before:.1%}", f"{after:.1%}", floor)
+    console.print(table)
+    for part in ("transport", "edge"):
+        if part in study:
+            console.print(f"{part}: fitted {escape(str(study[part]['model_after']))}")
+    if out is not None:
+        out.write_text(json.dumps(study, indent=2) + "\n")
 
 
 def _floats(text: str) -> list[float]:

@@ -14,6 +14,7 @@ finite, RAN and core equal the simulator's, and nothing of the run is left.
 from __future__ import annotations
 
 import functools
+import json
 import math
 
 import numpy as np
@@ -183,3 +184,20 @@ def test_hybrid_network_steps_on_the_data_plane():
     assert set(net.last_measurement) == {"transport", "edge"}
     assert owner is not None
     assert owned_namespaces(owner) == []
+
+
+def test_cli_fidelity_quick(tmp_path):
+    result = machine()
+    if not result.supports("transport"):
+        pytest.skip(f"the transport emulation is not supported here: {result.reason('transport')}")
+    from typer.testing import CliRunner
+
+    from netslice import cli_emulate
+
+    out = tmp_path / "fidelity.json"
+    run = CliRunner().invoke(cli_emulate.app, ["fidelity", "--quick", "--no-edge", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "delay_mean_ms" in run.output
+    study = json.loads(out.read_text())
+    assert "edge" not in study
+    assert len(study["transport"]["points"]) == len(StudyConfig.quick().transport_points())

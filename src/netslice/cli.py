@@ -188,7 +188,13 @@ def serve(
     scenario: Annotated[str, typer.Option(help="Scenario name or path to a YAML file.")] = scenarios.DEFAULT_SCENARIO,
     n_envs: Annotated[int, typer.Option(min=1, help="Independent networks simulated in one batch.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed (negative: drawn from the OS).")] = 0,
-    backend: Annotated[str, typer.Option(help="Simulator backend: auto, numpy or fused.")] = "auto",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Network backend: auto, numpy or fused (simulator), or emulated (one network; transport and edge "
+            "on a real Linux data plane, needs root and the emulation extra)."
+        ),
+    ] = "auto",
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8080,
     token: Annotated[

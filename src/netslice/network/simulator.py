@@ -16,6 +16,8 @@ Every allocation is validated before it reaches the step (invalid input raises
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -25,9 +27,37 @@ from netslice.network.kernel import Kpis, SimParams, SimState, reset, reset_envs
 from netslice.network.model import BACKENDS, NetworkModel
 from netslice.network.presence import change_presence, mask_load
 
-__all__ = ["BACKENDS", "Simulator"]
+__all__ = ["BACKENDS", "Network", "Simulator"]
 
 FloatArray = NDArray[np.float64]
+
+
+class Network(Protocol):
+    """What the orchestration layer uses of a network: :class:`Simulator`, or the emulation's hybrid network.
+
+    :class:`netslice.network.emulation.hybrid.HybridNetwork` runs RAN and core in the simulator and carries the
+    transport and edge traffic on a real Linux data plane, behind the same calls.
+    """
+
+    @property
+    def model(self) -> NetworkModel: ...  # noqa: D102
+
+    @property
+    def backend(self) -> str: ...  # noqa: D102
+
+    @property
+    def state(self) -> SimState: ...  # noqa: D102
+
+    @property
+    def present(self) -> NDArray[np.bool_]: ...  # noqa: D102
+
+    def set_presence(self, present: NDArray[np.bool_]) -> None: ...  # noqa: D102
+
+    def reset(  # noqa: D102
+        self, seed: int | None = None, mask: NDArray[np.bool_] | None = None, allocation: FloatArray | None = None
+    ) -> SimState: ...
+
+    def step(self, allocation: FloatArray, *, validate: bool = True) -> Kpis: ...  # noqa: D102
 
 
 class Simulator:

@@ -51,7 +51,7 @@ from netslice.network.allocation import DOMAINS, RESOURCES
 from netslice.network.kernel import Kpis, hour_of
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
-from netslice.network.simulator import Simulator
+from netslice.network.simulator import Network, Simulator
 from netslice.orchestration.agent_api import Observation, Prepared, Spaces, StepResult
 from netslice.orchestration.assurance import ServiceAssurance
 from netslice.orchestration.capacity import ENFORCERS, CapacityEnforcer, check_action, enforce_capacity, within_rules
@@ -87,7 +87,9 @@ class Orchestrator:
         scenario: a registered scenario name or a loaded :class:`Scenario`.
         n_envs: independent networks stepped together.
         seed: random seed (``None``: from the OS).
-        backend: simulator backend (``auto``, ``numpy``, ``fused``).
+        backend: simulator backend (``auto``, ``numpy``, ``fused``), or ``emulated``: one network whose
+            transport and edge run on a real Linux data plane (:mod:`netslice.network.emulation.hybrid`; needs
+            root and the ``emulation`` extra; ``n_envs`` must be 1).
         enforcer: capacity enforcer name (``proportional``, ``reject``) or callable.
         decomposition: SLA decomposition hook.
         timeout_s: deadline of one domain manager ``apply`` call.
@@ -99,7 +101,7 @@ class Orchestrator:
 
     scenario: Scenario
     n_envs: int
-    sim: Simulator
+    sim: Network
     managers: dict[str, DomainManager]
     assurance: ServiceAssurance
     enforcer: CapacityEnforcer
@@ -137,7 +139,7 @@ class Orchestrator:
         orch = cls(
             scenario=sc,
             n_envs=n_envs,
-            sim=Simulator(sc.params, n_envs=n_envs, seed=seed, backend=backend),
+            sim=_network(sc, n_envs, seed, backend),
             managers=make_managers(sc.params, n_envs, delays, timeout_s),
             assurance=ServiceAssurance(
                 SlaTargets.from_spec(sc.spec),
@@ -431,3 +433,14 @@ class Orchestrator:
         if slice_id not in self.records:
             raise NotFoundError(f"NetworkSlice={slice_id}: no such slice")
         return self.records[slice_id]
+
+
+def _network(scenario: Scenario, n_envs: int, seed: int | None, backend: str) -> Network:
+    """The simulator, or with ``backend="emulated"`` the hybrid network on the emulated data plane."""
+    if backend != "emulated":
+        return Simulator(scenario.params, n_envs=n_envs, seed=seed, backend=backend)
+    if n_envs != 1:
+        raise ConfigError(f"n_envs: the emulated backend runs one network, got {n_envs}")
+    from netslice.network.emulation.hybrid import HybridNetwork  # the emulation extra, only when asked for
+
+    return HybridNetwork(scenario.params, seed=seed)

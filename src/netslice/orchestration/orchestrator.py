@@ -40,7 +40,7 @@ The same interface is served over HTTP by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -211,9 +211,13 @@ class Orchestrator:
         return self._last
 
     def observation(self) -> Observation:
-        """The latest observation."""
+        """The latest observation (its ``active`` follows slices created or terminated since the last slot)."""
         assert self._last is not None
         return self._last
+
+    def sla_targets(self) -> SlaTargets:
+        """The SLA targets in force, per slice (the assurance's; a slice admitted with its own profile has its own)."""
+        return self.assurance.targets
 
     def step(self, action: object | None = None) -> StepResult:
         """Run one slot under ``action``, or under the allocation in force when ``action`` is None.
@@ -404,7 +408,12 @@ class Orchestrator:
         return record
 
     def _sync_presence(self) -> None:
-        """Tell the network which slices are present: the provisioned ones (no UEs, no state for the others)."""
+        """Tell the network which slices are present: the provisioned ones (no UEs, no state for the others).
+
+        The latest observation's ``active`` follows too (the coming slot carries the provisioned slices).
+        """
+        if self._last is not None and not np.array_equal(self._last.active, self.active):
+            self._last = replace(self._last, active=self.active.copy())
         if not self._presence_frozen and not np.array_equal(self.sim.present[0], self.active):
             self.sim.set_presence(self.active)
 

@@ -277,7 +277,7 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
 
     def _targets(self) -> SlaTargets | None:
         """The SLA targets in force (an in-process orchestrator's), else None (the scenario's)."""
-        return self.orch.assurance.targets if isinstance(self.orch, Orchestrator) else None
+        return self.orch.sla_targets() if isinstance(self.orch, Orchestrator) else None
 
     def _encoder(self) -> SliceEncoder:
         """The slice encoder, with the SLA targets in force (a slice may have been admitted with its own)."""

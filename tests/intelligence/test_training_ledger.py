@@ -93,3 +93,20 @@ def test_the_state_round_trips_through_a_checkpoint_and_continues_alike(tmp_path
 def test_a_cost_of_the_wrong_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="cost"):
         TrainingLedger(SLICES, 2).record(np.zeros((2, 2)), np.zeros(2), np.zeros(2, dtype=bool))
+
+
+def test_only_live_entries_count_for_per_slice_agents() -> None:
+    """Per-slice agents: empty slots count nowhere; a slice's day closes when it leaves or the episode ends."""
+    ledger = TrainingLedger(["embb", "mar"], n_envs=3)
+    live = np.array([True, True, False])
+    cost = np.array([[0.2, 0.0], [0.0, 0.0], [0.9, 0.0]])  # the empty slot's entry must not count
+    ledger.record(cost, np.array([0.1, 0.3, 5.0]), np.array([False, False, True]), live)
+    ledger.record(np.zeros((3, 2)), np.array([0.1, 0.1, 5.0]), np.array([True, False, True]), np.ones(3, bool))
+    m = ledger.metrics()
+    assert m["train/slots"] == 5
+    assert m["train/violation_rate"] == 1 / 5
+    assert m["train/violation_rate/embb"] == 1 / 5
+    assert m["train/usage_mean"] == pytest.approx((0.1 + 0.3 + 0.1 + 0.1 + 5.0) / 5)
+    # Closed: env 0 after 2 live slots (1 violating), env 2 after its 1 live slot; the first "end" of the
+    # empty slot 2 closed nothing.
+    assert ledger.days == 2

@@ -40,7 +40,7 @@ The same interface is served over HTTP by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -211,7 +211,7 @@ class Orchestrator:
         return self._last
 
     def observation(self) -> Observation:
-        """The latest observation (its ``active`` follows slices created or terminated since the last slot)."""
+        """The latest observation (made by the last slot or reset; :attr:`active` has slices provisioned since)."""
         assert self._last is not None
         return self._last
 
@@ -408,12 +408,7 @@ class Orchestrator:
         return record
 
     def _sync_presence(self) -> None:
-        """Tell the network which slices are present: the provisioned ones (no UEs, no state for the others).
-
-        The latest observation's ``active`` follows too (the coming slot carries the provisioned slices).
-        """
-        if self._last is not None and not np.array_equal(self._last.active, self.active):
-            self._last = replace(self._last, active=self.active.copy())
+        """Tell the network which slices are present: the provisioned ones (no UEs, no state for the others)."""
         if not self._presence_frozen and not np.array_equal(self.sim.present[0], self.active):
             self.sim.set_presence(self.active)
 

@@ -75,6 +75,8 @@ class Collected:
             constraints). With cost masks, each column's rate over the (slot, env) entries where it was live.
         ledger_cost: ``(T, n, K)`` the SLA cost of every slot as played (the ledger's input, with ``buf.done``).
         ledger_usage: ``(T, n)`` the weighted usage of every slot as played.
+        ledger_live: ``(T, n)`` with cost masks, the samples with a live cost column (the ledger counts only
+            those); None otherwise.
         env_reward: sum over the slots of the mean env reward.
         cost_sum: sum over the slots of the mean summed cost.
         violations: sum over the slots of the fraction of networks with any slice's cost > 0.
@@ -96,6 +98,7 @@ class Collected:
     played: list[tuple[Any, ...]] | None = None
     obs_moments: Moments | None = None
     seconds: float = 0.0
+    ledger_live: NDArray[np.bool_] | None = None
 
 
 class Collector(Protocol):
@@ -172,6 +175,7 @@ class RolloutCollector:
         buf = Rollout.zeros(cfg.num_steps, n, self.n_obs, self.n_act, agent.n_costs)
         ledger_cost = np.zeros((cfg.num_steps, n, k))
         ledger_usage = np.zeros((cfg.num_steps, n))
+        ledger_live = np.ones((cfg.num_steps, n), dtype=bool)
         env_reward = cost_sum = violations = 0.0
         j_c = np.zeros(k)  # the rollout's violation rate per slice (J_C, without the truncation bootstrap)
         shield = self.shield
@@ -252,6 +256,7 @@ class RolloutCollector:
                 mask = np.asarray(mask, dtype=bool)
                 masked = True
                 buf.in_loss[t] &= mask.any(axis=1)
+                ledger_live[t] = mask.any(axis=1)
             if buf.cost is not None and signal is not None:
                 buf.cost[t] = signal
                 if mask is not None:
@@ -285,6 +290,7 @@ class RolloutCollector:
         return Collected(
             buf, next_value, next_cost, j_c, ledger_cost, ledger_usage, env_reward, cost_sum, violations,
             played if shield is not None else None, moments, time.perf_counter() - start,
+            ledger_live if masked else None,
         )  # fmt: skip
 
 
@@ -338,4 +344,5 @@ def merge(parts: list[Collected]) -> Collected:
         violations=float(np.mean([p.violations for p in parts])),
         obs_moments=None if any(m is None for m in moments) else _pooled([m for m in moments if m is not None]),
         seconds=max(p.seconds for p in parts),
+        ledger_live=None if any(p.ledger_live is None for p in parts) else cat([p.ledger_live for p in parts], 1),
     )

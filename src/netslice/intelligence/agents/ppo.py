@@ -279,7 +279,8 @@ class PPO:
         if got.obs_moments is not None and self.obs_rms is not None and not self.obs_frozen:
             merge_moments(self.obs_rms, got.obs_moments)  # the workers' observations (see .collector)
         for t in range(cfg.num_steps):
-            self.ledger.record(got.ledger_cost[t], got.ledger_usage[t], buf.done[t])
+            live = None if got.ledger_live is None else got.ledger_live[t]  # per-slice agents: live slots only
+            self.ledger.record(got.ledger_cost[t], got.ledger_usage[t], buf.done[t], live)
         advantages = buf.advantages(got.next_value, got.next_cost, cfg.gamma, cfg.gae_lambda)
         self.global_step += cfg.num_steps * n
         learn_start = time.perf_counter()

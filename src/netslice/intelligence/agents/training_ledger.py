@@ -20,6 +20,12 @@ Metrics (documented here once; :meth:`TrainingLedger.metrics`; each cumulative o
 ``train/days``                     complete days (network episodes) played
 ================================== ==================================================================
 
+Per-slice agents (:mod:`~netslice.intelligence.envs.slice_agents`, one sub-env per network and slice slot, slices
+that come and go) feed only the *live* slice-slots (``live`` of :meth:`TrainingLedger.record`): there ``slots``
+are live slice-slots, a violation is that slice missing its SLA, ``usage_mean`` is the mean usage of one live
+slice, and a "day" is the part of an episode one slice was live in (it closes at the episode's end or when the
+slice leaves). Empty slots count nowhere.
+
 They differ from PPO's per-update ``sla/violation_rate`` and ``usage/mean``
 (:class:`~netslice.intelligence.agents.ppo.PPOStats`), which cover only the slots of one update, and
 from ``netslice evaluate``'s metrics of the same names (:mod:`netslice.intelligence.evaluate`), which
@@ -58,25 +64,29 @@ class TrainingLedger:
         self.open_violating = np.zeros(self.n_envs, dtype=np.int64)
         self.day_hist = np.zeros((1, 1), dtype=np.int64)  # [length, violating slots] -> complete days
 
-    def record(self, cost: ArrayLike, usage: ArrayLike, ended: ArrayLike) -> None:
-        """Count one slot of every network.
+    def record(self, cost: ArrayLike, usage: ArrayLike, ended: ArrayLike, live: ArrayLike | None = None) -> None:
+        """Count one slot of every network (or of the live entries only).
 
         Args:
             cost: ``(n_envs, K)`` SLA cost of each slice (> 0: the slice missed its SLA).
             usage: ``(n_envs,)`` weighted usage of each network.
             ended: ``(n_envs,)`` bool, True where this slot ended the network's episode (its day).
+            live: ``(n_envs,)`` bool, the entries that count (per-slice agents: the slots with a live slice;
+                see the module docstring); default all.
         """
         missed = np.asarray(cost, dtype=np.float64) > 0.0
         if missed.shape != (self.n_envs, len(self.slices)):
             raise ValueError(f"cost: expected shape {(self.n_envs, len(self.slices))}, got {missed.shape}")
+        counted = np.ones(self.n_envs, dtype=bool) if live is None else np.asarray(live, dtype=bool)
+        missed &= counted[:, None]
         any_missed = missed.any(axis=1)
-        self.slots += self.n_envs
+        self.slots += int(counted.sum())
         self.violating += int(any_missed.sum())
         self.slice_violating += missed.sum(axis=0)
-        self.usage_sum += float(np.asarray(usage, dtype=np.float64).sum())
-        self.open_slots += 1
+        self.usage_sum += float(np.asarray(usage, dtype=np.float64)[counted].sum())
+        self.open_slots += counted
         self.open_violating += any_missed
-        done = np.asarray(ended, dtype=bool)
+        done = np.asarray(ended, dtype=bool) & (self.open_slots > 0)
         if done.any():
             lengths, counts = self.open_slots[done], self.open_violating[done]
             top = int(lengths.max())

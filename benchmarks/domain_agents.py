@@ -19,8 +19,8 @@ and ``steps_per_s``; the ``rule`` baseline on the same evaluation networks; for 
 diagnosis: each group's local violation rate and mean budgets per slice over the last updates, the multipliers,
 and the budgets' trajectory. Writes ``benchmarks/results/domain_agents.json``.
 
-Results are kept per number of env steps (``results[steps][config]``); ``--reuse`` reads a configuration's finished
-part (``--runs-dir``) instead of training it again.
+Results are kept per number of env steps and seed (``results["<steps>/s<seed>"][config]``, comparisons likewise);
+``--reuse`` reads a configuration's finished part (``--runs-dir``) instead of training it again.
 
 Usage: ``python benchmarks/domain_agents.py --steps 1966080 --jobs 2``.
 """
@@ -42,7 +42,9 @@ from typing import Any
 
 RESULT = RESULTS_DIR / "domain_agents.json"
 SCENARIO = "metro-v0"
-CONFIGS = ("fixed", "adaptive", "central")
+#: ``<method>-equal``: the per-domain agents with each domain's nominal share a quarter of every slice's latency
+#: budget (DEFAULT_SHARES) instead of the slices' design points (the orchestrator's admission budgets).
+CONFIGS = ("fixed", "adaptive", "central", "fixed-equal", "adaptive-equal")
 
 
 def _evaluate(policy: Any, name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def _tail_mean(history: list[dict[str, float]], prefix: str, n: int = 10) -> dic
     return {k[len(prefix) :]: sum(r.get(k, 0.0) for r in rows) / len(rows) for k in keys}
 
 
-def diagnose(agents: Any, decomposition: str, args: argparse.Namespace) -> dict[str, Any]:
+def diagnose(agents: Any, decomposition: str, shares: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The trained actors' deterministic play on the evaluation networks, seen through the decomposition.
 
     Per slice: the end-to-end violation rate; each group's rate of slots over its latency budget; the share of
@@ -82,7 +84,7 @@ def diagnose(agents: Any, decomposition: str, args: argparse.Namespace) -> dict[
     from netslice.intelligence.envs.domain_vector import DomainVectorEnv
 
     policy = agents.policy()
-    env = DomainVectorEnv(args.eval_envs, SCENARIO, seed=1000 + args.seed, decomposition=decomposition)
+    env = DomainVectorEnv(args.eval_envs, SCENARIO, seed=1000 + args.seed, decomposition=decomposition, shares=shares)
     obs, _ = env.reset(seed=1000 + args.seed)
     total = env.decomposer.requirement.budget_ms  # (K,)
     fixed = env.decomposer.fixed_budgets_ms  # (K, G)
@@ -119,6 +121,7 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
     from netslice.intelligence.agents.domain_agents import DEFAULT_SAFETY, DomainAgents
     from netslice.intelligence.agents.ppo import PPO
     from netslice.intelligence.agents.ppo_config import PPOConfig
+    from netslice.intelligence.decomposition import DEFAULT_SHARES
     from netslice.intelligence.envs.domain_vector import DomainVectorEnv
     from netslice.intelligence.envs.vector import SliceVectorEnv
     from netslice.intelligence.run import make_policy
@@ -135,7 +138,9 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
         policy: Any = ppo.policy()
         ledger = ppo.ledger
     else:
-        denv = DomainVectorEnv(args.n_envs, SCENARIO, seed=args.seed, decomposition=config)
+        method, _, split = config.partition("-")
+        shares = None if not split else np.broadcast_to(DEFAULT_SHARES, (len(load(SCENARIO).spec.slices), 3))
+        denv = DomainVectorEnv(args.n_envs, SCENARIO, seed=args.seed, decomposition=method, shares=shares)
         agents = DomainAgents(cfg, denv, DEFAULT_SAFETY)
         history = agents.train()
         train_s = time.perf_counter() - start
@@ -153,7 +158,7 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
             "local_violation_rate_per_slice_last10": {
                 k: v for k, v in _tail_mean(history, "").items() if "/safety/cost/" in k
             },
-            "deterministic_play": diagnose(agents, config, args),
+            "deterministic_play": diagnose(agents, method, shares, args),
             "budget_trajectory": [
                 {"step": r["charts/global_step"], **{k: v for k, v in r.items() if k.startswith("budget/")}}
                 for r in history[:: max(1, len(history) // 20)]
@@ -194,17 +199,44 @@ def spawn(config: str, args: argparse.Namespace) -> dict[str, Any]:
 def compare(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets: adaptive vs fixed and vs central usage, at the final violation rates."""
     out: dict[str, Any] = {}
-    if "adaptive" in rows and "fixed" in rows:
-        a, f = rows["adaptive"]["final"]["usage"], rows["fixed"]["final"]["usage"]
-        out["adaptive_vs_fixed_usage_reduction"] = (f - a) / f
-    if "adaptive" in rows and "central" in rows:
-        a, c = rows["adaptive"]["final"]["usage"], rows["central"]["final"]["usage"]
-        out["adaptive_vs_central_usage_gap"] = (a - c) / c
+    for split in ("", "-equal"):
+        adaptive, fixed = rows.get(f"adaptive{split}"), rows.get(f"fixed{split}")
+        if adaptive is not None and fixed is not None:
+            a, f = adaptive["final"]["usage"], fixed["final"]["usage"]
+            out[f"adaptive{split}_vs_fixed{split}_usage_reduction"] = (f - a) / f
+        if adaptive is not None and "central" in rows:
+            a, c = adaptive["final"]["usage"], rows["central"]["final"]["usage"]
+            out[f"adaptive{split}_vs_central_usage_gap"] = (a - c) / c
     for name, r in rows.items():
         out[f"{name}_final_violation_rate"] = r["final"]["violation_rate"]
     out["targets"] = ("adaptive at <= 1 % violations uses >= 10 % less than fixed, and within 10 % of central; "
                       "see notes for whether they are met")  # fmt: skip
     return out
+
+
+def seed_means(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per number of steps and configuration: the seeds and the mean over them of the headline figures."""
+    out: dict[str, Any] = {}
+    for key, rows in results.items():
+        steps = key.split("/")[0]
+        for config, r in rows.items():
+            out.setdefault(steps, {}).setdefault(config, []).append(r)
+    figures = {"final_usage": ("final", "usage"), "final_violation_rate": ("final", "violation_rate"),
+               "final_worst_slice": ("final", "worst_slice"), "learning_violation_rate": ("learning",
+               "violation_rate"), "learning_usage": ("learning", "usage"), "train_s": ("train_s", None)}  # fmt: skip
+    means: dict[str, Any] = {}
+    for steps, configs in out.items():
+        for config, rs in configs.items():
+            row: dict[str, Any] = {"seeds": [r["seed"] for r in rs]}
+            for name, (a, b) in figures.items():
+                row[name] = sum(r[a] if b is None else r[a][b] for r in rs) / len(rs)
+            means.setdefault(steps, {})[config] = row
+        rows = means[steps]
+        if {"adaptive", "fixed", "central"} <= set(rows):
+            a, f, c = (rows[k]["final_usage"] for k in ("adaptive", "fixed", "central"))
+            rows["adaptive_vs_fixed_usage_reduction"] = (f - a) / f
+            rows["adaptive_vs_central_usage_gap"] = (a - c) / c
+    return means
 
 
 def main() -> None:
@@ -229,15 +261,17 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         rows = dict(zip(args.configs, pool.map(lambda c: spawn(c, args), args.configs), strict=True))
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results = previous.get("results", {})  # steps -> configuration -> row
-    results[str(args.steps)] = {**results.get(str(args.steps), {}), **rows}
+    results = previous.get("results", {})  # "<steps>/s<seed>" -> configuration -> row
+    key = f"{args.steps}/s{args.seed}"
+    results[key] = {**results.get(key, {}), **rows}
     write_json(args.out, {
         "machine": machine_info(),
-        "config": {"scenario": SCENARIO, "n_envs": args.n_envs, "seed": args.seed, "jobs": args.jobs,
+        "config": {"scenario": SCENARIO, "n_envs": args.n_envs, "jobs": args.jobs,
                    "safety": "lagrangian (dual ascent), d = 0.01 per slice, cost_penalty 0, the PPO defaults",
-                   "eval": f"{args.eval_days} days x {args.eval_envs} networks, seed {1000 + args.seed}"},
+                   "eval": f"{args.eval_days} days x {args.eval_envs} networks, seed 1000 + the training seed"},
         "results": results,
-        "comparison": {steps: compare(r) for steps, r in results.items()},
+        "comparison": {key: compare(r) for key, r in results.items()},
+        "seed_mean": seed_means(results),
         "notes": previous.get("notes", []) + args.note,
     })  # fmt: skip
     print(f"wrote {args.out}")

@@ -215,6 +215,17 @@ class Orchestrator:
         assert self._last is not None
         return self._last
 
+    def in_force(self) -> FloatArray:
+        """``(n_envs, 7, K)`` the allocation the domain managers hold in force (what a slot without an action runs).
+
+        Slices not provisioned read 0. A new array: changing it changes nothing.
+        """
+        out = np.empty((self.n_envs, len(RESOURCES), self.scenario.params.n_slices))
+        for mgr in self.managers.values():
+            out[:, list(mgr.rows), :] = mgr.current()
+        out[:, :, ~self.active] = 0.0
+        return out
+
     def sla_targets(self) -> SlaTargets:
         """The SLA targets in force, per slice (the assurance's; a slice admitted with its own profile has its own)."""
         return self.assurance.targets
@@ -227,10 +238,7 @@ class Orchestrator:
         """
         faults: list[DomainFault] = []
         if action is None:
-            in_force = np.empty((self.n_envs, len(RESOURCES), self.scenario.params.n_slices))
-            for mgr in self.managers.values():
-                in_force[:, list(mgr.rows), :] = mgr.current()
-            in_force[:, :, ~self.active] = 0.0
+            in_force = self.in_force()
             modified = np.zeros(self.n_envs, dtype=bool)
         else:
             prepared = self.prepare(action)

@@ -64,28 +64,28 @@ class DomainPolicy:
         self.encoder = encoder
         self.decomposer = decomposer
         self.targets = targets
-        self._state: DecompositionState | None = None
+        self._budgets: DecompositionState | None = None
         self._local: FloatArray | None = None
         self._slot: int | None = None
 
     def reset(self) -> None:
         """Forget the decomposition state (the next call starts at the fixed split)."""
-        self._state = self._local = self._slot = None
+        self._budgets = self._local = self._slot = None
 
     def act_context(self, ctx: PolicyContext) -> FloatArray:
         """The allocation ``(n_envs, 7, K)`` of the coming slot."""
         obs = ctx.observation
         n, K = obs.allocation.shape[0], obs.allocation.shape[-1]
         fresh = obs.kpis is None or bool(np.all(obs.episode_slot == 0))
-        if fresh or self._state is None or self._local is None or self._state.n_envs != n:
-            self._state = self.decomposer.initial(n)
+        if fresh or self._budgets is None or self._local is None or self._budgets.n_envs != n:
+            self._budgets = self.decomposer.initial(n)
             self._local = np.zeros((n, K, N_GROUPS))
             obs = replace(obs, kpis=None)
         elif obs.slot != self._slot and obs.kpis is not None:
-            judged = judge_slot(self.decomposer, self.targets, self._state, obs.kpis)
-            self._state, self._local = judged.state, judged.local
+            judged = judge_slot(self.decomposer, self.targets, self._budgets, obs.kpis)
+            self._budgets, self._local = judged.state, judged.local
         self._slot = obs.slot
-        per_group = layout.group_observations(self.encoder, obs, self._state.budgets_ms, self._local)
+        per_group = layout.group_observations(self.encoder, obs, self._budgets.budgets_ms, self._local)
         actions = {g: actor.act(per_group[g]) for g, actor in self.actors.items()}
         alloc, _ = assemble_batch(actions, n, K)
         return alloc

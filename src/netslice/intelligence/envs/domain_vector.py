@@ -128,7 +128,7 @@ class DomainVectorEnv(EnvCore):
         self.obs_sizes = {g: int(layout.observation_space(g, self.n_slices).shape[0]) for g in GROUPS}
         self.act_sizes = {g: int(layout.action_space(g, self.n_slices).shape[0]) for g in GROUPS}
         self._t = 0
-        self._state = self.decomposer.initial(self.num_envs)
+        self._budgets = self.decomposer.initial(self.num_envs)
         self._local = np.zeros((self.num_envs, self.n_slices, N_GROUPS))
 
     @property
@@ -139,11 +139,11 @@ class DomainVectorEnv(EnvCore):
     @property
     def decomposition_state(self) -> DecompositionState:
         """The decomposer's state: the budgets of the coming slot and the smoothed group latencies."""
-        return self._state
+        return self._budgets
 
     def observe(self, obs: Observation) -> GroupObs:
         """Every group's observation of ``obs`` with the budgets and local costs in force."""
-        return layout.group_observations(self.encoder, obs, self._state.budgets_ms, self._local)
+        return layout.group_observations(self.encoder, obs, self._budgets.budgets_ms, self._local)
 
     def reset(self, *, seed: int | None = None) -> tuple[GroupObs, dict[str, Any]]:
         """Start new episodes in every network (budgets at the fixed split); ``seed`` re-seeds the simulator."""
@@ -152,7 +152,7 @@ class DomainVectorEnv(EnvCore):
     def _restart(self, obs: Observation) -> GroupObs:
         """The first observations of new episodes in every network (nothing measured yet)."""
         self._t = 0
-        self._state = self.decomposer.initial(self.num_envs)
+        self._budgets = self.decomposer.initial(self.num_envs)
         self._local = np.zeros_like(self._local)
         return self.observe(replace(obs, kpis=None))
 
@@ -167,9 +167,9 @@ class DomainVectorEnv(EnvCore):
         alloc, clips = assemble_batch(actions, self.num_envs, self.n_slices)
         result = self.orch.step(alloc)
         self._t += 1
-        in_force = self._state
+        in_force = self._budgets
         slot = judge_slot(self.decomposer, self.targets, in_force, result.kpis)
-        self._state, self._local = slot.state, slot.local
+        self._budgets, self._local = slot.state, slot.local
         usage = np.asarray(result.usage, dtype=np.float64)
         rewards: FloatArray = -(usage * self.encoder.weights) @ MEMBERSHIP
         info: dict[str, Any] = {

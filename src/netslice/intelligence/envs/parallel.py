@@ -272,7 +272,5 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         """``(7, K)`` the allocation the domain managers hold in force (in-process), else ``fallback``."""
         if not isinstance(self.orch, Orchestrator):
             return fallback
-        out = np.array(fallback, copy=True)
-        for mgr in self.orch.managers.values():
-            out[list(mgr.rows), :] = mgr.current()[0]
+        out: FloatArray = self.orch.in_force()[0]
         return out

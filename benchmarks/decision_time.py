@@ -12,8 +12,9 @@ with actors of the default size (untrained weights: a decision costs the same wh
   actor for the whole ``(7, K)`` allocation);
 * ``per-slice``: the shared slice agent run on every slice (:class:`~netslice.intelligence.policies.shared_slice.
   SharedSlicePolicy`), one batched forward over the K slices;
-* ``per-domain``: the three domain-group agents, when ``netslice.intelligence.agents.domain_agents`` provides
-  them (one decision = all three).
+* ``per-domain``: the three domain-group agents with the adaptive SLA decomposition
+  (:class:`~netslice.intelligence.agents.domain_policy.DomainPolicy`; one decision = all three, the budgets'
+  update included).
 
 Between two timed decisions the orchestrator runs a slot (untimed), so every decision sees a new observation.
 Also timed, for scale: one orchestrator slot (``step``) of the same network. The issue's target: one decision
@@ -34,8 +35,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from netslice.intelligence.agents.domain_agents import DomainAgents
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.policy import PPOPolicy
+from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.envs.domain_vector import DomainVectorEnv
 from netslice.intelligence.envs.features import Encoder
 from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES
 from netslice.intelligence.policies.base import PolicyContext
@@ -93,14 +97,8 @@ def main() -> None:
         "central": _time(decide_central, args.repeats, orch.step),
         "per-slice": _time(decide_per_slice, args.repeats, orch.step),
     }
-    try:
-        from netslice.intelligence.agents import domain_agents  # the per-domain agents, where built
-    except ImportError:
-        domain_agents = None  # type: ignore[assignment]
-    make = getattr(domain_agents, "untrained_policy", None)
-    if make is not None:
-        per_domain = make(sc)
-        rows["per-domain"] = _time(lambda: per_domain.act_context(PolicyContext.of(orch)), args.repeats, orch.step)
+    per_domain = DomainAgents(PPOConfig(seed=0), DomainVectorEnv(1, sc, seed=0, decomposition="adaptive")).policy()
+    rows["per-domain"] = _time(lambda: per_domain.act_context(PolicyContext.of(orch)), args.repeats, orch.step)
     rows["orchestrator_slot"] = _time(orch.step, max(5, args.repeats // 5))
     for name, row in rows.items():
         print(f"{name}: median {row['median_ms']:.2f} ms, p95 {row['p95_ms']:.2f} ms")

@@ -232,13 +232,6 @@ class EdgeEmulation(OwnedRun):
         self._slice(name)
         self._clients[name].command(f"r {rate_per_s * REQUEST_BYTES * 8 / 1e6}")
 
-    def collect(self) -> None:
-        """Fetch the logs gathered by every generator and server since the last collection."""
-        for worker in self.workers:
-            worker.command("d")
-        for worker in self.workers:
-            worker.read()
-
     def logs(self, name: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Slice ``name``'s collected logs: generator rows ``(seq, send_ns)``, server rows (see :mod:`.workload`)."""
         self._slice(name)

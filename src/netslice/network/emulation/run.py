@@ -159,6 +159,13 @@ class OwnedRun:
         if self._previous_sigterm is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._previous_sigterm)
 
+    def collect(self) -> None:
+        """Fetch the logs every worker gathered since the last collection (all asked first, then all read)."""
+        for worker in self.workers:
+            worker.command("d")
+        for worker in self.workers:
+            worker.read()
+
     def netns(self, role: str) -> str:
         """Name of this run's namespace ``role``."""
         if self.owner is None:

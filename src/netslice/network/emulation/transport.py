@@ -298,13 +298,6 @@ class TransportEmulation(OwnedRun):
         self._slice(name)
         self._senders[name].command(f"r {rate_mbps}")
 
-    def collect(self) -> None:
-        """Fetch the packet logs gathered by every sender and receiver since the last collection."""
-        for worker in self.workers:
-            worker.command("d")
-        for worker in self.workers:
-            worker.read()
-
     def logs(self, name: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Slice ``name``'s collected logs: sender rows and receiver rows (see :mod:`.measure`).
 

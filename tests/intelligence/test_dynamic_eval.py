@@ -50,16 +50,29 @@ def test_every_policy_sees_the_same_slices(scenario: scenarios.Scenario) -> None
     assert again.as_dict() == rich.as_dict()
 
 
-def test_refuses_static_scenarios_and_flat_policies(scenario: scenarios.Scenario) -> None:
+def test_refuses_static_scenarios_and_policies_without_a_protocol(scenario: scenarios.Scenario) -> None:
     with pytest.raises(ConfigError, match="no arrivals section"):
         evaluate_dynamic(Fixed(0.1), scenarios.load("metro-v0"), days=1, n_envs=1)
 
+    class Nothing:
+        pass
+
+    with pytest.raises(ConfigError, match="policy: must implement act_context, act_model or act"):
+        evaluate_dynamic(Nothing(), scenario, days=1, n_envs=1)  # type: ignore[arg-type]
+
+
+def test_a_flat_policy_gets_the_encoded_observation(scenario: scenarios.Scenario) -> None:
+    """A centralised agent (flat observations, flat actions) runs on the same traces as the others."""
+    k = scenario.params.n_slices
+
     class Flat:
         def act(self, obs: np.ndarray) -> np.ndarray:
-            return obs
+            assert obs.shape == (2, 14 * k + 2)
+            return np.full((obs.shape[0], 7 * k), 0.09)
 
-    with pytest.raises(ConfigError, match="policy: must act on the orchestrator's observation"):
-        evaluate_dynamic(Flat(), scenario, days=1, n_envs=1)  # type: ignore[arg-type]
+    flat = evaluate_dynamic(Flat(), scenario, days=1, n_envs=2, seed=4)
+    ctx = evaluate_dynamic(Fixed(0.09), scenario, days=1, n_envs=2, seed=4)
+    assert flat.as_dict() == ctx.as_dict()
 
 
 def test_the_rule_serves_a_new_slice_its_design_peak_and_absent_slots_nothing(scenario: scenarios.Scenario) -> None:

@@ -28,7 +28,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.intelligence.policies.base import AnyPolicy, ContextPolicy, ModelPolicy, allocation_for, reset_policy
+from netslice.intelligence.envs.features import Encoder, to_allocation
+from netslice.intelligence.policies.base import (
+    AnyPolicy,
+    ContextPolicy,
+    ModelPolicy,
+    Policy,
+    allocation_for,
+    reset_policy,
+)
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.objective import Objective
 from netslice.orchestration.orchestrator import Orchestrator
@@ -82,8 +90,8 @@ def evaluate_dynamic(
     """Run ``policy`` on ``scenario``'s slices that come and go and measure it (see the module docstring).
 
     Args:
-        policy: a context or model policy (the orchestrator's action shape; flat-observation policies act
-            through an environment and are evaluated there).
+        policy: a context or model policy (the orchestrator's action shape), or a policy on flat observations
+            (e.g. a centralised PPO agent), which gets the encoded observation of :mod:`.envs.features`.
         scenario: a scenario with an ``arrivals`` section.
         days: days (episodes of the scenario's length) to run.
         n_envs: networks side by side.
@@ -92,12 +100,13 @@ def evaluate_dynamic(
         on_slot: progress callback ``(done, total)``.
 
     Raises:
-        ConfigError: the scenario has no arrivals, or the policy acts on flat observations.
+        ConfigError: the scenario has no arrivals, or the policy implements none of the protocols.
     """
     if scenario.spec.arrivals is None:
         raise ConfigError(f"scenario {scenario.name}: has no arrivals section (slices do not come and go)")
-    if not isinstance(policy, ModelPolicy | ContextPolicy):
-        raise ConfigError("policy: must act on the orchestrator's observation (act_context or act_model)")
+    if not isinstance(policy, ModelPolicy | ContextPolicy | Policy):
+        raise ConfigError("policy: must implement act_context, act_model or act (see policies.base)")
+    encoder = Encoder.from_scenario(scenario)
     orch = Orchestrator.create(scenario, n_envs=n_envs, seed=seed)
     assert orch.tenancy is not None
     kinds = tuple(s.kind for s in scenario.spec.slices)
@@ -117,7 +126,12 @@ def evaluate_dynamic(
             reset_policy(policy)
         live = orch.active.copy()
         live_ids = {r.index: sid for sid, r in orch.records.items()}
-        result = orch.step(allocation_for(policy, orch))
+        if isinstance(policy, ModelPolicy | ContextPolicy):
+            action = allocation_for(policy, orch)
+        else:
+            flat = policy.act(encoder.encode(orch.observation()))
+            action = to_allocation(flat, n_envs, scenario.params.n_slices)
+        result = orch.step(action)
         usage_sum += float(objective.usage(result.usage).mean())
         bad = result.cost > 0.0  # (n_envs, K)
         live_slots += live * n_envs

@@ -58,11 +58,11 @@ class Admission:
     """One served request.
 
     Attributes:
-        slot: orchestrator slot from which the slice runs (the first slot it is live in).
+        slot: the process's clock (:attr:`Tenancy.clock`) when the slice was admitted: it is live from that slot on.
         slice_id: the NetworkSlice id (``<kind>-<n>``).
         kind: the slice kind.
         index: the scenario slot it occupies.
-        ends: orchestrator slot at which it is terminated (its last live slot is ``ends - 1``).
+        ends: the clock at which it is terminated (its last live slot is ``ends - 1``).
     """
 
     slot: int
@@ -75,6 +75,9 @@ class Admission:
 @dataclass
 class Tenancy:
     """The request process of one orchestrator (see the module docstring).
+
+    The process keeps its own clock (:attr:`clock`: slots run since it started), since the orchestrator's slot
+    counter restarts at every episode while slices live across episodes.
 
     Args:
         arrivals: the scenario's catalogue and rates.
@@ -91,6 +94,7 @@ class Tenancy:
     live: dict[str, Admission] = field(default_factory=dict, init=False)
     history: list[Admission] = field(default_factory=list, init=False)
     counts: dict[str, int] = field(default_factory=dict, init=False)
+    clock: int = field(default=0, init=False)
     _serial: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -122,8 +126,9 @@ class Tenancy:
 
     def advance(self, orch: Orchestrator) -> None:
         """Between two slots: terminate the slices whose lifetime is over, then serve this slot's requests."""
+        self.clock += 1
         for sid, adm in list(self.live.items()):
-            if adm.ends <= orch.slot:
+            if adm.ends <= self.clock:
                 del self.live[sid]
                 self.counts["departed"] += 1
                 orch.terminate_slice(sid)
@@ -157,7 +162,7 @@ class Tenancy:
         except AdmissionError:
             self.counts["rejected/capacity"] += 1
             return
-        adm = Admission(slot=orch.slot, slice_id=sid, kind=kind, index=k, ends=orch.slot + life_slots)
+        adm = Admission(slot=self.clock, slice_id=sid, kind=kind, index=k, ends=self.clock + life_slots)
         self.live[sid] = adm
         self.history.append(adm)
         self.counts["admitted"] += 1

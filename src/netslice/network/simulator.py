@@ -79,6 +79,7 @@ class Simulator:
         self.rng = np.random.default_rng(seed)
         self._state: SimState = reset(params, n_envs, self.rng)
         self._present = np.ones((n_envs, params.n_slices), dtype=bool)
+        self._all_present = True  # kept with _present: the step skips the load mask when every slice is present
 
     @property
     def params(self) -> SimParams:
@@ -115,6 +116,7 @@ class Simulator:
             raise ConfigError(f"present: must be shaped {shape} or {shape[1:]}, got {new.shape}")
         self._state = change_presence(self.params, self._state, self._present, new, self.rng)
         self._present = np.array(new, copy=True)
+        self._all_present = bool(new.all())
 
     @property
     def state(self) -> SimState:
@@ -141,7 +143,7 @@ class Simulator:
         if allocation is not None and state is not self._state:
             # A new state (no env reset keeps the old one): its arrays are its own, nobody has seen them yet.
             state.alloc[slice(None) if mask is None else np.asarray(mask, dtype=bool)] = allocation
-        self._state = mask_load(state, self._present)
+        self._state = state if self._all_present else mask_load(state, self._present)
         return self._state
 
     def step(self, allocation: FloatArray, *, validate: bool = True) -> Kpis:
@@ -161,5 +163,5 @@ class Simulator:
         if validate:
             validate_allocation(alloc, self.n_envs, self.params.n_slices, self.params.edge.site_of_slice)
         state, kpis = self.model.step(self._state, alloc, self.rng)
-        self._state = mask_load(state, self._present)
+        self._state = state if self._all_present else mask_load(state, self._present)
         return kpis

@@ -77,13 +77,19 @@ class TrainingLedger:
         missed = np.asarray(cost, dtype=np.float64) > 0.0
         if missed.shape != (self.n_envs, len(self.slices)):
             raise ValueError(f"cost: expected shape {(self.n_envs, len(self.slices))}, got {missed.shape}")
-        counted = np.ones(self.n_envs, dtype=bool) if live is None else np.asarray(live, dtype=bool)
-        missed &= counted[:, None]
+        used = np.asarray(usage, dtype=np.float64)
+        if live is None:
+            counted: NDArray[np.bool_] | bool = True
+            self.slots += self.n_envs
+        else:
+            counted = np.asarray(live, dtype=bool)
+            missed &= counted[:, None]
+            used = used[counted]
+            self.slots += int(counted.sum())
         any_missed = missed.any(axis=1)
-        self.slots += int(counted.sum())
         self.violating += int(any_missed.sum())
         self.slice_violating += missed.sum(axis=0)
-        self.usage_sum += float(np.asarray(usage, dtype=np.float64)[counted].sum())
+        self.usage_sum += float(used.sum())
         self.open_slots += counted
         self.open_violating += any_missed
         done = np.asarray(ended, dtype=bool) & (self.open_slots > 0)

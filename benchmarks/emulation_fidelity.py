@@ -57,15 +57,18 @@ def main() -> None:
     report["wall_s"] = time.perf_counter() - t0
     report["summary"] = {
         part: {
-            "median_rel_error_held_out": {k: {"before": b, "after": a} for k, b, a in error_table(report, part)},
+            "median_rel_error_held_out": {
+                k: {"before": b, "after": a, "shaped": sh} for k, b, a, sh in error_table(report, part)
+            },
             "median_rel_error_saturated_held_out": {
-                k: {"before": report[part]["before"][sub][k], "after": report[part]["after"][sub][k]}
+                k: {name: report[part][name][sub][k] for name in ("before", "after", "shaped")}
                 for sub in ["median_saturated_held_out"]
                 if sub in report[part]["before"]
                 for k in report[part]["before"][sub]
             },
             "run_to_run": report[part]["run_to_run"],
             "model_after": report[part]["model_after"],
+            "model_shaped": report[part]["model_shaped"],
         }
         for part in ("transport", "edge")
         if part in report
@@ -73,13 +76,15 @@ def main() -> None:
     report["machine"]["loadavg_at_end_1_5_15"] = loadavg()
     write_json(args.out, report)
     for part, summary in report["summary"].items():
-        print(f"{part}: fitted {summary['model_after']}")
+        print(f"{part}: fitted own-rate model {summary['model_after']}")
+        print(f"{part}: fitted shaper model {summary['model_shaped']}")
         noise = summary["run_to_run"] or {}
         for kpi, e in summary["median_rel_error_held_out"].items():
             floor = f"  (run-to-run {noise[kpi]:.3f})" if kpi in noise else ""
-            print(f"  {kpi:18s} before {e['before']:8.3f}  after {e['after']:6.3f}{floor}")
+            print(f"  {kpi:18s} before {e['before']:8.3f}  after {e['after']:6.3f}  shaper {e['shaped']:6.3f}{floor}")
         for kpi, e in summary["median_rel_error_saturated_held_out"].items():
-            print(f"  saturated {kpi:18s} before {e['before']:8.3f}  after {e['after']:6.3f}")
+            errs = f"before {e['before']:8.3f}  after {e['after']:6.3f}  shaper {e['shaped']:6.3f}"
+            print(f"  saturated {kpi:18s} {errs}")
     print(f"took {report['wall_s']:.0f} s; wrote {args.out}")
 
 

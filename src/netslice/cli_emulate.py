@@ -143,7 +143,9 @@ def fidelity(
     """Measure the simulator against the emulation over a grid of shares and loads, calibrate, print the errors.
 
     The median relative error of each per-slice KPI on the held-out half of the grid, before and after fitting
-    the simulator's parameters on the other half (see docs/emulation.md, "Fidelity"). About 90 s.
+    the simulator's parameters on the other half, for two models of a slice's share: a link (a CPU) of the share's
+    own rate, and a token-bucket shaper (a CFS quota) on the full-speed resource (see docs/emulation.md,
+    "Fidelity"). About 90 s.
     """
     from netslice.network.emulation.fidelity_study import StudyConfig, error_table, run_study
     from netslice.network.emulation.preflight import preflight
@@ -156,18 +158,19 @@ def fidelity(
     except (NetsliceError, ValueError) as e:
         raise fail(e) from e
     table = Table(title="simulator vs emulation: median relative error, held-out points")
-    for column in ("part", "KPI", "before", "after", "run-to-run"):
+    for column in ("part", "KPI", "before", "after: own-rate model", "after: shaper model", "run-to-run"):
         table.add_column(column, justify="right")
     for part in ("transport", "edge"):
         if part in study:
             noise = study[part]["run_to_run"] or {}
-            for kpi, before, after in error_table(study, part):
+            for kpi, before, after, shaped in error_table(study, part):
                 floor = f"{noise[kpi]:.1%}" if kpi in noise else "-"
-                table.add_row(part, kpi, f"{before:.1%}", f"{after:.1%}", floor)
+                table.add_row(part, kpi, f"{before:.1%}", f"{after:.1%}", f"{shaped:.1%}", floor)
     console.print(table)
     for part in ("transport", "edge"):
         if part in study:
-            console.print(f"{part}: fitted {escape(str(study[part]['model_after']))}")
+            console.print(f"{part}: fitted own-rate model {escape(str(study[part]['model_after']))}")
+            console.print(f"{part}: fitted shaper model {escape(str(study[part]['model_shaped']))}")
     if out is not None:
         out.write_text(json.dumps(study, indent=2) + "\n")
 

@@ -117,6 +117,43 @@ def test_transport_fit_recovers_known_parameters():
     assert log_loss(after, truth_held, ("delay_mean_ms",)) < log_loss(before, truth_held, ("delay_mean_ms",))
 
 
+def test_shaper_fit_recovers_known_parameters():
+    """The token-bucket model's fit finds a known bucket, line rate and fixed delay from its own predictions."""
+    truth = TransportModel(overhead_bytes=42.0, fixed_delay_ms=0.08, ca2=0.5, burst_bytes=1600.0, line_mbps=1000.0)
+    points = [TransportPoint(s, ld, pb) for pb in (1200, 400) for s in (0.1, 0.5) for ld in (0.3, 0.6, 0.9, 1.2)]
+    measured = [sim_transport(p, truth, C_MBPS, QUEUE_MS) for p in points]
+    fit = fit_transport(points, measured, C_MBPS, QUEUE_MS, shaper=True)
+    assert isinstance(fit.model, TransportModel)
+    assert fit.model.unit_fraction == 1.0
+    # The bucket trades off a little against the burstiness, the fixed delay against the line rate (both are
+    # nearly constant at low load): the bucket within 25 %, and the predictions on other points within 2 %.
+    assert fit.model.burst_bytes == pytest.approx(1600.0, rel=0.25)
+    assert fit.loss < 0.01 < fit.loss_before
+    other = [TransportPoint(0.25, ld, pb) for pb in (1200, 400) for ld in (0.4, 0.8)]
+    err = median_errors(
+        relative_errors(
+            [sim_transport(p, fit.model, C_MBPS, QUEUE_MS) for p in other],
+            [sim_transport(p, truth, C_MBPS, QUEUE_MS) for p in other],
+            TRANSPORT_KPIS,
+        )
+    )
+    assert err["delay_mean_ms"] < 0.02
+
+
+def test_cfs_edge_fit_recovers_known_parameters():
+    truth = EdgeModel(work_ms=2.5, cs2=0.5, cfs_period_ms=100.0)
+    points = [EdgePoint(q, u) for q in (0.1, 0.2, 0.4) for u in (0.3, 0.5, 0.7, 0.85)]
+    measured = [sim_edge(p, truth, 1.5, 2.0) for p in points]
+    fit = fit_edge(points, measured, 1.5, 2.0, cfs_period_ms=100.0)
+    assert isinstance(fit.model, EdgeModel)
+    assert fit.model.cfs_period_ms == 100.0
+    assert fit.model.work_ms == pytest.approx(2.5, rel=0.02)
+    assert fit.model.cs2 == pytest.approx(0.5, rel=0.1)
+    assert fit.loss < 0.01 < fit.loss_before
+    # Under CFS the service time is the work at full speed, whatever the quota.
+    assert {round(sim_edge(p, truth, 1.5, 2.0)["service_ms"], 9) for p in points} == {2.5}
+
+
 def test_edge_fit_recovers_known_parameters():
     truth = EdgeModel(work_ms=2.5, cs2=3.0)
     points = [EdgePoint(q, u) for q in (0.1, 0.2, 0.4) for u in (0.3, 0.5, 0.7, 0.85)]
@@ -142,9 +179,10 @@ def test_tiny_study_on_the_data_plane():
     for part, keys in (("transport", TRANSPORT_KPIS), ("edge", EDGE_KPIS)):
         rows = error_table(study, part, "median_all")
         assert [r[0] for r in rows] == list(keys)
-        assert all(np.isfinite(r[1]) and np.isfinite(r[2]) for r in rows)
+        assert all(np.isfinite(r[1]) and np.isfinite(r[2]) and np.isfinite(r[3]) for r in rows)
         for kpi in keys:
             assert len(study[part]["after"]["per_point"][kpi]) == len(study[part]["points"])
+            assert len(study[part]["shaped"]["per_point"][kpi]) == len(study[part]["points"])
         assert study[part]["fit_loss"]["after"] <= study[part]["fit_loss"]["before"] + 1e-9
     # The saturated points' goodput after calibration is the HTB rate times the header factor, as measured.
     saturated = [i for i, p in enumerate(transport["points"]) if p["load"] > 1.0]

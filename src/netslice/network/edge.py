@@ -12,6 +12,15 @@ max(c, 1) parallel servers (:func:`netslice.network.queueing.cpu_servers`).
   (edge compute ~100 ms per frame on one core, +~107 ms per extra UE, measured on the authors' OAI testbed:
   Q. Liu, N. Choi, T. Han, "Atlas: Automate Online Service Configuration in Network Slicing", ACM CoNEXT 2022).
   Their open stage below only yields the CPU utilisation at that rate.
+
+**CFS bandwidth control** (``cfs_period_s > 0``): a quota below one core is then what Linux's CFS makes of it
+(kernel documentation, scheduler/sched-bwc: ``cpu.cfs_quota_us`` per ``cpu.cfs_period_us``, 100 ms by default),
+not a slowed server. A request runs at a whole core's speed while the group has quota left in the period, and
+the group is throttled until the next period when it has none: a token bucket of rate c cores and depth c x
+period. The open stage is then a shaper (:func:`netslice.network.queueing.shaped_sojourn`) with a line time of
+the work at full speed and an allowance of one period; a request longer than one period's quota takes
+``work / c - (1 - c) period``. The emulated edge (:mod:`netslice.network.emulation.edge`) runs such quotas;
+:mod:`netslice.network.emulation.calibration` compares the two models against it.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ class EdgeParams:
         site_names: ``(n_sites,)`` site names.
         buffer_jobs: request queue per slice (requests).
         smooth_eps: width of the smooth max in the interactive response time.
+        cfs_period_s: CFS bandwidth period of sub-core quotas (s); 0: a quota of c < 1 cores is one server
+            slowed to speed c (see the module docstring).
     """
 
     cores: FloatArray
@@ -45,6 +56,7 @@ class EdgeParams:
     site_names: tuple[str, ...]
     buffer_jobs: float
     smooth_eps: float = 0.1
+    cfs_period_s: float = 0.0
 
 
 def edge_service(params: EdgeParams, share: FloatArray, service: ServiceParams) -> tuple[FloatArray, FloatArray]:
@@ -59,9 +71,40 @@ def edge_service(params: EdgeParams, share: FloatArray, service: ServiceParams) 
         ``(servers, service_s)``, arrays ``(n_envs, n_slices)``: parallel servers (>= 1) and the
         time one request takes on one of them (s; inf without CPU).
     """
+    servers, speed, service_s = _scaled_servers(params, share, service)
+    if params.cfs_period_s > 0.0:
+        cfs = _cfs_line(service.edge_work_s, speed, params.cfs_period_s)
+        service_s = np.where(speed > 0.0, np.minimum(service_s, cfs), np.inf)
+    return servers, service_s
+
+
+def _scaled_servers(
+    params: EdgeParams, share: FloatArray, service: ServiceParams
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(servers, speed, service_s)`` of the speed-scaled model: a sub-core quota is a slowed server."""
     servers, speed = cpu_servers(share * params.cores[params.site_of_slice])
     with np.errstate(divide="ignore"):
-        return servers, np.where(speed > 0.0, service.edge_work_s / np.maximum(speed, 1e-300), np.inf)
+        return servers, speed, np.where(speed > 0.0, service.edge_work_s / np.maximum(speed, 1e-300), np.inf)
+
+
+def _cfs_line(work_s: FloatArray, speed: FloatArray, period_s: float) -> FloatArray:
+    """Time of one request under a CFS quota of ``speed`` cores (< 1) with the bucket full: ``max(w, w/c - (1-c)P)``.
+
+    It runs at full speed for the period's quota ``c P``, then waits ``(1 - c) P`` for the next period, and so on:
+    ``work / c - (1 - c) period`` for work beyond one period's quota, the work itself within it.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        throttled = work_s / np.maximum(speed, 1e-300) - (1.0 - speed) * period_s
+    return np.maximum(work_s, throttled)
+
+
+def _cfs_shaper(params: EdgeParams, speed: FloatArray, service: ServiceParams) -> tuple[FloatArray, FloatArray] | None:
+    """``(line_s, allowance_s)`` of the CFS shaper of each slice's sub-core quota (zeros: no shaping), or None."""
+    if params.cfs_period_s <= 0.0:
+        return None
+    sub_core = (speed > 0.0) & (speed < 1.0)
+    line = np.where(sub_core, _cfs_line(service.edge_work_s, speed, params.cfs_period_s), 0.0)
+    return line, np.where(sub_core, params.cfs_period_s, 0.0)
 
 
 def edge_step(
@@ -85,5 +128,8 @@ def edge_step(
     Returns:
         The stage outcome, arrays ``(n_envs, n_slices)``.
     """
-    servers, service_s = edge_service(params, share, service)
-    return open_stage(q0, lam, 1.0 / service_s, servers, service.ca2, service.cs2_edge, slot_s, params.buffer_jobs)
+    servers, speed, virtual_s = _scaled_servers(params, share, service)
+    return open_stage(
+        q0, lam, 1.0 / virtual_s, servers, service.ca2, service.cs2_edge, slot_s, params.buffer_jobs,
+        shaper=_cfs_shaper(params, speed, service),
+    )  # fmt: skip

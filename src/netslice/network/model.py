@@ -45,18 +45,27 @@ FloatArray = NDArray[np.float64]
 BACKENDS = ("auto", "numpy", "fused")
 
 
-def resolve_backend(backend: str) -> str:
+def resolve_backend(backend: str, params: SimParams | None = None) -> str:
     """The backend ``backend`` names: ``auto`` is ``fused`` when numba is installed, else ``numpy``.
 
+    The fused kernel models neither token-bucket shapers (``transport.burst_bits``) nor CFS quotas
+    (``edge.cfs_period_s``): for ``params`` that use them, ``auto`` is ``numpy``.
+
     Raises:
-        ConfigError: an unknown name, or ``fused`` without numba.
+        ConfigError: an unknown name, ``fused`` without numba, or ``fused`` for ``params`` with shapers.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"backend: must be one of {BACKENDS}, got {backend!r}")
     if backend == "fused" and not fused.available():
         raise ConfigError("backend: 'fused' needs numba (pip install 'netslice[fast]')")
+    shaped = params is not None and (params.transport.burst_bits > 0.0 or params.edge.cfs_period_s > 0.0)
+    if backend == "fused" and shaped:
+        raise ConfigError(
+            "backend: 'fused' does not model token-bucket shapers (transport.burst_kbit > 0) or CFS quotas "
+            "(edge.cfs_period_ms > 0); use 'numpy' or 'auto'"
+        )
     if backend == "auto":
-        return "fused" if fused.available() else "numpy"
+        return "fused" if fused.available() and not shaped else "numpy"
     return backend
 
 
@@ -76,12 +85,13 @@ class NetworkModel:
     @classmethod
     def create(cls, params: SimParams, backend: str = "auto") -> NetworkModel:
         """The model of ``params`` on ``backend`` (``auto``, ``numpy`` or ``fused``)."""
-        resolved = resolve_backend(backend)
+        resolved = resolve_backend(backend, params)
         return cls(params, resolved, fused.pack(params) if resolved == "fused" else None)
 
     def using(self, backend: str) -> NetworkModel:
         """The same network on another backend (this model when it already runs there)."""
-        return self if resolve_backend(backend) == self.backend else NetworkModel.create(self.params, backend)
+        same = resolve_backend(backend, self.params) == self.backend
+        return self if same else NetworkModel.create(self.params, backend)
 
     def step(self, state: SimState, allocation: FloatArray, rng: np.random.Generator) -> tuple[SimState, Kpis]:
         """One slot of every env: ``(next_state, kpis)`` (the contract of :func:`netslice.network.kernel.step`)."""

@@ -13,6 +13,13 @@ an edge server's cores) is a *stage*: jobs (packets, objects, requests) arrive a
   servers, as a container CPU quota needs.
 
 Sojourn-time tails use a Gamma fit of the mean and variance with the Wilson-Hilferty quantile.
+
+A stage may also be a **token-bucket shaper** (:func:`shaped_sojourn`): a rate-limited share of a faster
+resource (an HTB class on a fast link, a CFS CPU quota on a full-speed core). A job that finds tokens leaves
+after its time at the full speed; one that does not waits until the bucket has refilled. With FIFO service, the
+delay is ``max(line, T - theta)``, ``T`` the sojourn in a queue served at the shaper's rate and
+``theta = depth / rate`` the bucket's allowance (the shaper's backlog is the virtual queue's content less the
+bucket depth: R. L. Cruz, "A calculus for network delay, part I", IEEE Trans. Inf. Theory 37(1), 1991).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import gammaincc
 
 FloatArray = NDArray[np.float64]
 
@@ -186,6 +194,61 @@ def gamma_quantile(mean: FloatArray, var: FloatArray, z: float) -> FloatArray:
     return out
 
 
+#: Gamma shapes above this count as this (a nearly deterministic sojourn; keeps ``gammaincc`` well-conditioned).
+SHAPE_MAX = 1e4
+
+
+def gamma_excess(mean: FloatArray, var: FloatArray, threshold: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Mean and variance of ``max(T - threshold, 0)`` for ``T`` Gamma-distributed with ``mean`` and ``var``.
+
+    With shape ``k = mean^2 / var``, scale ``s = var / mean``, ``x = threshold / s`` and ``Q`` the regularised
+    upper incomplete gamma function: ``E[(T - t)+] = mean Q(k+1, x) - t Q(k, x)`` and
+    ``E[(T - t)+^2] = k (k+1) s^2 Q(k+2, x) - 2 t mean Q(k+1, x) + t^2 Q(k, x)``.
+
+    Args:
+        mean: mean of ``T`` (> 0).
+        var: variance of ``T`` (>= 0; 0 is a deterministic ``T``, handled as shape :data:`SHAPE_MAX`).
+        threshold: ``t`` >= 0, finite.
+
+    Returns:
+        ``(mean, var)`` of the excess.
+
+    >>> m, v = gamma_excess(np.array([2.0]), np.array([4.0]), np.array([1.0]))  # exponential: 2 e^(-1/2)
+    >>> round(float(m[0]), 6), round(float(2.0 * np.exp(-0.5)), 6)
+    (1.213061, 1.213061)
+    """
+    mean = np.maximum(mean, 1e-300)
+    k = np.minimum(mean * mean / np.maximum(var, 1e-300), SHAPE_MAX)
+    scale = mean / k
+    x = threshold / scale
+    q0, q1, q2 = gammaincc(k, x), gammaincc(k + 1.0, x), gammaincc(k + 2.0, x)
+    m1 = np.maximum(mean * q1 - threshold * q0, 0.0)
+    m2 = k * (k + 1.0) * scale * scale * q2 - 2.0 * threshold * mean * q1 + threshold * threshold * q0
+    return m1, np.maximum(m2 - m1 * m1, 0.0)
+
+
+def shaped_sojourn(
+    mean: FloatArray, var: FloatArray, line_s: FloatArray | float, allowance_s: FloatArray | float
+) -> tuple[FloatArray, FloatArray]:
+    """Mean and variance of a token-bucket shaper's sojourn ``max(line, T - theta)`` (module docstring).
+
+    Args:
+        mean: mean sojourn ``T`` of the virtual queue served at the shaper's rate (s).
+        var: its variance (s^2).
+        line_s: a job's time at the full speed (serialisation at the line rate, CPU time on a whole core) (s).
+        allowance_s: the bucket's allowance ``theta`` = depth / rate (s); finite.
+
+    Returns:
+        ``(mean, var)`` of the sojourn (s, s^2). ``line = theta = 0`` gives back ``(mean, var)``: no shaping.
+
+    >>> m, v = shaped_sojourn(np.array([0.01]), np.array([1e-4]), 0.0, 0.0)
+    >>> round(float(m[0]), 12), round(float(v[0]), 12)
+    (0.01, 0.0001)
+    """
+    excess, excess_var = gamma_excess(mean, var, np.asarray(allowance_s) + line_s)
+    return line_s + excess, excess_var
+
+
 @dataclass(frozen=True)
 class StageOut:
     """What one slot did at a stage; every array has the stage's shape.
@@ -217,6 +280,7 @@ def open_stage(
     slot_s: float,
     buffer: FloatArray | float,
     fixed_delay: FloatArray | float = 0.0,
+    shaper: tuple[FloatArray | float, FloatArray | float] | None = None,
 ) -> StageOut:
     """One slot of an open G/G/c stage with a fluid backlog (see the module docstring).
 
@@ -230,6 +294,12 @@ def open_stage(
         slot_s: slot length (s).
         buffer: buffer size (jobs).
         fixed_delay: delay added to every job (propagation, processing, scheduling) (s).
+        shaper: ``(line_s, allowance_s)`` of a token-bucket shaper (:func:`shaped_sojourn`): the stage's servers
+            are then the shaper's rate, a job's time at the full speed is ``line_s`` and the bucket lets
+            ``allowance_s`` of the shaper's service through at once; its waiting and standing backlog together
+            are capped at the buffer's drain time ``buffer / (c mu)`` (a full FIFO's delay). None: the servers
+            themselves serve (and the stationary wait at the capped utilisation adds to the standing backlog's
+            delay, an overestimate in overload kept so that the calibrated scenarios' results stay as they are).
 
     Returns:
         The stage's :class:`StageOut`.
@@ -241,12 +311,19 @@ def open_stage(
     mu_total = servers_a * mu_server
     q1, qbar, drops = fluid_backlog(q0, lam, mu_total, slot_s, np.asarray(buffer, dtype=np.float64))
     sojourn = np.minimum(wq + service, MAX_DELAY_S)
-    delay = np.minimum(fixed_delay + sojourn + qbar / mu_total, MAX_DELAY_S)
+    var = sojourn * sojourn * 0.5 * (ca2 + cs2)
+    if shaper is None:
+        delay = np.minimum(fixed_delay + sojourn + qbar / mu_total, MAX_DELAY_S)
+    else:  # a shaper's FIFO holds no job longer than its buffer takes to drain
+        sojourn, var = shaped_sojourn(sojourn, var, *shaper)
+        uncapped = sojourn + qbar / mu_total
+        queued = np.minimum(uncapped, shaper[0] + np.asarray(buffer) / mu_total)
+        var = var * (queued / np.maximum(uncapped, 1e-300)) ** 2  # a capped delay's spread shrinks with it
+        delay = np.minimum(fixed_delay + queued, MAX_DELAY_S)
     offered = np.maximum(lam * slot_s, 1e-12)
     lost = np.minimum(drops / offered, 1.0)
     deferred = np.maximum(q1 - np.minimum(q0, buffer), 0.0) / offered
     delivered = np.minimum(np.maximum(1.0 - lost - deferred, 0.0), 1.0)
-    var = sojourn * sojourn * 0.5 * (ca2 + cs2)
     return StageOut(delay=delay, var=var, delivered=delivered, lost=lost, q1=q1, rho=rho)
 
 

@@ -10,6 +10,13 @@ delay = propagation + switching (fixed) + serialisation (the service time) + que
 (fibre ~5 us/km, ITU-T G.114's planning value). A path's delay and variance are the sums over its links; its
 delivered and loss fractions compose multiplicatively.
 
+With ``burst_bits > 0`` a slice's share is a token-bucket shaper on the link instead of a link of its own
+(an HTB class, an SDN meter): a transfer unit that finds tokens leaves after its serialisation at the link's
+full rate; otherwise it waits as in the G/G/1 stage at the share's rate, less the bucket's allowance
+``burst_bits / (share x capacity)`` (:func:`netslice.network.queueing.shaped_sojourn`). The emulated transport
+(:mod:`netslice.network.emulation.transport`) is such a shaper; :mod:`netslice.network.emulation.calibration`
+fits ``burst_bits`` to it.
+
 Internal layout: link arrays are ``(n_envs, 2, n_slices, n_links)`` and path arrays
 ``(n_envs, 2, n_slices, n_cells)``, so routing is one matrix product with the incidence matrix.
 """
@@ -23,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from netslice.network.queueing import StageOut, closed_response, open_stage
+from netslice.network.queueing import MAX_DELAY_S, StageOut, closed_response, open_stage
 
 FloatArray = NDArray[np.float64]
 Incidence: TypeAlias = FloatArray | sparse.csr_array
@@ -44,6 +51,10 @@ class TransportParams:
         n6: ``(n_slices, n_links)`` 0/1 incidence of each slice's core-to-edge path.
         buffer_bits: switch buffer per slice, link and direction (bits).
         link_names: ``(n_links,)`` human-readable link names ("a-b").
+        burst_bits: token-bucket depth of every slice's shaper per link and direction (bits); 0: every slice's
+            share is a link of that rate (no shaper; see the module docstring).
+        line_bps: with shapers, the rate at which a unit that finds tokens is sent (the port under the shapers,
+            bit/s); 0: the link's capacity.
     """
 
     capacity_bps: FloatArray
@@ -53,6 +64,8 @@ class TransportParams:
     n6: FloatArray
     buffer_bits: float
     link_names: tuple[str, ...]
+    burst_bits: float = 0.0
+    line_bps: float = 0.0
 
     @property
     def n_links(self) -> int:
@@ -92,6 +105,16 @@ def _along_paths(params: TransportParams, link_value: FloatArray) -> FloatArray:
     return _route(link_value, params.access_t) + n6_sum
 
 
+def _shaper(params: TransportParams, share: FloatArray, unit: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+    """``(line_s, allowance_s)`` of every slice's token-bucket shaper per link, or None without shapers."""
+    if params.burst_bits <= 0.0:
+        return None
+    rate = share[:, None, :, None] * params.capacity_bps
+    with np.errstate(divide="ignore"):
+        allowance = np.minimum(params.burst_bits / rate, MAX_DELAY_S)  # no share: no allowance that matters
+    return unit / (params.line_bps or params.capacity_bps), allowance
+
+
 def transport_step(
     params: TransportParams,
     share: FloatArray,
@@ -119,8 +142,9 @@ def transport_step(
     unit = job_bits[:, :, None]
     mu = share[:, None, :, None] * params.capacity_bps / unit
     links = open_stage(
-        q0, load / unit, mu, 1.0, ca2[:, None], 1.0, slot_s, params.buffer_bits / unit, params.link_delay_s
-    )
+        q0, load / unit, mu, 1.0, ca2[:, None], 1.0, slot_s, params.buffer_bits / unit, params.link_delay_s,
+        _shaper(params, share, unit),
+    )  # fmt: skip
     delivered = np.exp(_along_paths(params, np.log(np.maximum(links.delivered, 1e-300))))
     kept = np.exp(_along_paths(params, np.log(np.maximum(1.0 - links.lost, 1e-300))))
     return TransportOut(

@@ -5,8 +5,9 @@ own functions) to the measurement, over the training points and the KPIs named i
 a factor-of-two error the same at 0.1 ms and at 100 ms, and the absolute value (not the square) keeps a few
 points the model cannot follow (a delay of 0.1 ms at low load) from pulling the fit away from all the others.
 The parameters are those of :class:`TransportModel` (header overhead, effective transfer unit, fixed delay,
-arrival burstiness; the overhead first, from the throughput alone, then the rest from the delays) and
-:class:`EdgeModel` (work per request, its variability), each searched within physical bounds by bounded
+arrival burstiness; the overhead first, from the throughput alone, then the rest from the delays; or, for the
+shaper model, the bucket depth and line rate in place of the transfer unit) and :class:`EdgeModel` (work per
+request, its variability; with or without the CFS period), each searched within physical bounds by bounded
 Nelder-Mead from a few starts (deterministic).
 
 :func:`checkerboard` splits a share x load grid into two halves, each covering every share and every load, so
@@ -107,6 +108,15 @@ def transport_model(x: NDArray[np.float64]) -> TransportModel:
                           fixed_delay_ms=float(x[2]), ca2=float(x[3]))  # fmt: skip
 
 
+def shaper_model(x: NDArray[np.float64]) -> TransportModel:
+    """The shaper model's search vector as a model (one datagram per transfer unit).
+
+    The vector is ``(overhead_bytes, fixed_delay_ms, ca2, log10 burst_bytes, log10 line_mbps)``.
+    """
+    return TransportModel(overhead_bytes=float(x[0]), fixed_delay_ms=float(x[1]), ca2=float(x[2]),
+                          burst_bytes=float(10.0 ** x[3]), line_mbps=float(10.0 ** x[4]))  # fmt: skip
+
+
 def fit_transport(
     points: Sequence[TransportPoint],
     measured: Sequence[dict[str, float]],
@@ -114,6 +124,7 @@ def fit_transport(
     queue_ms: float,
     start: TransportModel | None = None,
     keys: Sequence[str] = TRANSPORT_FIT_KEYS,
+    shaper: bool = False,
 ) -> Fit:
     """Fit :class:`TransportModel` to measured transport points.
 
@@ -124,6 +135,8 @@ def fit_transport(
         queue_ms: their queue, ms at their rate.
         start: the model before calibration (default: the simulator's view, :class:`TransportModel()`).
         keys: the KPIs matched.
+        shaper: fit the token-bucket shaper model (burst, line rate, fixed delay, ``ca2``; one datagram per transfer
+            unit) instead of the link model (transfer unit, fixed delay, ``ca2``).
 
     Returns:
         The :class:`Fit`.
@@ -145,14 +158,23 @@ def fit_transport(
     # Stage 2: the delay parameters, with that overhead.
     delay_keys = [k for k in keys if k != "throughput_mbps"]
 
+    as_model = shaper_model if shaper else transport_model
+    if shaper:  # bucket 100 B - 100 kB, line rate from the link's capacity to 100 Gbit/s
+        line = np.log10(capacity_mbps)
+        bounds = [(0.0, 10.0), (0.0, 8.0), (2.0, 5.0), (line, 5.0)]
+        starts = [[start.fixed_delay_ms, start.ca2, 3.2, line + 1.0], [0.05, 0.5, 3.5, line + 2.0],
+                  [0.1, 0.0, 3.0, 4.0]]  # fmt: skip
+    else:
+        bounds = [(-3.0, 0.5), (0.0, 10.0), (0.0, 8.0)]
+        starts = [[np.log10(start.unit_fraction), start.fixed_delay_ms, start.ca2], [-1.0, 0.05, 0.5],
+                  [-2.0, 0.1, 4.0]]  # fmt: skip
+
     def objective(x: NDArray[np.float64]) -> float:
-        value = log_loss(predict(transport_model(np.concatenate([[overhead], x]))), list(measured), delay_keys)
+        value = log_loss(predict(as_model(np.concatenate([[overhead], x]))), list(measured), delay_keys)
         return value if np.isfinite(value) else 1e9
 
-    bounds = [(-3.0, 0.5), (0.0, 10.0), (0.0, 8.0)]
-    starts = [[np.log10(start.unit_fraction), start.fixed_delay_ms, start.ca2], [-1.0, 0.05, 0.5], [-2.0, 0.1, 4.0]]
     x = _search(objective, starts, bounds) if delay_keys else np.array(starts[0])
-    model = transport_model(np.concatenate([[overhead], x]))
+    model = as_model(np.concatenate([[overhead], x]))
     return Fit(model, log_loss(predict(model), list(measured), keys), log_loss(predict(start), list(measured), keys))
 
 
@@ -163,6 +185,7 @@ def fit_edge(
     cores: float,
     start: EdgeModel | None = None,
     keys: Sequence[str] = EDGE_FIT_KEYS,
+    cfs_period_ms: float = 0.0,
 ) -> Fit:
     """Fit :class:`EdgeModel` (work per request, service-time variability) to measured edge points.
 
@@ -173,6 +196,7 @@ def fit_edge(
         cores: the site's cores.
         start: the model before calibration (default: the nominal work, ``cs2 = 1``).
         keys: the KPIs matched.
+        cfs_period_ms: the simulator's CFS period in the fitted model (the emulation's; 0: the slowed-server model).
 
     Returns:
         The :class:`Fit`.
@@ -184,12 +208,11 @@ def fit_edge(
                 for p, m in zip(points, measured, strict=True)]  # fmt: skip
 
     def objective(x: NDArray[np.float64]) -> float:
-        value = log_loss(predict(EdgeModel(float(10.0 ** x[0]), float(x[1]))), list(measured), keys)
+        value = log_loss(predict(EdgeModel(float(10.0 ** x[0]), float(x[1]), cfs_period_ms)), list(measured), keys)
         return value if np.isfinite(value) else 1e9
 
     bounds = [(np.log10(nominal_work_ms) - 1.5, np.log10(nominal_work_ms) + 1.5), (0.0, 20.0)]
     starts = [[np.log10(start.work_ms), start.cs2], [np.log10(start.work_ms) - 0.3, 0.2]]
     x = _search(objective, starts, bounds)
-    return Fit(
-        EdgeModel(float(10.0 ** x[0]), float(x[1])), objective(x), log_loss(predict(start), list(measured), keys)
-    )
+    model = EdgeModel(float(10.0 ** x[0]), float(x[1]), cfs_period_ms)
+    return Fit(model, objective(x), log_loss(predict(start), list(measured), keys))

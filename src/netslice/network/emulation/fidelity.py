@@ -84,12 +84,18 @@ class TransportModel:
         fixed_delay_ms: fixed delay per link (the simulator's ``link_delay_s``: switching and processing), ms.
         ca2: burstiness of the arrivals as the simulator sees them; its G/G/1 stage uses ``(ca2 + 1) / 2``, so
             with deterministic service (fixed-size datagrams) the effective value is below Poisson's 1.
+        burst_bytes: the slice's token-bucket depth (the simulator's ``TransportParams.burst_bits`` / 8), bytes;
+            0: the simulator's slice is a link of the share's rate, not a shaper.
+        line_mbps: with a shaper, the rate at which a datagram that finds tokens is sent (``line_bps``), Mbit/s;
+            0: the link's capacity.
     """
 
     overhead_bytes: float = 0.0
     unit_fraction: float = 1.0
     fixed_delay_ms: float = 0.0
     ca2: float = 1.0
+    burst_bytes: float = 0.0
+    line_mbps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -99,13 +105,18 @@ class EdgeModel:
     Attributes:
         work_ms: CPU time of one request on one core (the simulator's ``edge_work_s``), ms.
         cs2: squared coefficient of variation of the service time (``cs2_edge``).
+        cfs_period_ms: the CFS bandwidth period (the simulator's ``EdgeParams.cfs_period_s``), ms; 0: the
+            simulator's sub-core quota is a slowed server.
     """
 
     work_ms: float
     cs2: float = 1.0
+    cfs_period_ms: float = 0.0
 
 
-def transport_params(capacity_mbps: float, buffer_bits: float, fixed_delay_ms: float) -> TransportParams:
+def transport_params(
+    capacity_mbps: float, buffer_bits: float, fixed_delay_ms: float, burst_bytes: float = 0.0, line_mbps: float = 0.0
+) -> TransportParams:
     """A one-link, one-cell transport network: the cell's N3 path is the link, and no N6 path."""
     one = np.ones((1, 1))
     return TransportParams(
@@ -116,6 +127,8 @@ def transport_params(capacity_mbps: float, buffer_bits: float, fixed_delay_ms: f
         n6=np.zeros((1, 1)),
         buffer_bits=buffer_bits,
         link_names=("link",),
+        burst_bits=burst_bytes * 8.0,
+        line_bps=line_mbps * 1e6,
     )
 
 
@@ -145,7 +158,8 @@ def sim_transport(
         and ``loss``.
     """
     rate_bps = point.share * capacity_mbps * 1e6
-    params = transport_params(capacity_mbps, rate_bps * queue_ms * 1e-3, model.fixed_delay_ms)
+    params = transport_params(capacity_mbps, rate_bps * queue_ms * 1e-3, model.fixed_delay_ms, model.burst_bytes,
+                              model.line_mbps)  # fmt: skip
     wire = (point.payload_bytes + model.overhead_bytes) / point.payload_bytes  # bits on the link per payload bit
     unit = model.unit_fraction * (point.payload_bytes + model.overhead_bytes) * 8.0
     payload_bps = point.load * rate_bps if offered_mbps is None else offered_mbps * 1e6
@@ -199,8 +213,9 @@ def sim_edge(
         ``service_ms`` and ``response_mean_ms``, ``response_p50_ms``, ``response_p90_ms``, ``response_p99_ms``.
     """
     params = EdgeParams(
-        cores=np.array([cores]), site_of_slice=np.zeros(1, dtype=np.int64), site_names=("edge",), buffer_jobs=1e6
-    )
+        cores=np.array([cores]), site_of_slice=np.zeros(1, dtype=np.int64), site_names=("edge",), buffer_jobs=1e6,
+        cfs_period_s=model.cfs_period_ms * 1e-3,
+    )  # fmt: skip
     service = edge_service_params(model)
     share = np.array([[point.quota_cores / cores]])
     lam = np.array([[request_rate(point, nominal_work_ms) if rate_per_s is None else rate_per_s]])

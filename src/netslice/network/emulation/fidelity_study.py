@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from netslice.network.emulation.calibration import checkerboard, fit_edge, fit_transport
+from netslice.network.emulation.cgroup import PERIOD_US
 from netslice.network.emulation.fidelity import (
     EDGE_KPIS,
     TRANSPORT_KPIS,
@@ -132,10 +133,13 @@ def transport_part(config: StudyConfig, measured: list[dict[str, float]]) -> dic
                 for p, m in zip(points, measured, strict=True)]  # fmt: skip
 
     before = TransportModel()
-    fit = fit_transport([p for p, t in zip(points, train, strict=True) if t],
-                        [m for m, t in zip(measured, train, strict=True) if t], c, q, before)  # fmt: skip
+    train_points = [p for p, t in zip(points, train, strict=True) if t]
+    train_measured = [m for m, t in zip(measured, train, strict=True) if t]
+    fit = fit_transport(train_points, train_measured, c, q, before)
+    shaped = fit_transport(train_points, train_measured, c, q, before, shaper=True)
     assert isinstance(fit.model, TransportModel)
-    pred_before, pred_after = predict(before), predict(fit.model)
+    assert isinstance(shaped.model, TransportModel)
+    pred_before, pred_after, pred_shaped = predict(before), predict(fit.model), predict(shaped.model)
     return {
         "points": [asdict(p) | {"train": bool(t)} for p, t in zip(points, train, strict=True)],
         "measured": measured,
@@ -143,15 +147,27 @@ def transport_part(config: StudyConfig, measured: list[dict[str, float]]) -> dic
         "predicted_after": pred_after,
         "model_before": asdict(before),
         "model_after": asdict(fit.model),
-        "fit_loss": {"before": fit.loss_before, "after": fit.loss},
+        "predicted_shaped": pred_shaped,
+        "model_shaped": asdict(shaped.model),
+        "fit_loss": {"before": fit.loss_before, "after": fit.loss, "shaped": shaped.loss},
         "before": compare(pred_before, measured, TRANSPORT_KPIS, train, saturated),
         "after": compare(pred_after, measured, TRANSPORT_KPIS, train, saturated),
-        "loss_abs_error": {"before": loss_error(pred_before, measured), "after": loss_error(pred_after, measured)},
+        "shaped": compare(pred_shaped, measured, TRANSPORT_KPIS, train, saturated),
+        "loss_abs_error": {
+            "before": loss_error(pred_before, measured),
+            "after": loss_error(pred_after, measured),
+            "shaped": loss_error(pred_shaped, measured),
+        },
     }
 
 
-def edge_part(config: StudyConfig, measured: list[dict[str, float]], work_ms: float) -> dict[str, Any]:
-    """Predictions, calibration and errors of the edge grid, given its (mean) measurements and the nominal work."""
+def edge_part(
+    config: StudyConfig, measured: list[dict[str, float]], work_ms: float, cfs_period_ms: float = PERIOD_US / 1000
+) -> dict[str, Any]:
+    """Predictions, calibration and errors of the edge grid, given its (mean) measurements and the nominal work.
+
+    The CFS model (``shaped``) is fitted with the emulation's CFS period, ``cfs_period_ms``.
+    """
     points = config.edge_points()
     train = checkerboard([p.quota_cores for p in points], [p.utilisation for p in points])
     cores = config.edge_cores
@@ -161,10 +177,13 @@ def edge_part(config: StudyConfig, measured: list[dict[str, float]], work_ms: fl
                 for p, m in zip(points, measured, strict=True)]  # fmt: skip
 
     before = EdgeModel(work_ms)
-    fit = fit_edge([p for p, t in zip(points, train, strict=True) if t],
-                   [m for m, t in zip(measured, train, strict=True) if t], work_ms, cores, before)  # fmt: skip
+    train_points = [p for p, t in zip(points, train, strict=True) if t]
+    train_measured = [m for m, t in zip(measured, train, strict=True) if t]
+    fit = fit_edge(train_points, train_measured, work_ms, cores, before)
+    shaped = fit_edge(train_points, train_measured, work_ms, cores, before, cfs_period_ms=cfs_period_ms)
     assert isinstance(fit.model, EdgeModel)
-    pred_before, pred_after = predict(before), predict(fit.model)
+    assert isinstance(shaped.model, EdgeModel)
+    pred_before, pred_after, pred_shaped = predict(before), predict(fit.model), predict(shaped.model)
     return {
         "nominal_work_ms": work_ms,
         "points": [asdict(p) | {"train": bool(t)} for p, t in zip(points, train, strict=True)],
@@ -173,9 +192,12 @@ def edge_part(config: StudyConfig, measured: list[dict[str, float]], work_ms: fl
         "predicted_after": pred_after,
         "model_before": asdict(before),
         "model_after": asdict(fit.model),
-        "fit_loss": {"before": fit.loss_before, "after": fit.loss},
+        "predicted_shaped": pred_shaped,
+        "model_shaped": asdict(shaped.model),
+        "fit_loss": {"before": fit.loss_before, "after": fit.loss, "shaped": shaped.loss},
         "before": compare(pred_before, measured, EDGE_KPIS, train),
         "after": compare(pred_after, measured, EDGE_KPIS, train),
+        "shaped": compare(pred_shaped, measured, EDGE_KPIS, train),
     }
 
 
@@ -211,7 +233,14 @@ def run_study(config: StudyConfig, transport: bool = True, edge: bool = True) ->
     return out
 
 
-def error_table(study: dict[str, Any], part: str, subset: str = "median_held_out") -> list[tuple[str, float, float]]:
-    """Rows ``(kpi, median relative error before, after)`` of one part (``"transport"`` or ``"edge"``)."""
+def error_table(
+    study: dict[str, Any], part: str, subset: str = "median_held_out"
+) -> list[tuple[str, float, float, float | None]]:
+    """Rows ``(kpi, median relative error before, after, shaped)`` of one part (``"transport"`` or ``"edge"``).
+
+    ``after`` is the calibrated model of a slice as a link of its own rate (a slowed CPU); ``shaped`` the calibrated
+    token-bucket shaper (CFS quota) model, None in a study written before it existed.
+    """
     before, after = study[part]["before"][subset], study[part]["after"][subset]
-    return [(k, before[k], after[k]) for k in before]
+    shaped = study[part].get("shaped", {}).get(subset, {})
+    return [(k, before[k], after[k], shaped.get(k)) for k in before]

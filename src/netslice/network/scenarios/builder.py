@@ -106,6 +106,7 @@ def build_transport(spec: ScenarioSpec, sites: list[str]) -> TransportParams:
         n6=n6,
         buffer_bits=spec.transport.buffer_kbit * 1e3,
         link_names=tuple(f"{a}-{b}" for a, b in edges),
+        burst_bits=spec.transport.burst_kbit * 1e3,
     )
 
 
@@ -204,6 +205,7 @@ def build_params(spec: ScenarioSpec) -> SimParams:
         site_of_slice=np.array([site_names.index(s.edge_site) for s in spec.slices], dtype=np.int64),
         site_names=site_names,
         buffer_jobs=spec.edge.buffer_requests,
+        cfs_period_s=spec.edge.cfs_period_ms * 1e-3,
     )
     core = CoreParams(
         cores=spec.core.vcpus,

@@ -97,6 +97,9 @@ class TransportSpec(Strict):
     links: list[LinkSpec] = Field(default_factory=list)
     tree: TreeSpec | None = None
     buffer_kbit: Pos = 4000.0
+    #: Token-bucket depth of every slice's shaper per link and direction (kbit); 0: each share is a link of its
+    #: own rate (see netslice.network.transport).
+    burst_kbit: NonNeg = 0.0
 
 
 class CoreSpec(Strict):
@@ -121,6 +124,9 @@ class EdgeSpec(Strict):
 
     sites: list[EdgeSite] = Field(min_length=1)
     buffer_requests: Pos = 1000.0
+    #: CFS bandwidth period of sub-core quotas (ms; Linux's default is 100); 0: a quota below one core is a
+    #: slowed server (see netslice.network.edge).
+    cfs_period_ms: NonNeg = 0.0
 
 
 class EnforcementSpec(Strict):

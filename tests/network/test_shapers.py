@@ -1,0 +1,160 @@
+"""Token-bucket shapers (transport) and CFS quotas (edge): known answers, the no-shaper identity, scenarios.
+
+The shaped stage (:func:`netslice.network.queueing.shaped_sojourn`) is the model the emulated data plane
+(HTB classes, cgroup CPU quotas) is calibrated against; every scenario without shapers must step exactly as before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from netslice.errors import ConfigError
+from netslice.network import fused, scenarios
+from netslice.network.edge import EdgeParams, edge_service, edge_step
+from netslice.network.emulation.fidelity import EdgeModel, edge_service_params, transport_params
+from netslice.network.model import resolve_backend
+from netslice.network.queueing import gamma_excess, open_stage, shaped_sojourn
+from netslice.network.scenarios.builder import build_params
+from netslice.network.simulator import Simulator
+from netslice.network.transport import transport_step
+
+
+def test_gamma_excess_of_an_exponential_is_closed_form() -> None:
+    """T ~ Exp(mean m): (T - t)+ is 0 with probability 1 - p and Exp(m) with p = exp(-t/m)."""
+    m, t = np.array([2.0, 0.5, 3.0]), np.array([1.0, 0.0, 7.5])
+    mean, var = gamma_excess(m, m * m, t)
+    p = np.exp(-t / m)
+    np.testing.assert_allclose(mean, m * p, rtol=1e-10)
+    np.testing.assert_allclose(var, 2.0 * m * m * p - (m * p) ** 2, rtol=1e-9)
+
+
+def test_gamma_excess_limits() -> None:
+    """Threshold 0 gives back the distribution; a deterministic T gives max(T - t, 0)."""
+    mean, var = gamma_excess(np.array([4.0]), np.array([2.0]), np.array([0.0]))
+    np.testing.assert_allclose([mean[0], var[0]], [4.0, 2.0], rtol=1e-10)
+    mean, var = gamma_excess(np.array([4.0, 4.0]), np.zeros(2), np.array([1.0, 6.0]))
+    np.testing.assert_allclose(mean, [3.0, 0.0], atol=0.05)  # shape SHAPE_MAX: within a few percent of a point mass
+
+
+def test_shaped_sojourn_without_line_or_allowance_is_the_queue() -> None:
+    mean, var = np.array([0.01, 0.2]), np.array([1e-4, 0.01])
+    m, v = shaped_sojourn(mean, var, 0.0, 0.0)
+    np.testing.assert_allclose(m, mean, rtol=1e-12)
+    np.testing.assert_allclose(v, var, rtol=1e-10)
+
+
+def _stage(lam: float, allowance: float, line: float = 1e-4, q0: float = 0.0, buffer: float = 50.0) -> float:
+    out = open_stage(np.array([q0]), np.array([lam]), np.array([100.0]), 1.0, np.array([1.0]), 1.0, 1.0,
+                     buffer, 0.0, (line, allowance))  # fmt: skip
+    return float(out.delay[0])
+
+
+def test_a_bigger_bucket_lowers_the_delay_and_load_raises_it() -> None:
+    by_burst = [_stage(70.0, a) for a in (0.0, 0.01, 0.05, 0.2)]
+    assert all(b < a for a, b in itertools.pairwise(by_burst))
+    assert by_burst[-1] < 0.1 * by_burst[0]
+    by_load = [_stage(lam, 0.02) for lam in (10.0, 40.0, 70.0, 90.0)]
+    assert all(b > a for a, b in itertools.pairwise(by_load))
+    unshaped = open_stage(np.zeros(1), np.array([70.0]), np.array([100.0]), 1.0, np.ones(1), 1.0, 1.0, 50.0)
+    assert by_burst[1] < float(unshaped.delay[0])
+
+
+def test_a_full_shaper_fifo_delays_by_its_drain_time() -> None:
+    """Overload with a full buffer of 50 jobs at 100 jobs/s: the line time plus 0.5 s, not more."""
+    delay = _stage(300.0, 0.01, q0=50.0)
+    assert delay == pytest.approx(1e-4 + 0.5, rel=1e-9)
+
+
+def test_transport_shaper_at_low_load_is_line_time_plus_link_delay() -> None:
+    """A 1 Mbit/s share, 10 kbit/s of 1000-byte units, a 16 kbit bucket, a 1 Gbit/s line: M/M/1 past the bucket.
+
+    The virtual queue is M/M/1 (``ca2 = 1``, the transport's ``cs2 = 1``): its sojourn T is exponential with mean
+    ``S / (1 - rho)``, so the delay is the link delay + the line time + ``E[(T - theta - line)+]``, closed form.
+    """
+    unit = 8000.0
+    params = transport_params(10.0, 1e6, fixed_delay_ms=0.05, burst_bytes=2000.0, line_mbps=1000.0)
+    offered = np.zeros((1, 2, 1, 1))
+    offered[0, 1, 0, 0] = 1e4
+    share, units, q0 = np.array([[0.1]]), np.full((2, 1), unit), np.zeros((1, 2, 1, 1))
+    out = transport_step(params, share, offered, units, np.ones(1), q0, 1.0)
+    line, theta, t_mean = unit / 1e9, 16e3 / 1e6, (unit / 1e6) / (1.0 - 0.01)
+    expected = 0.05e-3 + line + t_mean * np.exp(-(theta + line) / t_mean)
+    assert float(out.delay[0, 1, 0, 0]) == pytest.approx(expected, rel=1e-9)
+    plain = transport_step(dataclasses.replace(params, burst_bits=0.0), share, offered, units, np.ones(1), q0, 1.0)
+    assert float(plain.delay[0, 1, 0, 0]) > 0.05e-3 + unit / 1e6  # a link of the share's rate serialises at 1 Mbit/s
+
+
+def _edge(period_s: float, work_ms: float = 1.5) -> tuple[EdgeParams, object]:
+    params = EdgeParams(cores=np.array([2.0]), site_of_slice=np.zeros(1, dtype=np.int64), site_names=("e",),
+                        buffer_jobs=1e6, cfs_period_s=period_s)  # fmt: skip
+    return params, edge_service_params(EdgeModel(work_ms))
+
+
+def test_cfs_service_time_is_full_speed_within_a_periods_quota() -> None:
+    params, service = _edge(0.1)
+    share = np.array([[0.05, 0.5, 0.75]])[:, :1]  # 0.1 cores
+    _, s = edge_service(params, share, service)  # type: ignore[arg-type]
+    assert float(s[0, 0]) == pytest.approx(1.5e-3)
+    _, slowed = edge_service(_edge(0.0)[0], share, service)  # type: ignore[arg-type]
+    assert float(slowed[0, 0]) == pytest.approx(15e-3)
+
+
+def test_cfs_service_time_of_a_request_beyond_one_periods_quota() -> None:
+    """50 ms of work on 0.1 cores, 100 ms periods: 10 ms per period, 4 full throttles + 10 ms: w/c - (1-c)P."""
+    params, service = _edge(0.1, work_ms=50.0)
+    _, s = edge_service(params, np.array([[0.05]]), service)  # type: ignore[arg-type]
+    assert float(s[0, 0]) == pytest.approx(0.5 - 0.9 * 0.1)
+
+
+def test_cfs_leaves_whole_core_quotas_alone() -> None:
+    service = _edge(0.1)[1]
+    share, lam, q0 = np.array([[0.75]]), np.array([[500.0]]), np.zeros((1, 1))
+    with_cfs = edge_step(_edge(0.1)[0], share, lam, service, q0, 1.0)  # type: ignore[arg-type]
+    without = edge_step(_edge(0.0)[0], share, lam, service, q0, 1.0)  # type: ignore[arg-type]
+    np.testing.assert_allclose(with_cfs.delay, without.delay, rtol=1e-9)
+    np.testing.assert_allclose(with_cfs.var, without.var, rtol=1e-8)
+
+
+def _shaped_scenario() -> scenarios.Scenario:
+    base = scenarios.load("metro-v0")
+    data = base.spec.model_dump()
+    data["transport"]["burst_kbit"] = 12.0
+    data["edge"]["cfs_period_ms"] = 100.0
+    spec = scenarios.parse(data)
+    return scenarios.Scenario(spec=spec, params=build_params(spec))
+
+
+def test_scenario_fields_reach_the_simulator_and_change_transport_delay() -> None:
+    shaped, plain = _shaped_scenario(), scenarios.load("metro-v0")
+    assert shaped.params.transport.burst_bits == pytest.approx(12e3)
+    assert shaped.params.edge.cfs_period_s == pytest.approx(0.1)
+    runs = {}
+    for name, sc in (("shaped", shaped), ("plain", plain)):
+        sim = Simulator(sc.params, n_envs=2, seed=3, backend="auto")
+        assert sim.backend == ("numpy" if name == "shaped" else sim.backend)
+        alloc = np.broadcast_to(sc.params.initial_allocation, (2, *sc.params.initial_allocation.shape)).copy()
+        runs[name] = [sim.step(alloc).tn_ms for _ in range(3)]
+    assert np.all(np.isfinite(runs["shaped"][-1]))
+    assert np.all(runs["shaped"][-1] <= runs["plain"][-1] + 1e-12)
+    assert np.any(runs["shaped"][-1] < runs["plain"][-1])
+
+
+def test_the_fused_backend_refuses_shapers_by_name() -> None:
+    params = _shaped_scenario().params
+    with pytest.raises(ConfigError, match="fused"):
+        resolve_backend("fused", params)
+    if fused.available():
+        with pytest.raises(ConfigError, match="burst_kbit"):
+            resolve_backend("fused", params)
+    assert resolve_backend("auto", params) == "numpy"
+
+
+def test_negative_shaper_fields_are_refused_by_name() -> None:
+    data = scenarios.load("metro-v0").spec.model_dump()
+    data["transport"]["burst_kbit"] = -1.0
+    with pytest.raises(ConfigError, match="burst_kbit"):
+        scenarios.parse(data)

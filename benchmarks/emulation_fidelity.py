@@ -13,13 +13,18 @@ What it does (``netslice.network.emulation.fidelity_study``; see docs/emulation.
 * **edge**: a 2-core site; slices with quotas 0.1, 0.2 and 0.4 cores, Poisson requests (a Sobel edge map of a
   480 x 640 frame each) at 0.3, 0.5, 0.7 and 0.85 of the quota (12 points, 2 repeats). The simulator predicts
   each with ``edge_step``.
-* **calibration**: the simulator's parameters (transport: header overhead, effective transfer unit, fixed
-  delay, burstiness; edge: work per request, service-time variability) fitted on half of each grid (a
-  checkerboard over share x load), the errors reported on the other half.
+* **calibration**: the simulator's parameters fitted on half of each grid (a checkerboard over share x load),
+  the errors reported on the other half, for two models of a slice's share. *Own rate*: a link of the share's
+  rate (header overhead, effective transfer unit, fixed delay, burstiness); at the edge a slowed CPU (work per
+  request, service-time variability, fixed time per request). *Shaper*: a token bucket on the link (the same
+  overhead, then bucket depth, line rate, fixed delay, burstiness; one datagram per transfer unit); at the edge
+  a CFS quota with the emulation's 100 ms period (the same three parameters).
 
 Per KPI, the median relative error ``|sim - emu| / emu`` before and after calibration on the held-out half, and
 the emulation's own run-to-run difference between the two repeats (the noise floor). ``--quick``: a 6-point
-transport and 4-point edge grid, 2 s windows, one repeat (no noise floor). A full run takes about 2 minutes.
+transport and 4-point edge grid, 2 s windows, one repeat (no noise floor). ``--window-s`` / ``--warmup-s`` /
+``--repeats`` change the measurement (default 4 s / 1 s / 2; longer windows lower the noise floor near
+saturation). A full run takes about 2 minutes with the defaults.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 from common import RESULTS_DIR, loadavg, machine_info, parser, write_json
 
 # isort: split
+import dataclasses
 import platform
 import time
 from typing import Any
@@ -41,11 +47,17 @@ DEFAULT_OUT = RESULTS_DIR / "emulation_fidelity.json"
 def main() -> None:
     ap = parser(__doc__, DEFAULT_OUT, quick_help="a small grid, short windows, one repeat")
     ap.add_argument("--no-edge", action="store_true", help="skip the edge part")
+    ap.add_argument("--window-s", type=float, default=None, help="measured window per point, s (default 4)")
+    ap.add_argument("--warmup-s", type=float, default=None, help="traffic before the window, s (default 1)")
+    ap.add_argument("--repeats", type=int, default=None, help="measurements of every point (default 2)")
     args = ap.parse_args()
     pf = preflight()
     if not pf.supports("transport"):
         raise SystemExit(f"the transport emulation is not supported here: {pf.reason('transport')}")
     config = StudyConfig.quick() if args.quick else StudyConfig()
+    changes = {k: v for k, v in (("window_s", args.window_s), ("warmup_s", args.warmup_s),
+                                 ("repeats", args.repeats)) if v is not None}  # fmt: skip
+    config = dataclasses.replace(config, **changes)
     machine = machine_info()  # before the runs: the load average then is the one that matters
     machine["kernel"] = platform.release()
     machine["pyroute2"] = pf.check("pyroute2").detail

@@ -7,8 +7,8 @@ points the model cannot follow (a delay of 0.1 ms at low load) from pulling the 
 The parameters are those of :class:`TransportModel` (header overhead, effective transfer unit, fixed delay,
 arrival burstiness; the overhead first, from the throughput alone, then the rest from the delays; or, for the
 shaper model, the bucket depth and line rate in place of the transfer unit) and :class:`EdgeModel` (work per
-request, its variability; with or without the CFS period), each searched within physical bounds by bounded
-Nelder-Mead from a few starts (deterministic).
+request, its variability, a fixed time per request; with or without the CFS period), each searched within
+physical bounds by bounded Nelder-Mead from a few starts (deterministic).
 
 :func:`checkerboard` splits a share x load grid into two halves, each covering every share and every load, so
 that the calibration is evaluated on points it was not fitted to.
@@ -187,7 +187,7 @@ def fit_edge(
     keys: Sequence[str] = EDGE_FIT_KEYS,
     cfs_period_ms: float = 0.0,
 ) -> Fit:
-    """Fit :class:`EdgeModel` (work per request, service-time variability) to measured edge points.
+    """Fit :class:`EdgeModel` (work per request, service-time variability, fixed time) to measured edge points.
 
     Args:
         points: the training points.
@@ -207,12 +207,15 @@ def fit_edge(
         return [sim_edge(p, model, nominal_work_ms, cores, rate_per_s=m.get("rate_per_s"))
                 for p, m in zip(points, measured, strict=True)]  # fmt: skip
 
+    def as_model(x: NDArray[np.float64]) -> EdgeModel:
+        return EdgeModel(float(10.0 ** x[0]), float(x[1]), cfs_period_ms, float(x[2]))
+
     def objective(x: NDArray[np.float64]) -> float:
-        value = log_loss(predict(EdgeModel(float(10.0 ** x[0]), float(x[1]), cfs_period_ms)), list(measured), keys)
+        value = log_loss(predict(as_model(x)), list(measured), keys)
         return value if np.isfinite(value) else 1e9
 
-    bounds = [(np.log10(nominal_work_ms) - 1.5, np.log10(nominal_work_ms) + 1.5), (0.0, 20.0)]
-    starts = [[np.log10(start.work_ms), start.cs2], [np.log10(start.work_ms) - 0.3, 0.2]]
-    x = _search(objective, starts, bounds)
-    model = EdgeModel(float(10.0 ** x[0]), float(x[1]), cfs_period_ms)
-    return Fit(model, objective(x), log_loss(predict(start), list(measured), keys))
+    bounds = [(np.log10(nominal_work_ms) - 1.5, np.log10(nominal_work_ms) + 1.5), (0.0, 20.0), (0.0, 20.0)]
+    starts = [[np.log10(start.work_ms), start.cs2, start.fixed_ms], [np.log10(start.work_ms) - 0.3, 0.2, 1.0],
+              [np.log10(start.work_ms) + 0.2, 1.0, 2.0]]  # fmt: skip
+    model = as_model(_search(objective, starts, bounds))
+    return Fit(model, log_loss(predict(model), list(measured), keys), log_loss(predict(start), list(measured), keys))

@@ -107,11 +107,14 @@ class EdgeModel:
         cs2: squared coefficient of variation of the service time (``cs2_edge``).
         cfs_period_ms: the CFS bandwidth period (the simulator's ``EdgeParams.cfs_period_s``), ms; 0: the
             simulator's sub-core quota is a slowed server.
+        fixed_ms: fixed time per request outside the server's CPU work (request handling, wake-up), the
+            simulator's ``app_latency_s``: it adds to the response time, not to the service time, ms.
     """
 
     work_ms: float
     cs2: float = 1.0
     cfs_period_ms: float = 0.0
+    fixed_ms: float = 0.0
 
 
 def transport_params(
@@ -184,7 +187,8 @@ def edge_service_params(model: EdgeModel) -> ServiceParams:
     return ServiceParams(
         ul_kbps=zero, dl_kbps=zero, job_bits=np.full((2, 1), 8000.0), pkt_bits=np.full(1, 8000.0),
         req_per_ue=one, edge_work_s=np.array([model.work_ms * 1e-3]), interactive=np.zeros(1, dtype=bool),
-        ca2=one, cs2_edge=np.array([model.cs2]), latency_dirs=np.ones((2, 1)), app_latency_s=zero, fps=zero,
+        ca2=one, cs2_edge=np.array([model.cs2]), latency_dirs=np.ones((2, 1)),
+        app_latency_s=np.array([model.fixed_ms * 1e-3]), fps=zero,
     )  # fmt: skip
 
 
@@ -224,7 +228,8 @@ def sim_edge(
         out = edge_step(params, share, lam, service, q, slot_s)
         q = out.q1
     _, service_s = edge_service(params, share, service)
-    mean, var = out.delay[0, 0], out.var[0, 0]
+    # The response composes as the kernel's latency does: the application's fixed part plus the stage.
+    mean, var = out.delay[0, 0] + service.app_latency_s[0], out.var[0, 0]
     kpis = {"service_ms": float(service_s[0, 0]) * 1e3, "response_mean_ms": float(mean) * 1e3}
     for name, z in Z.items():
         kpis[f"response_{name}_ms"] = float(gamma_quantile(np.array([mean]), np.array([var]), z)[0]) * 1e3

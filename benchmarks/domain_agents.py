@@ -154,9 +154,9 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
                                                 strict=True) if np.isfinite(b)}
                 for i, g in enumerate(denv.groups)
             },
-            "lambda_final": {k: v for k, v in history[-1].items() if "/safety/lambda/" in k},
+            "lambda_final": {k: v for k, v in history[-1].items() if k.startswith("safety/") and "/lambda/" in k},
             "local_violation_rate_per_slice_last10": {
-                k: v for k, v in _tail_mean(history, "").items() if "/safety/cost/" in k
+                k: v for k, v in _tail_mean(history, "").items() if k.startswith("safety/") and "/cost/" in k
             },
             "deterministic_play": diagnose(agents, method, shares, args),
             "budget_trajectory": [

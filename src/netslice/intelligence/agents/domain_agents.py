@@ -16,8 +16,9 @@ as the centralised Lagrangian PPO), stepped on its local violation rates ``J_C``
 Per-update statistics (:attr:`DomainAgents.history`, one dict per update): ``charts/global_step``,
 ``charts/sps``, ``usage/mean`` (weighted usage per slot, all groups), ``sla/violation_rate`` (end-to-end: slots
 with any slice's SLA cost > 0), ``local/violation_rate/<group>`` (slots with any slice's local cost > 0),
-``budget/<group>/<slice>`` (mean latency budget in force, ms), each group's ``losses/*`` and ``safety/*`` prefixed
-by ``<group>/``, and the :class:`~.training_ledger.TrainingLedger`'s cumulative ``train/*`` metrics of the
+``budget/<group>/<slice>`` (mean latency budget in force, ms), each group's ``losses/*`` and ``safety/*`` with
+the group after the namespace (``losses/<group>/policy``, ``safety/<group>/lambda/<slice>``: :func:`grouped`), and
+the :class:`~.training_ledger.TrainingLedger`'s cumulative ``train/*`` metrics of the
 end-to-end SLA (every slot played while learning).
 
 Deterministic given ``cfg.seed``: torch, the exploration noise and the env's reset are seeded with it.
@@ -63,6 +64,19 @@ from netslice.intelligence.envs.features import FloatArray
 DEFAULT_SAFETY = SafetyConfig(method="lagrangian", violation_limit=0.01)
 #: Entries it needs to resume training (:meth:`DomainAgents.resume`).
 RESUME_KEYS = (*POLICY_KEYS, "noise_rng", "torch_rng", "env", "obs", "update", "global_step", "history", "ledger")
+
+
+def grouped(group: str, metrics: dict[str, float]) -> dict[str, float]:
+    """A group's metrics with the group after their namespace.
+
+    >>> grouped("core", {"safety/lambda/iot": 0.5, "losses/policy": 0.1})
+    {'safety/core/lambda/iot': 0.5, 'losses/core/policy': 0.1}
+    """
+    out = {}
+    for key, value in metrics.items():
+        namespace, _, rest = key.partition("/")
+        out[f"{namespace}/{group}/{rest}"] = value
+    return out
 
 
 @dataclass
@@ -330,10 +344,10 @@ class DomainAgents:
             adv = buf.advantages(nv, nvc if buf.cost is not None else None, cfg.gamma, cfg.gae_lambda)
             losses = learn(lr.agent, lr.optimizer, cfg, buf, adv, lams[g], self.safety.normalise_lagrangian,
                            self.update)  # fmt: skip
-            row |= {f"{g}/{key}": value for key, value in losses.items()}
+            row |= grouped(g, losses)
             if lr.multipliers is not None:
                 lr.multipliers.observe(got.j_c[g])
-                row |= {f"{g}/{key}": value for key, value in lr.multipliers.metrics().items()}
+                row |= grouped(g, lr.multipliers.metrics())
             row[f"local/violation_rate/{g}"] = got.local_viol[g]
             budgets = zip(self.slice_names, got.budgets[g], strict=True)
             row |= {f"budget/{g}/{s}": float(b) for s, b in budgets if np.isfinite(b)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from rich.console import Console
 from typer.testing import CliRunner
 
 from netslice import cli
@@ -23,7 +25,14 @@ from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.intelligence.decomposition import DEFAULT_SHARES, GROUPS, floor_shares
 from netslice.intelligence.envs.domain_vector import DomainVectorEnv
 from netslice.intelligence.evaluate import evaluate
-from netslice.intelligence.run import TRAINING_FILE, build_domain_agents, build_learner, make_policy, policy_label
+from netslice.intelligence.run import (
+    TRAINING_FILE,
+    build_domain_agents,
+    build_learner,
+    make_policy,
+    policy_label,
+    train,
+)
 from netslice.intelligence.run_config import RunConfig
 from netslice.network.scenarios import load
 
@@ -34,7 +43,8 @@ def _cfg(**run: Any) -> RunConfig:
     """Three updates of 8 slots on 2 testbed-v0 networks, a checkpoint after each."""
     ppo = PPOConfig(total_steps=3 * 8 * 2, num_steps=8, minibatch_size=16, hidden=(16,), cost_penalty=0.0,
                     checkpoint_every=1)  # fmt: skip
-    return RunConfig(agents="per-domain", n_envs=2, ppo=ppo, safety=SafetyConfig(method="lagrangian"), **run)
+    return RunConfig(agents="per-domain", n_envs=2, eval_days=1, eval_envs=1, ppo=ppo,
+                     safety=SafetyConfig(method="lagrangian"), **run)  # fmt: skip
 
 
 def test_the_cli_writes_a_run_folder_whose_checkpoint_evaluates_as_a_domain_policy(tmp_path: Path) -> None:
@@ -101,10 +111,13 @@ def test_a_resumed_run_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     straight.train()
     first = build_domain_agents(cfg, sc, tmp_path / "b")
     first.train(max_updates=1)  # interrupted after the first update's checkpoint
+    out = io.StringIO()
+    train(cfg, tmp_path / "b", True, Console(file=out, width=200), progress_every=0, baselines=())  # as the CLI does
+    assert f"resumed from {tmp_path / 'b' / 'checkpoint.pt'} at update 1/3" in out.getvalue()
+    assert "train per-domain: 3/3" in out.getvalue()
     resumed = build_domain_agents(cfg, sc, tmp_path / "b")
     assert resumed.resume()
-    assert (resumed.update, resumed.global_step) == (1, 16)
-    resumed.train()
+    assert (resumed.update, resumed.global_step) == (3, 48)
 
     def strip(agents: DomainAgents) -> list[dict[str, float]]:
         return [{k: v for k, v in row.items() if k != "charts/sps"} for row in agents.history]

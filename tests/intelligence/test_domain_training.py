@@ -198,3 +198,23 @@ def test_the_lagrangian_agents_learn_to_meet_the_sla_from_a_starved_start() -> N
     assert after["usage/mean"] > before["usage/mean"]
     assert all(lr.multipliers is not None and lr.multipliers.lam.max() > 0.0 for lr in agents.learners.values())
     assert agents.history[-1]["sla/violation_rate"] < agents.history[0]["sla/violation_rate"]
+
+
+def test_a_bad_per_domain_checkpoint_is_refused_naming_the_file_and_stale_saves_go(tmp_path: Path) -> None:
+    cfg, sc = _cfg(), load("testbed-v0")
+    good = build_domain_agents(cfg, sc, tmp_path / "good")
+    good.train(max_updates=1)
+    content = good.checkpoint_path.read_bytes()
+    bad = tmp_path / "bad" / "checkpoint.pt"
+    bad.parent.mkdir()
+    bad.write_bytes(content[: len(content) // 2])
+    with pytest.raises(CheckpointError, match=rf"checkpoint {bad}: truncated .*--no-resume"):
+        build_domain_agents(cfg, sc, bad.parent).resume()
+    with pytest.raises(CheckpointError, match=rf"checkpoint {bad}: truncated .*written by `netslice train`"):
+        make_policy(f"per-domain:{bad.parent}", sc)
+    stale = good.checkpoint_path.parent / ".checkpoint.pt.abc123"
+    stale.write_bytes(content[:100])
+    again = build_domain_agents(cfg, sc, good.checkpoint_path.parent)
+    assert again.stale_removed == [stale]
+    assert not stale.exists()
+    assert again.resume()

@@ -8,7 +8,8 @@ usage over every slot played (``run_dir/training.json``, :data:`TRAINING_FILE`, 
 ``training_violations`` and ``day_violation_cdf``), then the comparison of the agent
 with the static, rule-based, forecast (causal model-predictive) and oracle policies over
 ``eval_days`` days of fresh evaluation envs: the tables of :mod:`.tables`, ``run_dir/evaluation.json``
-and the figures of :mod:`.plots`.
+and the figures of :mod:`.plots`. The learner is PPO (centralised or per-slice agents) or, with ``--agents
+per-domain``, the three group learners of :mod:`.agents.domain_agents`: the same loop, files and report.
 """
 
 from __future__ import annotations

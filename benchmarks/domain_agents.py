@@ -43,7 +43,8 @@ from typing import Any
 RESULT = RESULTS_DIR / "domain_agents.json"
 SCENARIO = "metro-v0"
 #: ``<method>-equal``: the per-domain agents with each domain's nominal share a quarter of every slice's latency
-#: budget (DEFAULT_SHARES) instead of the slices' design points (the orchestrator's admission budgets).
+#: budget (DEFAULT_SHARES) instead of the slices' design points (the orchestrator's admission budgets): what
+#: ``netslice train --agents per-domain --domain-shares equal`` trains.
 CONFIGS = ("fixed", "adaptive", "central", "fixed-equal", "adaptive-equal")
 
 
@@ -121,8 +122,7 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
     from netslice.intelligence.agents.domain_agents import DEFAULT_SAFETY, DomainAgents
     from netslice.intelligence.agents.ppo import PPO
     from netslice.intelligence.agents.ppo_config import PPOConfig
-    from netslice.intelligence.decomposition import DEFAULT_SHARES
-    from netslice.intelligence.envs.domain_vector import DomainVectorEnv
+    from netslice.intelligence.envs.domain_vector import DomainVectorEnv, nominal_shares
     from netslice.intelligence.envs.vector import SliceVectorEnv
     from netslice.intelligence.run import make_policy
     from netslice.network.scenarios import load
@@ -139,7 +139,7 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
         ledger = ppo.ledger
     else:
         method, _, split = config.partition("-")
-        shares = None if not split else np.broadcast_to(DEFAULT_SHARES, (len(load(SCENARIO).spec.slices), 3))
+        shares = nominal_shares(split or "design", len(load(SCENARIO).spec.slices))
         denv = DomainVectorEnv(args.n_envs, SCENARIO, seed=args.seed, decomposition=method, shares=shares)
         agents = DomainAgents(cfg, denv, DEFAULT_SAFETY)
         history = agents.train()
@@ -154,9 +154,9 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
                                                 strict=True) if np.isfinite(b)}
                 for i, g in enumerate(denv.groups)
             },
-            "lambda_final": {k: v for k, v in history[-1].items() if "/safety/lambda/" in k},
+            "lambda_final": {k: v for k, v in history[-1].items() if k.startswith("safety/") and "/lambda/" in k},
             "local_violation_rate_per_slice_last10": {
-                k: v for k, v in _tail_mean(history, "").items() if "/safety/cost/" in k
+                k: v for k, v in _tail_mean(history, "").items() if k.startswith("safety/") and "/cost/" in k
             },
             "deterministic_play": diagnose(agents, method, shares, args),
             "budget_trajectory": [

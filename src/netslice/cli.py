@@ -344,8 +344,9 @@ def evaluate(
             help="Repeatable. One of: static (equal split), initial (the scenario's allocation), rule, "
             f"forecast (planner for the {DEFAULT_QUANTILE:g} traffic quantile), "
             "forecast:Q (quantile Q in (0, 1), e.g. forecast:0.9), "
-            "oracle, a PPO run folder or checkpoint.pt written by 'netslice train', or per-slice:RUN (a run "
-            "trained with --agents per-slice, its slice agent on every slice)."
+            "oracle, a PPO run folder or checkpoint.pt written by 'netslice train', per-slice:RUN (a run "
+            "trained with --agents per-slice, its slice agent on every slice), or per-domain:RUN (a run trained "
+            "with --agents per-domain, its three group agents)."
         ),
     ],
     scenario: Annotated[str, typer.Option(help="Scenario name or YAML path.")] = "testbed-v0",

@@ -145,7 +145,7 @@ def test_training_is_seeded() -> None:
         for pa, pb in zip(a.learners[g].agent.parameters(), b.learners[g].agent.parameters(), strict=True):
             assert bool((pa == pb).all())
     row = ha[-1]
-    assert {f"{g}/safety/lambda/{s}" for g in GROUPS for s in a.slice_names} <= set(row)
+    assert {f"safety/{g}/lambda/{s}" for g in GROUPS for s in a.slice_names} <= set(row)
     assert row["train/slots"] == 3 * 4 * 8
 
 

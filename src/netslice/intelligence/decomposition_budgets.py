@@ -30,6 +30,10 @@ MEMBERSHIP: FloatArray = read_only(np.array([[float(d in GROUP_DOMAINS[g]) for g
 LATENCY_FIELDS: tuple[str, ...] = tuple(LATENCY_FIELD[d] for d in DOMAINS)
 #: Nominal group shares without a design point: each domain a quarter (ran_edge 1/2, transport and core 1/4).
 DEFAULT_SHARES: FloatArray = read_only(MEMBERSHIP.sum(axis=0) / len(DOMAINS))
+#: Where each group's nominal share of a slice's latency budget comes from (``netslice train --domain-shares``):
+#: ``"design"``, each domain's latency at the slice's design point (the orchestrator's admission budgets), or
+#: ``"equal"``, :data:`DEFAULT_SHARES`.
+SHARES: tuple[str, ...] = ("design", "equal")
 
 
 def close_sum(budgets: FloatArray, total: FloatArray) -> FloatArray:

@@ -8,7 +8,8 @@ usage over every slot played (``run_dir/training.json``, :data:`TRAINING_FILE`, 
 ``training_violations`` and ``day_violation_cdf``), then the comparison of the agent
 with the static, rule-based, forecast (causal model-predictive) and oracle policies over
 ``eval_days`` days of fresh evaluation envs: the tables of :mod:`.tables`, ``run_dir/evaluation.json``
-and the figures of :mod:`.plots`.
+and the figures of :mod:`.plots`. The learner is PPO (centralised or per-slice agents) or, with ``--agents
+per-domain``, the three group learners of :mod:`.agents.domain_agents`: the same loop, files and report.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence import plots, shielding, tables
 from netslice.intelligence.agents.collector import Collector
+from netslice.intelligence.agents.domain_agents import DomainAgents
+from netslice.intelligence.agents.domain_policy import DomainPolicy
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
+from netslice.intelligence.envs.domain_vector import DomainVectorEnv, nominal_shares
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
@@ -51,6 +55,10 @@ POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
 SWITCHING_PREFIX = "switching:"
 #: Prefix of a run folder (or checkpoint) of per-slice agents (``netslice train --agents per-slice``).
 PER_SLICE_PREFIX = "per-slice:"
+#: Prefix of a run folder (or checkpoint) of per-domain agents (``netslice train --agents per-domain``).
+PER_DOMAIN_PREFIX = "per-domain:"
+#: The learners ``netslice train`` trains: PPO (centralised or per-slice agents) or the per-domain agents.
+Learner = PPO | DomainAgents
 #: The training run's violations and usage: ``meta`` plus :meth:`TrainingLedger.summary`'s keys
 #: (:mod:`netslice.intelligence.agents.training_ledger`).
 TRAINING_FILE = "training.json"
@@ -62,6 +70,8 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
     ``switching:PATH`` is the PPO agent of a run trained with switching behind its shield (the evaluator as
     trained, frozen; :func:`~.shielding.load_switching`). ``per-slice:PATH`` is the shared slice agent of a run
     trained with ``--agents per-slice``, run on every slice (:class:`~.policies.shared_slice.SharedSlicePolicy`).
+    ``per-domain:PATH`` is the three group actors of a run trained with ``--agents per-domain``
+    (:class:`~.agents.domain_policy.DomainPolicy`, with the SLA decomposition they were trained under).
     ``forecast:Q`` is the forecast planner for the ``Q`` quantile of the coming slot's traffic
     (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`). ``weights``
     are the domain weights the oracle's and the forecast planner's search minimise (default equal).
@@ -82,6 +92,8 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
         return Oracle.create(weights)
     if spec.startswith(PER_SLICE_PREFIX):
         return SharedSlicePolicy.load(spec.removeprefix(PER_SLICE_PREFIX))
+    if spec.startswith(PER_DOMAIN_PREFIX):
+        return DomainPolicy.load(spec.removeprefix(PER_DOMAIN_PREFIX), scenario)
     switching = spec.startswith(SWITCHING_PREFIX)
     path = Path(spec.removeprefix(SWITCHING_PREFIX))
     if path.is_dir():
@@ -99,7 +111,7 @@ def policy_label(spec: str) -> str:
     """The evaluation row of a :func:`make_policy` spec: its name, or the run folder's (``switching:`` kept)."""
     if spec in POLICY_NAMES or spec.startswith("forecast:"):
         return spec
-    prefix = next((p for p in (SWITCHING_PREFIX, PER_SLICE_PREFIX) if spec.startswith(p)), "")
+    prefix = next((p for p in (SWITCHING_PREFIX, PER_SLICE_PREFIX, PER_DOMAIN_PREFIX) if spec.startswith(p)), "")
     return prefix + Path(spec.removeprefix(prefix)).stem
 
 
@@ -156,18 +168,18 @@ def report(
     return table
 
 
-def write_training(ppo: PPO, run_dir: Path, console: Console, **info: Any) -> list[Path]:
+def write_training(learner: Learner, run_dir: Path, console: Console, **info: Any) -> list[Path]:
     """Write :data:`TRAINING_FILE` (atomically) and the figures of the violations while learning; print the totals.
 
     Returns:
         The files written.
     """
-    summary = ppo.ledger.summary()
+    summary = learner.ledger.summary()
     path = run_dir / TRAINING_FILE
-    write_json_atomic(path, {"meta": meta(updates=ppo.update, **info), **summary})
+    write_json_atomic(path, {"meta": meta(updates=learner.update, **info), **summary})
     paths = [path, *plots.day_violation_cdf(summary["day_violation_rate_cdf"], run_dir / "day_violation_cdf")]
-    if ppo.stats.history:
-        paths += plots.training_violations(ppo.stats.history, run_dir / "training_violations")
+    if learner.history:
+        paths += plots.training_violations(learner.history, run_dir / "training_violations")
     per_slice = ", ".join(f"{name} {s['violation_rate']:.1%}" for name, s in summary["slices"].items())
     console.print(f"while learning: {summary['slots']:,} slots, violations {summary['violation_rate']:.1%} "
                   f"({per_slice}), usage {summary['usage_mean']:.3f}", soft_wrap=True)  # fmt: skip
@@ -190,6 +202,14 @@ def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path, collector: 
                           include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
     shield = shielding.build_shield(cfg, scenario, envs) if cfg.safety.switching else None
     return PPO(cfg.ppo, envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=shield, warm=cfg.warm)
+
+
+def build_domain_agents(cfg: RunConfig, scenario: Scenario, run_dir: Path) -> DomainAgents:
+    """The per-domain agents of ``--agents per-domain`` on their training networks (seeded with the PPO seed)."""
+    shares = nominal_shares(cfg.domain_shares, scenario.params.n_slices)
+    envs = DomainVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
+                           decomposition=cfg.decomposition, shares=shares)  # fmt: skip
+    return DomainAgents(cfg.ppo, envs, cfg.safety, run_dir, cfg.record())
 
 
 @contextmanager
@@ -229,20 +249,25 @@ def train(
     training ends, also on errors.
 
     Writes ``run_dir/run_config.json`` (:meth:`RunConfig.save`) once the checkpoint, if resumed, is known to be
-    of the same configuration.
+    of the same configuration. Per-domain agents (``cfg.agents == "per-domain"``) train as
+    :class:`~.agents.domain_agents.DomainAgents` and are evaluated as one :class:`~.agents.domain_policy.DomainPolicy`
+    (row ``per-domain``).
     """
     sc = load(cfg.scenario)
+    per_domain = cfg.agents == "per-domain"
     with rollout_workers(cfg, ray_address, console) as collector:
-        ppo = build_learner(cfg, sc, run_dir, collector)
-        shield = ppo.shield
-        if ppo.stale_removed:
-            console.print(f"removed {len(ppo.stale_removed)} temporary file(s) left by an interrupted checkpoint save")
-        resumed = resume and ppo.resume()
+        learner = build_domain_agents(cfg, sc, run_dir) if per_domain else build_learner(cfg, sc, run_dir, collector)
+        shield = learner.shield if isinstance(learner, PPO) else None
+        if learner.stale_removed:
+            console.print(f"removed {len(learner.stale_removed)} temporary file(s) left by an interrupted "
+                          "checkpoint save")  # fmt: skip
+        resumed = resume and learner.resume()
         if resumed:
-            console.print(f"resumed from {ppo.checkpoint_path} at update {ppo.update}/{ppo.n_updates}")
+            console.print(f"resumed from {learner.checkpoint_path} at update {learner.update}/{learner.n_updates}")
         cfg.save(run_dir)
         if shield is not None and not resumed:
-            pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=ppo.policy() if cfg.warm.enabled else None)
+            assert isinstance(learner, PPO)  # only PPO trains behind a shield
+            pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=learner.policy() if cfg.warm.enabled else None)
             console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
                           f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
                           f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",
@@ -251,9 +276,10 @@ def train(
 
         writer = SummaryWriter(str(run_dir / "tb"))
         writer.add_text("config", json.dumps(cfg.record()))
-        total_steps = ppo.n_updates * ppo.batch_size
+        total_steps = learner.n_updates * learner.batch_size
         with progress(console, progress_every) as bar:
-            task = bar.add_task("train ppo", total=ppo.n_updates, completed=ppo.update, info="")
+            task = bar.add_task("train per-domain" if per_domain else "train ppo", total=learner.n_updates,
+                                completed=learner.update, info="")  # fmt: skip
 
             def on_update(update: int, _n: int, row: dict[str, float]) -> None:
                 step = int(row["charts/global_step"])
@@ -265,26 +291,32 @@ def train(
                            + switch_info(row))  # fmt: skip
 
             start = time.perf_counter()
-            ppo.train(on_update=on_update)
+            learner.train(on_update=on_update)
             train_s = time.perf_counter() - start
         writer.close()
-    sps = [row["charts/sps"] for row in ppo.stats.history if "charts/sps" in row]
+    sps = [row["charts/sps"] for row in learner.history if "charts/sps" in row]
     shield_info = (
         {} if shield is None else {"shield": shield.metrics(), "pretrain": shielding.pretrain_summary(run_dir)}
     )
-    per_slice = cfg.agents == "per-slice"
     workers: dict[str, Any] = {"workers": cfg.workers} if cfg.workers else {}
-    if per_slice:  # recorded next to the results (a centralised run's files stay as they were)
+    if cfg.agents != "central":  # recorded next to the results (a centralised run's files stay as they were)
         workers["agents"] = cfg.agents
-    written = write_training(ppo, run_dir, console, train_envs=cfg.n_envs, train_s=round(train_s, 1),
+    if per_domain:
+        workers |= {"decomposition": cfg.decomposition, "domain_shares": cfg.domain_shares}
+    written = write_training(learner, run_dir, console, train_envs=cfg.n_envs, train_s=round(train_s, 1),
                              steps_per_s=round(sum(sps) / len(sps), 1) if sps else None, **shield_info,
                              **workers)  # fmt: skip
-    policies: dict[str, AnyPolicy] = {"ppo": SharedSlicePolicy(ppo.policy(), "ppo") if per_slice else ppo.policy()}
+    policies: dict[str, AnyPolicy] = {}
+    if isinstance(learner, DomainAgents):
+        policies["per-domain"] = learner.policy()
+    else:
+        policies["ppo"] = SharedSlicePolicy(learner.policy(), "ppo") if cfg.agents == "per-slice" else learner.policy()
     if shield is not None:
-        policies["ppo+switching"] = shield.switching_policy(ppo.policy(), name="ppo+switching")
+        assert isinstance(learner, PPO)
+        policies["ppo+switching"] = shield.switching_policy(learner.policy(), name="ppo+switching")
     policies.update({name: make_policy(name, sc, cfg.weights) for name in baselines})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip
-    return report(results, run_dir, console, ppo.stats.history, written, days=cfg.eval_days, n_envs=cfg.eval_envs,
+    return report(results, run_dir, console, learner.history, written, days=cfg.eval_days, n_envs=cfg.eval_envs,
                   config=asdict(cfg.ppo), train_envs=cfg.n_envs, **workers,
                   **({"safety": asdict(cfg.safety)} if cfg.safety.enabled else {}))  # fmt: skip

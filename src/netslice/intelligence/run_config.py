@@ -32,14 +32,17 @@ from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.warm_config import WarmStartConfig
+from netslice.intelligence.decomposition import METHODS as DECOMPOSITIONS
+from netslice.intelligence.decomposition_budgets import SHARES
 from netslice.orchestration.objective import DEFAULT_WEIGHTS, Objective
 
 #: File name of the configuration in a run folder.
 RUN_CONFIG_FILE = "run_config.json"
 #: Learning algorithms ``netslice train`` has.
 ALGOS = ("ppo",)
-#: Who decides the allocation: one centralised agent, or one agent per slice sharing one policy.
-AGENTS = ("central", "per-slice")
+#: Who decides the allocation: one centralised agent, one agent per slice sharing one policy, or one agent per
+#: domain group (the paper's Fig. 4(c)).
+AGENTS = ("central", "per-slice", "per-domain")
 #: Smallest value of the count fields (run, PPO and safety fields), checked by the configs and the command line.
 MINIMUM: dict[str, int] = {
     "n_envs": 1, "eval_days": 1, "eval_envs": 1, "total_steps": 1, "lambda_every": 1, "workers": 0,
@@ -63,7 +66,14 @@ class RunConfig:
         scenario: scenario name or YAML path.
         algo: learning algorithm (only ``"ppo"``).
         agents: ``"central"`` (one agent allocates every slice) or ``"per-slice"`` (one policy shared by every slice
-            agent, each deciding its own slice's column; see netslice.intelligence.envs.slice_agents).
+            agent, each deciding its own slice's column; see netslice.intelligence.envs.slice_agents) or
+            ``"per-domain"`` (three Lagrangian PPO learners, one per domain group, each held to its share of every
+            slice's SLA; see netslice.intelligence.agents.domain_agents).
+        decomposition: with per-domain agents, how each slice's latency budget is split between the groups:
+            ``"adaptive"`` (rebalanced every slot from the observed group latencies) or ``"fixed"`` (the nominal
+            split; see netslice.intelligence.decomposition).
+        domain_shares: with per-domain agents, the nominal split: ``"design"`` (each domain's latency at the
+            slice's design point) or ``"equal"`` (each domain a quarter).
         n_envs: networks simulated side by side in training.
         weights: domain weights (ran, tn, cn, edge) of the usage objective, in training, evaluation and the
             oracle's search (normalised to sum to 1; see netslice.orchestration.objective).
@@ -80,6 +90,8 @@ class RunConfig:
     scenario: str = "testbed-v0"
     algo: str = "ppo"
     agents: str = "central"
+    decomposition: str = "adaptive"
+    domain_shares: str = "design"
     n_envs: int = 128
     weights: tuple[float, ...] = DEFAULT_WEIGHTS
     eval_days: int = 5
@@ -112,6 +124,7 @@ class RunConfig:
 
         if self.agents == "per-slice":
             self._check_per_slice()
+        self._check_decomposition()
 
     def _check_per_slice(self) -> None:
         """Refuse what per-slice agents do not support (each message names the field and what to use)."""
@@ -125,6 +138,35 @@ class RunConfig:
             raise ConfigError(
                 "agents: per-slice agents train in this process only (--workers 0): the rollout workers play the "
                 "centralised env; use --agents central with --workers"
+            )
+
+    def _check_decomposition(self) -> None:
+        """Check the SLA decomposition's fields, and refuse what per-domain agents do not support."""
+        choices = (("decomposition", DECOMPOSITIONS, "adaptive"), ("domain_shares", SHARES, "design"))
+        for name, allowed, default in choices:
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"{name}: must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+            if self.agents != "per-domain" and value != default:
+                raise ConfigError(f"{name}: only per-domain agents decompose the SLA (--agents per-domain), got "
+                                  f"{value!r} with --agents {self.agents}")  # fmt: skip
+        if self.agents != "per-domain":
+            return
+        if self.safety.switching:
+            raise ConfigError(
+                "agents: per-domain agents do not support baseline switching (--switching): the shield filters a "
+                "whole network's allocation, a domain agent decides its group's rows; use --agents central, or "
+                "--no-switching"
+            )
+        if self.workers:
+            raise ConfigError(
+                "agents: per-domain agents train in this process only (--workers 0): the rollout workers play the "
+                "centralised env; use --agents central with --workers"
+            )
+        if self.warm.enabled:
+            raise ConfigError(
+                "agents: per-domain agents start from fresh actors (no --warm-actor): a warm start loads one "
+                "centralised actor, not three group actors; use --agents central with --warm-actor"
             )
 
     def owner(self, name: str) -> Any:

@@ -141,7 +141,9 @@ def load_checkpoint(path: str | Path, required: Iterable[str] = (), hint: str = 
         raise bad(f"a torch file holding a {type(data).__name__}, not a netslice checkpoint")
     missing = [key for key in required if key not in data]
     if missing:
-        raise bad(f"not a netslice PPO checkpoint (missing {', '.join(missing)})")
+        kind = data.get("kind")
+        held = f"; it holds {kind} agents: --agents {kind}, evaluated as {kind}:PATH" if kind else ""
+        raise bad(f"not a netslice PPO checkpoint (missing {', '.join(missing)}{held})")
     return data
 
 

@@ -16,27 +16,41 @@ as the centralised Lagrangian PPO), stepped on its local violation rates ``J_C``
 Per-update statistics (:attr:`DomainAgents.history`, one dict per update): ``charts/global_step``,
 ``charts/sps``, ``usage/mean`` (weighted usage per slot, all groups), ``sla/violation_rate`` (end-to-end: slots
 with any slice's SLA cost > 0), ``local/violation_rate/<group>`` (slots with any slice's local cost > 0),
-``budget/<group>/<slice>`` (mean latency budget in force, ms), each group's ``losses/*`` and ``safety/*`` prefixed
-by ``<group>/``, and the :class:`~.training_ledger.TrainingLedger`'s cumulative ``train/*`` metrics of the
+``budget/<group>/<slice>`` (mean latency budget in force, ms), each group's ``losses/*`` and ``safety/*`` with
+the group after the namespace (``losses/<group>/policy``, ``safety/<group>/lambda/<slice>``: :func:`grouped`), and
+the :class:`~.training_ledger.TrainingLedger`'s cumulative ``train/*`` metrics of the
 end-to-end SLA (every slot played while learning).
 
 Deterministic given ``cfg.seed``: torch, the exploration noise and the env's reset are seeded with it.
+
+Checkpoints (with a ``run_dir``: ``run_dir/checkpoint.pt``, written atomically by
+:func:`~.checkpoint.save_checkpoint` every ``checkpoint_every`` updates and at the end) hold, per group, the
+actor-critic, optimiser, observation statistics and multipliers, and the shared exploration noise's and torch's
+generator states, the env's snapshot (orchestrator, decomposer state), the current observations, the ledger, the
+history, and the decomposition the actors were trained under (:meth:`.domain_policy.DomainPolicy.load` rebuilds
+the policy from it). :meth:`DomainAgents.resume` continues exactly: a resumed run ends with the parameters and
+history of an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from netslice.errors import ConfigError
+from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents import lagrangian
-from netslice.intelligence.agents.domain_policy import DomainPolicy, GroupActor
+from netslice.intelligence.agents.domain_policy import KIND, POLICY_KEYS, DomainPolicy, GroupActor
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.policy import new_agent
+from netslice.intelligence.agents.ppo import CONFIG_HINT
 from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.ppo_update import learn
 from netslice.intelligence.agents.rollout import Rollout
@@ -48,6 +62,21 @@ from netslice.intelligence.envs.features import FloatArray
 
 #: The safety settings of the per-domain learners by default: the centralised Lagrangian PPO's, at d = 1 %.
 DEFAULT_SAFETY = SafetyConfig(method="lagrangian", violation_limit=0.01)
+#: Entries it needs to resume training (:meth:`DomainAgents.resume`).
+RESUME_KEYS = (*POLICY_KEYS, "noise_rng", "torch_rng", "env", "obs", "update", "global_step", "history", "ledger")
+
+
+def grouped(group: str, metrics: dict[str, float]) -> dict[str, float]:
+    """A group's metrics with the group after their namespace.
+
+    >>> grouped("core", {"safety/lambda/iot": 0.5, "losses/policy": 0.1})
+    {'safety/core/lambda/iot': 0.5, 'losses/core/policy': 0.1}
+    """
+    out = {}
+    for key, value in metrics.items():
+        namespace, _, rest = key.partition("/")
+        out[f"{namespace}/{group}/{rest}"] = value
+    return out
 
 
 @dataclass
@@ -59,6 +88,23 @@ class GroupLearner:
     optimizer: torch.optim.Optimizer
     obs_rms: RunningMeanStd | None
     multipliers: lagrangian.Multipliers | None
+
+    def state(self) -> dict[str, Any]:
+        """The checkpoint's entry of this group: sizes, networks, optimiser, statistics and multipliers."""
+        return {
+            "n_obs": self.agent.n_obs, "n_act": self.agent.n_act, "n_costs": self.agent.n_costs,
+            "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "obs_rms": None if self.obs_rms is None else self.obs_rms.state_dict(),
+            "multipliers": None if self.multipliers is None else self.multipliers.state(),
+        }  # fmt: skip
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (of a checkpoint written with the same configuration)."""
+        self.agent.load_state_dict(data["agent"])
+        self.optimizer.load_state_dict(data["optimizer"])
+        self.obs_rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data["obs_rms"] else None
+        if self.multipliers is not None:  # a KeyError or TypeError here: a checkpoint without multipliers
+            self.multipliers = lagrangian.from_state(data["multipliers"])
 
     def normalize(self, obs: FloatArray, update: bool) -> FloatArray:
         """``obs`` normalised with the running statistics (updated first when ``update``)."""
@@ -88,9 +134,16 @@ class DomainAgents:
         cfg: the PPO hyper-parameters (shared by the three learners; ``seed`` seeds everything).
         envs: the batched per-domain env (reset here with ``cfg.seed``).
         safety: the constraint handling (default :data:`DEFAULT_SAFETY`); ``"none"`` trains on the penalty alone.
+        run_dir: where the checkpoint goes (None: no checkpoints); the temporary files that killed saves left there
+            are removed (listed in :attr:`stale_removed`).
+        run_config: plain data describing the whole run (``RunConfig.record()``), saved in the checkpoint;
+            :meth:`resume` refuses a checkpoint written with another one.
     """
 
-    def __init__(self, cfg: PPOConfig, envs: DomainVectorEnv, safety: SafetyConfig | None = None) -> None:
+    def __init__(
+        self, cfg: PPOConfig, envs: DomainVectorEnv, safety: SafetyConfig | None = None,
+        run_dir: str | Path | None = None, run_config: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         self.cfg = cfg
         self.envs = envs
         self.safety = DEFAULT_SAFETY if safety is None else safety
@@ -110,6 +163,9 @@ class DomainAgents:
         self.global_step = 0
         self.history: list[dict[str, float]] = []
         self.ledger = TrainingLedger(self.slice_names, envs.num_envs)
+        self.run_dir = None if run_dir is None else Path(run_dir)
+        self.run_config = run_config
+        self.stale_removed = [] if self.run_dir is None else ckpt.remove_stale_temp_files(self.checkpoint_path)
 
     @property
     def batch_size(self) -> int:
@@ -120,6 +176,17 @@ class DomainAgents:
     def n_updates(self) -> int:
         """Updates needed for ``total_steps``."""
         return max(1, self.cfg.total_steps // self.batch_size)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """Where the checkpoint lives.
+
+        Raises:
+            ConfigError: the learners were created without a ``run_dir``.
+        """
+        if self.run_dir is None:
+            raise ConfigError("run_dir: per-domain agents created without a run folder keep no checkpoint")
+        return self.run_dir / "checkpoint.pt"
 
     def policy(self) -> DomainPolicy:
         """The three actors as one deterministic :class:`~netslice.intelligence.policies.base.ContextPolicy`."""
@@ -140,7 +207,59 @@ class DomainAgents:
             self.history.append(row)
             if on_update is not None:
                 on_update(self.update, self.n_updates, row)
+            if self.run_dir is not None and (self.update % self.cfg.checkpoint_every == 0 or self.update ==
+                                             self.n_updates):  # fmt: skip
+                self.save()
         return self.history
+
+    # ------------------------------------------------------------------------------------ checkpoints
+
+    def save(self) -> Path:
+        """Write the checkpoint atomically (see the module docstring); return its path."""
+        dec = self.envs.decomposer
+        return ckpt.save_checkpoint(self.checkpoint_path, {
+            "kind": KIND, "config": asdict(self.cfg), "run_config": self.run_config,
+            "safety": {"config": asdict(self.safety)},
+            "groups": {g: lr.state() for g, lr in self.learners.items()},
+            "decomposition": {"config": asdict(dec.config), "shares": dec.shares, "weights": self.envs.encoder.weights},
+            "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+            "env": self.envs.snapshot(), "obs": dict(self.obs), "update": self.update,
+            "global_step": self.global_step, "history": self.history, "ledger": self.ledger.state(),
+        })  # fmt: skip
+
+    def resume(self) -> bool:
+        """Restore the checkpoint in ``run_dir`` if there is one; return whether it did.
+
+        Raises:
+            CheckpointError: the checkpoint is unreadable, written with another configuration (``run_config``,
+                else the PPO and safety configs; the message names the differing keys), not of per-domain agents,
+                or from another scenario: nothing of it is applied then.
+        """
+        path = self.checkpoint_path
+        if not path.exists():
+            return False
+        data = ckpt.load_checkpoint(path)
+        saved_safety = data.get("safety") or {}
+        ckpt.check_same_config(
+            path, data.get("run_config") or {"ppo": data.get("config"), "safety": saved_safety.get("config")},
+            self.run_config or {"ppo": asdict(self.cfg), "safety": asdict(self.safety)}, CONFIG_HINT,
+            ignore=("netslice",),
+        )  # fmt: skip
+        missing = [key for key in RESUME_KEYS if key not in data]
+        if missing or data["kind"] != KIND:
+            raise ckpt.CheckpointError(f"checkpoint {path}: not a checkpoint of per-domain agents (missing "
+                                       f"{', '.join(missing or ['kind'])}); {ckpt.DEFAULT_HINT}")  # fmt: skip
+        with ckpt.restoring(path):
+            for g, lr in self.learners.items():
+                lr.load_state(data["groups"][g])
+            self.noise_rng.bit_generator.state = data["noise_rng"]
+            torch.set_rng_state(data["torch_rng"])
+            self.envs.restore(data["env"])
+            self.obs = {g: np.asarray(data["obs"][g], dtype=np.float32) for g in GROUPS}
+            self.update, self.global_step = int(data["update"]), int(data["global_step"])
+            self.history = list(data["history"])
+            self.ledger = TrainingLedger.from_state(data["ledger"])
+        return True
 
     # ------------------------------------------------------------------------------------ one update
 
@@ -225,10 +344,10 @@ class DomainAgents:
             adv = buf.advantages(nv, nvc if buf.cost is not None else None, cfg.gamma, cfg.gae_lambda)
             losses = learn(lr.agent, lr.optimizer, cfg, buf, adv, lams[g], self.safety.normalise_lagrangian,
                            self.update)  # fmt: skip
-            row |= {f"{g}/{key}": value for key, value in losses.items()}
+            row |= grouped(g, losses)
             if lr.multipliers is not None:
                 lr.multipliers.observe(got.j_c[g])
-                row |= {f"{g}/{key}": value for key, value in lr.multipliers.metrics().items()}
+                row |= grouped(g, lr.multipliers.metrics())
             row[f"local/violation_rate/{g}"] = got.local_viol[g]
             budgets = zip(self.slice_names, got.budgets[g], strict=True)
             row |= {f"budget/{g}/{s}": float(b) for s, b in budgets if np.isfinite(b)}

@@ -174,6 +174,11 @@ class PPO:
         return max(1, self.cfg.total_steps // self.batch_size)
 
     @property
+    def history(self) -> list[dict[str, float]]:
+        """The statistics of every update so far (:attr:`PPOStats.history`)."""
+        return self.stats.history
+
+    @property
     def checkpoint_path(self) -> Path:
         """Where the checkpoint lives."""
         return self.run_dir / "checkpoint.pt"

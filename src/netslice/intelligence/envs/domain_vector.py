@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from netslice.errors import InvalidAllocationError
+from netslice.errors import ConfigError, InvalidAllocationError
 from netslice.intelligence.decomposition import (
+    DEFAULT_SHARES,
     GROUPS,
     MEMBERSHIP,
     N_GROUPS,
@@ -49,6 +50,7 @@ from netslice.intelligence.decomposition import (
     SlaDecomposer,
     judge_slot,
 )
+from netslice.intelligence.decomposition_budgets import SHARES
 from netslice.intelligence.envs import domain_features as layout
 from netslice.intelligence.envs.domains import _config, design_shares
 from netslice.intelligence.envs.features import Float32Array, FloatArray
@@ -59,6 +61,20 @@ from netslice.orchestration.agent_api import Observation
 from netslice.orchestration.orchestrator import Orchestrator
 
 GroupObs = dict[str, Float32Array]
+
+
+def nominal_shares(kind: str, n_slices: int) -> FloatArray | None:
+    """The ``shares`` argument of :class:`DomainVectorEnv` for a name of :data:`~.decomposition_budgets.SHARES`.
+
+    ``"design"`` gives None (the env takes the slices' design points), ``"equal"`` the ``(K, 3)``
+    :data:`~netslice.intelligence.decomposition.DEFAULT_SHARES`.
+
+    Raises:
+        ConfigError: an unknown name.
+    """
+    if kind not in SHARES:
+        raise ConfigError(f"domain_shares: must be one of {', '.join(map(repr, SHARES))}, got {kind!r}")
+    return None if kind == "design" else np.broadcast_to(DEFAULT_SHARES, (n_slices, N_GROUPS)).copy()
 
 
 def assemble_batch(actions: Mapping[str, ArrayLike], n_envs: int, n_slices: int) -> tuple[FloatArray, FloatArray]:
@@ -140,6 +156,34 @@ class DomainVectorEnv(EnvCore):
     def decomposition_state(self) -> DecompositionState:
         """The decomposer's state: the budgets of the coming slot and the smoothed group latencies."""
         return self._budgets
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue the rollouts later: the orchestrator, the slot count, the decomposer's state.
+
+        Raises:
+            ConfigError: the orchestrator is remote (its state cannot be captured here).
+        """
+        budgets = self._budgets
+        return {
+            "orchestrator": self._pickled_orchestrator(), "t": self._t, "budgets_ms": budgets.budgets_ms.copy(),
+            "smoothed_ms": budgets.smoothed_ms.copy(), "local": self._local.copy(),
+        }  # fmt: skip
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Continue from a :meth:`snapshot` (the orchestrator object is updated in place).
+
+        Raises:
+            ConfigError: the snapshot comes from another scenario or number of networks.
+        """
+        self._restore_orchestrator(snap["orchestrator"])
+        self._t = int(snap["t"])
+        state = DecompositionState(np.asarray(snap["budgets_ms"], dtype=np.float64).copy(),
+                                   np.asarray(snap["smoothed_ms"], dtype=np.float64).copy())  # fmt: skip
+        if state.budgets_ms.shape != self._budgets.budgets_ms.shape:
+            raise ConfigError(f"restore: the snapshot's budgets have shape {state.budgets_ms.shape}, this env's "
+                              f"{self._budgets.budgets_ms.shape}")  # fmt: skip
+        self._budgets = state
+        self._local = np.asarray(snap["local"], dtype=np.float64).copy()
 
     def observe(self, obs: Observation) -> GroupObs:
         """Every group's observation of ``obs`` with the budgets and local costs in force."""

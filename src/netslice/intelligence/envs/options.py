@@ -28,6 +28,7 @@ environments (the orchestrator and the REST API stay strict); non-finite actions
 from __future__ import annotations
 
 import math
+import pickle
 from typing import Literal
 
 import numpy as np
@@ -41,6 +42,7 @@ from netslice.intelligence.envs.features import Encoder
 from netslice.network.allocation import clip, read_only
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.agent_api import Spaces
+from netslice.orchestration.orchestrator import Orchestrator
 
 FloatArray = NDArray[np.float64]
 
@@ -257,3 +259,27 @@ class EnvCore:
         self.slots_per_episode = episode_length(
             slots_per_episode, max_episode_steps, sp.slots_per_episode, max_overrides=vector
         )
+
+    def _pickled_orchestrator(self) -> bytes:
+        """The in-process orchestrator, pickled: the part of a checkpoint's env snapshot that all the envs share.
+
+        Raises:
+            ConfigError: the orchestrator is remote (its state cannot be captured here).
+        """
+        if not isinstance(self.orch, Orchestrator):
+            raise ConfigError("snapshot: only an in-process Orchestrator can be captured")
+        return pickle.dumps(self.orch)
+
+    def _restore_orchestrator(self, pickled: bytes) -> None:
+        """Continue from :meth:`_pickled_orchestrator`'s bytes (the orchestrator object is updated in place).
+
+        Raises:
+            ConfigError: the orchestrator is remote, or the snapshot comes from another scenario or number of
+                networks.
+        """
+        if not isinstance(self.orch, Orchestrator):
+            raise ConfigError("restore: only an in-process Orchestrator can be restored")
+        saved = pickle.loads(pickled)
+        if not isinstance(saved, Orchestrator) or saved.spaces() != self.spaces:
+            raise ConfigError("restore: the snapshot was taken from another scenario or number of networks")
+        vars(self.orch).update(vars(saved))

@@ -42,7 +42,6 @@ terminated and replaced between the same two steps is not seen as a change of te
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import replace
 from typing import Any
 
@@ -295,10 +294,8 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         Raises:
             ConfigError: the orchestrator is remote.
         """
-        if not isinstance(self.orch, Orchestrator):
-            raise ConfigError("snapshot: only an in-process Orchestrator can be captured")
         return {
-            "orchestrator": pickle.dumps(self.orch), "t": self._t.copy(),
+            "orchestrator": self._pickled_orchestrator(), "t": self._t.copy(),
             "obs": None if self._obs is None else self._obs.copy(), "tenants": self._tenants_seen,
         }  # fmt: skip
 
@@ -308,12 +305,7 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         Raises:
             ConfigError: the snapshot comes from another scenario or number of networks.
         """
-        if not isinstance(self.orch, Orchestrator):
-            raise ConfigError("restore: only an in-process Orchestrator can be restored")
-        saved = pickle.loads(snap["orchestrator"])
-        if not isinstance(saved, Orchestrator) or saved.spaces() != self.spaces:
-            raise ConfigError("restore: the snapshot was taken from another scenario or number of networks")
-        vars(self.orch).update(vars(saved))
+        self._restore_orchestrator(snap["orchestrator"])
         self._t = np.asarray(snap["t"], dtype=np.int64).copy()
         self._obs = None if snap["obs"] is None else np.asarray(snap["obs"], dtype=np.float32).copy()
         self._tenants_seen = tuple(snap["tenants"])

@@ -56,7 +56,6 @@ what netslice's PPO and evaluation use)::
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import replace
 from typing import Any
 
@@ -81,7 +80,6 @@ from netslice.intelligence.envs.options import (
     shape_reward,
 )
 from netslice.network.scenarios import Scenario
-from netslice.orchestration.orchestrator import Orchestrator
 
 
 class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], EnvCore):
@@ -311,10 +309,8 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], EnvCore)
         Raises:
             ConfigError: the orchestrator is remote (its state cannot be captured here).
         """
-        if not isinstance(self.orch, Orchestrator):
-            raise ConfigError("snapshot: only an in-process Orchestrator can be captured")
         return {
-            "orchestrator": pickle.dumps(self.orch),
+            "orchestrator": self._pickled_orchestrator(),
             "t": self._t.copy(),
             "obs": None if self._obs is None else self._obs.copy(),
         }
@@ -325,12 +321,7 @@ class SliceVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], EnvCore)
         Raises:
             ConfigError: the snapshot comes from another scenario or batch size.
         """
-        if not isinstance(self.orch, Orchestrator):
-            raise ConfigError("restore: only an in-process Orchestrator can be restored")
-        saved = pickle.loads(snap["orchestrator"])
-        if not isinstance(saved, Orchestrator) or saved.spaces() != self.spaces:
-            raise ConfigError("restore: the snapshot was taken from another scenario or number of envs")
-        vars(self.orch).update(vars(saved))
+        self._restore_orchestrator(snap["orchestrator"])
         self._t = np.asarray(snap["t"], dtype=np.int64).copy()
         self._obs = None if snap["obs"] is None else np.asarray(snap["obs"], dtype=np.float32).copy()
 

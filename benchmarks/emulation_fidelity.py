@@ -23,7 +23,7 @@ What it does (``netslice.network.emulation.fidelity_study``; see docs/emulation.
 Per KPI, the median relative error ``|sim - emu| / emu`` before and after calibration on the held-out half, and
 the emulation's own run-to-run difference between the two repeats (the noise floor). ``--quick``: a 6-point
 transport and 4-point edge grid, 2 s windows, one repeat (no noise floor). ``--window-s`` / ``--warmup-s`` /
-``--repeats`` change the measurement (default 4 s / 1 s / 2; longer windows lower the noise floor near
+``--repeats`` / ``--seed`` change the measurement (default 4 s / 1 s / 2; longer windows lower the noise floor near
 saturation). A full run takes about 2 minutes with the defaults.
 """
 
@@ -34,12 +34,14 @@ from common import RESULTS_DIR, loadavg, machine_info, parser, write_json
 
 # isort: split
 import dataclasses
+import json
 import platform
 import time
+from pathlib import Path
 from typing import Any
 
 from netslice.network.emulation import preflight
-from netslice.network.emulation.fidelity_study import StudyConfig, error_table, run_study
+from netslice.network.emulation.fidelity_study import StudyConfig, error_table, reanalyse, run_study
 
 DEFAULT_OUT = RESULTS_DIR / "emulation_fidelity.json"
 
@@ -50,13 +52,26 @@ def main() -> None:
     ap.add_argument("--window-s", type=float, default=None, help="measured window per point, s (default 4)")
     ap.add_argument("--warmup-s", type=float, default=None, help="traffic before the window, s (default 1)")
     ap.add_argument("--repeats", type=int, default=None, help="measurements of every point (default 2)")
+    ap.add_argument("--seed", type=int, default=None, help="seed of the Poisson senders (default 0)")
+    ap.add_argument(
+        "--reanalyse",
+        type=Path,
+        default=None,
+        metavar="STUDY_JSON",
+        help="predict, calibrate and compare a saved study's measurements again (no emulation, no root)",
+    )
     args = ap.parse_args()
+    if args.reanalyse is not None:
+        report = reanalyse(json.loads(args.reanalyse.read_text()))
+        report["reanalysed"] = {"git_commit": machine_info()["git_commit"], "from": str(args.reanalyse)}
+        finish(report, args.out)
+        return
     pf = preflight()
     if not pf.supports("transport"):
         raise SystemExit(f"the transport emulation is not supported here: {pf.reason('transport')}")
     config = StudyConfig.quick() if args.quick else StudyConfig()
     changes = {k: v for k, v in (("window_s", args.window_s), ("warmup_s", args.warmup_s),
-                                 ("repeats", args.repeats)) if v is not None}  # fmt: skip
+                                 ("repeats", args.repeats), ("seed", args.seed)) if v is not None}  # fmt: skip
     config = dataclasses.replace(config, **changes)
     machine = machine_info()  # before the runs: the load average then is the one that matters
     machine["kernel"] = platform.release()
@@ -67,6 +82,12 @@ def main() -> None:
     t0 = time.perf_counter()
     report: dict[str, Any] = {"machine": machine} | run_study(config, transport=True, edge=edge)
     report["wall_s"] = time.perf_counter() - t0
+    report["machine"]["loadavg_at_end_1_5_15"] = loadavg()
+    finish(report, args.out)
+
+
+def finish(report: dict[str, Any], out: Path) -> None:
+    """Add the summary, write the report, print the fitted models and the error table."""
     report["summary"] = {
         part: {
             "median_rel_error_held_out": {
@@ -85,8 +106,7 @@ def main() -> None:
         for part in ("transport", "edge")
         if part in report
     }
-    report["machine"]["loadavg_at_end_1_5_15"] = loadavg()
-    write_json(args.out, report)
+    write_json(out, report)
     for part, summary in report["summary"].items():
         print(f"{part}: fitted own-rate model {summary['model_after']}")
         print(f"{part}: fitted shaper model {summary['model_shaped']}")
@@ -97,7 +117,7 @@ def main() -> None:
         for kpi, e in summary["median_rel_error_saturated_held_out"].items():
             errs = f"before {e['before']:8.3f}  after {e['after']:6.3f}  shaper {e['shaped']:6.3f}"
             print(f"  saturated {kpi:18s} {errs}")
-    print(f"took {report['wall_s']:.0f} s; wrote {args.out}")
+    print(f"took {report.get('wall_s', 0.0):.0f} s of measurement; wrote {out}")
 
 
 if __name__ == "__main__":

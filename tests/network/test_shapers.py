@@ -17,34 +17,33 @@ from netslice.network import fused, scenarios
 from netslice.network.edge import EdgeParams, edge_service, edge_step
 from netslice.network.emulation.fidelity import EdgeModel, edge_service_params, transport_params
 from netslice.network.model import resolve_backend
-from netslice.network.queueing import gamma_excess, open_stage, shaped_sojourn
+from netslice.network.queueing import open_stage, shaped_sojourn
 from netslice.network.scenarios.builder import build_params
 from netslice.network.simulator import Simulator
 from netslice.network.transport import transport_step
 
 
-def test_gamma_excess_of_an_exponential_is_closed_form() -> None:
-    """T ~ Exp(mean m): (T - t)+ is 0 with probability 1 - p and Exp(m) with p = exp(-t/m)."""
-    m, t = np.array([2.0, 0.5, 3.0]), np.array([1.0, 0.0, 7.5])
-    mean, var = gamma_excess(m, m * m, t)
-    p = np.exp(-t / m)
-    np.testing.assert_allclose(mean, m * p, rtol=1e-10)
-    np.testing.assert_allclose(var, 2.0 * m * m * p - (m * p) ** 2, rtol=1e-9)
+def test_shaped_sojourn_known_answers() -> None:
+    """W: atom 1 - rho at 0, exponential of mean wq / rho otherwise; a = theta + line - S."""
+    wq, s_, rho = np.array([0.01]), np.array([0.01]), np.array([0.5])
+    # a = 0.02 + 0.001 - 0.01 >= 0: line + wq exp(-a rho / wq); second moment 2 (wq/rho)^2 rho exp(-a rho / wq).
+    m, v = shaped_sojourn(wq, s_, rho, 0.001, 0.02)
+    a = 0.011
+    p = np.exp(-a * 0.5 / 0.01)
+    assert float(m[0]) == pytest.approx(0.001 + 0.01 * p, rel=1e-12)
+    assert float(v[0]) == pytest.approx(2 * 0.02**2 * 0.5 * p - (0.01 * p) ** 2, rel=1e-12)
+    # No bucket, no line: S + W, and the variance of W (2 wq^2 / rho - wq^2).
+    m, v = shaped_sojourn(wq, s_, rho, 0.0, 0.0)
+    assert (float(m[0]), float(v[0])) == pytest.approx((0.02, 2 * 0.01**2 / 0.5 - 0.01**2), rel=1e-12)
 
 
-def test_gamma_excess_limits() -> None:
-    """Threshold 0 gives back the distribution; a deterministic T gives max(T - t, 0)."""
-    mean, var = gamma_excess(np.array([4.0]), np.array([2.0]), np.array([0.0]))
-    np.testing.assert_allclose([mean[0], var[0]], [4.0, 2.0], rtol=1e-10)
-    mean, var = gamma_excess(np.array([4.0, 4.0]), np.zeros(2), np.array([1.0, 6.0]))
-    np.testing.assert_allclose(mean, [3.0, 0.0], atol=0.05)  # shape SHAPE_MAX: within a few percent of a point mass
-
-
-def test_shaped_sojourn_without_line_or_allowance_is_the_queue() -> None:
-    mean, var = np.array([0.01, 0.2]), np.array([1e-4, 0.01])
-    m, v = shaped_sojourn(mean, var, 0.0, 0.0)
-    np.testing.assert_allclose(m, mean, rtol=1e-12)
-    np.testing.assert_allclose(v, var, rtol=1e-10)
+def test_shaped_sojourn_falls_with_the_bucket_and_rises_with_the_wait() -> None:
+    s_, rho = np.full(4, 0.01), np.full(4, 0.7)
+    by_bucket, _ = shaped_sojourn(np.full(4, 0.02), s_, rho, 1e-4, np.array([0.0, 0.01, 0.05, 0.2]))
+    assert np.all(np.diff(by_bucket) < 0)
+    assert 1e-4 < by_bucket[-1] < 1.3e-4  # a deep bucket: little more than the line time
+    by_wait, _ = shaped_sojourn(np.array([0.001, 0.01, 0.05, 0.2]), s_, rho, 1e-4, 0.02)
+    assert np.all(np.diff(by_wait) > 0)
 
 
 def _stage(lam: float, allowance: float, line: float = 1e-4, q0: float = 0.0, buffer: float = 50.0) -> float:
@@ -72,8 +71,8 @@ def test_a_full_shaper_fifo_delays_by_its_drain_time() -> None:
 def test_transport_shaper_at_low_load_is_line_time_plus_link_delay() -> None:
     """A 1 Mbit/s share, 10 kbit/s of 1000-byte units, a 16 kbit bucket, a 1 Gbit/s line: M/M/1 past the bucket.
 
-    The virtual queue is M/M/1 (``ca2 = 1``, the transport's ``cs2 = 1``): its sojourn T is exponential with mean
-    ``S / (1 - rho)``, so the delay is the link delay + the line time + ``E[(T - theta - line)+]``, closed form.
+    The virtual queue's wait is M/M/1's (``ca2 = 1``, the transport's ``cs2 = 1``), so the delay is the link delay
+    + the line time + ``E[(W + S - theta - line)+] = wq exp(-(theta + line - S) rho / wq)``, closed form.
     """
     unit = 8000.0
     params = transport_params(10.0, 1e6, fixed_delay_ms=0.05, burst_bytes=2000.0, line_mbps=1000.0)
@@ -81,8 +80,9 @@ def test_transport_shaper_at_low_load_is_line_time_plus_link_delay() -> None:
     offered[0, 1, 0, 0] = 1e4
     share, units, q0 = np.array([[0.1]]), np.full((2, 1), unit), np.zeros((1, 2, 1, 1))
     out = transport_step(params, share, offered, units, np.ones(1), q0, 1.0)
-    line, theta, t_mean = unit / 1e9, 16e3 / 1e6, (unit / 1e6) / (1.0 - 0.01)
-    expected = 0.05e-3 + line + t_mean * np.exp(-(theta + line) / t_mean)
+    line, theta, service, rho = unit / 1e9, 16e3 / 1e6, unit / 1e6, 0.01
+    wq = rho / (1.0 - rho) * service  # Kingman with ca2 = cs2 = 1: M/M/1
+    expected = 0.05e-3 + line + wq * np.exp(-(theta + line - service) * rho / wq)
     assert float(out.delay[0, 1, 0, 0]) == pytest.approx(expected, rel=1e-9)
     plain = transport_step(dataclasses.replace(params, burst_bits=0.0), share, offered, units, np.ones(1), q0, 1.0)
     assert float(plain.delay[0, 1, 0, 0]) > 0.05e-3 + unit / 1e6  # a link of the share's rate serialises at 1 Mbit/s

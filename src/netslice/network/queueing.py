@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import gammaincc
 
 FloatArray = NDArray[np.float64]
 
@@ -194,59 +193,45 @@ def gamma_quantile(mean: FloatArray, var: FloatArray, z: float) -> FloatArray:
     return out
 
 
-#: Gamma shapes above this count as this (a nearly deterministic sojourn; keeps ``gammaincc`` well-conditioned).
-SHAPE_MAX = 1e4
-
-
-def gamma_excess(mean: FloatArray, var: FloatArray, threshold: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Mean and variance of ``max(T - threshold, 0)`` for ``T`` Gamma-distributed with ``mean`` and ``var``.
-
-    With shape ``k = mean^2 / var``, scale ``s = var / mean``, ``x = threshold / s`` and ``Q`` the regularised
-    upper incomplete gamma function: ``E[(T - t)+] = mean Q(k+1, x) - t Q(k, x)`` and
-    ``E[(T - t)+^2] = k (k+1) s^2 Q(k+2, x) - 2 t mean Q(k+1, x) + t^2 Q(k, x)``.
-
-    Args:
-        mean: mean of ``T`` (> 0).
-        var: variance of ``T`` (>= 0; 0 is a deterministic ``T``, handled as shape :data:`SHAPE_MAX`).
-        threshold: ``t`` >= 0, finite.
-
-    Returns:
-        ``(mean, var)`` of the excess.
-
-    >>> m, v = gamma_excess(np.array([2.0]), np.array([4.0]), np.array([1.0]))  # exponential: 2 e^(-1/2)
-    >>> round(float(m[0]), 6), round(float(2.0 * np.exp(-0.5)), 6)
-    (1.213061, 1.213061)
-    """
-    mean = np.maximum(mean, 1e-300)
-    k = np.minimum(mean * mean / np.maximum(var, 1e-300), SHAPE_MAX)
-    scale = mean / k
-    x = threshold / scale
-    q0, q1, q2 = gammaincc(k, x), gammaincc(k + 1.0, x), gammaincc(k + 2.0, x)
-    m1 = np.maximum(mean * q1 - threshold * q0, 0.0)
-    m2 = k * (k + 1.0) * scale * scale * q2 - 2.0 * threshold * mean * q1 + threshold * threshold * q0
-    return m1, np.maximum(m2 - m1 * m1, 0.0)
-
-
 def shaped_sojourn(
-    mean: FloatArray, var: FloatArray, line_s: FloatArray | float, allowance_s: FloatArray | float
+    wq: FloatArray, service_s: FloatArray, rho: FloatArray, line_s: FloatArray | float, allowance_s: FloatArray | float
 ) -> tuple[FloatArray, FloatArray]:
-    """Mean and variance of a token-bucket shaper's sojourn ``max(line, T - theta)`` (module docstring).
+    """Mean and variance of a token-bucket shaper's sojourn ``max(line, W + S - theta)`` (module docstring).
+
+    The virtual queue (one server at the shaper's rate) has the stage's mean wait ``wq`` and service time ``S``.
+    Its waiting time is taken as an atom at 0 of probability ``1 - rho`` and an exponential tail of mean
+    ``wq / rho`` otherwise (the usual exponential approximation of a G/G/1 waiting time, exact for M/M/1), so
+    that ``E[(W - a)+] = wq exp(-a rho / wq)`` for ``a >= 0``; the service time counts as fixed (its variability
+    is in ``wq``). With ``a = theta + line - S``: ``E[max(line, W + S - theta)] = line + E[(W - a)+]`` (for
+    ``a < 0``: ``line + wq - a``). A Gamma fit of the sojourn's mean and variance (the stage's tail model) has
+    too heavy a tail at light load for this: it has no atom at "no wait".
 
     Args:
-        mean: mean sojourn ``T`` of the virtual queue served at the shaper's rate (s).
-        var: its variance (s^2).
+        wq: mean wait of the virtual queue (s).
+        service_s: its service time ``S`` (s).
+        rho: its utilisation (capped below 1).
         line_s: a job's time at the full speed (serialisation at the line rate, CPU time on a whole core) (s).
         allowance_s: the bucket's allowance ``theta`` = depth / rate (s); finite.
 
     Returns:
-        ``(mean, var)`` of the sojourn (s, s^2). ``line = theta = 0`` gives back ``(mean, var)``: no shaping.
+        ``(mean, var)`` of the sojourn (s, s^2).
 
-    >>> m, v = shaped_sojourn(np.array([0.01]), np.array([1e-4]), 0.0, 0.0)
-    >>> round(float(m[0]), 12), round(float(v[0]), 12)
-    (0.01, 0.0001)
+    >>> # M/M/1, rho = 0.5, S = 10 ms, no bucket: S + W, mean 20 ms, variance of W rho (2 - rho) S^2 / (1 - rho)^2
+    >>> m, v = shaped_sojourn(np.array([0.01]), np.array([0.01]), np.array([0.5]), 0.0, 0.0)
+    >>> round(float(m[0]), 9), round(float(v[0]), 9)
+    (0.02, 0.0003)
     """
-    excess, excess_var = gamma_excess(mean, var, np.asarray(allowance_s) + line_s)
-    return line_s + excess, excess_var
+    rho = np.clip(rho, 1e-12, RHO_MAX)
+    tail = np.maximum(wq, 1e-300) / rho  # mean of the exponential part of W
+    a = np.asarray(allowance_s) + line_s - service_s
+    pos = np.maximum(a, 0.0)
+    beyond = rho * np.exp(-pos / tail)  # P(W > a) for a >= 0
+    m1 = tail * beyond  # E[(W - a)+], a >= 0
+    m2 = 2.0 * tail * tail * beyond  # E[(W - a)+^2], a >= 0
+    neg = np.minimum(a, 0.0)  # a < 0: (W - a)+ = W - a, mean wq - a, second moment E[W^2] - 2 a wq + a^2
+    m1 = np.where(a >= 0.0, m1, wq - neg)
+    m2 = np.where(a >= 0.0, m2, 2.0 * tail * wq - 2.0 * neg * wq + neg * neg)
+    return line_s + m1, np.maximum(m2 - m1 * m1, 0.0)
 
 
 @dataclass(frozen=True)
@@ -315,7 +300,9 @@ def open_stage(
     if shaper is None:
         delay = np.minimum(fixed_delay + sojourn + qbar / mu_total, MAX_DELAY_S)
     else:  # a shaper's FIFO holds no job longer than its buffer takes to drain
-        sojourn, var = shaped_sojourn(sojourn, var, *shaper)
+        shaped, shaped_var = shaped_sojourn(wq, service, rho, *shaper)
+        unshaped = np.asarray(shaper[1]) + shaper[0] <= 0.0  # no bucket, no line: the stage itself
+        sojourn, var = np.where(unshaped, sojourn, np.minimum(shaped, MAX_DELAY_S)), np.where(unshaped, var, shaped_var)
         uncapped = sojourn + qbar / mu_total
         queued = np.minimum(uncapped, shaper[0] + np.asarray(buffer) / mu_total)
         var = var * (queued / np.maximum(uncapped, 1e-300)) ** 2  # a capped delay's spread shrinks with it

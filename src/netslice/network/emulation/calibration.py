@@ -6,9 +6,9 @@ a factor-of-two error the same at 0.1 ms and at 100 ms, and the absolute value (
 points the model cannot follow (a delay of 0.1 ms at low load) from pulling the fit away from all the others.
 The parameters are those of :class:`TransportModel` (header overhead, effective transfer unit, fixed delay,
 arrival burstiness; the overhead first, from the throughput alone, then the rest from the delays; or, for the
-shaper model, the bucket depth and line rate in place of the transfer unit) and :class:`EdgeModel` (work per
-request, its variability, a fixed time per request; with or without the CFS period), each searched within
-physical bounds by bounded Nelder-Mead from a few starts (deterministic).
+shaper model, the line rate in place of the transfer unit, with the shaper's configured bucket) and
+:class:`EdgeModel` (work per request, its variability, a fixed time per request; with or without the CFS
+period), each searched within physical bounds by bounded Nelder-Mead from a few starts (deterministic).
 
 :func:`checkerboard` splits a share x load grid into two halves, each covering every share and every load, so
 that the calibration is evaluated on points it was not fitted to.
@@ -108,13 +108,13 @@ def transport_model(x: NDArray[np.float64]) -> TransportModel:
                           fixed_delay_ms=float(x[2]), ca2=float(x[3]))  # fmt: skip
 
 
-def shaper_model(x: NDArray[np.float64]) -> TransportModel:
-    """The shaper model's search vector as a model (one datagram per transfer unit).
+def shaper_model(x: NDArray[np.float64], burst_bytes: float) -> TransportModel:
+    """The shaper model's search vector ``(overhead_bytes, fixed_delay_ms, ca2, log10 line_mbps)`` as a model.
 
-    The vector is ``(overhead_bytes, fixed_delay_ms, ca2, log10 burst_bytes, log10 line_mbps)``.
+    One datagram per transfer unit; the bucket ``burst_bytes`` is the shaper's configuration, not fitted.
     """
     return TransportModel(overhead_bytes=float(x[0]), fixed_delay_ms=float(x[1]), ca2=float(x[2]),
-                          burst_bytes=float(10.0 ** x[3]), line_mbps=float(10.0 ** x[4]))  # fmt: skip
+                          burst_bytes=burst_bytes, line_mbps=float(10.0 ** x[3]))  # fmt: skip
 
 
 def fit_transport(
@@ -135,13 +135,20 @@ def fit_transport(
         queue_ms: their queue, ms at their rate.
         start: the model before calibration (default: the simulator's view, :class:`TransportModel()`).
         keys: the KPIs matched.
-        shaper: fit the token-bucket shaper model (burst, line rate, fixed delay, ``ca2``; one datagram per transfer
-            unit) instead of the link model (transfer unit, fixed delay, ``ca2``).
+        shaper: fit the token-bucket shaper model (line rate, fixed delay, ``ca2``; one datagram per transfer
+            unit; the bucket ``start.burst_bytes`` as configured) instead of the link model (transfer unit, fixed
+            delay, ``ca2``).
+
+    Raises:
+        ValueError: ``shaper`` without a bucket (``start.burst_bytes`` <= 0).
 
     Returns:
         The :class:`Fit`.
     """
     start = start or TransportModel()
+    if shaper and start.burst_bytes <= 0.0:
+        raise ValueError(f"start.burst_bytes: the shaper model needs the shaper's bucket (> 0), "
+                         f"got {start.burst_bytes}")  # fmt: skip
 
     def predict(model: TransportModel) -> list[dict[str, float]]:
         return [sim_transport(p, model, capacity_mbps, queue_ms, offered_mbps=m.get("offered_mbps"))
@@ -158,12 +165,13 @@ def fit_transport(
     # Stage 2: the delay parameters, with that overhead.
     delay_keys = [k for k in keys if k != "throughput_mbps"]
 
-    as_model = shaper_model if shaper else transport_model
-    if shaper:  # bucket 100 B - 100 kB, line rate from the link's capacity to 100 Gbit/s
+    def as_model(x: NDArray[np.float64]) -> TransportModel:
+        return shaper_model(x, start.burst_bytes) if shaper else transport_model(x)
+
+    if shaper:  # line rate from the link's capacity to 100 Gbit/s
         line = np.log10(capacity_mbps)
-        bounds = [(0.0, 10.0), (0.0, 8.0), (2.0, 5.0), (line, 5.0)]
-        starts = [[start.fixed_delay_ms, start.ca2, 3.2, line + 1.0], [0.05, 0.5, 3.5, line + 2.0],
-                  [0.1, 0.0, 3.0, 4.0]]  # fmt: skip
+        bounds = [(0.0, 10.0), (0.0, 8.0), (line, 5.0)]
+        starts = [[start.fixed_delay_ms, start.ca2, line + 1.0], [0.05, 0.5, line + 2.0], [0.1, 0.0, 4.0]]
     else:
         bounds = [(-3.0, 0.5), (0.0, 10.0), (0.0, 8.0)]
         starts = [[np.log10(start.unit_fraction), start.fixed_delay_ms, start.ca2], [-1.0, 0.05, 0.5],

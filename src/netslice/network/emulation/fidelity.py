@@ -84,8 +84,10 @@ class TransportModel:
         fixed_delay_ms: fixed delay per link (the simulator's ``link_delay_s``: switching and processing), ms.
         ca2: burstiness of the arrivals as the simulator sees them; its G/G/1 stage uses ``(ca2 + 1) / 2``, so
             with deterministic service (fixed-size datagrams) the effective value is below Poisson's 1.
-        burst_bytes: the slice's token-bucket depth (the simulator's ``TransportParams.burst_bits`` / 8), bytes;
-            0: the simulator's slice is a link of the share's rate, not a shaper.
+        burst_bytes: the slice's configured token-bucket depth, bytes; 0: the simulator's slice is a link of the
+            share's rate, not a shaper. The simulator's ``TransportParams.burst_bits`` is this plus one datagram
+            on the wire: HTB sends while its tokens are not negative and charges the datagram after
+            (:data:`~netslice.network.emulation.transport.HTB_BURST_BYTES`).
         line_mbps: with a shaper, the rate at which a datagram that finds tokens is sent (``line_bps``), Mbit/s;
             0: the link's capacity.
     """
@@ -161,10 +163,11 @@ def sim_transport(
         and ``loss``.
     """
     rate_bps = point.share * capacity_mbps * 1e6
-    params = transport_params(capacity_mbps, rate_bps * queue_ms * 1e-3, model.fixed_delay_ms, model.burst_bytes,
-                              model.line_mbps)  # fmt: skip
-    wire = (point.payload_bytes + model.overhead_bytes) / point.payload_bytes  # bits on the link per payload bit
-    unit = model.unit_fraction * (point.payload_bytes + model.overhead_bytes) * 8.0
+    datagram = point.payload_bytes + model.overhead_bytes
+    burst = model.burst_bytes + datagram if model.burst_bytes > 0.0 else 0.0
+    params = transport_params(capacity_mbps, rate_bps * queue_ms * 1e-3, model.fixed_delay_ms, burst, model.line_mbps)
+    wire = datagram / point.payload_bytes  # bits on the link per payload bit
+    unit = model.unit_fraction * datagram * 8.0
     payload_bps = point.load * rate_bps if offered_mbps is None else offered_mbps * 1e6
     offered = np.zeros((1, 2, 1, 1))
     offered[0, 1, 0, 0] = payload_bps * wire

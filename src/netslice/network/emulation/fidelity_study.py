@@ -31,6 +31,7 @@ from netslice.network.emulation.fidelity import (
     sim_edge,
     sim_transport,
 )
+from netslice.network.emulation.transport import HTB_BURST_BYTES
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def transport_part(config: StudyConfig, measured: list[dict[str, float]]) -> dic
     train_points = [p for p, t in zip(points, train, strict=True) if t]
     train_measured = [m for m, t in zip(measured, train, strict=True) if t]
     fit = fit_transport(train_points, train_measured, c, q, before)
-    shaped = fit_transport(train_points, train_measured, c, q, before, shaper=True)
+    shaped = fit_transport(train_points, train_measured, c, q, TransportModel(burst_bytes=HTB_BURST_BYTES), shaper=True)
     assert isinstance(fit.model, TransportModel)
     assert isinstance(shaped.model, TransportModel)
     pred_before, pred_after, pred_shaped = predict(before), predict(fit.model), predict(shaped.model)
@@ -206,6 +207,7 @@ def run_study(config: StudyConfig, transport: bool = True, edge: bool = True) ->
     from netslice.network.emulation.fidelity_measure import measure_edge, measure_transport
 
     out: dict[str, Any] = {"config": asdict(config)}
+    parts: dict[str, Any] = {}
     if transport:
         # One emulation per payload size, so that the small datagrams' higher packet rate does not load the CPUs
         # under the large ones.
@@ -220,17 +222,45 @@ def run_study(config: StudyConfig, transport: bool = True, edge: bool = True) ->
                 for i, m in zip(group, got, strict=True):
                     measured[i] = m
             repeats.append(measured)
-        out["transport"] = transport_part(config, mean_of(repeats))
-        out["transport"]["repeats"] = repeats
-        out["transport"]["run_to_run"] = run_to_run(repeats, TRANSPORT_KPIS)
+        parts["transport"] = {"repeats": repeats}
     if edge:
         work = nominal_work_ms()
         repeats = [measure_edge(config.edge_points(), work, config.window_s, config.warmup_s, config.edge_max_cores,
                                 config.seed + 1000 * r) for r in range(config.repeats)]  # fmt: skip
-        out["edge"] = edge_part(config, mean_of(repeats), work)
+        parts["edge"] = {"repeats": repeats, "nominal_work_ms": work}
+    return out | analyse(config, parts)
+
+
+def analyse(config: StudyConfig, parts: dict[str, Any]) -> dict[str, Any]:
+    """Predict, calibrate and compare measured grids: ``{part: {"repeats": [...], ...}}`` -> the study's parts.
+
+    ``parts["transport"]["repeats"]`` and ``parts["edge"]["repeats"]`` (with ``"nominal_work_ms"``) are the
+    measurements of :func:`run_study`; either part may be absent. Used by :func:`run_study` and :func:`reanalyse`.
+    """
+    out: dict[str, Any] = {}
+    if "transport" in parts:
+        repeats = parts["transport"]["repeats"]
+        out["transport"] = transport_part(config, mean_of(repeats))
+        out["transport"]["repeats"] = repeats
+        out["transport"]["run_to_run"] = run_to_run(repeats, TRANSPORT_KPIS)
+    if "edge" in parts:
+        repeats = parts["edge"]["repeats"]
+        out["edge"] = edge_part(config, mean_of(repeats), parts["edge"]["nominal_work_ms"])
         out["edge"]["repeats"] = repeats
         out["edge"]["run_to_run"] = run_to_run(repeats, EDGE_KPIS)
     return out
+
+
+def reanalyse(study: dict[str, Any]) -> dict[str, Any]:
+    """A saved study's measurements predicted, calibrated and compared again with this version's models.
+
+    Everything but the measurements (and what the study held beside its parts, e.g. machine info) is recomputed;
+    no root needed. Raises KeyError when ``study`` holds no measurements (``repeats``).
+    """
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in study["config"].items()}
+    config = StudyConfig(**fields)
+    parts: dict[str, Any] = {part: study[part] for part in ("transport", "edge") if part in study}
+    return study | analyse(config, parts)
 
 
 def error_table(

@@ -52,6 +52,11 @@ DELAY_TABLE = 100
 ETH_P_IP = 0x0800
 #: HTB quantum, bytes: one full-size frame (silences the kernel's "quantum is big" warning at high rates).
 QUANTUM = 1514
+#: HTB bucket depth of every slice class (rate and ceiling), bytes: tc's and pyroute2's default at these rates
+#: (``rate / HZ + mtu`` with a 1 ns clock and mtu 1600), set explicitly so that the simulator's shaper model
+#: (:mod:`.fidelity`) knows it. HTB sends while a class's tokens are not negative and charges the packet after
+#: (``htb_class_mode`` / ``htb_charge_class`` in net/sched/sch_htb.c): a bucket of one datagram more.
+HTB_BURST_BYTES = 1600
 #: Root qdisc, link class, and the first slice class's minor number (``1:0x10`` is slice 0).
 ROOT, LINK_CLASS, FIRST_MINOR = 0x10000, 0x10001, 0x10
 #: Smallest bfifo limit: two full-size frames, so that a slice at a tiny rate can still queue one.
@@ -221,7 +226,7 @@ class TransportEmulation(OwnedRun):
     def _set_class(self, command: str, k: int, rate_mbps: float) -> None:
         rate = _bytes_per_s(rate_mbps)
         self._ipr.tc(command, "htb", self._core_index, LINK_CLASS - 1 + FIRST_MINOR + k, parent=LINK_CLASS,
-                     rate=rate, ceil=rate, quantum=QUANTUM)  # fmt: skip
+                     rate=rate, ceil=rate, burst=HTB_BURST_BYTES, cburst=HTB_BURST_BYTES, quantum=QUANTUM)  # fmt: skip
 
     def set_rate(self, name: str, rate_mbps: float) -> None:
         """Change slice ``name``'s HTB rate (and ceiling) to ``rate_mbps``, effective at once.

@@ -303,9 +303,10 @@ def open_stage(
         shaped, shaped_var = shaped_sojourn(wq, service, rho, *shaper)
         unshaped = np.asarray(shaper[1]) + shaper[0] <= 0.0  # no bucket, no line: the stage itself
         sojourn, var = np.where(unshaped, sojourn, np.minimum(shaped, MAX_DELAY_S)), np.where(unshaped, var, shaped_var)
-        uncapped = sojourn + qbar / mu_total
-        queued = np.minimum(uncapped, shaper[0] + np.asarray(buffer) / mu_total)
-        var = var * (queued / np.maximum(uncapped, 1e-300)) ** 2  # a capped delay's spread shrinks with it
+        cap = shaper[0] + np.asarray(buffer) / mu_total
+        queued = np.minimum(sojourn + qbar / mu_total, cap)
+        # A delay between the line time and the cap has at most (cap - mean)(mean - line) variance (Bhatia-Davis).
+        var = np.minimum(var, np.maximum((cap - queued) * (queued - shaper[0]), 0.0))
         delay = np.minimum(fixed_delay + queued, MAX_DELAY_S)
     offered = np.maximum(lam * slot_s, 1e-12)
     lost = np.minimum(drops / offered, 1.0)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
@@ -42,8 +43,18 @@ class PPOPolicy:
         self.obs_rms = obs_rms
 
     def act(self, obs: NDArray[np.floating]) -> FloatArray:
-        """Mean action for a batch of flat observations."""
+        """Mean action for a batch of flat observations.
+
+        Raises:
+            ConfigError: the observations are not of the size the agent was trained on (another scenario's env).
+        """
         o = np.asarray(obs, dtype=np.float64)
+        if o.ndim == 0 or o.shape[-1] != self.agent.n_obs:
+            got = "a scalar" if o.ndim == 0 else f"{o.shape[-1]} values"
+            raise ConfigError(
+                f"policy: the agent was trained with observations of {self.agent.n_obs} values and actions of "
+                f"{self.agent.n_act}, got observations of {got} (a scenario other than the one it was trained on?)"
+            )
         x = self.obs_rms.normalize(o) if self.obs_rms is not None else o
         with torch.no_grad():
             mean = self.agent.mean(torch.as_tensor(x, dtype=torch.float32))

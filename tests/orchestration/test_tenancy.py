@@ -206,6 +206,17 @@ def test_arrival_changes_are_validated() -> None:
         scenarios.with_arrivals(scenarios.load("metro-v0"), max_concurrent=8)
 
 
+@pytest.mark.parametrize("field", ["rate_per_hour", "mean_lifetime_h"])
+def test_an_infinite_rate_or_lifetime_is_refused_naming_the_field(field: str) -> None:
+    # It was accepted, and the first Poisson draw failed with numpy's "lam value too large".
+    with pytest.raises(ConfigError, match=rf"arrivals\.{field}: Input should be a finite number"):
+        _with_arrivals(**{field: float("inf")})
+    data = scenarios.load("metro-dynamic-v0").spec.model_dump(mode="json")
+    data["arrivals"][field] = float("inf")  # as YAML's .inf
+    with pytest.raises(ConfigError, match=rf"arrivals\.{field}"):
+        scenarios.parse(data)
+
+
 def test_unknown_kind_in_the_mix_is_refused() -> None:
     sc = scenarios.load("metro-dynamic-v0")
     data = sc.spec.model_dump(mode="json")

@@ -193,6 +193,17 @@ def test_an_operator_slice_reusing_a_released_tenant_id_is_not_terminated_by_the
     assert orch.records[sid].index == k
 
 
+def test_a_seeded_reset_keeps_an_operator_slice_that_reuses_a_released_tenant_id() -> None:
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=0)
+    assert orch.tenancy is not None
+    sid, adm = next(iter(orch.tenancy.live.items()))
+    orch.terminate_slice(sid)
+    k = next(k for k in range(orch.scenario.params.n_slices) if not orch.active[k] and k != adm.index)
+    orch.create_slice(sid, scenario_profile(orch.scenario, k))
+    orch.reset(seed=3)  # restarts the process: its own tenants go, the operator's slice stays
+    assert orch.records[sid].index == k
+
+
 def test_static_scenarios_have_no_process() -> None:
     assert Orchestrator.create("metro-v0", n_envs=1, seed=0).tenancy is None
     with pytest.raises(ConfigError, match="no arrivals section"):

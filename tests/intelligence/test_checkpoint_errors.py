@@ -141,8 +141,14 @@ def test_cli_evaluate_of_an_agent_on_another_scenario_says_so_without_a_tracebac
     assert "Traceback" not in result.output
     assert result.output.startswith("error: policy: the agent was trained with observations of 44 values")
     assert "scenario" in result.output
+    policy = PPOPolicy.load(tmp_path / "run" / "checkpoint.pt")
     with pytest.raises(NetsliceError, match="observations of 44 values"):
-        PPOPolicy.load(tmp_path / "run" / "checkpoint.pt").act(np.zeros((2, 10)))
+        policy.act(np.zeros((2, 10)))
+    # A run of `netslice train` names its scenario and, for per-slice agents, the prefix to load it with.
+    run_config = {"scenario": "metro-dynamic-v0", "agents": "per-slice"}
+    policy.save(tmp_path / "slice" / "checkpoint.pt", PPOConfig(), run_config=run_config)
+    with pytest.raises(NetsliceError, match=r"trained on metro-dynamic-v0 .*evaluate it as per-slice:PATH"):
+        PPOPolicy.load(tmp_path / "slice" / "checkpoint.pt").act(np.zeros((2, 10)))
 
 
 def test_cli_train_on_a_truncated_checkpoint_exits_with_the_hint(tmp_path: Path, good_checkpoint: bytes) -> None:

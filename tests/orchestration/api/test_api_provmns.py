@@ -55,6 +55,20 @@ def test_administrative_state_is_recorded(api: Any) -> None:
     assert api.get(f"{NS}=mar").json()["attributes"]["administrativeState"] == "LOCKED"
 
 
+def test_a_slice_provisioned_again_under_the_same_id_starts_unlocked(api: Any) -> None:
+    # A request process (metro-dynamic-v0) or a seeded reset releases a slice and admits a new one under the same
+    # id without the API: the new slice showed the released one's administrativeState.
+    body = api.network_slice("mar", dLLatency=500)
+    body["attributes"]["administrativeState"] = "LOCKED"
+    assert api.put(f"{NS}=mar", body).status_code == 200
+    profile = api.orch.records["mar"].profile
+    api.orch.terminate_slice("mar")
+    api.orch.create_slice("mar", profile)
+    assert api.get(f"{NS}=mar").json()["attributes"]["administrativeState"] == "UNLOCKED"
+    assert api.put(f"{NS}=mar", body).status_code == 200
+    assert api.get(f"{NS}=mar").json()["attributes"]["administrativeState"] == "LOCKED"
+
+
 def test_conditional_put(api: Any, unchanged: Any) -> None:
     body = api.network_slice("mar", dLLatency=450)
     api.assert_error(api.put(f"{NS}=mar", body, headers={"If-None-Match": "*"}), 412, "ConflictError", "already exists")

@@ -70,6 +70,25 @@ def test_simulate_shows_the_per_slot_statistic_the_sla_is_judged_on(tmp_path: Pa
     assert f"{np.median(fps):.1f} / {np.percentile(fps, 5):.1f}" in row
 
 
+def test_simulate_a_scenario_whose_slices_come_and_go_runs_its_request_process(tmp_path: Path) -> None:
+    # metro-dynamic-v0 was simulated with all 10 slots live in every slot: the scenario without its arrivals.
+    trace = tmp_path / "kpis.json"
+    out = _invoke("simulate", "--scenario", "metro-dynamic-v0", "--steps", "24", "--out", str(trace))
+    slots = json.loads(trace.read_text())["slots"]
+    live = np.array([s["live"] for s in slots])  # (24, 10): the slices live in each slot
+    assert 0 < live.sum(axis=1).max() <= 5  # metro-dynamic-v0: at most 5 live at once
+    assert not live.all(axis=0).all()
+    ues = np.array([s["active_ues"] for s in slots])
+    assert np.all(ues[~live] == 0.0)  # an absent slot has no UEs
+    assert " live " in out
+    never = [k for k in range(live.shape[1]) if not live[:, k].any()]
+    assert never  # with seed 0 some slot stays empty for 24 slots; its row reads "-"
+    name = json.loads(trace.read_text())["slices"][never[0]]
+    row = next(line for line in out.splitlines() if line.startswith(f"│ {name} "))
+    assert row.split("│")[2].strip() == "-"
+    assert row.split("│")[-2].strip() == "0%"
+
+
 def test_a_mean_latency_sla_is_judged_on_the_typical_slot_not_the_mean() -> None:
     # 57 ms mean over slots, yet 49 of 50 slots meet "latency <= 10 ms": the median slot shows it.
     nan = np.array([np.nan])

@@ -122,7 +122,12 @@ def simulate(
     ] = "initial",
     out: Annotated[Path | None, typer.Option(help="Write per-slot KPIs as JSON here.")] = None,
 ) -> None:
-    """Simulate a scenario under a fixed baseline allocation and print per-slice KPIs."""
+    """Simulate a scenario under a fixed baseline allocation and print per-slice KPIs.
+
+    A scenario whose slices come and go (an arrivals section, e.g. metro-dynamic-v0) runs its request process
+    through the orchestrator: a slice gets its share only while it is live, and its KPIs and SLA are judged over
+    its live slots (column 'live').
+    """
     try:
         sc = scenarios.load(scenario)
     except NetsliceError as err:
@@ -135,8 +140,14 @@ def simulate(
     else:
         console.print(f"[red]error:[/red] --allocation: must be 'initial' or 'equal', got {allocation!r}")
         raise typer.Exit(2)
+    from netslice.orchestration.orchestrator import Orchestrator
+
     n_steps = steps if steps is not None else days * sc.spec.slots_per_episode
-    sim = Simulator(params, n_envs=n_envs, seed=seed)
+    dynamic = sc.spec.arrivals is not None
+    # Slices that come and go: the orchestrator runs the request process (admission, departures) around the network.
+    orch = Orchestrator.create(sc, n_envs=n_envs, seed=seed) if dynamic else None
+    sim = None if dynamic else Simulator(params, n_envs=n_envs, seed=seed)
+    live_slots = np.zeros(params.n_slices)
     targets = SlaTargets.from_spec(sc.spec)
     fields = [f for f, _, _ in KPI_COLUMNS]
     sums = {f: np.zeros(params.n_slices) for f in fields}
@@ -148,16 +159,24 @@ def simulate(
                   TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
         task = progress.add_task(sc.name, total=n_steps)
         for t in range(n_steps):
-            kpis = sim.step(alloc)
+            if orch is not None:
+                live = orch.active.copy()  # the slices live during this slot (the process changes them after it)
+                kpis = orch.step(alloc).kpis
+            else:
+                assert sim is not None
+                live = np.ones(params.n_slices, dtype=bool)
+                kpis = sim.step(alloc)
             cost = sla_cost(targets, kpis)
+            live_slots += live
             for f in fields:
-                sums[f] += getattr(kpis, f).mean(axis=0)
-            violations += (cost > 0).mean(axis=0)
+                sums[f] += np.where(live, getattr(kpis, f).mean(axis=0), 0.0)
+            violations += np.where(live, (cost > 0).mean(axis=0), 0.0)
             for term, value in judged_kpis(targets, kpis).items():
-                judged[term].append(value)
+                judged[term].append(np.where(live, value, np.nan))
             usage += kpis.usage.mean(axis=0)
             if out is not None:
                 trace.append({"slot": t, "hour": float(kpis.hour[0]), "cost": cost[0].tolist(),
+                              **({"live": live.tolist()} if dynamic else {}),
                               **{f: getattr(kpis, f)[0].tolist() for f in fields}})  # fmt: skip
             progress.advance(task)
 
@@ -168,12 +187,21 @@ def simulate(
     table.add_column("SLA (judged each slot)")
     table.add_column("slots: median / worst 5%", justify="right")
     table.add_column("SLA met", justify="right")
+    if dynamic:
+        table.add_column("live", justify="right")
     slots = {term: np.concatenate(values) for term, values in judged.items()}  # (n_steps * n_envs, n_slices)
     for k, name in enumerate(params.slice_names):
-        cells = [fmt.format(sums[f][k] / n_steps) for f, _, fmt in KPI_COLUMNS]
-        met = 1.0 - violations[k] / n_steps
+        n_live = live_slots[k]
+        if n_live == 0:  # never live: nothing to report
+            cells = ["-"] * len(KPI_COLUMNS)
+            met_cell = "-"
+        else:
+            cells = [fmt.format(sums[f][k] / n_live) for f, _, fmt in KPI_COLUMNS]
+            met = 1.0 - violations[k] / n_live
+            met_cell = f"[{'green' if met >= 0.99 else 'red'}]{met:.1%}"
+        extra = [f"{n_live / n_steps:.0%}"] if dynamic else []
         table.add_row(name, *cells, describe(sc.spec, k).replace(", ", "\n"), judged_cell(targets, slots, k),
-                      f"[{'green' if met >= 0.99 else 'red'}]{met:.1%}")  # fmt: skip
+                      met_cell, *extra)  # fmt: skip
     console.print(table)
     console.print("usage (allocated share of each domain): " + ", ".join(
         f"{d} {u / n_steps:.1%}" for d, u in zip(DOMAINS, usage, strict=True)))  # fmt: skip

@@ -129,6 +129,28 @@ def test_cli_evaluate_prints_one_error_line_without_a_traceback(
         assert len(result.output.strip().splitlines()) <= 2
 
 
+def test_cli_evaluate_of_an_agent_on_another_scenario_says_so_without_a_traceback(
+    tmp_path: Path, good_checkpoint: bytes
+) -> None:
+    # A testbed-v0 agent evaluated on single-v0 (another number of slices) failed with a numpy broadcast traceback.
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(good_checkpoint)
+    args = ["evaluate", "--policy", str(tmp_path / "run"), "--scenario", "single-v0", "--days", "1", "--n-envs", "1"]
+    result = CliRunner().invoke(cli.app, [*args, "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("error: policy: the agent was trained with observations of 44 values")
+    assert "scenario" in result.output
+    policy = PPOPolicy.load(tmp_path / "run" / "checkpoint.pt")
+    with pytest.raises(NetsliceError, match="observations of 44 values"):
+        policy.act(np.zeros((2, 10)))
+    # A run of `netslice train` names its scenario and, for per-slice agents, the prefix to load it with.
+    run_config = {"scenario": "metro-dynamic-v0", "agents": "per-slice"}
+    policy.save(tmp_path / "slice" / "checkpoint.pt", PPOConfig(), run_config=run_config)
+    with pytest.raises(NetsliceError, match=r"trained on metro-dynamic-v0 .*evaluate it as per-slice:PATH"):
+        PPOPolicy.load(tmp_path / "slice" / "checkpoint.pt").act(np.zeros((2, 10)))
+
+
 def test_cli_train_on_a_truncated_checkpoint_exits_with_the_hint(tmp_path: Path, good_checkpoint: bytes) -> None:
     path = _bad_files(tmp_path, good_checkpoint)["truncated"]
     args = ["train", "--steps", "96", "--n-envs", "2", "--run-dir", str(path.parent), "--eval-days", "1"]

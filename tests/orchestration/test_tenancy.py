@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
 from netslice.errors import ConfigError
 from netslice.network import scenarios
+from netslice.orchestration.lifecycle import scenario_profile
 from netslice.orchestration.orchestrator import Orchestrator
 from netslice.orchestration.tenancy import Tenancy
 
@@ -148,6 +151,59 @@ def test_a_slice_terminated_through_the_nrm_is_forgotten() -> None:
     assert sid not in orch.records
 
 
+def _next_tenant(orch: Orchestrator) -> tuple[str, int]:
+    """The id the process gives its next admitted slice, and the slot (of ``orch``'s clock) it arrives at."""
+    probe = copy.deepcopy(orch)
+    for t in range(1, 200):
+        before = set(probe.records)
+        probe.step()
+        if new := sorted(set(probe.records) - before):
+            return new[0], t
+    raise AssertionError("no arrival within 200 slots")
+
+
+def test_an_operator_slice_holding_the_next_tenant_id_does_not_stop_the_process() -> None:
+    # A REST client may name its slice as the process names its tenants (``<kind>-<n>``): the process must
+    # take another id rather than fail the slot (the server answered POST /ai/v1/slots with a ConflictError).
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=0)
+    assert orch.tenancy is not None
+    sid, slots = _next_tenant(orch)
+    kind = sid.rsplit("-", 1)[0]
+    k = next(k for k, s in enumerate(orch.scenario.spec.slices) if not orch.active[k] and s.kind != kind)
+    orch.create_slice(sid, scenario_profile(orch.scenario, k))
+    for _ in range(slots + 1):
+        orch.step()
+    assert orch.records[sid].index == k  # the operator's slice is untouched
+    admitted = [a for a in orch.tenancy.history if a.kind == kind]
+    assert admitted
+    assert all(a.slice_id != sid for a in admitted)
+    assert set(orch.tenancy.live) <= set(orch.records)
+
+
+def test_an_operator_slice_reusing_a_released_tenant_id_is_not_terminated_by_the_process() -> None:
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=0)
+    assert orch.tenancy is not None
+    sid, adm = next(iter(orch.tenancy.live.items()))
+    orch.terminate_slice(sid)
+    k = next(k for k in range(orch.scenario.params.n_slices) if not orch.active[k] and k != adm.index)
+    orch.create_slice(sid, scenario_profile(orch.scenario, k))  # the operator's own slice, same id, another slot
+    for _ in range(adm.ends + 2):
+        orch.step()
+    assert sid in orch.records  # the former tenant's lifetime ended; the operator's slice stays
+    assert orch.records[sid].index == k
+
+
+def test_a_seeded_reset_keeps_an_operator_slice_that_reuses_a_released_tenant_id() -> None:
+    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=0)
+    assert orch.tenancy is not None
+    sid, adm = next(iter(orch.tenancy.live.items()))
+    orch.terminate_slice(sid)
+    k = next(k for k in range(orch.scenario.params.n_slices) if not orch.active[k] and k != adm.index)
+    orch.create_slice(sid, scenario_profile(orch.scenario, k))
+    orch.reset(seed=3)  # restarts the process: its own tenants go, the operator's slice stays
+    assert orch.records[sid].index == k
+
+
 def test_static_scenarios_have_no_process() -> None:
     assert Orchestrator.create("metro-v0", n_envs=1, seed=0).tenancy is None
     with pytest.raises(ConfigError, match="no arrivals section"):
@@ -159,6 +215,17 @@ def test_arrival_changes_are_validated() -> None:
         _with_arrivals(max_concurrent=0)
     with pytest.raises(ConfigError, match="no arrivals section"):
         scenarios.with_arrivals(scenarios.load("metro-v0"), max_concurrent=8)
+
+
+@pytest.mark.parametrize("field", ["rate_per_hour", "mean_lifetime_h"])
+def test_an_infinite_rate_or_lifetime_is_refused_naming_the_field(field: str) -> None:
+    # It was accepted, and the first Poisson draw failed with numpy's "lam value too large".
+    with pytest.raises(ConfigError, match=rf"arrivals\.{field}: Input should be a finite number"):
+        _with_arrivals(**{field: float("inf")})
+    data = scenarios.load("metro-dynamic-v0").spec.model_dump(mode="json")
+    data["arrivals"][field] = float("inf")  # as YAML's .inf
+    with pytest.raises(ConfigError, match=rf"arrivals\.{field}"):
+        scenarios.parse(data)
 
 
 def test_unknown_kind_in_the_mix_is_refused() -> None:

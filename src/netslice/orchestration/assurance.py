@@ -94,6 +94,7 @@ class ServiceAssurance:
     _terms_of: SlaTargets | None = field(default=None, repr=False, compare=False)
     _terms: TermColumns = field(default=(), repr=False, compare=False)
     _all_active: bool = field(default=False, init=False, repr=False, compare=False)
+    _judged: NDArray[np.bool_] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._active = read_only(np.array(self._active, dtype=bool, copy=True))
@@ -114,6 +115,15 @@ class ServiceAssurance:
         """Whether every slice is provisioned (kept with :attr:`active`)."""
         return self._all_active
 
+    @property
+    def judged(self) -> NDArray[np.bool_] | None:
+        """``(n_slices,)`` the slices the last slot's KPIs belong to (read-only), ``None`` before the first slot.
+
+        A slice was provisioned during the last slot and has not been released since: a slice provisioned after
+        it (a new tenant of the slot, or of a slot that was empty) has no KPIs of its own until the next slot.
+        """
+        return self._judged
+
     def admit(self, k: int, targets: SlaTargets) -> None:
         """Slice ``k`` is provisioned, with the SLA targets ``targets`` (all slices' columns) from now on."""
         self._targets = targets
@@ -122,6 +132,10 @@ class ServiceAssurance:
     def release(self, k: int) -> None:
         """Slice ``k`` is no longer provisioned: it costs nothing from now on."""
         self._set_active(k, False)
+        if self._judged is not None and self._judged[k]:  # the last slot's KPIs are not the next tenant's
+            judged = self._judged.copy()
+            judged[k] = False
+            self._judged = read_only(judged)
 
     def _set_active(self, k: int, value: bool) -> None:
         active = self._active.copy()
@@ -156,6 +170,7 @@ class ServiceAssurance:
         if self.record_events:
             self._record_events(kpis, slot, cost, violating)
         self._violating = violating
+        self._judged = self._active  # read-only, replaced (never edited) when a slice comes or goes
         return cost
 
     def _record_events(self, kpis: Kpis, slot: int, cost: FloatArray, violating: NDArray[np.bool_]) -> None:

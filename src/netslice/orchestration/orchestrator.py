@@ -423,6 +423,7 @@ class Orchestrator:
     def _restart_tenancy(self, seed: int) -> None:
         """Terminate the request process's live slices and start it again from ``seed`` (a seeded reset)."""
         assert self.tenancy is not None
+        self.tenancy.forget(self.records)  # an operator's slice that took a released tenant's id stays
         for sid in list(self.tenancy.live):
             if sid in self.records:
                 self.terminate_slice(sid)

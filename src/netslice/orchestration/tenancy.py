@@ -39,7 +39,7 @@ import numpy as np
 from netslice.errors import AdmissionError, ConfigError
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.schema import ArrivalsSpec
-from netslice.orchestration.lifecycle import scenario_profile
+from netslice.orchestration.lifecycle import SliceRecord, scenario_profile
 
 if TYPE_CHECKING:
     from netslice.orchestration.orchestrator import Orchestrator
@@ -157,6 +157,9 @@ class Tenancy:
         k = free[0]
         self._serial += 1
         sid = f"{kind}-{self._serial}"
+        while sid in orch.records:  # an operator's slice (e.g. created over the NRM) already has that id
+            self._serial += 1
+            sid = f"{kind}-{self._serial}"
         try:
             orch.create_slice(sid, scenario_profile(orch.scenario, k))
         except AdmissionError:
@@ -167,7 +170,12 @@ class Tenancy:
         self.history.append(adm)
         self.counts["admitted"] += 1
 
-    def forget(self, slice_ids: Mapping[str, object]) -> None:
-        """Drop live tenants that were terminated from outside (e.g. through the NRM) and are not in ``slice_ids``."""
-        for sid in [s for s in self.live if s not in slice_ids]:
+    def forget(self, records: Mapping[str, SliceRecord]) -> None:
+        """Drop live tenants that were terminated from outside (e.g. through the NRM).
+
+        A tenant is gone when ``records`` (the orchestrator's, by slice id) no longer holds its id, or holds it for
+        another slot: an operator released it and created a slice of their own under the same id, which the
+        process must not terminate when the former tenant's lifetime ends.
+        """
+        for sid in [s for s, adm in self.live.items() if s not in records or records[s].index != adm.index]:
             del self.live[sid]

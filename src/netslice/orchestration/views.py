@@ -249,13 +249,20 @@ def kpi_record(orch: Orchestrator, k: int, env: int = 0) -> SliceKpiRecord:
     """The slice's KPI record for the last slot (TS 28.552/28.554 names and units).
 
     Raises:
-        NotFoundError: no slot has run since the last reset.
+        NotFoundError: no slot has run since the last reset, or the slice was provisioned after the last slot
+            (the slot's KPIs are not its own: another slice's, or nobody's).
     """
     kpis = orch.observation().kpis
     if kpis is None:
         raise NotFoundError("kpis: no slot has run since the last reset")
     p = orch.scenario.params
     slice_id = next((sid for sid, r in orch.records.items() if r.index == k), p.slice_names[k])
+    judged = orch.assurance.judged
+    if judged is not None and not judged[k]:
+        raise NotFoundError(
+            f"kpis: NetworkSlice={slice_id} was provisioned after the last slot; its first KPI record comes with "
+            "the next slot"
+        )
     prb_ul, prb_dl = p.ran.prb.sum(axis=1)
     values = {
         "DRB.UEThpDl": kpis.thp_dl_kbps[env, k],

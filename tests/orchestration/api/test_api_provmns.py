@@ -55,6 +55,20 @@ def test_administrative_state_is_recorded(api: Any) -> None:
     assert api.get(f"{NS}=mar").json()["attributes"]["administrativeState"] == "LOCKED"
 
 
+def test_a_slice_provisioned_again_under_the_same_id_starts_unlocked(api: Any) -> None:
+    # A request process (metro-dynamic-v0) or a seeded reset releases a slice and admits a new one under the same
+    # id without the API: the new slice showed the released one's administrativeState.
+    body = api.network_slice("mar", dLLatency=500)
+    body["attributes"]["administrativeState"] = "LOCKED"
+    assert api.put(f"{NS}=mar", body).status_code == 200
+    profile = api.orch.records["mar"].profile
+    api.orch.terminate_slice("mar")
+    api.orch.create_slice("mar", profile)
+    assert api.get(f"{NS}=mar").json()["attributes"]["administrativeState"] == "UNLOCKED"
+    assert api.put(f"{NS}=mar", body).status_code == 200
+    assert api.get(f"{NS}=mar").json()["attributes"]["administrativeState"] == "LOCKED"
+
+
 def test_conditional_put(api: Any, unchanged: Any) -> None:
     body = api.network_slice("mar", dLLatency=450)
     api.assert_error(api.put(f"{NS}=mar", body, headers={"If-None-Match": "*"}), 412, "ConflictError", "already exists")
@@ -204,6 +218,20 @@ def test_kpis_name_the_network_slice_id(api: Any) -> None:
     assert api.put(f"{NS}=ar1", api.network_slice("ar1", dLLatency=450)).status_code == 201
     assert api.post("/ai/v1/slots").status_code == 200
     assert api.get(f"{NS}=ar1/kpis").json()["measObjDn"] == "SubNetwork=netslice,NetworkSlice=ar1"
+
+
+def test_kpis_of_a_slice_provisioned_after_the_last_slot_are_not_the_former_tenants(api: Any) -> None:
+    # ar1 takes mar's S-NSSAI after a slot: its KPI record was mar's measurements of that slot, under ar1's name.
+    assert api.post("/ai/v1/slots").status_code == 200
+    assert api.get(f"{NS}=mar/kpis").status_code == 200
+    assert api.delete(f"{NS}=mar").status_code == 204
+    assert api.put(f"{NS}=ar1", api.network_slice("ar1", dLLatency=450)).status_code == 201
+    api.assert_error(api.get(f"{NS}=ar1/kpis"), 404, "NotFoundError", "NetworkSlice=ar1 was provisioned after the last")
+    assert api.get(f"{NS}=video/kpis").status_code == 200  # the others' records stay
+    assert api.put(f"{NS}=video", api.network_slice("video", snssai="video", dLLatency=900)).status_code == 200
+    assert api.get(f"{NS}=video/kpis").status_code == 200  # a modified slice keeps its record
+    assert api.post("/ai/v1/slots").status_code == 200
+    assert api.get(f"{NS}=ar1/kpis").status_code == 200
 
 
 # ----------------------------------------------------------------------------------- RRMPolicyRatio

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
@@ -35,15 +36,43 @@ def new_agent(cfg: PPOConfig, n_obs: int, n_act: int, n_costs: int = 0) -> Actor
 
 
 class PPOPolicy:
-    """A trained PPO agent as a :class:`~netslice.intelligence.policies.base.Policy` (deterministic mean)."""
+    """A trained PPO agent as a :class:`~netslice.intelligence.policies.base.Policy` (deterministic mean).
 
-    def __init__(self, agent: ActorCritic, obs_rms: RunningMeanStd | None) -> None:
+    Args:
+        agent: the actor-critic.
+        obs_rms: its observation statistics (``None``: observations are not normalised).
+        scenario: the scenario it was trained on, where known (named by errors).
+        agents: the run's ``--agents`` mode, where known (named by errors).
+    """
+
+    def __init__(
+        self, agent: ActorCritic, obs_rms: RunningMeanStd | None, *, scenario: str | None = None,
+        agents: str | None = None,
+    ) -> None:  # fmt: skip
         self.agent = agent
         self.obs_rms = obs_rms
+        self.scenario = scenario
+        self.agents = agents
 
     def act(self, obs: NDArray[np.floating]) -> FloatArray:
-        """Mean action for a batch of flat observations."""
+        """Mean action for a batch of flat observations.
+
+        Raises:
+            ConfigError: the observations are not of the size the agent was trained on (another scenario's env).
+        """
         o = np.asarray(obs, dtype=np.float64)
+        if o.ndim == 0 or o.shape[-1] != self.agent.n_obs:
+            got = "a scalar" if o.ndim == 0 else f"{o.shape[-1]} values"
+            where = f" on {self.scenario}" if self.scenario else ""
+            hint = (
+                "a run of per-slice agents: evaluate it as per-slice:PATH"
+                if self.agents == "per-slice"
+                else "a scenario other than the one it was trained on?"
+            )
+            raise ConfigError(
+                f"policy: the agent was trained{where} with observations of {self.agent.n_obs} values and actions "
+                f"of {self.agent.n_act}, got observations of {got} ({hint})"
+            )
         x = self.obs_rms.normalize(o) if self.obs_rms is not None else o
         with torch.no_grad():
             mean = self.agent.mean(torch.as_tensor(x, dtype=torch.float32))
@@ -74,4 +103,10 @@ class PPOPolicy:
             agent = new_agent(cfg, int(data["n_obs"]), int(data["n_act"]), int(data.get("n_costs", 0)))
             agent.load_state_dict(data["agent"])
             rms = RunningMeanStd.from_state_dict(data["obs_rms"]) if data.get("obs_rms") else None
-        return cls(agent, rms)
+        run = data.get("run_config")
+        run = run if isinstance(run, dict) else {}
+        scenario, agents = run.get("scenario"), run.get("agents")
+        return cls(
+            agent, rms, scenario=scenario if isinstance(scenario, str) else None,
+            agents=agents if isinstance(agents, str) else None,
+        )  # fmt: skip

@@ -25,8 +25,10 @@ Card (one network; K slices; agents ``ran_edge``, ``transport``, ``core``):
   the coming slot; ``reliability`` ``(K,)`` its reliability target (NaN: no term); ``usage`` its domains'
   usage (order DOMAINS); ``action_clipped``, ``action_clip``; with ``"penalized"`` also ``reward_usage``.
 * Budgets start each episode at the fixed split. The nominal shares are each domain's latency at the
-  slice's admission, from the orchestrator's slice records (an in-process orchestrator), or ``shares``, or
-  else a quarter per domain.
+  slice's admission, from the orchestrator's slice records (an in-process orchestrator) of the slices live
+  when the episode starts (read again at every ``reset``: with slices that come and go, a seeded reset
+  restarts the request process, so the same seed gives the same shares), or ``shares``, or else a quarter
+  per domain.
 * Episode end: every agent is truncated after ``slots_per_episode`` slots (default the scenario's day;
   ``None``: never). ``agents`` is then empty.
 * :meth:`DomainParallelEnv.state`: the single-agent flat observation (for centralised critics).
@@ -156,8 +158,11 @@ class DomainParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # Parallel
         else:
             sc = scenarios.load(scenario) if isinstance(scenario, str) else scenario
         self.targets = SlaTargets.from_spec(sc.spec)
+        self._requirement = E2eRequirement.from_scenario(sc)
+        self._config = config
+        self._design = shares is None  # the nominal shares follow the slice records (see reset)
         nominal = design_shares(self.orch, self.n_slices) if shares is None else shares
-        self.decomposer = SlaDecomposer.create(E2eRequirement.from_scenario(sc), nominal, config)
+        self.decomposer = SlaDecomposer.create(self._requirement, nominal, config)
         self.possible_agents: list[str] = list(GROUPS)
         self.agents: list[str] = []
         self._obs_spaces = {g: layout.observation_space(g, self.n_slices) for g in GROUPS}
@@ -187,6 +192,12 @@ class DomainParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # Parallel
     ) -> tuple[dict[str, Float32Array], dict[str, dict[str, Any]]]:
         """Start a new episode at the fixed split (``seed`` re-seeds the simulator; ``options`` is unused)."""
         self._last = self.orch.reset(seed=seed)
+        if self._design and isinstance(self.orch, Orchestrator):
+            # The slices live now (a seeded reset restarts a request process) set the nominal split, not the ones
+            # live when the env was built: otherwise two envs reset with the same seed could split differently.
+            self.decomposer = SlaDecomposer.create(
+                self._requirement, design_shares(self.orch, self.n_slices), self._config
+            )
         self._t = 0
         self._usage = np.zeros_like(self._usage)
         self._budgets = self.decomposer.initial(1)

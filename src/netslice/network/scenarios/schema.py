@@ -238,8 +238,11 @@ class ArrivalsSpec(Strict):
     layer's tenancy process).
     """
 
-    rate_per_hour: Pos = Field(description="slice requests per hour per network (Poisson)")
-    mean_lifetime_h: Pos = Field(description="mean lifetime of an admitted slice in hours (exponential)")
+    # Finite: an infinite rate or lifetime has no Poisson draw (numpy's "lam value too large").
+    rate_per_hour: Pos = Field(allow_inf_nan=False, description="slice requests per hour per network (Poisson)")
+    mean_lifetime_h: Pos = Field(
+        allow_inf_nan=False, description="mean lifetime of an admitted slice in hours (exponential)"
+    )
     max_concurrent: int = Field(ge=1, description="most slices live at once; requests beyond are rejected")
     mix: dict[str, Annotated[float, Field(gt=0)]] = Field(
         min_length=1, description="relative frequency of each slice kind among requests"

@@ -20,6 +20,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from netslice.errors import NotFoundError
 from netslice.orchestration.api.errors import ApiError
 from netslice.orchestration.api.metrics import ApiMetrics
+from netslice.orchestration.lifecycle import SliceRecord
 from netslice.orchestration.nrm import AdministrativeState
 from netslice.orchestration.orchestrator import Orchestrator
 
@@ -38,6 +39,7 @@ class ApiContext:
         metrics: the app's Prometheus registry and instruments.
         admin_state: ``administrativeState`` of each NetworkSlice, as last set through the API
             (slices provisioned at start-up are UNLOCKED). netslice records it and does not act on it.
+            Read it with :meth:`administrative_state`, set it with :meth:`set_administrative_state`.
     """
 
     orchestrator: Orchestrator
@@ -45,6 +47,33 @@ class ApiContext:
     token: str
     metrics: ApiMetrics
     admin_state: dict[str, AdministrativeState] = field(default_factory=dict)
+    # The slice record each state was set for: a slice released and provisioned again under the same id (by a
+    # request process, a seeded reset, or outside the API) is another slice, which starts UNLOCKED.
+    _admin_of: dict[str, SliceRecord] = field(default_factory=dict, repr=False)
+
+    def administrative_state(self, slice_id: str) -> AdministrativeState:
+        """The NetworkSlice's ``administrativeState``: as set through the API for this very slice, else UNLOCKED.
+
+        Call while holding the lock.
+        """
+        record = self.orchestrator.records.get(slice_id)
+        if record is None or self._admin_of.get(slice_id) is not record:
+            return AdministrativeState.UNLOCKED
+        return self.admin_state.get(slice_id, AdministrativeState.UNLOCKED)
+
+    def set_administrative_state(self, slice_id: str, state: AdministrativeState) -> None:
+        """Record the ``administrativeState`` a request set on a provisioned slice (call while holding the lock)."""
+        records = self.orchestrator.records
+        for gone in [sid for sid in self.admin_state if sid not in records]:  # released since: forget them
+            self.admin_state.pop(gone, None)
+            self._admin_of.pop(gone, None)
+        self.admin_state[slice_id] = state
+        self._admin_of[slice_id] = records[slice_id]
+
+    def forget_administrative_state(self, slice_id: str) -> None:
+        """Forget a released slice's ``administrativeState``."""
+        self.admin_state.pop(slice_id, None)
+        self._admin_of.pop(slice_id, None)
 
     def check_token(self, authorization: str | None) -> None:
         """Check an ``Authorization`` header value (``None``: no header) against the token.

@@ -47,7 +47,6 @@ from netslice.orchestration.api.patch import apply_patch
 from netslice.orchestration.api.schemas import ANY_ROUTE, WRITE, NetworkSliceOut, error_responses
 from netslice.orchestration.enforcement import DomainFault
 from netslice.orchestration.nrm import (
-    AdministrativeState,
     ComputeAllocation,
     ComputeDomain,
     NetworkSlice,
@@ -189,7 +188,7 @@ def _created(status: int, content: Any, location: str) -> JSONResponse:
 def slice_document(ctx: ApiContext, slice_id: str) -> dict[str, Any]:
     """The writable NetworkSlice document ``{id, objectClass, attributes}`` (what PUT takes, PATCH edits)."""
     record = ctx.orchestrator.records[slice_id]
-    state = ctx.admin_state.get(slice_id, AdministrativeState.UNLOCKED)
+    state = ctx.administrative_state(slice_id)
     return {
         "id": slice_id,
         "objectClass": NetworkSlice.OBJECT_CLASS,
@@ -286,7 +285,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
                 orch.modify_slice(slice_id, profile)
             else:
                 orch.create_slice(slice_id, profile)
-            ctx.admin_state[slice_id] = body.attributes.administrative_state
+            ctx.set_administrative_state(slice_id, body.attributes.administrative_state)
             return _created(200 if exists else 201, slice_view(ctx, slice_id), f"NetworkSlice={slice_id}")
 
     @router.get(
@@ -316,7 +315,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
             profile = _single_profile(ns)
             if profile != orch.records[slice_id].profile:
                 orch.modify_slice(slice_id, profile)
-            ctx.admin_state[slice_id] = ns.attributes.administrative_state
+            ctx.set_administrative_state(slice_id, ns.attributes.administrative_state)
             return JSONResponse(slice_view(ctx, slice_id))
 
     @router.delete(
@@ -329,7 +328,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
     def delete_slice(slice_id: str) -> Response:
         with lock:
             orch.terminate_slice(slice_id)
-            ctx.admin_state.pop(slice_id, None)
+            ctx.forget_administrative_state(slice_id)
         return Response(status_code=204)
 
     @router.get(

@@ -24,15 +24,16 @@ STATIC = [name for name in scenarios.available() if _static(name)]
 DYNAMIC = [name for name in scenarios.available() if not _static(name)]
 
 
-# PettingZoo's test assumes a terminated agent never comes back within an episode; in a scenario whose slices come
-# and go, a slot's agent does when the slot is re-admitted (test_dynamic_scenario_agents_follow_the_slices).
-@pytest.mark.parametrize("scenario", STATIC)
+@pytest.mark.parametrize("scenario", STATIC + DYNAMIC)
 def test_parallel_api(scenario: str) -> None:
     env = SliceParallelEnv(scenario, seed=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         parallel_api_test(env, num_cycles=100)  # crosses the end of the testbed's 24-slot episode
-    assert [str(w.message) for w in caught] == []
+    messages = [str(w.message) for w in caught]
+    if scenario in DYNAMIC:  # most of a slot's possible successors never arrive in an episode
+        messages = [m for m in messages if not m.startswith("No agents present but not all possible_agents")]
+    assert messages == []
 
 
 def test_agents_spaces_and_episode_end() -> None:
@@ -116,41 +117,59 @@ def test_agents_leave_and_join_with_the_orchestrators_lifecycle() -> None:
     assert "slice_urllc" not in rewards
     orch.create_slice("urllc-2", scenario_profile(orch.scenario, 1))
     obs, rewards, terminations, truncations, infos = env.step({a: cols[a] for a in env.agents})
-    # a newly provisioned slice appears in the next observation dict, with reward 0 and not done
-    assert "slice_urllc" in obs
-    assert obs["slice_urllc"] in env.observation_space("slice_urllc")
-    assert rewards["slice_urllc"] == 0.0
-    assert not terminations["slice_urllc"]
-    assert not truncations["slice_urllc"]
-    assert "slice_urllc" in env.agents
+    # a newly provisioned slice appears in the next observation dict, with reward 0 and not done, under a new id:
+    # a terminated agent never comes back (the id is added to possible_agents, a static scenario listing none)
+    assert "slice_urllc" not in obs
+    assert "slice_urllc#1" in obs
+    assert env.possible_agents[-1] == "slice_urllc#1"
+    assert obs["slice_urllc#1"] in env.observation_space("slice_urllc#1")
+    assert rewards["slice_urllc#1"] == 0.0
+    assert not terminations["slice_urllc#1"]
+    assert not truncations["slice_urllc#1"]
+    assert "slice_urllc#1" in env.agents
     # it ran that slot on the allocation its admission put in force (not starved)
-    assert obs["slice_urllc"][ALLOC_START : ALLOC_START + 7].any()
-    obs, rewards, terminations, _, _ = env.step(cols)
-    assert rewards["slice_urllc"] < 0.0
-    assert not terminations["slice_urllc"]
+    assert obs["slice_urllc#1"][ALLOC_START : ALLOC_START + 7].any()
+    cols["slice_urllc#1"] = cols["slice_urllc"]
+    obs, rewards, terminations, _, _ = env.step({a: cols[a] for a in env.agents})
+    assert rewards["slice_urllc#1"] < 0.0
+    assert not terminations["slice_urllc#1"]
+    # a new episode starts from the slot ids again
+    env.reset(seed=0)
+    assert all("#" not in a for a in env.agents)
+
+
+def _slot(env: SliceParallelEnv, agent: str) -> int:
+    """The slice slot an agent id stands for (``slice_<name>`` or ``slice_<name>#<n>``)."""
+    return env.spaces.slices.index(agent.split("#")[0].removeprefix("slice_"))
 
 
 @pytest.mark.parametrize("scenario", DYNAMIC)
 def test_dynamic_scenario_agents_follow_the_slices(scenario: str) -> None:
     env = SliceParallelEnv(scenario, seed=0, slots_per_episode=96)
+    assert len(env.possible_agents) == len(set(env.possible_agents)) == env.n_slices * 97  # each slot's 96 successors
     obs, infos = env.reset(seed=0)
     assert set(obs) == set(infos) == set(env.agents)
-    assert env.agents == [a for k, a in enumerate(env.possible_agents) if env.orch.observation().active[k]]
+    active = env.orch.observation().active
+    assert sorted(_slot(env, a) for a in env.agents) == [k for k in range(env.n_slices) if active[k]]
     joined = left = 0
+    finished: set[str] = set()
     for _ in range(96):
         before = set(env.agents)
         obs, rewards, terminations, truncations, infos = env.step({a: np.full(7, 0.2, np.float32) for a in before})
         active = env.orch.observation().active
-        present = {a for k, a in enumerate(env.possible_agents) if active[k]}
         assert set(obs) == set(rewards) == set(terminations) == set(truncations) == set(infos)
         assert before <= set(obs)
-        assert set(obs) - before <= present
+        assert all(active[_slot(env, a)] for a in set(obs) - before)
+        assert not (set(obs) - before) & finished  # a terminated agent never comes back
+        finished |= {a for a, t in terminations.items() if t}
         left += sum(terminations.values())
         joined += len(set(obs) - before)
         if not env.agents:
             break
-        assert set(env.agents) <= present
+        assert sorted(_slot(env, a) for a in env.agents) == [k for k in range(env.n_slices) if active[k]]
+        assert set(env.agents) <= set(env.possible_agents)
         assert all(o in env.observation_space(a) for a, o in obs.items())
         assert all(not terminations[a] for a in env.agents)
     assert joined > 0
     assert left > 0
+    assert any("#" in a for a in finished | set(env.agents))  # some slot had a second tenant

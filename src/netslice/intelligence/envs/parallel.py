@@ -20,17 +20,21 @@ Card (one network; K slices; agent ids ``slice_<name>`` in slice order):
   also ``reward_usage``.
 * Episode end: every agent is truncated after ``slots_per_episode`` slots (default the scenario's
   day; ``None``: never); ``agents`` is then empty.
-* Slices that come and go: ``agents`` follows ``Observation.active`` (``possible_agents`` is every
-  slot's agent). A slice released through the orchestrator's lifecycle (``terminate_slice``, or a
-  departure during a slot) is ``terminated`` at the step that sees it gone (reward 0 if it did not
-  run that slot) and leaves ``agents``; a slice provisioned since (``create_slice``, or an
-  arrival) appears in the next observation dict, with reward 0 and ``terminated``/``truncated``
-  False at that step. Until its agent acts, a newly provisioned slice runs on the allocation its
-  admission put in force. Its first observation reads 0 in its own block (the slot's KPIs are not
-  its own), and absent slices count in nobody's totals. A slot whose slice is released and
-  re-admitted within one episode brings its agent id back (PettingZoo's API test assumes that a
-  terminated agent stays gone; it holds for the static scenarios); with an in-process orchestrator a
-  new tenant of a slot (a different slice id) ends the former one's agent and joins at the next step.
+* Slices that come and go: ``agents`` follows ``Observation.active``. A slice released through the
+  orchestrator's lifecycle (``terminate_slice``, or a departure during a slot) is ``terminated`` at
+  the step that sees it gone (reward 0 if it did not run that slot) and leaves ``agents``; a slice
+  provisioned since (``create_slice``, or an arrival) appears in the next observation dict, with
+  reward 0 and ``terminated``/``truncated`` False at that step. Until its agent acts, a newly
+  provisioned slice runs on the allocation its admission put in force. Its first observation reads
+  0 in its own block (the slot's KPIs are not its own), and absent slices count in nobody's totals.
+  A terminated agent never comes back (PettingZoo's and RLlib's rule): the first slice of a slot in
+  an episode is ``slice_<name>``, each later one ``slice_<name>#<n>`` (n = 1, 2, ...), and with an
+  in-process orchestrator a new tenant of a slot (a different slice id) ends the former one's agent
+  and joins under its new id in the same step. ``possible_agents`` lists every id an episode can
+  produce: for a scenario with an ``arrivals`` section, ``slots_per_episode`` later tenants per slot
+  (at most one per slot and step); for one without, the slot ids alone. An id beyond that (a static
+  scenario's slice released and re-created through the lifecycle, or an episode without an end) is
+  added to ``possible_agents`` when it first appears.
 * Rendering: ``render_mode="ansi"`` or ``"rgb_array"``, the network as in :mod:`.render`.
 * :meth:`SliceParallelEnv.state`: the single-agent flat observation (for centralised critics).
 """
@@ -45,7 +49,7 @@ from gymnasium.error import ResetNeeded
 from numpy.typing import NDArray
 from pettingzoo import ParallelEnv  # type: ignore[import-untyped]  # pettingzoo ships no py.typed
 
-from netslice.errors import InvalidAllocationError
+from netslice.errors import InvalidAllocationError, NetsliceError
 from netslice.intelligence.envs import render as rendering
 from netslice.intelligence.envs.connection import AgentApi
 from netslice.intelligence.envs.features import (
@@ -62,6 +66,7 @@ from netslice.intelligence.envs.options import (
     EpisodeLength,
     clip_action,
 )
+from netslice.network import scenarios
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.agent_api import Observation
@@ -115,17 +120,19 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
             slots_per_episode=slots_per_episode, max_episode_steps=max_episode_steps, render_mode=render_mode,
             reward=reward, cost_penalty=cost_penalty,
         )  # fmt: skip
-        self.possible_agents: list[str] = [f"slice_{name}" for name in self.spaces.slices]
+        self._slot_ids = [f"slice_{name}" for name in self.spaces.slices]
+        later = range(1, (self.slots_per_episode or 0) + 1) if self._comes_and_goes() else range(0)
+        self.possible_agents: list[str] = self._slot_ids + [f"{a}#{n}" for n in later for a in self._slot_ids]
+        self._known = set(self.possible_agents)
         self.agents: list[str] = []
         g = self.encoder.observation_space()
         low = np.concatenate([g.low[:N_SLICE_FEATURES], g.low[-2:], np.zeros(N_RESOURCES, dtype=np.float32)])
         high = np.concatenate(
             [g.high[:N_SLICE_FEATURES], g.high[-2:], np.full(N_RESOURCES, max(self.n_slices - 1, 1), np.float32)]
         )
-        self._obs_spaces = {a: spaces.Box(low=low, high=high, dtype=np.float32) for a in self.possible_agents}
-        self._act_spaces = {
-            a: spaces.Box(low=0.0, high=1.0, shape=(N_RESOURCES,), dtype=np.float32) for a in self.possible_agents
-        }
+        self._obs_space = spaces.Box(low=low, high=high, dtype=np.float32)  # every agent's (the same object)
+        self._act_space = spaces.Box(low=0.0, high=1.0, shape=(N_RESOURCES,), dtype=np.float32)
+        self._tenure = np.zeros(self.n_slices, dtype=np.int64)  # per slot: how many of its agents ended this episode
         self.state_space = g
         self._t = 0
         self._last: Observation | None = None
@@ -133,12 +140,47 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         self._tenants_seen: tuple[str | None, ...] = (None,) * self.n_slices  # who the last observation showed
 
     def observation_space(self, agent: str) -> spaces.Box:
-        """Observation space of ``agent`` (the same object on every call)."""
-        return self._obs_spaces[agent]
+        """Observation space of ``agent`` (the same object on every call, for every agent).
+
+        Raises:
+            KeyError: ``agent`` is not one of ``possible_agents``.
+        """
+        self._check_agent(agent)
+        return self._obs_space
 
     def action_space(self, agent: str) -> spaces.Box:
-        """Action space of ``agent`` (the same object on every call)."""
-        return self._act_spaces[agent]
+        """Action space of ``agent`` (the same object on every call, for every agent).
+
+        Raises:
+            KeyError: ``agent`` is not one of ``possible_agents``.
+        """
+        self._check_agent(agent)
+        return self._act_space
+
+    def _check_agent(self, agent: str) -> None:
+        if agent not in self._known:
+            raise KeyError(f"agent {agent!r}: not one of this env's possible_agents")
+
+    def _comes_and_goes(self) -> bool:
+        """Whether the orchestrator's scenario has slices that arrive and leave (an ``arrivals`` section)."""
+        if isinstance(self.orch, Orchestrator):
+            return self.orch.scenario.spec.arrivals is not None
+        try:  # a client: the scenario the server runs, by its registered name
+            return scenarios.load(self.spaces.scenario).spec.arrivals is not None
+        except NetsliceError:
+            return False
+
+    def _ids(self) -> list[str]:
+        """The agent id of each slot's current (or next) slice: ``slice_<name>``, then ``slice_<name>#<n>``."""
+        return [a if n == 0 else f"{a}#{n}" for a, n in zip(self._slot_ids, self._tenure.tolist(), strict=True)]
+
+    def _register(self, agents: list[str]) -> list[str]:
+        """``agents``, each added to ``possible_agents`` if it was not there (see the module card)."""
+        for a in agents:
+            if a not in self._known:
+                self.possible_agents.append(a)
+                self._known.add(a)
+        return agents
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -147,11 +189,13 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         self._last = self.orch.reset(seed=seed)
         self._t = 0
         self._usage = np.zeros_like(self._usage)
+        self._tenure[:] = 0
         present = np.asarray(self._last.active, dtype=bool)
         self._tenants_seen = self._tenants(present)
-        self.agents = [a for k, a in enumerate(self.possible_agents) if present[k]]
+        ids = self._ids()
+        self.agents = self._register([a for k, a in enumerate(ids) if present[k]])
         obs = self._agent_obs(self._last, present)
-        return {a: obs[a] for a in self.agents}, {a: {} for a in self.agents}
+        return {ids[k]: obs[k] for k in range(self.n_slices) if present[k]}, {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[
         dict[str, Float32Array], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict[str, Any]]
@@ -166,7 +210,8 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         if joined.any():  # provisioned since the last observation: the allocation its admission put in force
             alloc[:, joined] = self._in_force(alloc)[:, joined]
         clip = np.zeros(self.n_slices)
-        for k, agent in enumerate(self.possible_agents):
+        ids = self._ids()  # each slot's agent as the last observation named it
+        for k, agent in enumerate(ids):
             if agent in actions:
                 column = np.asarray(actions[agent], dtype=np.float64)
                 if column.size != N_RESOURCES:
@@ -194,26 +239,30 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
             rewards = rewards - self.cost_penalty * cost
         slice_usage = np.where(live_sample, np.asarray(result.kpis.slice_usage, dtype=np.float64)[0], 0.0)  # (4, K)
         acting = set(self.agents)
-        ended = {a for k, a in enumerate(self.possible_agents) if a in acting and not (now[k] and kept[k] and own[k])}
-        newcomers = [a for k, a in enumerate(self.possible_agents) if now[k] and a not in acting]
-        obs = self._agent_obs(result.observation, now, now & ~kept)
-        out_agents = [a for a in self.possible_agents if a in acting or a in newcomers]
-        out_rewards = {a: float(rewards[k]) if a in acting else 0.0 for k, a in enumerate(self.possible_agents)
-                       if a in out_agents}  # fmt: skip
+        ends = np.array([a in acting and not (now[k] and kept[k] and own[k]) for k, a in enumerate(ids)])
+        self._tenure += ends  # an ended agent's slot takes its next slice under a new id
+        next_ids = self._ids()
+        obs_k = self._agent_obs(result.observation, now, now & ~kept)
+        # (agent, slot, acted): the agents that acted, in slot order, then the slices that joined.
+        out = [(a, k, True) for k, a in enumerate(ids) if a in acting]
+        joined_ids = self._register([a for k, a in enumerate(next_ids) if now[k] and a not in acting])
+        out += [(a, next_ids.index(a), False) for a in joined_ids]
+        obs = {a: obs_k[k] for a, k, _ in out}
+        out_rewards = {a: float(rewards[k]) if acted else 0.0 for a, k, acted in out}
         infos: dict[str, dict[str, Any]] = {
             a: {"cost": float(cost[k]), "cost_raw": float(cost_raw[k]),
                 "usage": slice_usage[:, k].copy(), "action_clipped": bool(clip[k] > 0.0),
-                "action_clip": float(clip[k])} if a in acting else {}
-            for k, a in enumerate(self.possible_agents) if a in out_agents
+                "action_clip": float(clip[k])} if acted else {}
+            for a, k, acted in out
         }  # fmt: skip
         if self.reward_kind != "usage":
-            for k, a in enumerate(self.possible_agents):
-                if a in acting:
+            for a, k, acted in out:
+                if acted:
                     infos[a]["reward_usage"] = float(usage_rewards[k])
-        terminations = {a: a in ended for a in out_agents}
-        truncations = dict.fromkeys(out_agents, done)
-        self.agents = [] if done else [a for a in out_agents if a not in ended]
-        return {a: obs[a] for a in out_agents}, out_rewards, terminations, truncations, infos
+        terminations = {a: acted and bool(ends[k]) for a, k, acted in out}
+        truncations = {a: done for a, _, _ in out}
+        self.agents = [] if done else [a for a, _, _ in out if not terminations[a]]
+        return obs, out_rewards, terminations, truncations, infos
 
     def state(self) -> Float32Array:
         """The global state: the single-agent flat observation of :mod:`.features`."""
@@ -235,8 +284,8 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
 
     def _agent_obs(
         self, obs: Observation, present: NDArray[np.bool_] | None = None, fresh: NDArray[np.bool_] | None = None
-    ) -> dict[str, Float32Array]:
-        """Each agent's observation (see the module card; absent slices read 0 and count in nobody's totals)."""
+    ) -> list[Float32Array]:
+        """Each slot's agent observation (see the module card; absent slices read 0 and count in nobody's totals)."""
         per_slice = self.encoder.slice_features(obs)[0]  # (K, 14)
         if present is not None:
             valid = present if fresh is None else present & ~fresh
@@ -246,13 +295,13 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         alloc = per_slice[:, ALLOC_START : ALLOC_START + N_RESOURCES]  # (K, 7)
         others = alloc.sum(axis=0)[None, :] - alloc  # (K, 7)
         high = float(max(self.n_slices - 1, 1))
-        out = {}
-        for k, agent in enumerate(self.possible_agents):
+        out = []
+        for k in range(self.n_slices):
             if present is not None and not present[k]:
-                out[agent] = np.zeros(N_AGENT_FEATURES, dtype=np.float32)
+                out.append(np.zeros(N_AGENT_FEATURES, dtype=np.float32))
                 continue
             vec = np.concatenate([per_slice[k], time, np.clip(others[k], 0.0, high)])
-            out[agent] = vec.astype(np.float32)
+            out.append(vec.astype(np.float32))
         return out
 
     def _live_active(self) -> NDArray[np.bool_]:

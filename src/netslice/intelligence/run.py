@@ -30,6 +30,8 @@ from netslice.errors import ConfigError
 from netslice.intelligence import plots, shielding, tables
 from netslice.intelligence.agents.collector import Collector
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
+from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.slice_shield import SliceShield
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
@@ -183,9 +185,13 @@ def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path, collector: 
     if collector is not None:
         return PPO(cfg.ppo, None, run_dir, run_config=cfg.record(), safety=cfg.safety, warm=cfg.warm,
                    collector=collector)  # fmt: skip
-    if cfg.agents == "per-slice":  # one sub-env per (network, slice); RunConfig refuses switching here
+    if cfg.agents == "per-slice":  # one sub-env per (network, slice); the shield judges each network whole
         slice_envs = SliceAgentsVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights))
-        return PPO(cfg.ppo, slice_envs, run_dir, run_config=cfg.record(), safety=cfg.safety, warm=cfg.warm)
+        slice_shield = (
+            SliceShield(shielding.build_shield(cfg, scenario, slice_envs), slice_envs) if cfg.safety.switching else None
+        )
+        return PPO(cfg.ppo, slice_envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=slice_shield,
+                   warm=cfg.warm)  # fmt: skip
     envs = SliceVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
                           include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
     shield = shielding.build_shield(cfg, scenario, envs) if cfg.safety.switching else None
@@ -241,8 +247,9 @@ def train(
         if resumed:
             console.print(f"resumed from {ppo.checkpoint_path} at update {ppo.update}/{ppo.n_updates}")
         cfg.save(run_dir)
-        if shield is not None and not resumed:
-            pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=ppo.policy() if cfg.warm.enabled else None)
+        if shield is not None and not resumed:  # per-slice agents: their network-level shield, on networks alike
+            network_shield = shield.shield if isinstance(shield, SliceShield) else shield
+            pre = shielding.pretrain(network_shield, cfg, sc, run_dir, warm=ppo.policy() if cfg.warm.enabled else None)
             console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
                           f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
                           f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",
@@ -280,7 +287,7 @@ def train(
                              steps_per_s=round(sum(sps) / len(sps), 1) if sps else None, **shield_info,
                              **workers)  # fmt: skip
     policies: dict[str, AnyPolicy] = {"ppo": SharedSlicePolicy(ppo.policy(), "ppo") if per_slice else ppo.policy()}
-    if shield is not None:
+    if isinstance(shield, TrainingShield):  # per-slice agents: the slice agent alone (no SharedSlicePolicy shield)
         policies["ppo+switching"] = shield.switching_policy(ppo.policy(), name="ppo+switching")
     policies.update({name: make_policy(name, sc, cfg.weights) for name in baselines})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,

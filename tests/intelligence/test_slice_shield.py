@@ -4,6 +4,7 @@ columns), each slice agent's sample is judged as designed, and forced switching 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +16,17 @@ from netslice.errors import ConfigError
 from netslice.intelligence.agents.ppo import PPO, PPOConfig
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield_config import ShieldConfig
+from netslice.intelligence.agents.shield_data import collect
 from netslice.intelligence.agents.slice_shield import SliceShield
+from netslice.intelligence.agents.switched_samples import usage_reward_change
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
+from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.run import TRAINING_FILE, build_learner
 from netslice.intelligence.run_config import RunConfig
 from netslice.intelligence.shielding import build_shield
 from netslice.network.scenarios import load
+from netslice.network.scenarios.sla import SlaTargets
 
 SCENARIO = "metro-dynamic-v0"  # slices come and go: some slots are empty at the start
 SMALL = ShieldConfig(members=2, hidden=(8,), learn_steps=1, batch_size=32, explore_rate=0.0)
@@ -80,7 +85,7 @@ def test_a_switched_network_plays_the_baselines_columns_for_its_live_slices_only
     np.testing.assert_array_equal(margin[:, ~live[0]], -1.0)  # an empty slot has no SLA: never a violation
 
 
-@pytest.mark.parametrize("mode", ["keep", "exclude", "keep-played"])
+@pytest.mark.parametrize("mode", ["keep", "own-usage", "exclude", "keep-played"])
 def test_each_slice_agents_sample_of_a_switched_network_is_judged_as_designed(mode: str) -> None:
     envs, shield = _shield(2)
     k = envs.n_slices
@@ -96,7 +101,16 @@ def test_each_slice_agents_sample_of_a_switched_network_is_judged_as_designed(mo
     verdict = shield.judge(mode, info)
     mask = np.asarray(info["cost_mask"])
     assert verdict.cost.shape == mask.shape
-    assert verdict.reward_change is None
+    if mode == "own-usage":  # each agent earns its own column's usage: the network's change, split by slice
+        assert verdict.reward_change is not None
+        _, agents, base, _, _ = shield._last()
+        whole = usage_reward_change(envs, agents[:1], base[:1], np.array([True, False]))
+        assert verdict.reward_change[:k].sum() == pytest.approx(whole[0])
+        assert (verdict.reward_change[:k][~live[0]] == 0.0).all()
+        assert (verdict.reward_change[:k][live[0]] < 0.0).any()  # 0.3 everywhere uses more than the baseline
+        np.testing.assert_array_equal(verdict.reward_change[k:], 0.0)  # network 1 was not switched
+    else:
+        assert verdict.reward_change is None
 
     def sub(net: int, slot: int) -> int:
         return net * k + slot
@@ -118,6 +132,19 @@ def test_each_slice_agents_sample_of_a_switched_network_is_judged_as_designed(mo
         np.testing.assert_array_equal(verdict.rate, (as_played > 0.0).astype(float))
     with pytest.raises(ValueError, match="per-slice agents support"):
         shield.judge("corrected", info)
+
+
+def test_the_pretraining_data_read_an_empty_slot_as_no_sla() -> None:
+    sc = load(SCENARIO)
+    envs = SliceVectorEnv(2, sc, seed=0, include_kpis=True)
+    rule = RuleBasedPolicy.from_scenario(sc)
+    data = collect(
+        replace(SMALL, pretrain_slots=6), rule, envs, 0, np.random.default_rng(0), SlaTargets.from_spec(sc.spec)
+    )
+    assert (~envs.orch.active).any()  # some slots empty
+    # an empty slot's KPIs (no throughput) would read as a violation; its margin is -1, and "violates" is the cost's
+    np.testing.assert_array_equal(data["margin"] > 0.0, data["cost"] > 0.0)
+    assert (data["margin"] == -1.0).any()
 
 
 def test_forced_switching_learns_at_the_baselines_violations_on_every_live_slice_slot(tmp_path: Path) -> None:
@@ -151,6 +178,7 @@ def test_forced_switching_learns_at_the_baselines_violations_on_every_live_slice
 def test_per_slice_switching_configuration_and_a_tiny_cli_run(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="switched_samples: per-slice agents support"):
         RunConfig(agents="per-slice", safety=SafetyConfig(switching=True, switched_samples="corrected"))
+    RunConfig(agents="per-slice", safety=SafetyConfig(switching=True, switched_samples="own-usage"))
     cfg = RunConfig(scenario=SCENARIO, agents="per-slice", n_envs=2, safety=SafetyConfig(switching=True))
     assert isinstance(build_learner(cfg, load(SCENARIO), tmp_path / "built").shield, SliceShield)
     run = tmp_path / "run"

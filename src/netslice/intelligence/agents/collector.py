@@ -17,7 +17,9 @@ return the moments of the raw observations they saw (:attr:`Collected.obs_moment
 Envs whose info carries ``cost_mask`` (``(n, K)`` bool: which cost columns are live; the per-slice agents of
 :mod:`~netslice.intelligence.envs.slice_agents`, whose columns are service kinds) name their columns with
 ``envs.cost_names``; a sample with no live column (an empty slice slot) is left out of the policy loss
-(``buf.in_loss``), and ``J_C`` is each column's violation rate over its live entries only.
+(``buf.in_loss``), and ``J_C`` is each column's violation rate over its live entries only. Their shield is a
+:class:`~.slice_shield.SliceShield`: it judges and switches whole networks, learns from the networks as played, and
+judges each slice agent's sample (:meth:`~.slice_shield.SliceShield.judge`).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ from netslice.intelligence.agents.safety_config import PER_SLICE_SWITCHED
 from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.shield_data import live_margin
-from netslice.intelligence.agents.switched_samples import Judged, judge
+from netslice.intelligence.agents.switched_samples import Judged, judge, usage_reward_change
 from netslice.network.allocation import N_RESOURCES
 
 FloatArray = NDArray[np.float64]
@@ -137,8 +137,17 @@ class SliceShield:
             raise ValueError(f"switched_samples: per-slice agents support {', '.join(map(repr, PER_SLICE_SWITCHED))}, "
                              f"got {mode!r}")  # fmt: skip
         _, agents, played, _, switched = self._last()
-        net = judge(mode, self.shield, self.envs, self._network_cost(info), switched, agents, played)
+        net_mode = "keep" if mode == "own-usage" else mode  # the usage: per slice below, not per network
+        net = judge(net_mode, self.shield, self.envs, self._network_cost(info), switched, agents, played)
         mask = np.asarray(info["cost_mask"], dtype=bool)  # (n K, kinds): the sub-env's live kind column
+        change = None
+        if mode == "own-usage":  # each agent's own column's usage reward instead of the baseline column's
+            per_slice = np.zeros((self.n, self.k))
+            if switched.any():
+                per_slice[switched] = usage_reward_change(
+                    self.envs, agents[switched], played[switched], switched, per_slice=True
+                )  # fmt: skip
+            change = np.where(mask.any(axis=1), per_slice.reshape(-1), 0.0)
 
         def spread(x: FloatArray) -> FloatArray:  # (n, K) per slice -> (n K, kinds), in the live kind column
             out: FloatArray = np.where(mask, np.asarray(x).reshape(-1)[:, None], 0.0)
@@ -146,7 +155,7 @@ class SliceShield:
 
         in_loss = None if net.in_loss is None else np.repeat(net.in_loss, self.k)
         rate = None if net.rate is None else spread(net.rate)
-        return Judged(spread(net.violation), spread(net.cost), None, in_loss, rate)
+        return Judged(spread(net.violation), spread(net.cost), change, in_loss, rate)
 
     # ------------------------------------------------------------------------------------ the shield's own
 

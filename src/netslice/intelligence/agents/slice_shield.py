@@ -25,16 +25,27 @@ per-slice switch would be cheaper in usage (the other slices keep their own colu
 
 How switched samples are judged (``SafetyConfig.switched_samples``; :mod:`.switched_samples` has the table):
 
-* ``keep`` (default): each slice agent of a switched network keeps its sample; it earns its slice's usage as
-  played (the baseline's column) and is judged by the shield's switch statistic of *its own* column, clipped to
-  [0, 1] (the per-slice evaluator scores each slice apart): the agent whose column was predicted to violate is
-  charged a violation, the others in the network only the baseline's usage.
+* ``keep`` (the default of ``SafetyConfig``): each slice agent of a switched network keeps its sample; it earns
+  its slice's usage as played (the baseline's column) and is judged by the shield's switch statistic of *its own*
+  column, clipped to [0, 1] (the per-slice evaluator scores each slice apart): the agent whose column was
+  predicted to violate is charged a violation, the others in the network only the baseline's usage.
+* ``own-usage``: as ``keep``, but each agent earns the usage reward of its own column
+  (:func:`~.switched_samples.usage_reward_change` per slice; the slices' parts sum to the network's): the played
+  usage of a switched network is no one agent's doing, and under ``keep`` an agent that over-allocates (pushing
+  its neighbours towards a predicted violation, which switches the network) is paid the baseline's smaller column
+  instead of its own.
 * ``exclude``: every live slice agent of a switched network is left out of the policy loss.
 * ``keep-played``: as ``keep``, the multipliers stepping on the violations as played.
 
-The modes that credit an agent with its own column's usage (``own-usage``, ``corrected``, ``estimated``) are
-refused for per-slice agents (:class:`~netslice.intelligence.run_config.RunConfig`): measured not to help for the
-centralised agent, they are not carried over.
+Measured (metro-dynamic-v0, the per-slice benchmark's command plus ``--switching``, seed 0;
+``benchmarks/README.md``): every mode cuts the live slice-slots violated while learning from 0.91 % to 0.13-0.19 %,
+but no final agent alone beats the one trained without switching (0.0987 usage at 0.29 %): ``keep`` 0.294 at
+0.64 %, ``own-usage`` 0.300 at 0.51 % (the shield's predicted violations of switched slots wind the multipliers
+up), ``keep-played`` 0.185 at 1.05 %.
+
+``corrected`` and ``estimated`` (the evaluator's expectation heads) are refused for per-slice agents
+(:class:`~netslice.intelligence.run_config.RunConfig`): measured to fail for the centralised agent, they are not
+carried over.
 
 >>> import numpy as np
 >>> from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv

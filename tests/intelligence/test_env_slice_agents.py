@@ -300,8 +300,8 @@ def test_the_shared_policy_gives_absent_slices_nothing_and_acts_as_the_env_obser
 def test_per_slice_runs_train_evaluate_and_refuse_what_they_do_not_support(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="agents: must be one of"):
         RunConfig(agents="each")
-    with pytest.raises(ConfigError, match="agents: per-slice agents do not support baseline switching"):
-        RunConfig(agents="per-slice", safety=SafetyConfig(method="lagrangian", switching=True))
+    with pytest.raises(ConfigError, match="switched_samples: per-slice agents support"):
+        RunConfig(agents="per-slice", safety=SafetyConfig(switching=True, switched_samples="corrected"))
     with pytest.raises(ConfigError, match="agents: per-slice agents train in this process only"):
         RunConfig(agents="per-slice", workers=2, n_envs=2)
     cfg = RunConfig(scenario="metro-v0", agents="per-slice", n_envs=2,

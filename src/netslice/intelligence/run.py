@@ -33,6 +33,8 @@ from netslice.intelligence.agents.collector import Collector
 from netslice.intelligence.agents.domain_agents import DomainAgents
 from netslice.intelligence.agents.domain_policy import DomainPolicy
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
+from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.slice_shield import SliceShield
 from netslice.intelligence.envs.domain_vector import DomainVectorEnv, nominal_shares
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
@@ -195,9 +197,13 @@ def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path, collector: 
     if collector is not None:
         return PPO(cfg.ppo, None, run_dir, run_config=cfg.record(), safety=cfg.safety, warm=cfg.warm,
                    collector=collector)  # fmt: skip
-    if cfg.agents == "per-slice":  # one sub-env per (network, slice); RunConfig refuses switching here
+    if cfg.agents == "per-slice":  # one sub-env per (network, slice); the shield judges each network whole
         slice_envs = SliceAgentsVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights))
-        return PPO(cfg.ppo, slice_envs, run_dir, run_config=cfg.record(), safety=cfg.safety, warm=cfg.warm)
+        slice_shield = (
+            SliceShield(shielding.build_shield(cfg, scenario, slice_envs), slice_envs) if cfg.safety.switching else None
+        )
+        return PPO(cfg.ppo, slice_envs, run_dir, run_config=cfg.record(), safety=cfg.safety, shield=slice_shield,
+                   warm=cfg.warm)  # fmt: skip
     envs = SliceVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
                           include_kpis=shielding.needs_kpis(cfg))  # fmt: skip
     shield = shielding.build_shield(cfg, scenario, envs) if cfg.safety.switching else None
@@ -265,9 +271,11 @@ def train(
         if resumed:
             console.print(f"resumed from {learner.checkpoint_path} at update {learner.update}/{learner.n_updates}")
         cfg.save(run_dir)
-        if shield is not None and not resumed:
+        if shield is not None and not resumed:  # per-slice agents: their network-level shield, on networks alike
             assert isinstance(learner, PPO)  # only PPO trains behind a shield
-            pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=learner.policy() if cfg.warm.enabled else None)
+            network_shield = shield.shield if isinstance(shield, SliceShield) else shield
+            pre = shielding.pretrain(network_shield, cfg, sc, run_dir,
+                                     warm=learner.policy() if cfg.warm.enabled else None)  # fmt: skip
             console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
                           f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
                           f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",
@@ -311,7 +319,7 @@ def train(
         policies["per-domain"] = learner.policy()
     else:
         policies["ppo"] = SharedSlicePolicy(learner.policy(), "ppo") if cfg.agents == "per-slice" else learner.policy()
-    if shield is not None:
+    if isinstance(shield, TrainingShield):  # per-slice agents: the slice agent alone (no SharedSlicePolicy shield)
         assert isinstance(learner, PPO)
         policies["ppo+switching"] = shield.switching_policy(learner.policy(), name="ppo+switching")
     policies.update({name: make_policy(name, sc, cfg.weights) for name in baselines})

@@ -29,7 +29,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import netslice
 from netslice.errors import ConfigError
 from netslice.intelligence.agents.ppo_config import PPOConfig
-from netslice.intelligence.agents.safety_config import SafetyConfig
+from netslice.intelligence.agents.safety_config import PER_SLICE_SWITCHED, SafetyConfig
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.intelligence.decomposition import METHODS as DECOMPOSITIONS
@@ -128,11 +128,15 @@ class RunConfig:
 
     def _check_per_slice(self) -> None:
         """Refuse what per-slice agents do not support (each message names the field and what to use)."""
-        if self.safety.switching:
+        if self.safety.switching and self.safety.switched_samples not in PER_SLICE_SWITCHED:
             raise ConfigError(
-                "agents: per-slice agents do not support baseline switching (--switching): the shield filters a "
-                "whole network's allocation, a slice agent decides one column; use --agents central, or "
-                "--no-switching"
+                f"switched_samples: per-slice agents support {', '.join(map(repr, PER_SLICE_SWITCHED))} with "
+                f"--switching (see netslice.intelligence.agents.slice_shield), got {self.safety.switched_samples!r}"
+            )
+        if self.safety.switching and self.warm.enabled:
+            raise ConfigError(
+                "warm: per-slice agents with --switching pretrain their shield around the baseline; a warm start "
+                "is not supported with them (drop --warm-*, or --no-switching)"
             )
         if self.workers:
             raise ConfigError(

@@ -39,10 +39,15 @@ def needs_kpis(cfg: RunConfig) -> bool:
     return cfg.safety.switching and cfg.shield.target == "margin"
 
 
-def build_shield(cfg: RunConfig, scenario: Scenario, envs: SliceVectorEnv) -> TrainingShield:
-    """The run's shield: its settings, the scenario's rule-based policy, the envs' spaces and slices."""
-    n_obs = int(np.prod(envs.single_observation_space.shape or ()))
-    n_act = int(np.prod(envs.single_action_space.shape or ()))
+def build_shield(cfg: RunConfig, scenario: Scenario, envs: Any) -> TrainingShield:
+    """The run's shield: its settings, the scenario's rule-based policy, the spaces and slices of the envs' encoder.
+
+    ``envs``: the training envs, a :class:`~.envs.vector.SliceVectorEnv` or, for per-slice agents, a
+    :class:`~.envs.slice_agents.SliceAgentsVectorEnv` (its networks in the centralised layout; wrap the shield in a
+    :class:`~.agents.slice_shield.SliceShield`).
+    """
+    n_obs = int(np.prod(envs.encoder.observation_space().shape or ()))
+    n_act = int(np.prod(envs.encoder.action_space().shape or ()))
     return TrainingShield(
         cfg.shield, RuleBasedPolicy.from_scenario(scenario), n_obs, n_act, envs.encoder.slice_names,
         targets=SlaTargets.from_spec(scenario.spec),

@@ -17,7 +17,9 @@ return the moments of the raw observations they saw (:attr:`Collected.obs_moment
 Envs whose info carries ``cost_mask`` (``(n, K)`` bool: which cost columns are live; the per-slice agents of
 :mod:`~netslice.intelligence.envs.slice_agents`, whose columns are service kinds) name their columns with
 ``envs.cost_names``; a sample with no live column (an empty slice slot) is left out of the policy loss
-(``buf.in_loss``), and ``J_C`` is each column's violation rate over its live entries only.
+(``buf.in_loss``), and ``J_C`` is each column's violation rate over its live entries only. Their shield is a
+:class:`~.slice_shield.SliceShield`: it judges and switches whole networks, learns from the networks as played, and
+judges each slice agent's sample (:meth:`~.slice_shield.SliceShield.judge`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.rollout import Rollout
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.slice_shield import SliceShield
 from netslice.intelligence.agents.switched_samples import judge
 
 FloatArray = NDArray[np.float64]
@@ -124,7 +127,7 @@ class RolloutCollector:
             envs' reset and the noise unless ``seed`` is given).
         envs: the batched envs (SAME_STEP autoreset); reset here.
         safety: the constraint handling (its cost signal and switched-samples mode).
-        shield: the training shield, when switching.
+        shield: the training shield, when switching (a :class:`~.slice_shield.SliceShield` for per-slice agents).
         seed: the seed of the envs' reset and of the noise generator (default: ``cfg.seed``).
 
     Raises:
@@ -133,7 +136,7 @@ class RolloutCollector:
 
     def __init__(
         self, cfg: PPOConfig, envs: RolloutEnv, safety: SafetyConfig | None = None,
-        shield: TrainingShield | None = None, seed: int | None = None,
+        shield: TrainingShield | SliceShield | None = None, seed: int | None = None,
     ) -> None:  # fmt: skip
         mode = getattr(envs, "metadata", {}).get("autoreset_mode", AutoresetMode.SAME_STEP)
         if mode != AutoresetMode.SAME_STEP:  # the rollout bootstraps truncated episodes from the same step's info
@@ -220,10 +223,14 @@ class RolloutCollector:
             violated: FloatArray | None = None  # with a shield: the violation the agent's own action is judged by
             rated: FloatArray | None = None  # with a shield: the violation the multipliers' rate counts
             train_reward = np.asarray(reward, dtype=np.float64)
-            if shield is not None:
+            if isinstance(shield, SliceShield):  # per-slice agents: the networks as played, each agent's verdict
+                played.append(shield.record(info))
+                verdict = shield.judge(self.safety.switched_samples, info)
+            elif shield is not None:
                 margin = shield.margin(info) if shield.cfg.target == "margin" else None  # what its evaluator learns
                 played.append((np.asarray(self.obs), shares, cost, margin, switched))
                 verdict = judge(self.safety.switched_samples, shield, self.envs, cost, switched, own, shares)
+            if shield is not None:
                 judged, violated, rated = verdict.cost, verdict.violation, verdict.rate
                 if verdict.in_loss is not None:
                     buf.in_loss[t] = verdict.in_loss
@@ -250,9 +257,6 @@ class RolloutCollector:
             buf.done[t] = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
             mask = info.get("cost_mask")
             if mask is not None:  # per-slice agents: a sample without a live cost column is no slice's action
-                if shield is not None:
-                    raise ConfigError("envs: baseline switching does not support envs with cost masks (per-slice "
-                                      "agents)")  # fmt: skip
                 mask = np.asarray(mask, dtype=bool)
                 masked = True
                 buf.in_loss[t] &= mask.any(axis=1)
@@ -260,7 +264,8 @@ class RolloutCollector:
             if buf.cost is not None and signal is not None:
                 buf.cost[t] = signal
                 if mask is not None:
-                    live_violations += ((judged > 0.0) & mask).sum(axis=0)
+                    counted = (judged > 0.0) if violated is None else (violated if rated is None else rated)
+                    live_violations += np.where(mask, counted, 0.0).sum(axis=0)
                     live_count += mask.sum(axis=0)
                 else:
                     rate = (

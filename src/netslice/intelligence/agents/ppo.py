@@ -51,6 +51,7 @@ from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.agents.ppo_update import learn
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.slice_shield import SliceShield
 from netslice.intelligence.agents.training_ledger import TrainingLedger
 from netslice.intelligence.agents.warm_config import WarmStartConfig
 from netslice.intelligence.agents.warm_start import load_actor
@@ -111,11 +112,13 @@ class PPO:
     actor to start from, and the first updates that train the critics alone (:mod:`.warm_config`). The rollouts:
     ``envs`` (then a :class:`~.collector.RolloutCollector` in this process plays them, seeded with ``cfg.seed``), or
     ``collector`` (e.g. the Ray workers' :class:`~.distributed.RayCollector`; ``envs`` None, ``shield`` unused).
+    ``shield``: the training shield (a :class:`~.slice_shield.SliceShield` for per-slice agents' envs).
     """
 
     def __init__(
         self, cfg: PPOConfig, envs: RolloutEnv | None, run_dir: str | Path, run_config: dict[str, Any] | None = None,
-        safety: SafetyConfig | None = None, shield: TrainingShield | None = None, warm: WarmStartConfig | None = None,
+        safety: SafetyConfig | None = None, shield: TrainingShield | SliceShield | None = None,
+        warm: WarmStartConfig | None = None,
         collector: Collector | None = None,
     ) -> None:  # fmt: skip
         if (envs is None) == (collector is None):

@@ -26,6 +26,8 @@ METHODS = ("none", "lagrangian", "pid")
 COST_SIGNALS = ("indicator", "graded")
 #: How slots a shield switched to the baseline enter PPO's policy loss (see :class:`SafetyConfig`).
 SWITCHED_SAMPLES = ("keep", "exclude", "corrected", "own-usage", "estimated", "keep-played")
+#: The modes per-slice agents support (:mod:`.slice_shield`; the evaluator's expectation modes are not carried over).
+PER_SLICE_SWITCHED = ("keep", "own-usage", "exclude", "keep-played")
 
 
 def check_range(name: str, value: float, low: float, high: float = math.inf, high_open: bool = False) -> float:

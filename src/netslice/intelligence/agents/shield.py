@@ -164,8 +164,13 @@ class TrainingShield:
         self.last_expected = (p, cost)
         return mean, std
 
-    def filter(self, obs: NDArray[np.floating], action: NDArray[np.floating]) -> tuple[FloatArray, BoolArray]:
+    def filter(
+        self, obs: NDArray[np.floating], action: NDArray[np.floating], live: NDArray[np.bool_] | None = None
+    ) -> tuple[FloatArray, BoolArray]:
         """``(enforced (n, n_act) float64, switched (n,) bool)``: the baseline's rows where the rule fires.
+
+        ``live`` ``(n, K)``: the slices provisioned in the coming slot (None: all); an empty slot has no SLA to
+        violate, so its prediction neither switches nor judges (``last_score`` -inf, ``last_expected`` 0 there).
 
         Raises:
             ValueError: ``obs`` and ``action`` are not ``(n, n_obs)`` and ``(n, n_act)``.
@@ -175,6 +180,12 @@ class TrainingShield:
         if o.ndim != 2 or a.shape != (o.shape[0], self.n_act) or o.shape[1] != self.n_obs:
             raise ValueError(f"filter: obs {o.shape} and action {a.shape} must be (n, {self.n_obs}), (n, {self.n_act})")
         mean, std = self._scores(o, a)
+        if live is not None:
+            alive = np.asarray(live, dtype=bool)
+            mean, std = np.where(alive, mean, -np.inf), np.where(alive, std, 0.0)
+            if self.last_expected is not None:
+                p, cost = self.last_expected
+                self.last_expected = (np.where(alive, p, 0.0), np.where(alive, cost, 0.0))
         switched = switch_mask(mean, std, self.cfg.confidence_z)
         self.last_score = mean - self.cfg.confidence_z * std
         if self.cfg.explore_rate > 0.0:

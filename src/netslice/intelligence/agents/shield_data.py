@@ -52,6 +52,16 @@ def sla_margin(kpis: Kpis | Mapping[str, Any], targets: SlaTargets) -> FloatArra
     return sla.sla_margin(targets, Kpis(**kpis) if isinstance(kpis, Mapping) else kpis)
 
 
+def live_margin(margin: NDArray[np.floating], live: NDArray[np.bool_] | None) -> FloatArray:
+    """``margin`` ``(n, K)`` with -1 where the slice was not provisioned in the slot (``live`` False; None: all were).
+
+    A slot without a slice has no SLA in force (its cost is 0): it reads as a slice without SLA terms, whatever the
+    KPIs of the empty slot (zero throughput reads as a violation otherwise).
+    """
+    m = np.asarray(margin, dtype=np.float64)
+    return m if live is None else np.where(np.asarray(live, dtype=bool), m, -1.0)
+
+
 #: Pretraining row modes (``data["mode"]`` of :func:`collect`).
 BASELINE, RANDOM, LEVEL, PERTURBED = 0, 1, 2, 3
 #: Factor between the deep cuts (``[perturb_low, PERTURB_CUT]``) and the mild ones (``[PERTURB_CUT, perturb_high]``).
@@ -118,6 +128,8 @@ def collect(
     rows: dict[str, list[NDArray[Any]]] = {"obs": [], "action": [], "cost": [], "margin": [], "mode": []}
     for _ in range(cfg.pretrain_slots):
         action, mode = plan.actions(np.asarray(baseline.act(obs), dtype=np.float64))
+        live = getattr(getattr(envs, "orch", None), "active", None)  # the slices that run the slot
+        live = None if live is None else np.array(live, dtype=bool)
         next_obs, _, _, _, info = envs.step(action)
         rows["obs"].append(np.asarray(obs, dtype=np.float32))
         rows["action"].append(action)
@@ -126,7 +138,7 @@ def collect(
         if cfg.target == "margin":
             if "kpis" not in info or targets is None:
                 raise ValueError("pretrain: target='margin' needs envs created with include_kpis=True")
-            rows["margin"].append(sla_margin(info["kpis"], targets))
+            rows["margin"].append(live_margin(sla_margin(info["kpis"], targets), live))
         obs = next_obs
     return {k: np.concatenate(v) if v else np.empty(0) for k, v in rows.items()}
 

@@ -133,8 +133,9 @@ def judge(
 
 
 def usage_reward_change(
-    envs: Any, actions: NDArray[np.floating], instead: NDArray[np.floating], rows: BoolArray | None = None
-) -> FloatArray:
+    envs: Any, actions: NDArray[np.floating], instead: NDArray[np.floating], rows: BoolArray | None = None,
+    per_slice: bool = False,
+) -> FloatArray:  # fmt: skip
     """How much more usage reward ``actions`` would have earned than ``instead`` in the same slot, per env.
 
     Both go through the env's action path (clipped to the box, capacity enforcement by the orchestrator's
@@ -145,16 +146,19 @@ def usage_reward_change(
 
     Args:
         envs: the vector env (a :class:`~netslice.intelligence.envs.vector.SliceVectorEnv`: its ``orch``,
-            ``encoder``, ``num_envs`` and ``n_slices``).
-        actions: ``(m, n_act)`` flat actions.
+            ``encoder``, ``num_envs`` and ``n_slices``; or a per-slice agents' env, whose networks are its
+            ``n_networks``).
+        actions: ``(m, n_act)`` flat actions (networks' allocations, resource-major).
         instead: ``(m, n_act)`` the actions played.
-        rows: ``(n_envs,)`` which of the envs the ``m`` rows are (default: all, ``m == n_envs``).
+        rows: ``(n_networks,)`` which of the networks the ``m`` rows are (default: all, ``m == n_networks``).
+        per_slice: each slice's part of the change (the per-slice agents' reward, :meth:`~.features.Encoder.
+            slice_reward`; it sums to the network's).
 
     Returns:
-        ``(m,)`` reward of ``actions`` minus reward of ``instead``.
+        ``(m,)`` reward of ``actions`` minus reward of ``instead`` (``(m, K)`` with ``per_slice``).
     """
     orch = envs.orch
-    n, k = envs.num_envs, envs.n_slices
+    n, k = getattr(envs, "n_networks", envs.num_envs), envs.n_slices
     mask = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
 
     def enforced(a: NDArray[np.floating]) -> FloatArray:
@@ -166,5 +170,6 @@ def usage_reward_change(
 
     params = orch.scenario.params
     delta = (1.0 - params.enforce_fraction)[:, None] * (enforced(actions) - enforced(instead))
-    out: FloatArray = envs.encoder.reward(slice_usage(params, delta).sum(axis=-1))
+    usage = slice_usage(params, delta)
+    out: FloatArray = envs.encoder.slice_reward(usage) if per_slice else envs.encoder.reward(usage.sum(axis=-1))
     return out

@@ -35,6 +35,11 @@ Card::
   ``terminate_slice``) between or during steps; ``Observation.active`` says which are provisioned.
 * Seeding: as :mod:`.vector` (one generator for the batch).
 
+Baseline switching (:mod:`~netslice.intelligence.agents.slice_shield`) judges each network's allocation as the
+centralised agent's: :meth:`SliceAgentsVectorEnv.network_view` gives every network's observation in the
+centralised layout of :mod:`.features` (what :class:`~.vector.SliceVectorEnv` would return now) and which slices
+are provisioned in the coming slot; :attr:`~SliceAgentsVectorEnv.last_kpis` holds the KPIs of the slot just run.
+
 Who ran a slot is read from the orchestrator's ``active`` (and, for an in-process orchestrator, its slice
 records: which slice id holds a slot) before and after each slot; with a remote orchestrator a slot whose slice is
 terminated and replaced between the same two steps is not seen as a change of tenant.
@@ -66,6 +71,7 @@ from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES, SliceEnc
 from netslice.intelligence.envs.vector import _combined_seed, _masked
 from netslice.network import scenarios
 from netslice.network.allocation import N_RESOURCES
+from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
 from netslice.orchestration.agent_api import StepResult
@@ -137,6 +143,8 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         self._t = np.zeros(self.n_networks, dtype=np.int64)
         self._obs: Float32Array | None = None
         self._tenants_seen: tuple[str | None, ...] = (None,) * self.n_slices  # who the last observation showed
+        #: The KPIs of the slot just run, per network (None before the first step).
+        self.last_kpis: Kpis | None = None
 
     # ------------------------------------------------------------------------------------ layout
 
@@ -149,6 +157,26 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
     def max_episode_steps(self) -> int:
         """Slots per episode: :attr:`slots_per_episode`, or the scenario's day where that is ``None``."""
         return self.spaces.slots_per_episode if self.slots_per_episode is None else self.slots_per_episode
+
+    def network_view(self) -> tuple[Float32Array, BoolArray]:
+        """``(obs (n_networks, n_features), present (n_networks, K))``: the networks as a centralised agent sees them.
+
+        ``obs`` is the centralised encoding (:class:`~.features.Encoder`) of the orchestrator's latest observation,
+        without KPIs for a network whose episode just started (as :class:`~.vector.SliceVectorEnv` encodes it);
+        ``present``: the slices provisioned in the coming slot, the same in every network.
+
+        Raises:
+            ResetNeeded: before the first reset.
+        """
+        if self._obs is None:
+            raise ResetNeeded("network_view: call reset() first")
+        latest = self.orch.observation()
+        obs = self.encoder.encode(latest)
+        started = self._t == 0
+        if started.any():
+            obs = np.where(started[:, None], self.encoder.encode(replace(latest, kpis=None)), obs)
+        present = np.broadcast_to(self._live_active(), (self.n_networks, self.n_slices)).copy()
+        return obs, present
 
     def network_of(self, index: int) -> tuple[int, int]:
         """The ``(network, slot)`` of sub-env ``index``."""
@@ -195,6 +223,7 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         columns, clip = clip_action(flat.reshape(self.num_envs, N_RESOURCES))
         before = self._tenants(self._live_active())
         result = self.orch.step(np.ascontiguousarray(columns.reshape(n, k, N_RESOURCES).transpose(0, 2, 1)))
+        self.last_kpis = result.kpis
         self._t += 1
         now = np.asarray(result.observation.active, dtype=bool)
         after = self._tenants(now)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from netslice.errors import NetsliceError
+from netslice.errors import ConfigError, NetsliceError
 
 #: What to do about a bad checkpoint, appended to every :class:`CheckpointError` unless a caller gives its own.
 DEFAULT_HINT = "delete it, or rerun `netslice train` with --no-resume to start over"
@@ -204,3 +204,22 @@ def restoring(path: str | Path, hint: str = DEFAULT_HINT) -> Iterator[None]:
         raise CheckpointError(
             f"checkpoint {path}: its content does not fit this netslice run ({type(err).__name__}: {why[:160]}); {hint}"
         ) from None
+
+
+def run_checkpoint(path: str | Path, agents: str) -> Path:
+    """The ``checkpoint.pt`` of a run folder (or the file itself), which must exist.
+
+    Args:
+        path: a run folder of ``netslice train`` or its checkpoint file.
+        agents: the ``--agents`` mode the run is expected to have, named in the error.
+
+    Raises:
+        ConfigError: nothing there.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.exists():
+        raise ConfigError(f"policy: {str(path)!r} does not exist; give a run folder of `netslice train "
+                          f"--agents {agents}` or its checkpoint.pt")  # fmt: skip
+    return path

@@ -103,12 +103,7 @@ class DomainPolicy:
                 another number of slices than ``scenario`` has.
             CheckpointError: the file is not a usable checkpoint.
         """
-        path = Path(path)
-        if path.is_dir():
-            path = path / "checkpoint.pt"
-        if not path.exists():
-            raise ConfigError(f"policy: {str(path)!r} does not exist; give a run folder of `netslice train "
-                              "--agents per-domain` or its checkpoint.pt")  # fmt: skip
+        path = ckpt.run_checkpoint(path, "per-domain")
         data = ckpt.load_checkpoint(path, hint=EVAL_HINT)
         if data.get("kind") != KIND:
             raise ConfigError(f"policy: {str(path)!r} is not a run of per-domain agents (trained with --agents "

@@ -67,15 +67,10 @@ class SharedSlicePolicy:
             ConfigError: no checkpoint there, or it is not a per-slice agent (its observation size).
             CheckpointError: the file is not a usable PPO checkpoint.
         """
-        from netslice.intelligence.agents.policy import PPOPolicy  # torch, only when a checkpoint is loaded
+        from netslice.intelligence.agents.checkpoint import run_checkpoint  # torch, only when a checkpoint is loaded
+        from netslice.intelligence.agents.policy import PPOPolicy
 
-        path = Path(path)
-        if path.is_dir():
-            path = path / "checkpoint.pt"
-        if not path.exists():
-            raise ConfigError(f"policy: {str(path)!r} does not exist; give a run folder of `netslice train "
-                              "--agents per-slice` or its checkpoint.pt")  # fmt: skip
-        actor = PPOPolicy.load(path)
+        actor = PPOPolicy.load(run_checkpoint(path, "per-slice"))
         if (actor.agent.n_obs, actor.agent.n_act) != (N_AGENT_FEATURES, N_RESOURCES):
             raise ConfigError(
                 f"policy: {str(path)!r} was trained with {actor.agent.n_obs} observations and {actor.agent.n_act} "

@@ -9,6 +9,7 @@ import pytest
 
 from netslice.errors import ConfigError
 from netslice.network import scenarios
+from netslice.network.scenarios.schema import MAX_REQUESTS_PER_SLOT
 from netslice.orchestration.lifecycle import scenario_profile
 from netslice.orchestration.orchestrator import Orchestrator
 from netslice.orchestration.tenancy import Tenancy
@@ -226,6 +227,15 @@ def test_an_infinite_rate_or_lifetime_is_refused_naming_the_field(field: str) ->
     data["arrivals"][field] = float("inf")  # as YAML's .inf
     with pytest.raises(ConfigError, match=rf"arrivals\.{field}"):
         scenarios.parse(data)
+
+
+def test_a_request_rate_beyond_admission_control_is_refused_naming_the_field() -> None:
+    # 1e9 requests per hour were accepted and the first slot drew (and admitted) them one by one: a hang.
+    sc = scenarios.load("metro-dynamic-v0")
+    per_hour = MAX_REQUESTS_PER_SLOT * 3600.0 / sc.spec.slot_s
+    with pytest.raises(ConfigError, match=r"arrivals\.rate_per_hour: at most 1,000 slice requests per slot"):
+        _with_arrivals(rate_per_hour=1e9)
+    assert _with_arrivals(rate_per_hour=per_hour).spec.arrivals is not None  # the bound itself is allowed
 
 
 def test_unknown_kind_in_the_mix_is_refused() -> None:

@@ -229,6 +229,10 @@ class SliceSpec(Strict):
     initial_allocation: AllocationSpec
 
 
+#: The most slice requests per slot (on average) a scenario may ask for: each is admitted or rejected one by one.
+MAX_REQUESTS_PER_SLOT = 1000
+
+
 class ArrivalsSpec(Strict):
     """Slices that come and go: requests from a catalogue of the scenario's slice kinds.
 
@@ -291,6 +295,13 @@ class ScenarioSpec(Strict):
             unknown = sorted(set(self.arrivals.mix) - kinds)
             if unknown:
                 raise ValueError(f"arrivals.mix: {unknown} is not the kind of any slice (kinds: {sorted(kinds)})")
+            per_slot = self.arrivals.rate_per_hour * self.slot_s / 3600.0
+            if per_slot > MAX_REQUESTS_PER_SLOT:  # each request goes through admission control, one by one
+                raise ValueError(
+                    f"arrivals.rate_per_hour: at most {MAX_REQUESTS_PER_SLOT:,} slice requests per slot on average "
+                    f"({MAX_REQUESTS_PER_SLOT * 3600.0 / self.slot_s:,.0f} per hour with {self.slot_s:g} s slots), "
+                    f"got {per_slot:,.0f}"
+                )
         if self.transport.tree is None and not self.transport.links:
             raise ValueError("transport: give links, a tree, or both")
         return self

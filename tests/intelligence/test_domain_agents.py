@@ -93,7 +93,9 @@ def test_one_network_matches_the_parallel_env() -> None:
         for i, g in enumerate(GROUPS):
             assert rewards[0, i] == pytest.approx(rew_p[g], abs=1e-12)
             np.testing.assert_allclose(info["cost"][0, :, i], info_p[g]["cost"], atol=1e-12)
-            np.testing.assert_allclose(info["budget_ms"][0, :, i], info_p[g]["budget_ms"], atol=1e-12)
+            # no latency term: NaN in the learners' vector env, inf (no bound) in the PettingZoo env's infos
+            np.testing.assert_allclose(np.nan_to_num(info["budget_ms"][0, :, i], nan=np.inf), info_p[g]["budget_ms"],
+                                       atol=1e-12)  # fmt: skip
 
 
 def test_rewards_sum_to_the_central_reward() -> None:

@@ -22,8 +22,11 @@ Card (one network; K slices; agents ``ran_edge``, ``transport``, ``core``):
   for); ``cost_latency`` ``(K,)`` the latency part alone; ``cost_e2e`` ``(K,)`` the slices' end-to-end SLA
   cost clipped to [0, 1] (as ``info["cost"]`` of the single-agent envs); ``latency_ms`` ``(K,)`` its observed
   latency; ``budget_ms`` ``(K,)`` the budget the slot was judged against; ``next_budget_ms`` the budget of
-  the coming slot; ``reliability`` ``(K,)`` its reliability target (NaN: no term); ``usage`` its domains'
-  usage (order DOMAINS); ``action_clipped``, ``action_clip``; with ``"penalized"`` also ``reward_usage``.
+  the coming slot (``inf`` where a slice has no latency term: no bound); ``reliability`` ``(K,)`` its
+  reliability target (0 where a slice has no reliability term: any fraction meets it); ``usage`` its domains'
+  usage (order DOMAINS); ``action_clipped``, ``action_clip``; with ``"penalized"`` also ``reward_usage``. Every
+  info value is finite or ``inf`` (no NaN), so that equal episodes have equal infos
+  (``pettingzoo.test.parallel_seed_test`` compares them with ``==``).
 * Budgets start each episode at the fixed split. The nominal shares are each domain's latency at the
   slice's admission, from the orchestrator's slice records (an in-process orchestrator) of the slices live
   when the episode starts (read again at every ``reset``: with slices that come and go, a seeded reset
@@ -235,9 +238,9 @@ class DomainParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # Parallel
                 "cost_latency": self._local[0, :, g].copy(),
                 "cost_e2e": e2e.copy(),
                 "latency_ms": observed[0, :, g].copy(),
-                "budget_ms": in_force.budgets_ms[0, :, g].copy(),
-                "next_budget_ms": self._budgets.budgets_ms[0, :, g].copy(),
-                "reliability": reliability[:, g].copy(),
+                "budget_ms": np.nan_to_num(in_force.budgets_ms[0, :, g], nan=np.inf),  # NaN: no latency term
+                "next_budget_ms": np.nan_to_num(self._budgets.budgets_ms[0, :, g], nan=np.inf),
+                "reliability": np.nan_to_num(reliability[:, g], nan=0.0),  # NaN: no reliability term
                 "usage": usage[MEMBERSHIP[:, g] > 0.0].copy(),
                 "action_clipped": clips.get(group, 0.0) > 0.0,
                 "action_clip": clips.get(group, 0.0),

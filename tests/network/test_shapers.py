@@ -88,9 +88,9 @@ def test_transport_shaper_at_low_load_is_line_time_plus_link_delay() -> None:
     assert float(plain.delay[0, 1, 0, 0]) > 0.05e-3 + unit / 1e6  # a link of the share's rate serialises at 1 Mbit/s
 
 
-def _edge(period_s: float, work_ms: float = 1.5) -> tuple[EdgeParams, object]:
+def _edge(period_s: float, work_ms: float = 1.5, buffer_jobs: float = 1e6) -> tuple[EdgeParams, object]:
     params = EdgeParams(cores=np.array([2.0]), site_of_slice=np.zeros(1, dtype=np.int64), site_names=("e",),
-                        buffer_jobs=1e6, cfs_period_s=period_s)  # fmt: skip
+                        buffer_jobs=buffer_jobs, cfs_period_s=period_s)  # fmt: skip
     return params, edge_service_params(EdgeModel(work_ms))
 
 
@@ -112,11 +112,15 @@ def test_cfs_service_time_of_a_request_beyond_one_periods_quota() -> None:
 
 def test_cfs_leaves_whole_core_quotas_alone() -> None:
     service = _edge(0.1)[1]
-    share, lam, q0 = np.array([[0.75]]), np.array([[500.0]]), np.zeros((1, 1))
-    with_cfs = edge_step(_edge(0.1)[0], share, lam, service, q0, 1.0)  # type: ignore[arg-type]
-    without = edge_step(_edge(0.0)[0], share, lam, service, q0, 1.0)  # type: ignore[arg-type]
-    np.testing.assert_allclose(with_cfs.delay, without.delay, rtol=1e-9)
-    np.testing.assert_allclose(with_cfs.var, without.var, rtol=1e-8)
+    share = np.array([[0.75]])
+    # 1.5 cores of servers: below capacity, and overloaded with a full buffer of 100 requests (a shaper's delay
+    # would be capped at the buffer's drain time there; a whole-core quota keeps the stage's own delay)
+    for lam, q0, buffer in ((500.0, 0.0, 1e6), (1500.0, 100.0, 100.0)):
+        args = (share, np.array([[lam]]), service, np.full((1, 1), q0), 1.0)
+        with_cfs = edge_step(_edge(0.1, buffer_jobs=buffer)[0], *args)  # type: ignore[arg-type]
+        without = edge_step(_edge(0.0, buffer_jobs=buffer)[0], *args)  # type: ignore[arg-type]
+        np.testing.assert_allclose(with_cfs.delay, without.delay, rtol=1e-9)
+        np.testing.assert_allclose(with_cfs.var, without.var, rtol=1e-8)
 
 
 def _shaped_scenario() -> scenarios.Scenario:

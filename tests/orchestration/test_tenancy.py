@@ -181,26 +181,31 @@ def test_an_operator_slice_holding_the_next_tenant_id_does_not_stop_the_process(
     assert set(orch.tenancy.live) <= set(orch.records)
 
 
-def test_an_operator_slice_reusing_a_released_tenant_id_is_not_terminated_by_the_process() -> None:
+def _operator_reuses_a_tenant_id() -> tuple[Orchestrator, str, int, int]:
+    """A tenant released by the operator, whose id the operator's own slice takes on another free slot.
+
+    Returns:
+        ``(orchestrator, slice id, the operator's slot, the clock at which the tenant's lifetime would have ended)``.
+    """
     orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=0)
     assert orch.tenancy is not None
     sid, adm = next(iter(orch.tenancy.live.items()))
     orch.terminate_slice(sid)
     k = next(k for k in range(orch.scenario.params.n_slices) if not orch.active[k] and k != adm.index)
     orch.create_slice(sid, scenario_profile(orch.scenario, k))  # the operator's own slice, same id, another slot
-    for _ in range(adm.ends + 2):
+    return orch, sid, k, adm.ends
+
+
+def test_an_operator_slice_reusing_a_released_tenant_id_is_not_terminated_by_the_process() -> None:
+    orch, sid, k, ends = _operator_reuses_a_tenant_id()
+    for _ in range(ends + 2):
         orch.step()
     assert sid in orch.records  # the former tenant's lifetime ended; the operator's slice stays
     assert orch.records[sid].index == k
 
 
 def test_a_seeded_reset_keeps_an_operator_slice_that_reuses_a_released_tenant_id() -> None:
-    orch = Orchestrator.create("metro-dynamic-v0", n_envs=1, seed=0)
-    assert orch.tenancy is not None
-    sid, adm = next(iter(orch.tenancy.live.items()))
-    orch.terminate_slice(sid)
-    k = next(k for k in range(orch.scenario.params.n_slices) if not orch.active[k] and k != adm.index)
-    orch.create_slice(sid, scenario_profile(orch.scenario, k))
+    orch, sid, k, _ = _operator_reuses_a_tenant_id()
     orch.reset(seed=3)  # restarts the process: its own tenants go, the operator's slice stays
     assert orch.records[sid].index == k
 

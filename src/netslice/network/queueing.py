@@ -300,14 +300,15 @@ def open_stage(
     if shaper is None:
         delay = np.minimum(fixed_delay + sojourn + qbar / mu_total, MAX_DELAY_S)
     else:  # a shaper's FIFO holds no job longer than its buffer takes to drain
-        shaped, shaped_var = shaped_sojourn(wq, service, rho, *shaper)
-        unshaped = np.asarray(shaper[1]) + shaper[0] <= 0.0  # no bucket, no line: the stage itself
-        sojourn, var = np.where(unshaped, sojourn, np.minimum(shaped, MAX_DELAY_S)), np.where(unshaped, var, shaped_var)
-        cap = shaper[0] + np.asarray(buffer) / mu_total
-        queued = np.minimum(sojourn + qbar / mu_total, cap)
+        line, allowance = shaper
+        shaped, shaped_var = shaped_sojourn(wq, service, rho, line, allowance)
+        cap = line + np.asarray(buffer) / mu_total
+        queued = np.minimum(np.minimum(shaped, MAX_DELAY_S) + qbar / mu_total, cap)
         # A delay between the line time and the cap has at most (cap - mean)(mean - line) variance (Bhatia-Davis).
-        var = np.minimum(var, np.maximum((cap - queued) * (queued - shaper[0]), 0.0))
-        delay = np.minimum(fixed_delay + queued, MAX_DELAY_S)
+        shaped_var = np.minimum(shaped_var, np.maximum((cap - queued) * (queued - line), 0.0))
+        unshaped = np.asarray(allowance) + line <= 0.0  # no bucket, no line: the stage itself, as without a shaper
+        var = np.where(unshaped, var, shaped_var)
+        delay = np.minimum(fixed_delay + np.where(unshaped, sojourn + qbar / mu_total, queued), MAX_DELAY_S)
     offered = np.maximum(lam * slot_s, 1e-12)
     lost = np.minimum(drops / offered, 1.0)
     deferred = np.maximum(q1 - np.minimum(q0, buffer), 0.0) / offered

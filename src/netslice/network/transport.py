@@ -14,8 +14,8 @@ With ``burst_bits > 0`` a slice's share is a token-bucket shaper on the link ins
 (an HTB class, an SDN meter): a transfer unit that finds tokens leaves after its serialisation at the link's
 full rate; otherwise it waits as in the G/G/1 stage at the share's rate, less the bucket's allowance
 ``burst_bits / (share x capacity)`` (:func:`netslice.network.queueing.shaped_sojourn`). The emulated transport
-(:mod:`netslice.network.emulation.transport`) is such a shaper; :mod:`netslice.network.emulation.calibration`
-fits ``burst_bits`` to it.
+(:mod:`netslice.network.emulation.transport`) is such a shaper, with a configured bucket;
+:mod:`netslice.network.emulation.calibration` fits the rest of the model to it.
 
 Internal layout: link arrays are ``(n_envs, 2, n_slices, n_links)`` and path arrays
 ``(n_envs, 2, n_slices, n_cells)``, so routing is one matrix product with the incidence matrix.

@@ -245,8 +245,9 @@ class SliceParallelEnv(ParallelEnv, EnvCore):  # type: ignore[misc]  # ParallelE
         obs_k = self._agent_obs(result.observation, now, now & ~kept)
         # (agent, slot, acted): the agents that acted, in slot order, then the slices that joined.
         out = [(a, k, True) for k, a in enumerate(ids) if a in acting]
-        joined_ids = self._register([a for k, a in enumerate(next_ids) if now[k] and a not in acting])
-        out += [(a, next_ids.index(a), False) for a in joined_ids]
+        joined = [(a, k) for k, a in enumerate(next_ids) if now[k] and a not in acting]
+        self._register([a for a, _ in joined])
+        out += [(a, k, False) for a, k in joined]
         obs = {a: obs_k[k] for a, k, _ in out}
         out_rewards = {a: float(rewards[k]) if acted else 0.0 for a, k, acted in out}
         infos: dict[str, dict[str, Any]] = {

@@ -265,12 +265,11 @@ def reanalyse(study: dict[str, Any]) -> dict[str, Any]:
 
 def error_table(
     study: dict[str, Any], part: str, subset: str = "median_held_out"
-) -> list[tuple[str, float, float, float | None]]:
+) -> list[tuple[str, float, float, float]]:
     """Rows ``(kpi, median relative error before, after, shaped)`` of one part (``"transport"`` or ``"edge"``).
 
     ``after`` is the calibrated model of a slice as a link of its own rate (a slowed CPU); ``shaped`` the calibrated
-    token-bucket shaper (CFS quota) model, None in a study written before it existed.
+    token-bucket shaper (CFS quota) model.
     """
-    before, after = study[part]["before"][subset], study[part]["after"][subset]
-    shaped = study[part].get("shaped", {}).get(subset, {})
-    return [(k, before[k], after[k], shaped.get(k)) for k in before]
+    before, after, shaped = (study[part][model][subset] for model in ("before", "after", "shaped"))
+    return [(k, before[k], after[k], shaped[k]) for k in before]

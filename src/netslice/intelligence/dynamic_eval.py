@@ -35,6 +35,7 @@ from netslice.intelligence.policies.base import (
     ModelPolicy,
     Policy,
     allocation_for,
+    bind_policy,
     reset_policy,
 )
 from netslice.network.scenarios import Scenario
@@ -119,6 +120,7 @@ def evaluate_dynamic(
     live_counts: list[int] = []
     # (slice_id, n_envs) bool: met in any of the first ready_slots slots; met in slot ready_slots; slots lived
     started: dict[str, tuple[NDArray[np.bool_], NDArray[np.bool_], int]] = {}
+    bind_policy(policy, orch)
     reset_policy(policy)
     for t in range(total):
         if t > 0 and t % per_day == 0:

@@ -27,7 +27,14 @@ from numpy.typing import NDArray
 
 from netslice.intelligence.envs.features import flatten_allocation
 from netslice.intelligence.envs.vector import SliceVectorEnv
-from netslice.intelligence.policies.base import AnyPolicy, ContextPolicy, ModelPolicy, allocation_for, reset_policy
+from netslice.intelligence.policies.base import (
+    AnyPolicy,
+    ContextPolicy,
+    ModelPolicy,
+    allocation_for,
+    bind_policy,
+    reset_policy,
+)
 from netslice.network.allocation import DOMAINS
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Orchestrator
@@ -111,6 +118,7 @@ def evaluate(
     orch = envs.orch
     assert isinstance(orch, Orchestrator), "evaluate builds its envs in-process"
     obs, _ = envs.reset(seed=seed)
+    bind_policy(policy, orch)
     reset_policy(policy)
     slices = tuple(orch.spaces().slices)
     steps = days * envs.max_episode_steps

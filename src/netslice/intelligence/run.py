@@ -40,7 +40,7 @@ from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.evaluate import EvalResult, compare, evaluate, write_json
 from netslice.intelligence.policies.base import AnyPolicy
-from netslice.intelligence.policies.forecast import DEFAULT_QUANTILE, ForecastPlanner
+from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
@@ -85,11 +85,7 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
     if spec == "rule":
         return RuleBasedPolicy.from_scenario(scenario)
     if spec == "forecast" or spec.startswith("forecast:"):
-        q = spec.partition(":")[2]
-        try:
-            return ForecastPlanner.create(float(q) if q else DEFAULT_QUANTILE, weights)
-        except ValueError:
-            raise ConfigError(f"policy: forecast quantile must be a number in (0, 1), got {q!r}") from None
+        return ForecastPlanner.from_spec(spec, weights)
     if spec == "oracle":
         return Oracle.create(weights)
     if spec.startswith(PER_SLICE_PREFIX):

@@ -133,6 +133,11 @@ class RunConfig:
                 f"switched_samples: per-slice agents support {', '.join(map(repr, PER_SLICE_SWITCHED))} with "
                 f"--switching (see netslice.intelligence.agents.slice_shield), got {self.safety.switched_samples!r}"
             )
+        if self.safety.switching and self.shield.baseline != "rule":
+            raise ConfigError(
+                f"shield_baseline: per-slice agents' shield switches to the rule-based policy only (a planner would "
+                f"plan for every slot of a dynamic network, live or not), got {self.shield.baseline!r}"
+            )
         if self.safety.switching and self.warm.enabled:
             raise ConfigError(
                 "warm: per-slice agents with --switching pretrain their shield around the baseline; a warm start "

@@ -1,8 +1,11 @@
 """Baseline switching in the jobs: a run's training shield, its offline pretraining, a trained agent behind it.
 
-The shield (:class:`~netslice.intelligence.agents.shield.TrainingShield`) enforces the scenario's rule-based
-policy (:class:`~netslice.intelligence.policies.rule.RuleBasedPolicy`) where the agent's action is predicted to
-violate. Before training it is pretrained offline on a simulator of its own, never the training networks:
+The shield (:class:`~netslice.intelligence.agents.shield.TrainingShield`) enforces its baseline where the agent's
+action is predicted to violate: the scenario's rule-based policy
+(:class:`~netslice.intelligence.policies.rule.RuleBasedPolicy`, ``shield.baseline = "rule"``), or the forecast
+planner (``"forecast:Q"``) bound to the networks it switches
+(:class:`~netslice.intelligence.policies.bound.BoundPolicy`: the training networks, the pretraining's own, an
+evaluation's). Before training it is pretrained offline on a simulator of its own, never the training networks:
 :data:`PRETRAIN_SEED` + the PPO seed seeds those networks, ``pretrain_slots`` slots each. Those offline slots are
 reported apart (``run_dir/shield_pretrain.json``, :data:`PRETRAIN_FILE`) and are not part of the training run's
 violations: they stand for the operator's historical data of the baseline and of perturbed baseline actions.
@@ -22,11 +25,14 @@ from netslice.intelligence.agents.ppo import EVAL_HINT, PPOPolicy
 from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.policies.base import Policy
+from netslice.intelligence.policies.bound import BoundPolicy
+from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.switching import SwitchingPolicy
 from netslice.intelligence.run_config import RunConfig, write_json_atomic
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
+from netslice.orchestration.orchestrator import Orchestrator
 
 #: Offset of the pretraining networks' seed from the PPO seed (a stream apart from training and evaluation).
 PRETRAIN_SEED = 2_000_000
@@ -39,17 +45,37 @@ def needs_kpis(cfg: RunConfig) -> bool:
     return cfg.safety.switching and cfg.shield.target == "margin"
 
 
-def build_shield(cfg: RunConfig, scenario: Scenario, envs: Any) -> TrainingShield:
-    """The run's shield: its settings, the scenario's rule-based policy, the spaces and slices of the envs' encoder.
+def baseline_policy(cfg: RunConfig, scenario: Scenario, orch: Any = None) -> Policy:
+    """The shield's baseline of ``cfg.shield.baseline``.
+
+    The rule-based policy, or the forecast planner bound to ``orch`` (an in-process orchestrator; None: bound
+    later, e.g. by :func:`~.evaluate.evaluate`).
+
+    Raises:
+        ConfigError: a planning baseline for networks that are not in this process.
+    """
+    spec = cfg.shield.baseline
+    if spec == "rule":
+        return RuleBasedPolicy.from_scenario(scenario)
+    if orch is not None and not isinstance(orch, Orchestrator):
+        raise ConfigError(f"shield_baseline: {spec!r} plans with the network model and needs the networks in this "
+                          "process; use 'rule' with a remote orchestrator")  # fmt: skip
+    return BoundPolicy(ForecastPlanner.from_spec(spec, cfg.weights), orch)
+
+
+def build_shield(cfg: RunConfig, scenario: Scenario, envs: Any, bind: bool = True) -> TrainingShield:
+    """The run's shield: its settings, its baseline (:func:`baseline_policy`), the envs' encoder's spaces and slices.
 
     ``envs``: the training envs, a :class:`~.envs.vector.SliceVectorEnv` or, for per-slice agents, a
     :class:`~.envs.slice_agents.SliceAgentsVectorEnv` (its networks in the centralised layout; wrap the shield in a
-    :class:`~.agents.slice_shield.SliceShield`).
+    :class:`~.agents.slice_shield.SliceShield`). ``bind``: bind a planning baseline to ``envs``' networks (off:
+    left unbound, for a trained shield evaluated elsewhere).
     """
     n_obs = int(np.prod(envs.encoder.observation_space().shape or ()))
     n_act = int(np.prod(envs.encoder.action_space().shape or ()))
     return TrainingShield(
-        cfg.shield, RuleBasedPolicy.from_scenario(scenario), n_obs, n_act, envs.encoder.slice_names,
+        cfg.shield, baseline_policy(cfg, scenario, envs.orch if bind else None), n_obs, n_act,
+        envs.encoder.slice_names,
         targets=SlaTargets.from_spec(scenario.spec),
         expectation=cfg.safety.switched_samples in ("corrected", "estimated"),
     )  # fmt: skip
@@ -66,8 +92,10 @@ def pretrain(
     """
     seed = PRETRAIN_SEED + cfg.ppo.seed
     offline = SliceVectorEnv(cfg.n_envs, scenario, seed=seed, weights=np.asarray(cfg.weights), include_kpis=True)
-    figures = shield.pretrain(offline, seed, around=warm)
     around = "the warm actor" if warm is not None else "the baseline"
+    if warm is None and isinstance(shield.baseline, BoundPolicy):  # a planner of its own, on the offline networks
+        warm = baseline_policy(cfg, scenario, offline.orch)
+    figures = shield.pretrain(offline, seed, around=warm)
     write_json_atomic(run_dir / PRETRAIN_FILE, {"seed": seed, "n_envs": cfg.n_envs, "around": around, **figures})
     return figures
 
@@ -86,7 +114,7 @@ def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy:
         cfg = RunConfig.from_dict(data["run_config"], f"checkpoint {str(path)!r}")
         agent = PPOPolicy.load(path)
         envs = SliceVectorEnv(1, scenario, seed=0)
-        shield = build_shield(cfg, scenario, envs)
+        shield = build_shield(cfg, scenario, envs, bind=False)
         shield.load_state(data["shield"])
     return shield.switching_policy(agent, name="ppo+switching")
 

@@ -363,6 +363,7 @@ class TrainingShield:
             "explore_credit": self._explore_credit,
             "last": dict(self._last),
             "targets": None if self.targets is None else {k: v.tolist() for k, v in asdict(self.targets).items()},
+            "baseline": {k: np.asarray(v).tolist() for k, v in _call(self.baseline, "state", {}).items()},
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
@@ -371,7 +372,7 @@ class TrainingShield:
         Raises:
             ValueError: the state was written with another configuration.
         """
-        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
+        saved = asdict(ShieldConfig()) | {k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()}
         if saved != asdict(self.cfg):
             diff = sorted(k for k in saved.keys() | asdict(self.cfg).keys() if saved.get(k) != asdict(self.cfg).get(k))
             raise ValueError(f"load_state: written with another shield configuration (differs in {', '.join(diff)})")
@@ -382,3 +383,12 @@ class TrainingShield:
         self._last = dict(state["last"])
         t = state["targets"]
         self.targets = None if t is None else SlaTargets(**{k: np.asarray(v) for k, v in t.items()})
+        load = getattr(self.baseline, "load_state", None)
+        if callable(load):  # a planning baseline's forecast state (absent from states written before it had one)
+            load({k: np.asarray(v, dtype=np.float64) for k, v in state.get("baseline", {}).items()})
+
+
+def _call(obj: object, method: str, default: Any) -> Any:
+    """``obj.method()`` when ``obj`` defines it, else ``default``."""
+    fn = getattr(obj, method, None)
+    return fn() if callable(fn) else default

@@ -24,6 +24,28 @@ def _positive(name: str, value: float) -> None:
         raise ConfigError(f"{name}: must be in (0, 1], got {value!r}")
 
 
+#: The baselines a shield can switch to (``forecast:Q`` too, Q in (0, 1)).
+BASELINES = ("rule", "forecast")
+
+
+def check_baseline(spec: object) -> None:
+    """``spec`` is ``rule``, ``forecast`` or ``forecast:Q`` with Q in (0, 1), else a ConfigError naming the field."""
+    rule = f"must be one of {', '.join(map(repr, BASELINES))} or 'forecast:Q' with Q in (0, 1), got {spec!r}"
+    if not isinstance(spec, str):
+        raise ConfigError(f"baseline: {rule}")
+    name, _, q = spec.partition(":")
+    if name not in BASELINES or (name == "rule" and q) or (q and not _open_unit(q)) or spec.endswith(":"):
+        raise ConfigError(f"baseline: {rule}")
+
+
+def _open_unit(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return 0.0 < value < 1.0
+
+
 @dataclass(frozen=True)
 class ShieldConfig:
     """Baseline switching during training: the evaluator, its switch rule and its pretraining.
@@ -72,6 +94,14 @@ class ShieldConfig:
             seed 10); 0.95: 0.79 % / +3.6 %; 0.9: 1.80 % / +1.1 % (seed 0). 0.98 is the loosest that kept the
             violations while learning within 0.5 % on every seed.
         seed: seed of the evaluator (initialisation, bootstraps, minibatches).
+        baseline: the policy a switched network plays: ``"rule"`` (the rule-based policy, as in the paper) or
+            ``"forecast"`` / ``"forecast:Q"`` (the forecast planner for the ``Q`` quantile of the coming slot's
+            traffic, in (0, 1): it plans with the network model, so it needs the orchestrator and is bound to the
+            networks it switches, see :mod:`~netslice.intelligence.policies.bound`). It must keep the SLAs: the
+            shield's guarantee is the baseline's. Measured on testbed-v0 (4 days x 16 networks, seed 1000): rule
+            0.633 usage at 0 % violations; forecast:0.9999 0.170 at 0 %; forecast:0.999 0.162 at 0.39 %. The
+            planner searches every network's allocation every slot: training behind it ran at 330 steps/s
+            against 10,900 behind the rule (testbed-v0, 128 networks, this machine).
     """
 
     confidence_z: float = -1.0
@@ -97,6 +127,7 @@ class ShieldConfig:
     log_action: bool = True
     quantile: float | None = 0.98
     seed: int = 0
+    baseline: str = "rule"
 
     def __post_init__(self) -> None:
         check_range("confidence_z", self.confidence_z, -10.0, 10.0)
@@ -130,3 +161,4 @@ class ShieldConfig:
             raise ConfigError(f"quantile: must be a number in (0, 1) or null, got {self.quantile!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed: must be a non-negative int, got {self.seed!r}")
+        check_baseline(self.baseline)

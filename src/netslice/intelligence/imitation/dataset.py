@@ -44,7 +44,14 @@ from netslice.errors import ConfigError
 from netslice.intelligence.envs.features import flatten_allocation
 from netslice.intelligence.envs.registration import ENV_ID, register_envs
 from netslice.intelligence.envs.vector import SliceVectorEnv
-from netslice.intelligence.policies.base import AnyPolicy, ContextPolicy, ModelPolicy, allocation_for, reset_policy
+from netslice.intelligence.policies.base import (
+    AnyPolicy,
+    ContextPolicy,
+    ModelPolicy,
+    allocation_for,
+    bind_policy,
+    reset_policy,
+)
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.orchestrator import Orchestrator
@@ -116,6 +123,7 @@ def collect(
     assert isinstance(orch, Orchestrator), "collect builds its envs in-process"
     T = envs.max_episode_steps
     obs, _ = envs.reset(seed=seed)
+    bind_policy(teacher, orch)
     reset_policy(teacher)
     K = len(envs.encoder.slice_names)
     n_obs, n_act = obs.shape[1], N_RESOURCES * K

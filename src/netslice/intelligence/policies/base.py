@@ -115,6 +115,18 @@ def allocation_for(policy: ContextPolicy | ModelPolicy, orch: Orchestrator) -> F
     raise TypeError(f"{type(policy).__name__}: implements neither act_model nor act_context")
 
 
+def bind_policy(policy: object, orch: Orchestrator) -> None:
+    """Call ``policy.bind(orch)`` when the policy defines one (the method is optional).
+
+    A policy that plans for the networks it plays (a :class:`~.bound.BoundPolicy`, or a
+    :class:`~.switching.SwitchingPolicy` with one as its baseline) is told which ones before it acts, and starts
+    from a fresh state.
+    """
+    bind = getattr(policy, "bind", None)
+    if callable(bind):
+        bind(orch)
+
+
 def reset_policy(policy: object) -> None:
     """Call ``policy.reset()`` when the policy defines one (the method is optional)."""
     reset = getattr(policy, "reset", None)

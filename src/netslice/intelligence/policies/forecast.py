@@ -61,6 +61,8 @@ FloatArray = NDArray[np.float64]
 DEFAULT_QUANTILE = 0.995
 #: Variance added to each exact measurement so that the filter's innovation variance stays > 0.
 MEASUREMENT_VAR = 1e-10
+#: The :class:`TrafficFilter` arrays a planner's state holds, in its field order.
+FILTER_STATE = ("m_l", "m_x", "p_ll", "p_lx", "p_xx", "p_burst")
 #: Bisection steps of the mixture quantile (the bracket is at most ``log burst_factor`` wide).
 QUANTILE_STEPS = 60
 
@@ -206,9 +208,33 @@ class ForecastPlanner:
             raise ConfigError(f"forecast planner: quantile must lie in (0, 1), got {quantile!r}")
         return cls(oracle=Oracle.create(weights), quantile=quantile)
 
+    @classmethod
+    def from_spec(cls, spec: str, weights: Sequence[float] | FloatArray | None = None) -> ForecastPlanner:
+        """The planner of a policy spec: ``forecast`` (:data:`DEFAULT_QUANTILE`) or ``forecast:Q``.
+
+        Raises:
+            ConfigError: not such a spec, or Q not a number in (0, 1) (named).
+        """
+        name, _, q = spec.partition(":")
+        if name != "forecast":
+            raise ConfigError(f"policy: {spec!r} is not 'forecast' or 'forecast:Q'")
+        try:
+            return cls.create(float(q) if q else DEFAULT_QUANTILE, weights)
+        except ValueError:
+            raise ConfigError(f"policy: forecast quantile must be a number in (0, 1), got {q!r}") from None
+
     def reset(self) -> None:
         """Forget the forecast state (the next call starts every env from the prior)."""
         self.filter = None
+
+    def state(self) -> dict[str, FloatArray]:
+        """The filter's arrays (:data:`FILTER_STATE`; {} before the first call), for an exact resume."""
+        f = self.filter
+        return {} if f is None else {name: getattr(f, name).copy() for name in FILTER_STATE}
+
+    def load_state(self, state: dict[str, FloatArray], params: TrafficParams) -> None:
+        """Continue from :meth:`state` with the traffic model ``params`` (no filter when ``state`` is {})."""
+        self.filter = None if not state else TrafficFilter(params, *(np.array(state[n]) for n in FILTER_STATE))
 
     def act_model(self, ctx: PolicyContext, model: PlanningModel) -> FloatArray:
         """:class:`~netslice.intelligence.policies.base.ModelPolicy` entry: plan for the forecast quantile."""

@@ -49,7 +49,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from netslice.intelligence.policies.base import FloatArray, Policy, reset_policy
+from netslice.intelligence.policies.base import FloatArray, Policy, bind_policy, reset_policy
+from netslice.orchestration.orchestrator import Orchestrator
 
 BoolArray = NDArray[np.bool_]
 
@@ -146,6 +147,14 @@ class SwitchingPolicy:
         update = getattr(self.evaluator, "update", None)
         if self.learn_online and callable(update):
             update(self._last_obs, self._last_action, np.asarray(cost, dtype=np.float64))
+
+    def bind(self, orch: Orchestrator) -> None:
+        """Bind the agent and the baseline to the networks played (:func:`~.base.bind_policy`).
+
+        A planning baseline (:class:`~.bound.BoundPolicy`) needs them.
+        """
+        bind_policy(self.agent, orch)
+        bind_policy(self.baseline, orch)
 
     def reset(self) -> None:
         """Reset the agent and the baseline (the counters persist: they span a whole run)."""

@@ -122,6 +122,11 @@ class RunConfig:
                 "use one of the two (--workers 0, or --no-switching)"
             )
 
+        if self.ppo.day_history and (self.workers or self.agents != "central"):
+            raise ConfigError(
+                "day_history: the day-history features are kept by the centralised agent's collector in this process; "
+                f"use --agents central --workers 0 with them, got --agents {self.agents} --workers {self.workers}"
+            )
         if self.agents == "per-slice":
             self._check_per_slice()
         self._check_decomposition()

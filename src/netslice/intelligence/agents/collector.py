@@ -43,6 +43,8 @@ from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.slice_shield import SliceShield
 from netslice.intelligence.agents.switched_samples import judge
+from netslice.intelligence.envs import day_history
+from netslice.intelligence.envs.day_history import DayHistory
 
 FloatArray = NDArray[np.float64]
 #: Moments of a batch of raw observations: ``(mean, var, count)``.
@@ -56,6 +58,7 @@ class RolloutEnv(Protocol):
     single_observation_space: Any
     single_action_space: Any
     encoder: Any  # its ``slice_names`` name the ledger's slices
+    orch: Any  # its ``scenario`` defines the day-history features (``PPOConfig.day_history``)
 
     def reset(self, *, seed: int | None = None) -> tuple[Any, dict[str, Any]]: ...  # noqa: D102
 
@@ -148,6 +151,11 @@ class RolloutCollector:
         self.num_envs = int(envs.num_envs)
         self.n_obs = int(np.prod(envs.single_observation_space.shape))
         self.n_act = int(np.prod(envs.single_action_space.shape))
+        #: With ``cfg.day_history``: each network's day history (it has seen every observation before ``obs``).
+        self.history: DayHistory | None = None
+        if cfg.day_history:
+            self.history = DayHistory.create(envs.orch.scenario, self.num_envs)
+            self.n_obs += day_history.n_features(self.history.scale.shape[0])
         # The cost columns: the envs' own names where they have them (per-slice agents: the service kinds).
         self.slice_names = tuple(getattr(envs, "cost_names", None) or envs.encoder.slice_names)
         seed = cfg.seed if seed is None else seed
@@ -155,14 +163,32 @@ class RolloutCollector:
         self.obs, _ = envs.reset(seed=seed)
 
     def state(self) -> dict[str, Any]:
-        """The checkpoint's entries of the rollout: ``noise_rng``, ``env`` (the envs' snapshot) and ``obs``."""
-        return {"noise_rng": self.noise_rng.bit_generator.state, "env": self.envs.snapshot(), "obs": self.obs}
+        """The checkpoint's entries of the rollout: ``noise_rng``, ``env`` (the envs' snapshot) and ``obs``.
+
+        With the day-history features also ``day_history`` (the histories) and ``day_history_spec`` (what defines
+        the features).
+        """
+        out = {"noise_rng": self.noise_rng.bit_generator.state, "env": self.envs.snapshot(), "obs": self.obs}
+        if self.history is not None:
+            out |= {"day_history": self.history.state(), "day_history_spec": self.history.spec()}
+        return out
 
     def load_state(self, data: dict[str, Any]) -> None:
         """Continue from :meth:`state`'s entries (of a checkpoint)."""
         self.noise_rng.bit_generator.state = data["noise_rng"]
         self.envs.restore(data["env"])
         self.obs = np.asarray(data["obs"])
+        if self.history is not None:
+            self.history.load_state(data["day_history"])
+
+    def inputs(self, obs: NDArray[np.floating], update: bool = True) -> FloatArray:
+        """The agent's raw input for ``obs``: the observation, with the day-history features when configured.
+
+        ``update``: record ``obs`` in the histories (see :meth:`~.day_history.DayHistory.features`).
+        """
+        if self.history is None:
+            return np.asarray(obs)
+        return self.history.features(obs, update)
 
     def collect(self, agent: ActorCritic, obs_rms: RunningMeanStd | None, update_obs: bool) -> Collected:
         """Play ``num_steps`` slots of every network with ``agent`` exploring (see :class:`Collected`).
@@ -197,11 +223,12 @@ class RolloutCollector:
 
         std = agent.log_std.detach().exp().numpy().astype(np.float64)
         for t in range(cfg.num_steps):
+            inputs = self.inputs(self.obs)
             if track:
-                raw = np.asarray(self.obs, dtype=np.float64)
+                raw = np.asarray(inputs, dtype=np.float64)
                 raw_sum += raw.sum(axis=0)
                 raw_sq += (raw * raw).sum(axis=0)
-            x = normalize(self.obs, update=True)
+            x = normalize(inputs, update=True)
             with torch.no_grad():
                 xt = torch.as_tensor(x, dtype=torch.float32)
                 loc = agent.loc(xt).numpy().astype(np.float64)
@@ -246,6 +273,8 @@ class RolloutCollector:
             trunc = np.asarray(truncated, dtype=bool) & ~np.asarray(terminated, dtype=bool)
             if trunc.any():
                 final = np.stack([np.asarray(o) for o in np.asarray(info["final_obs"], dtype=object)[trunc]])
+                if self.history is not None:  # the day so far, as the final observation would extend it
+                    final = self.history.select(trunc).features(final, update=False)
                 with torch.no_grad():
                     xf = torch.as_tensor(normalize(final, False), dtype=torch.float32)
                     fv, fvc = agent.values(xf)
@@ -283,7 +312,7 @@ class RolloutCollector:
         if masked:  # the violation rate of each column over the entries where it was live (0 where never)
             j_c = np.divide(live_violations, live_count, out=np.zeros(k), where=live_count > 0)
         with torch.no_grad():
-            xn = torch.as_tensor(normalize(self.obs, False), dtype=torch.float32)
+            xn = torch.as_tensor(normalize(self.inputs(self.obs, update=False), False), dtype=torch.float32)
             nv, nvc = agent.values(xn)
             next_value = nv.numpy().astype(np.float64)
             next_cost = None if buf.cost is None else nvc.numpy().astype(np.float64)

@@ -21,6 +21,8 @@ from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.envs import day_history
+from netslice.intelligence.envs.day_history import DayHistory
 
 FloatArray = NDArray[np.float64]
 
@@ -43,16 +45,33 @@ class PPOPolicy:
         obs_rms: its observation statistics (``None``: observations are not normalised).
         scenario: the scenario it was trained on, where known (named by errors).
         agents: the run's ``--agents`` mode, where known (named by errors).
+        day_history: the :meth:`~netslice.intelligence.envs.day_history.DayHistory.spec` of an agent trained with
+            the day-history features (None: without); the policy then keeps each network's history while it acts
+            (:meth:`reset` clears them: call it before a new set of networks, as ``evaluate`` does).
     """
 
     def __init__(
         self, agent: ActorCritic, obs_rms: RunningMeanStd | None, *, scenario: str | None = None,
-        agents: str | None = None,
+        agents: str | None = None, day_history: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
         self.agent = agent
         self.obs_rms = obs_rms
         self.scenario = scenario
         self.agents = agents
+        self.day_history = day_history
+        self._history: DayHistory | None = None
+
+    def reset(self) -> None:
+        """Forget the networks' day histories (without the day-history features: nothing to forget)."""
+        self._history = None
+
+    def inputs(self, obs: FloatArray) -> FloatArray:
+        """The agent's raw input: ``obs``, with the day-history features when it was trained with them."""
+        if self.day_history is None:
+            return obs
+        if self._history is None or self._history.n_envs != obs.shape[0]:
+            self._history = DayHistory.from_spec(self.day_history, obs.shape[0])
+        return self._history.features(obs)
 
     def act(self, obs: NDArray[np.floating]) -> FloatArray:
         """Mean action for a batch of flat observations.
@@ -61,7 +80,8 @@ class PPOPolicy:
             ConfigError: the observations are not of the size the agent was trained on (another scenario's env).
         """
         o = np.asarray(obs, dtype=np.float64)
-        if o.ndim == 0 or o.shape[-1] != self.agent.n_obs:
+        extra = 0 if self.day_history is None else day_history.n_features(len(self.day_history["scale"]))
+        if o.ndim == 0 or o.shape[-1] + extra != self.agent.n_obs:
             got = "a scalar" if o.ndim == 0 else f"{o.shape[-1]} values"
             where = f" on {self.scenario}" if self.scenario else ""
             hint = (
@@ -70,9 +90,11 @@ class PPOPolicy:
                 else "a scenario other than the one it was trained on?"
             )
             raise ConfigError(
-                f"policy: the agent was trained{where} with observations of {self.agent.n_obs} values and actions "
-                f"of {self.agent.n_act}, got observations of {got} ({hint})"
+                f"policy: the agent was trained{where} with observations of {self.agent.n_obs - extra} values and "
+                f"actions of {self.agent.n_act}, got observations of {got} ({hint})"
             )
+        if self.day_history is not None:
+            o = self.inputs(o) if o.ndim == 2 else self.inputs(o[None])[0]
         x = self.obs_rms.normalize(o) if self.obs_rms is not None else o
         with torch.no_grad():
             mean = self.agent.mean(torch.as_tensor(x, dtype=torch.float32))
@@ -87,7 +109,7 @@ class PPOPolicy:
         agent = self.agent
         return ckpt.save_checkpoint(path, {
             "config": asdict(cfg), "n_obs": agent.n_obs, "n_act": agent.n_act, "n_costs": agent.n_costs,
-            "agent": agent.state_dict(), "obs_rms": rms, **extra,
+            "agent": agent.state_dict(), "obs_rms": rms, "day_history_spec": self.day_history, **extra,
         })  # fmt: skip
 
     @classmethod
@@ -106,7 +128,8 @@ class PPOPolicy:
         run = data.get("run_config")
         run = run if isinstance(run, dict) else {}
         scenario, agents = run.get("scenario"), run.get("agents")
+        spec = data.get("day_history_spec")
         return cls(
-            agent, rms, scenario=scenario if isinstance(scenario, str) else None,
+            agent, rms, scenario=scenario if isinstance(scenario, str) else None, day_history=spec,
             agents=agents if isinstance(agents, str) else None,
         )  # fmt: skip

@@ -188,7 +188,8 @@ class PPO:
 
     def policy(self) -> PPOPolicy:
         """The current deterministic policy."""
-        return PPOPolicy(self.agent, self.obs_rms)
+        history = getattr(self.collector, "history", None)
+        return PPOPolicy(self.agent, self.obs_rms, day_history=None if history is None else history.spec())
 
     # ------------------------------------------------------------------------------ checkpoints
 

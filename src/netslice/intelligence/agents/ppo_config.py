@@ -46,6 +46,9 @@ class PPOConfig:
             logit (``"logit"``: noise relative to the share, so small shares are explored finely).
         cost_penalty: weight of the summed SLA cost in the training reward.
         norm_obs: normalise observations with running statistics.
+        day_history: append the day-history features to the actor's and critics' input (the day's measured
+            traffic against the diurnal profile, :mod:`~netslice.intelligence.envs.day_history`); the env's
+            observation is unchanged, the agent keeps the history of each network it acts on.
         seed: seed of torch, the noise and the env.
         checkpoint_every: updates between checkpoints.
     """
@@ -70,6 +73,7 @@ class PPOConfig:
     noise_space: NoiseSpace = "logit"
     cost_penalty: float = 8.0
     norm_obs: bool = True
+    day_history: bool = False
     seed: int = 0
     checkpoint_every: int = 10
 

@@ -21,11 +21,12 @@ from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.ppo_config import PPOConfig
 
 #: PPO fields that shape the actor: a warm start needs the checkpoint's equal to the run's.
-ACTOR_FIELDS = ("hidden", "activation", "noise_space", "init_mean", "norm_obs")
+ACTOR_FIELDS = ("hidden", "activation", "noise_space", "init_mean", "norm_obs", "day_history")
 #: What to do about a checkpoint that cannot warm-start a run.
 WARM_HINT = (
     "give --warm-actor a run folder or checkpoint.pt of `netslice imitate` or `netslice train` made with the same "
-    "network shape (hidden, activation, noise_space, init_mean, norm_obs) on a scenario with the same slices"
+    "network shape (hidden, activation, noise_space, init_mean, norm_obs, day_history) on a scenario with the same "
+    "slices"
 )
 
 
@@ -50,7 +51,7 @@ def load_actor(agent: ActorCritic, cfg: PPOConfig, actor: str | Path, log_std: f
     """
     path = checkpoint_path(actor)
     data = ckpt.load_checkpoint(path, ckpt.POLICY_KEYS, WARM_HINT)
-    saved = {key: data["config"].get(key) for key in ACTOR_FIELDS}
+    saved = {key: data["config"].get(key, getattr(PPOConfig(), key)) for key in ACTOR_FIELDS}
     wanted = {key: getattr(cfg, key) for key in ACTOR_FIELDS}
     ckpt.check_same_config(path, {"ppo": saved}, {"ppo": wanted}, WARM_HINT)
     n_obs, n_act = agent.n_obs, agent.n_act

@@ -38,7 +38,8 @@ difference, in shares); with an evaluation callback, its metrics too (``usage/me
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,8 +49,10 @@ from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.ppo import PPOPolicy, new_agent
 from netslice.intelligence.agents.ppo_config import PPOConfig
+from netslice.intelligence.envs.day_history import DayHistory
 from netslice.intelligence.imitation.bc_config import BCConfig
 from netslice.intelligence.imitation.dataset import Demonstrations
+from netslice.network.scenarios import Scenario
 
 #: Called after each epoch (and before the first) with the epoch and the clone's policy; returns metrics to log.
 EpochHook = Callable[[int, PPOPolicy], dict[str, float]]
@@ -65,6 +68,7 @@ class Clone:
         history: one row per epoch (metrics of the module docstring), epoch 0 first.
         train_episodes: indices of the training episodes.
         holdout_episodes: indices of the held-out episodes.
+        day_history: the day-history features' spec of an actor with them (``PPOConfig.day_history``), else None.
     """
 
     agent: ActorCritic
@@ -72,10 +76,11 @@ class Clone:
     history: list[dict[str, float]] = field(default_factory=list)
     train_episodes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
     holdout_episodes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    day_history: dict[str, Any] | None = None
 
     def policy(self) -> PPOPolicy:
-        """The clone as a deterministic policy."""
-        return PPOPolicy(self.agent, self.obs_rms)
+        """The clone as a deterministic policy (a fresh one each call: its day histories start empty)."""
+        return PPOPolicy(self.agent, self.obs_rms, day_history=self.day_history)
 
 
 def split(n_episodes: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,9 +117,27 @@ def action_loss(agent: ActorCritic, x: torch.Tensor, target: torch.Tensor, tau: 
     return loss
 
 
-def clone(demos: Demonstrations, ppo: PPOConfig, cfg: BCConfig, on_epoch: EpochHook | None = None) -> Clone:
-    """Clone the teacher of ``demos`` into a fresh actor of PPO configuration ``ppo`` (see the module docstring)."""
+def clone(
+    demos: Demonstrations, ppo: PPOConfig, cfg: BCConfig, on_epoch: EpochHook | None = None,
+    scenario: Scenario | None = None,
+) -> Clone:  # fmt: skip
+    """Clone the teacher of ``demos`` into a fresh actor of PPO configuration ``ppo`` (see the module docstring).
+
+    With ``ppo.day_history`` the actor's input carries the day-history features
+    (:mod:`~netslice.intelligence.envs.day_history`), computed over each episode from its reset observation;
+    ``scenario`` (the demonstrations') defines them.
+
+    Raises:
+        ConfigError: ``ppo.day_history`` without a scenario.
+    """
     torch.set_num_threads(1)
+    spec = None
+    if ppo.day_history:
+        if scenario is None:
+            raise ConfigError("day_history: behaviour cloning with the day-history features needs the scenario")
+        history = DayHistory.create(scenario, demos.n_episodes)
+        demos = replace(demos, observations=history.episodes(demos.observations).astype(np.float32))
+        spec = history.spec()
     torch.manual_seed(cfg.seed)
     train_eps, hold_eps = split(demos.n_episodes, cfg.holdout, cfg.seed)
     obs, act = demos.states(train_eps)
@@ -136,7 +159,7 @@ def clone(demos: Demonstrations, ppo: PPOConfig, cfg: BCConfig, on_epoch: EpochH
     params = list(agent.actor.parameters())
     optimizer = torch.optim.Adam(params, lr=cfg.learning_rate)
     gen = torch.Generator().manual_seed(cfg.seed)
-    result = Clone(agent, rms, [], train_eps, hold_eps)
+    result = Clone(agent, rms, [], train_eps, hold_eps, spec)
 
     def record(epoch: int, loss: float) -> None:
         with torch.no_grad():

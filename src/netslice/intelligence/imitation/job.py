@@ -91,7 +91,7 @@ def imitate(
                        f"{summary['sla/violation_rate']:.1%}")  # fmt: skip
             return {key: summary[key] for key in EVAL_KEYS}
 
-        result = clone(demos, ppo, bc, on_epoch)
+        result = clone(demos, ppo, bc, on_epoch, scenario=sc)
     teacher_row = {key: teacher_eval.summary()[key] for key in EVAL_KEYS}
     result.policy().save(run_dir / "checkpoint.pt", ppo,
                          bc={"config": asdict(bc), "history": result.history, "dataset": str(data)})  # fmt: skip

@@ -7,6 +7,7 @@ runs: torch is not loaded at start-up).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 
 from netslice.cli_common import PROGRESS_OPTION, console, fail
 from netslice.errors import NetsliceError
+from netslice.intelligence.agents.ppo_config import PPOConfig
 from netslice.intelligence.imitation.bc_config import BCConfig
 from netslice.intelligence.progress import PLAIN_INTERVAL_S
 from netslice.intelligence.run_config import RunConfig
@@ -34,6 +36,10 @@ def imitate(
     quantile: Annotated[
         float, typer.Option(help="Quantile of the pinball loss, in (0, 1); above 0.5 errs towards larger shares.")
     ] = BCConfig.quantile,
+    day_history: Annotated[
+        bool | None,
+        typer.Option(help="Give the clone the day-history features (default: as --config's PPO run, else off)."),
+    ] = None,
     eval_days: Annotated[int, typer.Option(min=1, help="Days of each evaluation.")] = 2,
     eval_envs: Annotated[int, typer.Option(min=1, help="Networks of each evaluation.")] = 8,
     dataset: Annotated[Path | None, typer.Option(help="Clone this dataset folder instead of collecting.")] = None,
@@ -54,7 +60,9 @@ def imitate(
     from netslice.intelligence.imitation.job import imitate as run_imitate
 
     try:
-        ppo = RunConfig.load(config).ppo if config is not None else None
+        ppo = RunConfig.load(config).ppo if config is not None else PPOConfig()
+        if day_history is not None:
+            ppo = replace(ppo, day_history=day_history)
         bc = BCConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, holdout=holdout, seed=seed,
                       quantile=quantile)  # fmt: skip
         out = run_dir or Path("runs") / f"{Path(scenario).stem}-bc-{teacher.replace(':', '_')}-s{seed}"

@@ -46,11 +46,17 @@ def test_the_features_are_the_days_log_ratio_to_the_profile(testbed: Scenario) -
     first = h.features(_obs(testbed, 0.0, None)[None])[0]
     assert first.shape == (N_SLICE_FEATURES * K + 2 + n_features(K),)
     np.testing.assert_array_equal(first[-9:], 0.0)  # nothing measured yet
+    p = testbed.params.traffic
     h.features(_obs(testbed, 1.0, [np.exp(0.3), np.exp(-0.2), 1.0])[None])
     out = h.features(_obs(testbed, 2.0, [np.exp(0.1), 0.0, np.exp(1.0)])[None])[0]  # slice 1 not provisioned
-    np.testing.assert_allclose(out[-9:-6], [0.2, -0.2, 0.5], atol=1e-9)  # means over each slice's measured slots
-    np.testing.assert_allclose(out[-6:-3], [0.1, -0.2, 1.0], atol=1e-9)  # the last measured ratio
+    np.testing.assert_allclose(out[-9:-6], [0.2, -0.2, 0.5], atol=1e-6)  # means over each slice's measured slots
+    np.testing.assert_allclose(out[-6:-3], [0.1, -0.2, 1.0], atol=1e-6)  # the last measured ratio
     np.testing.assert_allclose(out[-3:], np.array([2, 1, 2]) / 24)  # measured slots / slots per day
+    clipped = _obs(testbed, 3.0, [1.0, 1.0, 1.0])
+    clipped[2 * N_SLICE_FEATURES] = np.float32(p.min_fraction)  # slice 2's load at the lower clip: no information
+    at_clip = h.features(clipped[None], update=False)[0]
+    np.testing.assert_allclose(at_clip[[-9, -6, -3]], [0.4 / 3, 0.0, 3 / 24], atol=1e-6)  # slice 0: 0.3, 0.1, 0
+    np.testing.assert_allclose(at_clip[[-7, -4, -1]], [0.5, 1.0, 2 / 24], atol=1e-6)  # slice 2 as before
     peek = h.features(_obs(testbed, 3.0, [1.0, 1.0, 1.0])[None], update=False)[0]
     again = h.features(_obs(testbed, 3.0, [1.0, 1.0, 1.0])[None])[0]
     np.testing.assert_array_equal(peek, again)  # update=False: the same features, the history unchanged

@@ -167,7 +167,9 @@ def write(outcomes: list[Outcome], settings: Settings, out: Path, header: dict[s
         f"- seeds {', '.join(map(str, settings.seeds))}; every training run {settings.steps:,} env steps on "
         f"{settings.n_envs} networks; evaluations {settings.eval_days} days x {settings.eval_envs} networks "
         f"(seed 1000 + S); d = {settings.violation_limit:.2%}; BC teacher `{settings.teacher}`, "
-        f"{settings.bc_days} days x {settings.bc_envs} networks, {settings.bc_epochs} epochs", "",
+        f"{settings.bc_days} days x {settings.bc_envs} networks, {settings.bc_epochs} epochs"
+        + (", the clone and the runs started from it with the day-history features" if settings.day_history else ""),
+        "",
         "Values: mean over the seeds (worst seed). *While learning* counts every slot played by every network "
         "during the whole training run, the critics' warm-up included; *final* is the trained agent alone "
         "(no shield) on fresh evaluation networks.", "",
@@ -196,8 +198,9 @@ def commands(outcomes: list[Outcome]) -> list[str]:
             lines.append(f"netslice train --config {t.folder}/run_config.json --run-dir {t.folder}")
         elif t.kind == "bc":
             c = t.config
+            history = " --day-history" if c.get("day_history") else ""
             lines.append(f"netslice imitate --teacher {c['teacher']} --days {c['days']} --n-envs {c['n_envs']} "
-                         f"--epochs {c['epochs']} --seed {t.seed} --eval-days {c['eval_days']} "
+                         f"--epochs {c['epochs']}{history} --seed {t.seed} --eval-days {c['eval_days']} "
                          f"--eval-envs {c['eval_envs']} --run-dir {t.folder}")  # fmt: skip
         else:
             c = t.config

@@ -47,6 +47,7 @@ def run_task(task: Task) -> dict[str, Any]:
             cfg = RunConfig().overridden(task.config, f"task {task.folder}")
             run_train(cfg, task.folder, True, console, baselines=())
         elif task.kind == "bc":
+            from netslice.intelligence.agents.ppo_config import PPOConfig
             from netslice.intelligence.imitation import dataset
             from netslice.intelligence.imitation.bc_config import BCConfig
             from netslice.intelligence.imitation.job import imitate
@@ -55,6 +56,7 @@ def run_task(task: Task) -> dict[str, Any]:
             kept = dataset.find(task.folder / "dataset")  # an interrupted cloning keeps its demonstrations
             imitate(c["teacher"], task.scenario, task.folder, console, days=int(c["days"]), n_envs=int(c["n_envs"]),
                     seed=task.seed, bc=BCConfig(epochs=int(c["epochs"]), seed=task.seed),
+                    ppo=PPOConfig(day_history=bool(c.get("day_history", False))),
                     eval_days=int(c["eval_days"]), eval_envs=int(c["eval_envs"]), data=kept)  # fmt: skip
         elif task.kind == "baselines":
             sc = load(task.scenario)

@@ -99,6 +99,16 @@ def test_dataset_round_trips_through_minari(demos: dataset.Demonstrations, tmp_p
     assert float(env.action_space.high.max()) == 1.0
 
 
+def test_a_dataset_saves_to_a_relative_folder(
+    demos: dataset.Demonstrations, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`netslice imitate`'s default run folder is relative (runs/...): Minari sized such a folder at a wrong path."""
+    monkeypatch.chdir(tmp_path)
+    data = dataset.save(demos, Path("runs") / "bc" / "dataset")
+    assert data == tmp_path / "runs" / "bc" / "dataset" / "data"
+    np.testing.assert_array_equal(dataset.load(Path("runs") / "bc" / "dataset").actions, demos.actions)
+
+
 def test_dataset_never_overwritten_and_bad_folders_named(demos: dataset.Demonstrations, tmp_path: Path) -> None:
     dataset.save(demos, tmp_path / "ds")
     with pytest.raises(ConfigError, match="already holds a dataset"):

@@ -176,7 +176,7 @@ def save(demos: Demonstrations, folder: str | Path) -> Path:
 
     if find(folder) is not None:
         raise ConfigError(f"dataset folder {str(folder)!r}: already holds a dataset; give another folder")
-    data = Path(folder) / DATA_DIR
+    data = Path(folder).resolve() / DATA_DIR  # Minari sizes a relative folder wrongly (it joins the path twice)
     data.mkdir(parents=True, exist_ok=True)
     register_envs()
     kwargs = {"scenario": demos.meta["scenario"], "reward": "usage", "action": "share", "slots_per_episode": None}

@@ -92,11 +92,12 @@ def pretrain(
     """
     seed = PRETRAIN_SEED + cfg.ppo.seed
     offline = SliceVectorEnv(cfg.n_envs, scenario, seed=seed, weights=np.asarray(cfg.weights), include_kpis=True)
-    around = "the warm actor" if warm is not None else "the baseline"
-    if warm is None and isinstance(shield.baseline, BoundPolicy):  # a planner of its own, on the offline networks
-        warm = baseline_policy(cfg, scenario, offline.orch)
-    figures = shield.pretrain(offline, seed, around=warm)
-    write_json_atomic(run_dir / PRETRAIN_FILE, {"seed": seed, "n_envs": cfg.n_envs, "around": around, **figures})
+    around = warm
+    if around is None and isinstance(shield.baseline, BoundPolicy):  # a planner of its own, on the offline networks
+        around = baseline_policy(cfg, scenario, offline.orch)
+    figures = shield.pretrain(offline, seed, around=around)
+    label = "the warm actor" if warm is not None else "the baseline"
+    write_json_atomic(run_dir / PRETRAIN_FILE, {"seed": seed, "n_envs": cfg.n_envs, "around": label, **figures})
     return figures
 
 

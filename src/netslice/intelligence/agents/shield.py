@@ -355,6 +355,8 @@ class TrainingShield:
 
         Tensors and plain data only: it loads with ``torch.load(weights_only=True)``.
         """
+        get = getattr(self.baseline, "state", None)  # a planning baseline's forecast state
+        baseline = get() if callable(get) else {}
         return {
             "config": asdict(self.cfg),
             "evaluator": self.evaluator.state(),
@@ -363,7 +365,7 @@ class TrainingShield:
             "explore_credit": self._explore_credit,
             "last": dict(self._last),
             "targets": None if self.targets is None else {k: v.tolist() for k, v in asdict(self.targets).items()},
-            "baseline": {k: np.asarray(v).tolist() for k, v in _call(self.baseline, "state", {}).items()},
+            "baseline": {k: np.asarray(v).tolist() for k, v in baseline.items()},
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
@@ -386,9 +388,3 @@ class TrainingShield:
         load = getattr(self.baseline, "load_state", None)
         if callable(load):  # a planning baseline's forecast state (absent from states written before it had one)
             load({k: np.asarray(v, dtype=np.float64) for k, v in state.get("baseline", {}).items()})
-
-
-def _call(obj: object, method: str, default: Any) -> Any:
-    """``obj.method()`` when ``obj`` defines it, else ``default``."""
-    fn = getattr(obj, method, None)
-    return fn() if callable(fn) else default

@@ -95,12 +95,9 @@ class DayHistory:
     def create(cls, scenario: Scenario, n_envs: int) -> DayHistory:
         """Empty histories of ``n_envs`` networks of ``scenario``."""
         p = scenario.params.traffic
-        k = p.n_slices
-        return cls(
-            np.asarray(p.scale, dtype=np.float64), np.asarray(p.harmonics, dtype=np.float64),
-            np.asarray(p.profile_peak, dtype=np.float64), 24.0 / scenario.spec.slots_per_episode, float(p.min_fraction),
-            np.zeros((n_envs, k)), np.zeros((n_envs, k)), np.zeros((n_envs, k)),
-        )  # fmt: skip
+        spec = {"scale": p.scale, "harmonics": p.harmonics, "profile_peak": p.profile_peak,
+                "slot_hours": 24.0 / scenario.spec.slots_per_episode, "min_fraction": p.min_fraction}  # fmt: skip
+        return cls.from_spec(spec, n_envs)
 
     @property
     def n_envs(self) -> int:

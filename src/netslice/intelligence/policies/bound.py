@@ -78,7 +78,10 @@ class BoundPolicy:
         return dict(get()) if callable(get) else {}
 
     def load_state(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (the planning model's parameters come from the bound orchestrator)."""
+        """Continue from :meth:`state` (the planning model's parameters come from the bound orchestrator).
+
+        Unbound, there is nothing to continue: :meth:`bind` starts the policy afresh on the networks it is given.
+        """
         load = getattr(self.policy, "load_state", None)
         if callable(load) and self.orch is not None:
             load(state, self.orch.planning_model().params.traffic)

@@ -21,7 +21,9 @@ from netslice.intelligence.agents.slice_shield import SliceShield
 from netslice.intelligence.agents.switched_samples import usage_reward_change
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
+from netslice.intelligence.policies.base import PolicyContext
 from netslice.intelligence.policies.rule import RuleBasedPolicy
+from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
 from netslice.intelligence.run import TRAINING_FILE, build_learner
 from netslice.intelligence.run_config import RunConfig
 from netslice.intelligence.shielding import build_shield
@@ -194,4 +196,52 @@ def test_per_slice_switching_configuration_and_a_tiny_cli_run(tmp_path: Path) ->
     assert data["meta"]["shield"]["shield/decisions"] == 48  # 24 slots x 2 networks, each judged whole
     assert 0.0 <= data["meta"]["shield"]["shield/switch_rate"] <= 1.0
     assert data["slots"] == 240  # metro-v0: every slice live in every slot
-    assert "ppo" in json.loads((run / "evaluation.json").read_text())["policies"]
+    evaluation = json.loads((run / "evaluation.json").read_text())["policies"]
+    assert {"ppo", "ppo+switching"} <= evaluation.keys()
+    out = tmp_path / "eval"  # the per-slice agent behind the shield it trained with, loaded from the run folder
+    result = CliRunner().invoke(cli.app, ["evaluate", "--policy", f"switching:{run}", "--scenario", "metro-v0",
+                                          "--days", "1", "--n-envs", "1", "--out", str(out),
+                                          "--progress-every", "0"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads((out / "evaluation.json").read_text())["policies"].values()
+    trained = evaluation["ppo+switching"]  # the same frozen shield, the same evaluation networks
+    assert row == {k: trained[k] for k in row}
+
+
+class _Columns:
+    """A slice actor whose column depends on its row's observation (so a mix-up of rows shows)."""
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        o = np.asarray(obs, dtype=np.float64)
+        return np.clip(0.05 + 0.1 * np.abs(o[:, :7]), 0.0, 1.0)
+
+
+def test_the_evaluation_policy_judges_and_plays_each_network_as_the_training_shield_does() -> None:
+    envs, shield = _shield(3, seed=4)
+    agent_obs, _ = envs.reset(seed=4)
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    k = envs.n_slices
+
+    def predict(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seen.append((np.array(obs), np.array(action)))
+        mean = np.full((len(obs), k), -0.5)
+        mean[1] = 0.5  # network 1 is predicted to violate
+        empty = action.reshape(len(obs), 7, k).sum(axis=1) == 0.0  # no column: an empty slot
+        mean[2] = np.where(empty[2], 0.9, -0.5)  # network 2: only its empty slots "violate"
+        return mean, np.zeros_like(mean)
+
+    shield.shield.evaluator.predict = predict  # type: ignore[method-assign]
+    policy = shield.switching_policy(SharedSlicePolicy(_Columns()))
+    for _ in range(4):  # the first slot (no KPIs yet), then slots with KPIs and slices coming and going
+        alloc = policy.act_context(PolicyContext.of(envs.orch))
+        played, _ = shield.filter(agent_obs, _Columns().act(agent_obs))
+        (obs_eval, act_eval), (obs_train, act_train) = seen[-2:]
+        np.testing.assert_array_equal(obs_eval, obs_train)  # the same centralised view of each network
+        np.testing.assert_array_equal(act_eval, act_train)  # the same allocation judged (0 in the empty slots)
+        switched, live = shield._last()[4], shield._last()[3]
+        np.testing.assert_array_equal(policy.last_switched, switched)
+        np.testing.assert_array_equal(switched, [False, True, False])
+        cols = played.reshape(3, k, 7).transpose(0, 2, 1)
+        np.testing.assert_array_equal(alloc, np.where(live[:, None, :], cols, 0.0))  # the same allocation played
+        agent_obs = envs.step(played)[0]
+    assert policy.metrics()["shield/decisions"] == 12.0

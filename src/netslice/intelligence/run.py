@@ -315,9 +315,13 @@ def train(
         policies["per-domain"] = learner.policy()
     else:
         policies["ppo"] = SharedSlicePolicy(learner.policy(), "ppo") if cfg.agents == "per-slice" else learner.policy()
-    if isinstance(shield, TrainingShield):  # per-slice agents: the slice agent alone (no SharedSlicePolicy shield)
+    if isinstance(shield, TrainingShield):
         assert isinstance(learner, PPO)
         policies["ppo+switching"] = shield.switching_policy(learner.policy(), name="ppo+switching")
+    elif isinstance(shield, SliceShield):  # the slice agent on every slice, its networks behind the shield
+        assert isinstance(learner, PPO)
+        slice_agent = SharedSlicePolicy(learner.policy(), "ppo+switching")
+        policies["ppo+switching"] = shield.switching_policy(slice_agent, name="ppo+switching")
     policies.update({name: make_policy(name, sc, cfg.weights) for name in baselines})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip

@@ -23,11 +23,15 @@ from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents.ppo import EVAL_HINT, PPOPolicy
 from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.slice_shield import SliceShield
+from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.policies.base import Policy
 from netslice.intelligence.policies.bound import BoundPolicy
 from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.rule import RuleBasedPolicy
+from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
+from netslice.intelligence.policies.slice_switching import SliceSwitchingPolicy
 from netslice.intelligence.policies.switching import SwitchingPolicy
 from netslice.intelligence.run_config import RunConfig, write_json_atomic
 from netslice.network.scenarios import Scenario
@@ -101,8 +105,11 @@ def pretrain(
     return figures
 
 
-def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy:
+def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy | SliceSwitchingPolicy:
     """The PPO agent of a checkpoint behind the shield it trained with (frozen), as one policy.
+
+    A per-slice run's agent runs on every slice, its networks behind the shield
+    (:class:`~.policies.slice_switching.SliceSwitchingPolicy`).
 
     Raises:
         ConfigError: the run did not train with switching (nothing to load).
@@ -114,9 +121,12 @@ def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy:
     with ckpt.restoring(path, EVAL_HINT):
         cfg = RunConfig.from_dict(data["run_config"], f"checkpoint {str(path)!r}")
         agent = PPOPolicy.load(path)
-        envs = SliceVectorEnv(1, scenario, seed=0)
+        per_slice = cfg.agents == "per-slice"
+        envs = SliceAgentsVectorEnv(1, scenario, seed=0) if per_slice else SliceVectorEnv(1, scenario, seed=0)
         shield = build_shield(cfg, scenario, envs, bind=False)
         shield.load_state(data["shield"])
+    if per_slice:
+        return SliceShield(shield, envs).switching_policy(SharedSlicePolicy(agent), name="ppo+switching")
     return shield.switching_policy(agent, name="ppo+switching")
 
 

@@ -104,7 +104,7 @@ from netslice.intelligence.agents.evaluator import (
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.shield_data import BASELINE, collect, sla_margin, split_rows
 from netslice.intelligence.policies.base import Policy
-from netslice.intelligence.policies.switching import SwitchingPolicy, switch_mask
+from netslice.intelligence.policies.switching import SwitchingPolicy, only_live, switch_mask
 from netslice.network.scenarios.sla import SlaTargets
 
 FloatArray = NDArray[np.float64]
@@ -179,13 +179,11 @@ class TrainingShield:
         o = np.asarray(obs)
         if o.ndim != 2 or a.shape != (o.shape[0], self.n_act) or o.shape[1] != self.n_obs:
             raise ValueError(f"filter: obs {o.shape} and action {a.shape} must be (n, {self.n_obs}), (n, {self.n_act})")
-        mean, std = self._scores(o, a)
-        if live is not None:
+        mean, std = only_live(*self._scores(o, a), live)
+        if live is not None and self.last_expected is not None:
             alive = np.asarray(live, dtype=bool)
-            mean, std = np.where(alive, mean, -np.inf), np.where(alive, std, 0.0)
-            if self.last_expected is not None:
-                p, cost = self.last_expected
-                self.last_expected = (np.where(alive, p, 0.0), np.where(alive, cost, 0.0))
+            p, cost = self.last_expected
+            self.last_expected = (np.where(alive, p, 0.0), np.where(alive, cost, 0.0))
         switched = switch_mask(mean, std, self.cfg.confidence_z)
         self.last_score = mean - self.cfg.confidence_z * std
         if self.cfg.explore_rate > 0.0:

@@ -73,6 +73,8 @@ from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.shield_data import live_margin
 from netslice.intelligence.agents.switched_samples import Judged, judge, usage_reward_change
+from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
+from netslice.intelligence.policies.slice_switching import SliceSwitchingPolicy
 from netslice.network.allocation import N_RESOURCES
 
 FloatArray = NDArray[np.float64]
@@ -167,6 +169,10 @@ class SliceShield:
         in_loss = None if net.in_loss is None else np.repeat(net.in_loss, self.k)
         rate = None if net.rate is None else spread(net.rate)
         return Judged(spread(net.violation), spread(net.cost), change, in_loss, rate)
+
+    def switching_policy(self, agent: SharedSlicePolicy, name: str = "per-slice+switching") -> SliceSwitchingPolicy:
+        """``agent`` on every slice behind this shield's evaluator, rule and baseline, as one policy (frozen)."""
+        return SliceSwitchingPolicy(agent, self.shield.switching_policy(agent.actor, name=name), name)
 
     # ------------------------------------------------------------------------------------ the shield's own
 

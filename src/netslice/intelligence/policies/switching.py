@@ -81,6 +81,20 @@ def switch_mask(mean: NDArray[np.floating], std: NDArray[np.floating], confidenc
     return np.asarray((m - confidence_z * s > 0.0).any(axis=1), dtype=np.bool_)
 
 
+def only_live(
+    mean: NDArray[np.floating], std: NDArray[np.floating], live: NDArray[np.bool_] | None
+) -> tuple[FloatArray, FloatArray]:
+    """``(mean, std)`` with -inf and 0 where the slice is not ``live`` ``(n_envs, K)`` (None: all are).
+
+    A slot without a slice in the coming slot has no SLA to violate: its prediction can neither switch nor judge.
+    """
+    m, s = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    if live is None:
+        return m, s
+    alive = np.asarray(live, dtype=bool)
+    return np.where(alive, m, -np.inf), np.where(alive, s, 0.0)
+
+
 @dataclass
 class SwitchingPolicy:
     """Agent, baseline and evaluator behind one :class:`~.base.Policy` (see the module docstring).
@@ -120,12 +134,23 @@ class SwitchingPolicy:
     def act(self, obs: NDArray[np.floating]) -> FloatArray:
         """The agent's actions, with the baseline's rows where a violation is predicted confidently."""
         o = np.asarray(obs)
-        agent = np.asarray(self.agent.act(o), dtype=np.float64)
+        return self.enforce(o, np.asarray(self.agent.act(o), dtype=np.float64))
+
+    def enforce(
+        self, obs: NDArray[np.floating], agent: NDArray[np.floating], live: NDArray[np.bool_] | None = None
+    ) -> FloatArray:
+        """The switch rule on the agent's actions ``agent`` ``(n_envs, 7 K)`` taken in ``obs`` (what :meth:`act` does).
+
+        ``live`` ``(n_envs, K)``: the slices provisioned in the coming slot (None: all); an empty slot has no SLA
+        to violate, so its prediction does not switch (as in the training shield).
+        """
+        o = np.asarray(obs)
+        agent = np.asarray(agent, dtype=np.float64)
         base = np.asarray(self.baseline.act(o), dtype=np.float64)
         if agent.shape != base.shape or agent.ndim != 2 or agent.shape[0] != o.shape[0]:
             raise ValueError(f"agent actions {agent.shape} and baseline actions {base.shape} must be (n_envs, 7 K)")
         mean, std = self.evaluator.predict(o, agent)
-        switched = switch_mask(mean, std, self.confidence_z)
+        switched = switch_mask(*only_live(mean, std, live), self.confidence_z)
         if switched.shape != (o.shape[0],):
             raise ValueError(f"evaluator: predictions for {switched.shape[0]} envs, observations for {o.shape[0]}")
         action = np.where(switched[:, None], base, agent)

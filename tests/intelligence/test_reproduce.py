@@ -85,7 +85,9 @@ def test_quick_reproduction_writes_every_section_and_resumes(tmp_path: Path) -> 
         assert section in report, section
     for row in ("rule-based", "PPO, cost penalty", "PPO, PID Lagrangian", "+ baseline switching", "+ BC warm start",
                 "PID Lagrangian + BC warm start",
-                "+ sim pre-training", "forecast planner", "oracle (clairvoyant)", "OnSlicing: -61.3 %"):  # fmt: skip
+                "+ sim pre-training", "forecast planner", "forecast planner, SLA-safe (forecast:0.9999)",
+                "oracle (clairvoyant)", "OnSlicing: -61.3 %", "the SLA-safe planner (forecast:0.9999) against the "
+                "same from-scratch final usage", "--policy forecast:0.9999"):  # fmt: skip
         assert row in report, row
     assert "netslice reproduce --quick" in report
     results = json.loads((tmp_path / "r" / "results.json").read_text())

@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
-from netslice.intelligence.reproduce.plan import Task
+from netslice.intelligence.reproduce.plan import BASELINES, Task
 from netslice.intelligence.run_config import write_json_atomic
 
 #: Marks a finished task (with its wall time).
@@ -61,7 +61,7 @@ def run_task(task: Task) -> dict[str, Any]:
         elif task.kind == "baselines":
             sc = load(task.scenario)
             days, n_envs = int(task.config["eval_days"]), int(task.config["eval_envs"])
-            policies = {name: make_policy(name, sc) for name in ("rule", "forecast", "oracle")}
+            policies = {name: make_policy(name, sc) for name in BASELINES}
             results = evaluate_all(policies, sc, days, n_envs, 1000 + task.seed, console)
             report(results, task.folder, console, None, days=days, n_envs=n_envs, seed=1000 + task.seed)
         else:

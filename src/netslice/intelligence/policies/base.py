@@ -34,8 +34,9 @@ allocation for the coming slot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +47,7 @@ from netslice.orchestration.orchestrator import Orchestrator
 from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -132,3 +134,22 @@ def reset_policy(policy: object) -> None:
     reset = getattr(policy, "reset", None)
     if callable(reset):
         reset()
+
+
+class PerScenario(Generic[T]):
+    """One object per scenario (e.g. an observation encoder), made by ``make`` on first use.
+
+    A scenario is known by identity: the object made for it is kept with it, so a new scenario object at the same
+    address is not mistaken for the old one.
+    """
+
+    def __init__(self, make: Callable[[Scenario], T]) -> None:
+        self._make = make
+        self._known: dict[int, tuple[Scenario, T]] = {}
+
+    def __call__(self, scenario: Scenario) -> T:
+        """The object of ``scenario``."""
+        known = self._known.get(id(scenario))
+        if known is None or known[0] is not scenario:
+            known = self._known[id(scenario)] = (scenario, self._make(scenario))
+        return known[1]

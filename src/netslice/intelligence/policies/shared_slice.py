@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
 from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES, SliceEncoder
-from netslice.intelligence.policies.base import FloatArray, Policy, PolicyContext
+from netslice.intelligence.policies.base import FloatArray, PerScenario, Policy, PolicyContext
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
 
@@ -56,7 +56,7 @@ class SharedSlicePolicy:
     def __init__(self, actor: Policy, name: str = "per-slice") -> None:
         self.actor = actor
         self.name = name
-        self._encoders: dict[int, tuple[Scenario, SliceEncoder]] = {}
+        self._encoders = PerScenario(SliceEncoder.from_scenario)
         self._ran: NDArray[np.bool_] | None = None  # slices provisioned at the previous call (they ran the slot)
 
     @classmethod
@@ -85,10 +85,7 @@ class SharedSlicePolicy:
 
     def encoder(self, scenario: Scenario) -> SliceEncoder:
         """The slice encoder of ``scenario`` (made once per scenario object)."""
-        known = self._encoders.get(id(scenario))
-        if known is None or known[0] is not scenario:
-            known = self._encoders[id(scenario)] = (scenario, SliceEncoder.from_scenario(scenario))
-        return known[1]
+        return self._encoders(scenario)
 
     def act_context(self, ctx: PolicyContext) -> FloatArray:
         """The allocation ``(n_envs, 7, K)``: each present slice's column from the actor, 0 for absent slots."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from netslice.intelligence.envs.features import Encoder, flatten_allocation
-from netslice.intelligence.policies.base import FloatArray, PolicyContext, reset_policy
+from netslice.intelligence.policies.base import FloatArray, PerScenario, PolicyContext, reset_policy
 from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
 from netslice.intelligence.policies.switching import BoolArray, SwitchingPolicy
 from netslice.network.allocation import N_RESOURCES
@@ -43,14 +43,13 @@ class SliceSwitchingPolicy:
     agent: SharedSlicePolicy
     gate: SwitchingPolicy
     name: str = "per-slice+switching"
-    _encoders: dict[int, tuple[Scenario, Encoder]] = field(default_factory=dict, init=False, repr=False)
+    _encoders: PerScenario[Encoder] = field(
+        default_factory=lambda: PerScenario(Encoder.from_scenario), init=False, repr=False
+    )
 
     def encoder(self, scenario: Scenario) -> Encoder:
         """The centralised observation encoder of ``scenario`` (made once per scenario object)."""
-        known = self._encoders.get(id(scenario))
-        if known is None or known[0] is not scenario:
-            known = self._encoders[id(scenario)] = (scenario, Encoder.from_scenario(scenario))
-        return known[1]
+        return self._encoders(scenario)
 
     def act_context(self, ctx: PolicyContext) -> FloatArray:
         """The allocation ``(n_envs, 7, K)``: the agent's, or the baseline's in the networks switched."""

@@ -373,7 +373,7 @@ def evaluate(
             f"forecast (planner for the {DEFAULT_QUANTILE:g} traffic quantile), "
             "forecast:Q (quantile Q in (0, 1), e.g. forecast:0.9), "
             "oracle, a PPO run folder or checkpoint.pt written by 'netslice train', per-slice:RUN (a run "
-            "trained with --agents per-slice, its slice agent on every slice), or per-domain:RUN (a run trained "
+            "trained with --agents per-slice, its slice agent on every slice), per-domain:RUN (a run trained "
             "with --agents per-domain, its three group agents), or switching:RUN (a run trained with "
             "--switching, centralised or per-slice: its agent behind the shield it trained with, frozen)."
         ),

@@ -103,14 +103,16 @@ def run_seed(seed: int, sc: Scenario, quantiles: list[float], train_days: int, t
         "teacher/violation_rate_by_hour": by_hour.tolist(),
         "test_slots": int(violated.size), "train_slots": int(own["obs"].shape[0]), "quantiles": {},
     }  # fmt: skip
+    # The shield's pretraining data around the teacher (the quantile only changes the fit, not the data).
+    pre_envs = SliceVectorEnv(N_ENVS, sc, seed=PRETRAIN_SEED + seed, include_kpis=True)
+    pre_envs.reset(seed=PRETRAIN_SEED + seed)
+    around = BoundPolicy(ForecastPlanner.from_spec(TEACHER, None), pre_envs.orch)
+    targets = pre_envs.orch.planning_model().targets
+    rng = np.random.default_rng(seed)
+    data = collect(ShieldConfig(seed=seed), around, pre_envs, PRETRAIN_SEED + seed, rng, targets)
+    n_act = int(np.prod(pre_envs.single_action_space.shape))
     for q in quantiles:
         cfg = replace(ShieldConfig(), quantile=q, seed=seed)
-        pre_envs = SliceVectorEnv(N_ENVS, sc, seed=PRETRAIN_SEED + seed, include_kpis=True)
-        pre_envs.reset(seed=PRETRAIN_SEED + seed)
-        around = BoundPolicy(ForecastPlanner.from_spec(TEACHER, None), pre_envs.orch)
-        targets = pre_envs.orch.planning_model().targets
-        data = collect(cfg, around, pre_envs, PRETRAIN_SEED + seed, np.random.default_rng(seed), targets)
-        n_act = int(np.prod(pre_envs.single_action_space.shape))
         shield = TrainingShield(cfg, around, data["obs"].shape[1], n_act, pre_envs.encoder.slice_names, targets)
         shield.evaluator.fit(np.concatenate([data["obs"], own["obs"]]), np.concatenate([data["action"], own["action"]]),
                              np.concatenate([data["margin"], own["margin"]]), cfg.pretrain_epochs)  # fmt: skip

@@ -371,7 +371,9 @@ def evaluate(
         typer.Option(
             help="Repeatable. One of: static (equal split), initial (the scenario's allocation), rule, "
             f"forecast (planner for the {DEFAULT_QUANTILE:g} traffic quantile), "
-            "forecast:Q (quantile Q in (0, 1), e.g. forecast:0.9), "
+            "forecast:Q (quantile Q in (0, 1), e.g. forecast:0.9), forecast:Q:known-channel (the planner "
+            "reading the coming slot's shadowing, clairvoyant on the channel; forecast::known-channel for the "
+            "default Q), "
             "oracle, a PPO run folder or checkpoint.pt written by 'netslice train', per-slice:RUN (a run "
             "trained with --agents per-slice, its slice agent on every slice), per-domain:RUN (a run trained "
             "with --agents per-domain, its three group agents), or switching:RUN (a run trained with "

@@ -10,6 +10,9 @@ the mean number of live slices grows with it: ``rate = concurrent * 0.1`` per ho
 every policy runs on the same traces (same seed: same requests, same admissions, same traffic) with
 :func:`netslice.intelligence.dynamic_eval.evaluate_dynamic`: the violation rate over live slice-slots, usage,
 the share of admissions whose SLA is met within 3 slots, and the request process's counts.
+The bar is the forecast planner (``forecast``), which forecasts the coming slot's traffic and channel from the
+slots already played; ``forecast::known-channel`` is the planner that reads the coming slot's shadowing
+(clairvoyant on the channel; the bar of the results measured before that change).
 The issue's targets: the per-slice agent, trained once (with at most 5 live slices), keeps the violation rate
 <= 1 % over admitted slices, uses <= 1.10x the forecast planner's usage on the same traces, a newly admitted
 slice meets its SLA within <= 3 slots in >= 95 % of admissions, and the same holds with 8 live slices.

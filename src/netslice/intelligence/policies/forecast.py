@@ -42,7 +42,6 @@ planner, bit for bit.
 
 >>> from netslice.orchestration.orchestrator import Orchestrator
 >>> from netslice.intelligence.policies.base import PolicyContext
-from netslice.intelligence.policies.channel import DEFAULT_POINTS, SHADOW_STATE, ShadowForecast, robust_evaluate
 >>> orch = Orchestrator.create("testbed-v0", n_envs=2, seed=0)
 >>> planner = ForecastPlanner.create(quantile=0.99)
 >>> planner.act_model(PolicyContext.of(orch), orch.planning_model()).shape

@@ -11,7 +11,7 @@ import pytest
 
 from netslice.errors import ConfigError
 from netslice.intelligence.policies.base import PolicyContext, allocation_for
-from netslice.intelligence.policies.channel import ShadowForecast
+from netslice.intelligence.policies.channel import ShadowForecast, robust_evaluate
 from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.run import make_policy
 from netslice.network.scenarios import load
@@ -117,3 +117,24 @@ def test_specs_and_their_errors() -> None:
             make_policy(bad, sc)
     with pytest.raises(ConfigError, match="channel points"):
         ForecastPlanner.create(channel_points=0)
+
+
+def test_a_fade_no_allocation_survives_is_left_out_not_planned_for() -> None:
+    orch = Orchestrator.create("metro-v0", n_envs=2, seed=6, events=False)
+    for _ in range(3):
+        orch.step(None)
+    model = orch.planning_model()
+    load = model.state.traffic.load.copy()
+    mild = np.zeros((1, *model.state.shadow.shape))
+    deep = np.full_like(mild, -60.0)  # no PRB share or MCS cap carries a slice through a 60 dB fade
+    candidates = np.stack([orch.observation().allocation, np.full_like(orch.observation().allocation, 0.5)])
+    alone = robust_evaluate(model, load, mild)(candidates)
+    with_deep = robust_evaluate(model, load, np.concatenate([mild, deep]))(candidates)
+    np.testing.assert_array_equal(with_deep, alone)
+    # Only the deep fade: no scenario survives, and the slices are judged on the middle one (here the fade).
+    only_deep = robust_evaluate(model, load, deep)(candidates)
+    assert (only_deep > 0).all()
+    # A milder second scenario that is survivable is counted: its cost can only raise the worst.
+    worse = robust_evaluate(model, load, np.concatenate([mild, mild - 6.0]))(candidates)
+    assert (worse >= alone).all()
+    assert (worse > alone).any()

@@ -12,9 +12,14 @@ start of an episode the stationary prior.
 :class:`ShadowForecast` remembers the shadowing of each slot a planner planned (it becomes a measurement once the
 slot is played) and gives the coming slot's channel scenarios: the forecast mean shifted by ``z`` predictive
 standard deviations, ``z`` on an even grid over ``[-z_q, z_q]`` (one shift for every direction, cell and slice of
-an env). :func:`robust_evaluate` judges a candidate allocation by its worst SLA cost over those scenarios, so
-that the plan holds wherever the channel lands within the ``q`` band of its forecast. A scenario without
-shadowing (``shadow_sigma_db`` 0) has nothing to forecast.
+an env). :func:`robust_evaluate` judges a candidate allocation by its worst SLA cost over those scenarios that
+some allocation survives, so that the plan holds wherever the channel lands within the ``q`` band of its forecast.
+A scenario that not even every resource survives (a fade deeper than the slice's SLA allows) is left out for that
+slice, as the oracle leaves out a fade no allocation survives: counting it would make the slice infeasible and
+hand it every resource (the oracle's step 4) in a slot whose true channel is most likely fine (metro-dynamic-v0,
+5 live at most: 0.35 % of live slice-slots were given everything, against 0.02 % with the channel known). Where
+no scenario survives, the slice is judged on the forecast's mean. A scenario without shadowing
+(``shadow_sigma_db`` 0) has nothing to forecast.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
+from netslice.intelligence.policies.oracle import MCS_KNOBS, SEARCH_ROWS
+from netslice.network.allocation import MCS_DL, MCS_UL, N_RESOURCES
 from netslice.network.kernel import map_state
 from netslice.network.model import Probe
 from netslice.network.ran import RanParams
@@ -126,19 +133,30 @@ def robust_evaluate(
 
     Returns:
         ``evaluate(candidates (D, n_envs, n_resources, n_slices)) -> (D, n_envs, n_slices)``: each candidate's
-        largest cost over the ``S`` scenarios. The scenarios run as ``S`` copies of every env in one probe.
+        largest cost over the scenarios each (env, slice) can survive (module docstring). The scenarios run as
+        ``S`` copies of every env in one probe.
     """
     n_scen = shadows.shape[0]
     start = model.network.probe(model.state, load).state
     tiled = map_state(lambda x: np.ascontiguousarray(np.concatenate([x] * n_scen, axis=0)), start)
     tiled = replace(tiled, shadow=np.ascontiguousarray(shadows.reshape(-1, *shadows.shape[2:])))
     probe = Probe(model.network, tiled)
-    n_envs = start.n_envs
+    n_envs, n_slices = start.n_envs, shadows.shape[-1]
+
+    def costs(candidates: FloatArray) -> FloatArray:  # (D, S, n_envs, K)
+        wide = np.concatenate([candidates] * n_scen, axis=1)  # env s * n_envs + e: scenario s of env e
+        return probe.cost(wide, model.targets).reshape(candidates.shape[0], n_scen, n_envs, -1)
+
+    # Every share row at 1 with each MCS cap: a scenario survives where one of them meets the SLA.
+    full = np.zeros((len(MCS_KNOBS), n_envs, N_RESOURCES, n_slices))
+    full[:, :, list(SEARCH_ROWS), :] = 1.0
+    full[:, :, [MCS_UL, MCS_DL], :] = np.asarray(MCS_KNOBS)[:, None, None, None]
+    survives = np.any(costs(full) <= 0.0, axis=0)  # (S, n_envs, K)
+    mean_only = np.arange(n_scen)[:, None, None] == n_scen // 2  # the forecast's mean for an odd count
+    counted = np.where(np.any(survives, axis=0)[None], survives, mean_only)
 
     def evaluate(candidates: FloatArray) -> FloatArray:
-        wide = np.concatenate([candidates] * n_scen, axis=1)  # env s * n_envs + e: scenario s of env e
-        cost = probe.cost(wide, model.targets)  # (D, S n_envs, K)
-        out: FloatArray = cost.reshape(candidates.shape[0], n_scen, n_envs, -1).max(axis=1)
+        out: FloatArray = np.where(counted[None], costs(candidates), -np.inf).max(axis=1)
         return out
 
     return evaluate

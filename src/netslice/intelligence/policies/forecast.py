@@ -35,10 +35,10 @@ model's state holds the coming slot's shadowing, which no causal policy knows. T
 slots already played (:mod:`.channel`: the AR(1) forecast, a grid of ``channel_points`` scenarios over its ``q``
 band) and plans the allocation whose worst SLA cost over those scenarios is met. ``known_channel=True``
 (``forecast:Q:known-channel``) plans on the true coming shadowing instead, as this planner did before: on
-metro-dynamic-v0 (5 slices at most, 2 days x 8 networks, q 0.995) that clairvoyance is worth a third of the
-usage (0.0549 at 0.43 % violating slice-slots, against 0.0845 at 0.37 % with the channel forecast), and planning
-on the forecast's mean alone, without the grid, violates 17.7 % of slice-slots. Without shadowing the two are the same
-planner, bit for bit.
+metro-dynamic-v0 (5 slices at most, 2 days x 8 networks, q 0.995) that clairvoyance is worth a quarter of the
+usage (0.0549 at 0.43 % violating slice-slots, against 0.0746 at 0.35 % with the channel forecast), and planning
+on the forecast's mean alone, without the grid, violates 17.7 % of slice-slots. Without shadowing the two are the
+same planner, bit for bit.
 
 >>> from netslice.orchestration.orchestrator import Orchestrator
 >>> from netslice.intelligence.policies.base import PolicyContext

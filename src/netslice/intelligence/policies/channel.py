@@ -31,8 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.intelligence.policies.oracle import MCS_KNOBS, SEARCH_ROWS
-from netslice.network.allocation import MCS_DL, MCS_UL, N_RESOURCES
+from netslice.intelligence.policies.oracle import every_resource, knob_trials
 from netslice.network.kernel import map_state
 from netslice.network.model import Probe
 from netslice.network.ran import RanParams
@@ -147,11 +146,8 @@ def robust_evaluate(
         wide = np.concatenate([candidates] * n_scen, axis=1)  # env s * n_envs + e: scenario s of env e
         return probe.cost(wide, model.targets).reshape(candidates.shape[0], n_scen, n_envs, -1)
 
-    # Every share row at 1 with each MCS cap: a scenario survives where one of them meets the SLA.
-    full = np.zeros((len(MCS_KNOBS), n_envs, N_RESOURCES, n_slices))
-    full[:, :, list(SEARCH_ROWS), :] = 1.0
-    full[:, :, [MCS_UL, MCS_DL], :] = np.asarray(MCS_KNOBS)[:, None, None, None]
-    survives = np.any(costs(full) <= 0.0, axis=0)  # (S, n_envs, K)
+    # Every share at 1 with each MCS cap (the oracle's step 1): a scenario survives where one of them meets the SLA.
+    survives = np.any(costs(knob_trials(every_resource(n_envs, n_slices))) <= 0.0, axis=0)  # (S, n_envs, K)
     mean_only = np.arange(n_scen)[:, None, None] == n_scen // 2  # the forecast's mean for an odd count
     counted = np.where(np.any(survives, axis=0)[None], survives, mean_only)
 

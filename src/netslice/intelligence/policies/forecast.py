@@ -243,7 +243,7 @@ class ForecastPlanner:
         name, *rest = spec.split(":")
         q = rest[0] if rest else ""
         flags = rest[1:]
-        if name != "forecast" or len(flags) > 1 or flags not in ([], ["known-channel"]):
+        if name != "forecast" or flags not in ([], ["known-channel"]):
             raise ConfigError(f"policy: {spec!r} is not 'forecast', 'forecast:Q' or 'forecast:Q:known-channel'")
         try:
             quantile = float(q) if q else DEFAULT_QUANTILE

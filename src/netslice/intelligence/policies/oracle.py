@@ -54,6 +54,20 @@ SEARCH_ROWS = (EDGE_CPU, PRB_UL, PRB_DL, TN_BW, CN_CPU)
 MCS_KNOBS = (0.0, *((b + 0.5) / 10 for b in range(1, 10)), 1.0)
 
 
+def every_resource(n_envs: int, n_slices: int) -> FloatArray:
+    """``(n_envs, n_resources, n_slices)``: every searched share at 1, MCS caps at 0 (the search's base)."""
+    base = np.zeros((n_envs, N_RESOURCES, n_slices))
+    base[:, list(SEARCH_ROWS), :] = 1.0
+    return base
+
+
+def knob_trials(base: FloatArray) -> FloatArray:
+    """``(len(MCS_KNOBS), *base.shape)``: ``base`` with each MCS cap knob of :data:`MCS_KNOBS` on both directions."""
+    trials = np.broadcast_to(base, (len(MCS_KNOBS), *base.shape)).copy()
+    trials[:, :, [MCS_UL, MCS_DL], :] = np.asarray(MCS_KNOBS)[:, None, None, None]
+    return trials
+
+
 @dataclass
 class Oracle:
     """Oracle policy (see the module docstring); a :class:`~netslice.intelligence.policies.base.ModelPolicy`.
@@ -122,8 +136,7 @@ class Oracle:
         """
         n_envs, n_slices = shape
         n_rows = len(SEARCH_ROWS)
-        base = np.zeros((n_envs, N_RESOURCES, n_slices))
-        base[:, list(SEARCH_ROWS), :] = 1.0
+        base = every_resource(n_envs, n_slices)
         knob = self._mcs_knob(base, evaluate)
         base[:, MCS_UL, :] = knob
         base[:, MCS_DL, :] = knob
@@ -186,9 +199,6 @@ class Oracle:
 
     def _mcs_knob(self, base: FloatArray, evaluate: _Evaluate) -> FloatArray:
         """Per (env, slice): the smallest knob meeting the SLA with all resources (0 when none does)."""
-        trials = np.broadcast_to(base, (len(MCS_KNOBS), *base.shape)).copy()
-        for i, value in enumerate(MCS_KNOBS):
-            trials[i, :, [MCS_UL, MCS_DL], :] = value
-        ok = evaluate(trials) <= 0.0  # (n_knobs, E, K)
+        ok = evaluate(knob_trials(base)) <= 0.0  # (n_knobs, E, K)
         first = ok.argmax(axis=0)
         return np.where(ok.any(axis=0), np.asarray(MCS_KNOBS)[first], 0.0)

@@ -45,7 +45,13 @@ SCENARIO = "metro-v0"
 #: ``<method>-equal``: the per-domain agents with each domain's nominal share a quarter of every slice's latency
 #: budget (DEFAULT_SHARES) instead of the slices' design points (the orchestrator's admission budgets): what
 #: ``netslice train --agents per-domain --domain-shares equal`` trains.
-CONFIGS = ("fixed", "adaptive", "central", "fixed-equal", "adaptive-equal")
+#: ``<config>-switching``: the same behind the training shield (``--switching``: the rule-based baseline, the shield's
+#: defaults, pretrained offline first; per-domain agents through :class:`~netslice.intelligence.agents.domain_shield.
+#: DomainShield`), as ``netslice train --switching`` builds it; evaluated alone (``final``) and behind the shield
+#: (``final_switching``).
+SWITCHING = "-switching"
+CONFIGS = ("fixed", "adaptive", "central", "fixed-equal", "adaptive-equal", "fixed-switching", "adaptive-switching",
+           "central-switching")  # fmt: skip
 
 
 def _evaluate(policy: Any, name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -117,18 +123,17 @@ def diagnose(agents: Any, decomposition: str, shares: Any, args: argparse.Namesp
 
 def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
     """Train and evaluate one configuration in this process."""
-    import numpy as np
-
     from netslice.intelligence.agents.domain_agents import DEFAULT_SAFETY, DomainAgents
     from netslice.intelligence.agents.ppo import PPO
     from netslice.intelligence.agents.ppo_config import PPOConfig
     from netslice.intelligence.envs.domain_vector import DomainVectorEnv, nominal_shares
     from netslice.intelligence.envs.vector import SliceVectorEnv
-    from netslice.intelligence.run import make_policy
     from netslice.network.scenarios import load
 
     cfg = PPOConfig(total_steps=args.steps, cost_penalty=0.0, seed=args.seed, checkpoint_every=10**9)
     row: dict[str, Any] = {"config": config, "seed": args.seed}
+    if config.endswith(SWITCHING):
+        return run_switching(config, cfg, row, args)
     start = time.perf_counter()
     if config == "central":
         envs = SliceVectorEnv(args.n_envs, SCENARIO, seed=args.seed)
@@ -146,24 +151,77 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
         train_s = time.perf_counter() - start
         policy = agents.policy()
         ledger = agents.ledger
-        row["diagnosis"] = {
-            "local_violation_rate_last10": _tail_mean(history, "local/violation_rate/"),
-            "budget_ms_last10": _tail_mean(history, "budget/"),
-            "budget_ms_fixed": {
-                g: {s: float(b) for s, b in zip(denv.encoder.slice_names, denv.decomposer.fixed_budgets_ms[:, i],
-                                                strict=True) if np.isfinite(b)}
-                for i, g in enumerate(denv.groups)
-            },
-            "lambda_final": {k: v for k, v in history[-1].items() if k.startswith("safety/") and "/lambda/" in k},
-            "local_violation_rate_per_slice_last10": {
-                k: v for k, v in _tail_mean(history, "").items() if k.startswith("safety/") and "/cost/" in k
-            },
-            "deterministic_play": diagnose(agents, method, shares, args),
-            "budget_trajectory": [
-                {"step": r["charts/global_step"], **{k: v for k, v in r.items() if k.startswith("budget/")}}
-                for r in history[:: max(1, len(history) // 20)]
-            ],
-        }  # fmt: skip
+        row["diagnosis"] = domain_diagnosis(agents, history, method, shares, args)
+    return finish(row, config, history, ledger, policy, train_s, args)
+
+
+def domain_diagnosis(agents: Any, history: list[dict[str, float]], method: str, shares: Any,
+                     args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    """The per-domain agents' diagnosis of the module docstring."""
+    import numpy as np
+
+    denv = agents.envs
+    return {
+        "local_violation_rate_last10": _tail_mean(history, "local/violation_rate/"),
+        "budget_ms_last10": _tail_mean(history, "budget/"),
+        "budget_ms_fixed": {
+            g: {s: float(b) for s, b in zip(denv.encoder.slice_names, denv.decomposer.fixed_budgets_ms[:, i],
+                                            strict=True) if np.isfinite(b)}
+            for i, g in enumerate(denv.groups)
+        },
+        "lambda_final": {k: v for k, v in history[-1].items() if k.startswith("safety/") and "/lambda/" in k},
+        "local_violation_rate_per_slice_last10": {
+            k: v for k, v in _tail_mean(history, "").items() if k.startswith("safety/") and "/cost/" in k
+        },
+        "deterministic_play": diagnose(agents, method, shares, args),
+        "budget_trajectory": [
+            {"step": r["charts/global_step"], **{k: v for k, v in r.items() if k.startswith("budget/")}}
+            for r in history[:: max(1, len(history) // 20)]
+        ],
+    }  # fmt: skip
+
+
+def run_switching(config: str, cfg: Any, row: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Train and evaluate one configuration behind the training shield, as ``netslice train --switching`` does."""
+    from netslice.intelligence import shielding
+    from netslice.intelligence.agents.domain_agents import DEFAULT_SAFETY, DomainAgents
+    from netslice.intelligence.agents.safety_config import SafetyConfig
+    from netslice.intelligence.envs.domain_vector import nominal_shares
+    from netslice.intelligence.run import build_domain_agents, build_learner
+    from netslice.intelligence.run_config import RunConfig
+    from netslice.network.scenarios import load
+
+    base = config.removesuffix(SWITCHING)
+    safety = SafetyConfig(method="lagrangian", violation_limit=DEFAULT_SAFETY.violation_limit, switching=True)
+    run = RunConfig(scenario=SCENARIO, agents="central" if base == "central" else "per-domain",
+                    decomposition="adaptive" if base == "central" else base, n_envs=args.n_envs, ppo=cfg,
+                    safety=safety)  # fmt: skip
+    sc = load(SCENARIO)
+    run_dir = args.runs_dir / f"{config}-s{args.seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    learner: Any = build_learner(run, sc, run_dir) if base == "central" else build_domain_agents(run, sc, run_dir)
+    network_shield = learner.shield.shield if isinstance(learner, DomainAgents) else learner.shield
+    row["pretrain"] = shielding.pretrain(network_shield, run, sc, run_dir)
+    start = time.perf_counter()
+    history = learner.train() if isinstance(learner, DomainAgents) else learner.train().history
+    train_s = time.perf_counter() - start
+    policy = learner.policy()
+    row["shield"] = learner.shield.metrics()
+    if isinstance(learner, DomainAgents):
+        row["diagnosis"] = domain_diagnosis(learner, history, base, nominal_shares("design", sc.params.n_slices), args)
+        shielded = learner.shield.switching_policy(policy)
+    else:
+        shielded = learner.shield.switching_policy(policy, name="ppo+switching")
+    row["final_switching"] = _evaluate(shielded, config, args) | shielded.metrics()
+    return finish(row, config, history, learner.ledger, policy, train_s, args)
+
+
+def finish(row: dict[str, Any], config: str, history: list[dict[str, float]], ledger: Any, policy: Any,
+           train_s: float, args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    """``row`` with the learning ledger, the curve, timings and the final evaluation."""
+    from netslice.intelligence.run import make_policy
+    from netslice.network.scenarios import load
+
     row["learning"] = _learning(ledger.summary())
     row["train_s"] = round(train_s, 1)
     row["steps_per_s"] = round(ledger.slots / train_s, 1)
@@ -177,8 +235,11 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
         row["rule"] = _evaluate(make_policy("rule", load(SCENARIO)), "rule", args)
     f = row["final"]
     learning = row["learning"]["violation_rate"]
+    shielded = row.get("final_switching")
+    behind = "" if shielded is None else (f"; behind the shield {shielded['usage']:.4f} at "
+                                          f"{shielded['violation_rate']:.2%}")  # fmt: skip
     print(f"{config}: usage {f['usage']:.4f}, violations {f['violation_rate']:.2%} (worst slice "
-          f"{f['worst_slice']:.2%}); learning {learning:.2%}; {train_s:.0f} s", flush=True)  # fmt: skip
+          f"{f['worst_slice']:.2%}){behind}; learning {learning:.2%}; {train_s:.0f} s", flush=True)  # fmt: skip
     return row
 
 
@@ -199,16 +260,20 @@ def spawn(config: str, args: argparse.Namespace) -> dict[str, Any]:
 def compare(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets: adaptive vs fixed and vs central usage, at the final violation rates."""
     out: dict[str, Any] = {}
-    for split in ("", "-equal"):
+    for split in ("", "-equal", SWITCHING):  # behind the shield: the policies as they play, behind it
+        final = "final_switching" if split == SWITCHING else "final"
         adaptive, fixed = rows.get(f"adaptive{split}"), rows.get(f"fixed{split}")
+        central = rows.get("central-switching" if split == SWITCHING else "central")
         if adaptive is not None and fixed is not None:
-            a, f = adaptive["final"]["usage"], fixed["final"]["usage"]
+            a, f = adaptive[final]["usage"], fixed[final]["usage"]
             out[f"adaptive{split}_vs_fixed{split}_usage_reduction"] = (f - a) / f
-        if adaptive is not None and "central" in rows:
-            a, c = adaptive["final"]["usage"], rows["central"]["final"]["usage"]
-            out[f"adaptive{split}_vs_central_usage_gap"] = (a - c) / c
+        if adaptive is not None and central is not None:
+            a, c = adaptive[final]["usage"], central[final]["usage"]
+            out[f"adaptive{split}_vs_central{'-switching' if split == SWITCHING else ''}_usage_gap"] = (a - c) / c
     for name, r in rows.items():
         out[f"{name}_final_violation_rate"] = r["final"]["violation_rate"]
+        if "final_switching" in r:
+            out[f"{name}_final_switching_violation_rate"] = r["final_switching"]["violation_rate"]
     out["targets"] = ("adaptive at <= 1 % violations uses >= 10 % less than fixed, and within 10 % of central; "
                       "see notes for whether they are met")  # fmt: skip
     return out

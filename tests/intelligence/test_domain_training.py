@@ -142,8 +142,6 @@ def test_a_resumed_run_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
 
 
 def test_what_per_domain_agents_do_not_support_is_refused_naming_the_field(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="agents: per-domain agents do not support baseline switching"):
-        RunConfig(agents="per-domain", safety=SafetyConfig(method="lagrangian", switching=True))
     with pytest.raises(ConfigError, match=r"agents: per-domain agents train in this process only \(--workers 0\)"):
         RunConfig(agents="per-domain", workers=2, n_envs=2)
     with pytest.raises(ConfigError, match="agents: per-domain agents start from fresh actors"):
@@ -157,9 +155,9 @@ def test_what_per_domain_agents_do_not_support_is_refused_naming_the_field(tmp_p
     with pytest.raises(ConfigError, match=r"domain_shares: only per-domain agents"):
         RunConfig(agents="per-slice", domain_shares="equal")
     assert RunConfig.from_dict(_cfg(decomposition="fixed").record()) == _cfg(decomposition="fixed")
-    result = CliRunner().invoke(cli.app, ["train", "--agents", "per-domain", "--switching", "--safety", "pid"])
+    result = CliRunner().invoke(cli.app, ["train", "--agents", "per-domain", "--workers", "2", "--safety", "pid"])
     assert result.exit_code != 0
-    assert "agents: per-domain agents do not support baseline switching" in result.output
+    assert "agents: per-domain agents train in this process only" in result.output
 
     # a checkpoint of another configuration or kind is refused, naming what differs
     cfg, sc = _cfg(), load("testbed-v0")

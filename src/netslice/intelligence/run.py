@@ -32,6 +32,7 @@ from netslice.intelligence import plots, shielding, tables
 from netslice.intelligence.agents.collector import Collector
 from netslice.intelligence.agents.domain_agents import DomainAgents
 from netslice.intelligence.agents.domain_policy import DomainPolicy
+from netslice.intelligence.agents.domain_shield import DomainShield
 from netslice.intelligence.agents.ppo import PPO, PPOPolicy
 from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.slice_shield import SliceShield
@@ -207,11 +208,15 @@ def build_learner(cfg: RunConfig, scenario: Scenario, run_dir: Path, collector: 
 
 
 def build_domain_agents(cfg: RunConfig, scenario: Scenario, run_dir: Path) -> DomainAgents:
-    """The per-domain agents of ``--agents per-domain`` on their training networks (seeded with the PPO seed)."""
+    """The per-domain agents of ``--agents per-domain`` on their training networks (seeded with the PPO seed).
+
+    With ``--switching``, behind their :class:`~.agents.domain_shield.DomainShield` (not pretrained yet).
+    """
     shares = nominal_shares(cfg.domain_shares, scenario.params.n_slices)
     envs = DomainVectorEnv(cfg.n_envs, scenario, seed=cfg.ppo.seed, weights=np.asarray(cfg.weights),
                            decomposition=cfg.decomposition, shares=shares)  # fmt: skip
-    return DomainAgents(cfg.ppo, envs, cfg.safety, run_dir, cfg.record())
+    shield = DomainShield(shielding.build_shield(cfg, scenario, envs), envs) if cfg.safety.switching else None
+    return DomainAgents(cfg.ppo, envs, cfg.safety, run_dir, cfg.record(), shield=shield)
 
 
 @contextmanager
@@ -253,13 +258,13 @@ def train(
     Writes ``run_dir/run_config.json`` (:meth:`RunConfig.save`) once the checkpoint, if resumed, is known to be
     of the same configuration. Per-domain agents (``cfg.agents == "per-domain"``) train as
     :class:`~.agents.domain_agents.DomainAgents` and are evaluated as one :class:`~.agents.domain_policy.DomainPolicy`
-    (row ``per-domain``).
+    (row ``per-domain``; with ``--switching`` also ``per-domain+switching``, the actors behind their shield).
     """
     sc = load(cfg.scenario)
     per_domain = cfg.agents == "per-domain"
     with rollout_workers(cfg, ray_address, console) as collector:
         learner = build_domain_agents(cfg, sc, run_dir) if per_domain else build_learner(cfg, sc, run_dir, collector)
-        shield = learner.shield if isinstance(learner, PPO) else None
+        shield = learner.shield
         if learner.stale_removed:
             console.print(f"removed {len(learner.stale_removed)} temporary file(s) left by an interrupted "
                           "checkpoint save")  # fmt: skip
@@ -267,11 +272,10 @@ def train(
         if resumed:
             console.print(f"resumed from {learner.checkpoint_path} at update {learner.update}/{learner.n_updates}")
         cfg.save(run_dir)
-        if shield is not None and not resumed:  # per-slice agents: their network-level shield, on networks alike
-            assert isinstance(learner, PPO)  # only PPO trains behind a shield
-            network_shield = shield.shield if isinstance(shield, SliceShield) else shield
-            pre = shielding.pretrain(network_shield, cfg, sc, run_dir,
-                                     warm=learner.policy() if cfg.warm.enabled else None)  # fmt: skip
+        if shield is not None and not resumed:  # per-slice and per-domain agents: their network-level shield
+            network_shield = shield if isinstance(shield, TrainingShield) else shield.shield
+            warm = learner.policy() if isinstance(learner, PPO) and cfg.warm.enabled else None
+            pre = shielding.pretrain(network_shield, cfg, sc, run_dir, warm=warm)
             console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
                           f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
                           f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",
@@ -322,6 +326,9 @@ def train(
         assert isinstance(learner, PPO)
         slice_agent = SharedSlicePolicy(learner.policy(), "ppo+switching")
         policies["ppo+switching"] = shield.switching_policy(slice_agent, name="ppo+switching")
+    elif isinstance(shield, DomainShield):  # the three group actors, their networks behind the shield
+        assert isinstance(learner, DomainAgents)
+        policies["per-domain+switching"] = shield.switching_policy(learner.policy())
     policies.update({name: make_policy(name, sc, cfg.weights) for name in baselines})
     results = evaluate_all(policies, sc, cfg.eval_days, cfg.eval_envs, 1000 + cfg.ppo.seed, console, progress_every,
                            weights=cfg.weights)  # fmt: skip

@@ -166,11 +166,11 @@ class RunConfig:
                                   f"{value!r} with --agents {self.agents}")  # fmt: skip
         if self.agents != "per-domain":
             return
-        if self.safety.switching:
+        if self.safety.switching and self.safety.switched_samples != "keep":
             raise ConfigError(
-                "agents: per-domain agents do not support baseline switching (--switching): the shield filters a "
-                "whole network's allocation, a domain agent decides its group's rows; use --agents central, or "
-                "--no-switching"
+                "switched_samples: per-domain agents support 'keep' with --switching (each group charged by the "
+                f"shield's prediction for its own rows; see netslice.intelligence.agents.domain_shield), got "
+                f"{self.safety.switched_samples!r}"
             )
         if self.workers:
             raise ConfigError(

@@ -21,9 +21,12 @@ import numpy as np
 
 from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
+from netslice.intelligence.agents.domain_policy import DomainPolicy
+from netslice.intelligence.agents.domain_shield import DomainShield
 from netslice.intelligence.agents.ppo import EVAL_HINT, PPOPolicy
 from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.slice_shield import SliceShield
+from netslice.intelligence.envs.domain_vector import DomainVectorEnv
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
 from netslice.intelligence.envs.vector import SliceVectorEnv
 from netslice.intelligence.policies.base import Policy
@@ -109,7 +112,8 @@ def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy | SliceSwi
     """The PPO agent of a checkpoint behind the shield it trained with (frozen), as one policy.
 
     A per-slice run's agent runs on every slice, its networks behind the shield
-    (:class:`~.policies.slice_switching.SliceSwitchingPolicy`).
+    (:class:`~.policies.slice_switching.SliceSwitchingPolicy`); a per-domain run's three group actors
+    (:class:`~.agents.domain_policy.DomainPolicy`) likewise.
 
     Raises:
         ConfigError: the run did not train with switching (nothing to load).
@@ -120,6 +124,12 @@ def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy | SliceSwi
         raise ConfigError(f"policy: {str(path)!r} was trained without switching; it has no shield to evaluate")
     with ckpt.restoring(path, EVAL_HINT):
         cfg = RunConfig.from_dict(data["run_config"], f"checkpoint {str(path)!r}")
+        if cfg.agents == "per-domain":
+            domain_envs = DomainVectorEnv(1, scenario, seed=0)
+            domain_shield = build_shield(cfg, scenario, domain_envs, bind=False)
+            domain_shield.load_state(data["shield"])
+            return DomainShield(domain_shield, domain_envs).switching_policy(DomainPolicy.load(path, scenario),
+                                                                             name="per-domain+switching")  # fmt: skip
         agent = PPOPolicy.load(path)
         per_slice = cfg.agents == "per-slice"
         envs = SliceAgentsVectorEnv(1, scenario, seed=0) if per_slice else SliceVectorEnv(1, scenario, seed=0)

@@ -21,15 +21,21 @@ the group after the namespace (``losses/<group>/policy``, ``safety/<group>/lambd
 the :class:`~.training_ledger.TrainingLedger`'s cumulative ``train/*`` metrics of the
 end-to-end SLA (every slot played while learning).
 
+Baseline switching (``--switching``): with a :class:`~.domain_shield.DomainShield`, the shield judges each network's
+allocation (the three groups' rows) before it is played and plays the baseline's where a violation is predicted;
+each group's sample is judged as that module says (in a switched network, by the shield's prediction for its own
+rows), the shield learns once per update from every network as played, and each row carries its ``shield/*``
+metrics. The training ledger counts the slots as played.
+
 Deterministic given ``cfg.seed``: torch, the exploration noise and the env's reset are seeded with it.
 
 Checkpoints (with a ``run_dir``: ``run_dir/checkpoint.pt``, written atomically by
 :func:`~.checkpoint.save_checkpoint` every ``checkpoint_every`` updates and at the end) hold, per group, the
 actor-critic, optimiser, observation statistics and multipliers, and the shared exploration noise's and torch's
 generator states, the env's snapshot (orchestrator, decomposer state), the current observations, the ledger, the
-history, and the decomposition the actors were trained under (:meth:`.domain_policy.DomainPolicy.load` rebuilds
-the policy from it). :meth:`DomainAgents.resume` continues exactly: a resumed run ends with the parameters and
-history of an uninterrupted one.
+history, the shield's state (with ``--switching``), and the decomposition the actors were trained under
+(:meth:`.domain_policy.DomainPolicy.load` rebuilds the policy from it). :meth:`DomainAgents.resume` continues
+exactly: a resumed run ends with the parameters and history of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from netslice.errors import ConfigError
 from netslice.intelligence.agents import checkpoint as ckpt
 from netslice.intelligence.agents import lagrangian
 from netslice.intelligence.agents.domain_policy import KIND, POLICY_KEYS, DomainPolicy, GroupActor
+from netslice.intelligence.agents.domain_shield import DomainShield
 from netslice.intelligence.agents.nets import ActorCritic
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.policy import new_agent
@@ -125,6 +132,7 @@ class _Rollouts:
     budgets: dict[str, FloatArray] = field(default_factory=dict)
     usage: float = 0.0
     violations: float = 0.0
+    played: list[tuple[Any, ...]] = field(default_factory=list)  # with a shield: each slot as the shield learns it
 
 
 class DomainAgents:
@@ -138,15 +146,17 @@ class DomainAgents:
             are removed (listed in :attr:`stale_removed`).
         run_config: plain data describing the whole run (``RunConfig.record()``), saved in the checkpoint;
             :meth:`resume` refuses a checkpoint written with another one.
+        shield: the training shield when switching (built on ``envs``; pretrained before :meth:`train`).
     """
 
     def __init__(
         self, cfg: PPOConfig, envs: DomainVectorEnv, safety: SafetyConfig | None = None,
-        run_dir: str | Path | None = None, run_config: dict[str, Any] | None = None,
+        run_dir: str | Path | None = None, run_config: dict[str, Any] | None = None, shield: DomainShield | None = None,
     ) -> None:  # fmt: skip
         self.cfg = cfg
         self.envs = envs
         self.safety = DEFAULT_SAFETY if safety is None else safety
+        self.shield = shield
         torch.set_num_threads(1)
         torch.manual_seed(cfg.seed)
         self.slice_names = tuple(envs.encoder.slice_names)
@@ -225,6 +235,7 @@ class DomainAgents:
             "noise_rng": self.noise_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             "env": self.envs.snapshot(), "obs": dict(self.obs), "update": self.update,
             "global_step": self.global_step, "history": self.history, "ledger": self.ledger.state(),
+            "shield": None if self.shield is None else self.shield.state(),
         })  # fmt: skip
 
     def resume(self) -> bool:
@@ -259,6 +270,8 @@ class DomainAgents:
             self.update, self.global_step = int(data["update"]), int(data["global_step"])
             self.history = list(data["history"])
             self.ledger = TrainingLedger.from_state(data["ledger"])
+            if self.shield is not None:  # a KeyError or TypeError here: a checkpoint without the shield's state
+                self.shield.load_state(data["shield"])
         return True
 
     # ------------------------------------------------------------------------------------ one update
@@ -302,9 +315,14 @@ class DomainAgents:
         )  # fmt: skip
         for t in range(cfg.num_steps):
             shares = self._act(self.obs, t, got)
+            if self.shield is not None:  # the baseline's rows in the networks predicted to violate
+                shares, _ = self.shield.filter(shares)
             next_obs, rewards, terminated, truncated, info = self.envs.step(shares)
             done = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
             cost = np.asarray(info["cost"], dtype=np.float64)  # (n, K, G)
+            if self.shield is not None:  # each group judged by its own rows where its network was switched
+                got.played.append(self.shield.record(info))
+                cost = self.shield.judge(cost)
             for gi, g in enumerate(GROUPS):
                 buf, local = got.bufs[g], cost[..., gi]
                 reward = rewards[:, gi] - cfg.cost_penalty * local.sum(axis=1)
@@ -351,6 +369,11 @@ class DomainAgents:
             row[f"local/violation_rate/{g}"] = got.local_viol[g]
             budgets = zip(self.slice_names, got.budgets[g], strict=True)
             row |= {f"budget/{g}/{s}": float(b) for s, b in budgets if np.isfinite(b)}
+        if self.shield is not None:
+            obs_p, act_p, cost_p, margin_p, switched_p = zip(*got.played, strict=True)
+            margins = None if margin_p[0] is None else np.stack(margin_p)
+            row |= self.shield.learn(np.stack(obs_p), np.stack(act_p), np.stack(cost_p), margin=margins,
+                                     switched=np.stack(switched_p))  # fmt: skip
         elapsed = time.perf_counter() - start
         return {
             "charts/global_step": float(self.global_step), "charts/sps": self.batch_size / max(elapsed, 1e-9),

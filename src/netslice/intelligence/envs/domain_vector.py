@@ -24,6 +24,9 @@ Card (K slices, groups :data:`~netslice.intelligence.decomposition.GROUPS`, G = 
   next episode's (budgets back at the fixed split) and the last ones are in ``info["final_obs"]`` (a dict group
   -> ``(num_envs, obs_g)``, rows of the ended networks meaningful, mask ``info["_final_obs"]``).
 * Seeding: ``reset(seed=s)`` re-seeds the orchestrator's one generator (same ``s``, same rollouts).
+* The centralised view: :meth:`DomainVectorEnv.network_view` encodes the networks as a centralised agent sees them
+  (what the training shield judges, :mod:`~netslice.intelligence.agents.domain_shield`); :attr:`~DomainVectorEnv.
+  last_kpis` holds the KPIs of the slot just run.
 
 The slot's judgement, :func:`~netslice.intelligence.decomposition.judge_slot`, is the parallel env's and the
 trained agents' evaluation policy's too: the policy must see the budgets the env showed the agents while learning.
@@ -36,6 +39,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from gymnasium.error import ResetNeeded
 from numpy.typing import ArrayLike, NDArray
 
 from netslice.errors import ConfigError, InvalidAllocationError
@@ -55,6 +59,7 @@ from netslice.intelligence.envs import domain_features as layout
 from netslice.intelligence.envs.domains import _config, design_shares
 from netslice.intelligence.envs.features import Float32Array, FloatArray
 from netslice.intelligence.envs.options import SCENARIO_LENGTH, EnvCore, EpisodeLength, clip_action
+from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.sla import SlaTargets
 from netslice.orchestration.agent_api import Observation
@@ -146,6 +151,8 @@ class DomainVectorEnv(EnvCore):
         self._t = 0
         self._budgets = self.decomposer.initial(self.num_envs)
         self._local = np.zeros((self.num_envs, self.n_slices, N_GROUPS))
+        self._started = False  # reset (or restored) once
+        self.last_kpis: Kpis | None = None
 
     @property
     def episode_length(self) -> int:
@@ -176,7 +183,7 @@ class DomainVectorEnv(EnvCore):
             ConfigError: the snapshot comes from another scenario or number of networks.
         """
         self._restore_orchestrator(snap["orchestrator"])
-        self._t = int(snap["t"])
+        self._t, self._started = int(snap["t"]), True
         state = DecompositionState(np.asarray(snap["budgets_ms"], dtype=np.float64).copy(),
                                    np.asarray(snap["smoothed_ms"], dtype=np.float64).copy())  # fmt: skip
         if state.budgets_ms.shape != self._budgets.budgets_ms.shape:
@@ -184,6 +191,24 @@ class DomainVectorEnv(EnvCore):
                               f"{self._budgets.budgets_ms.shape}")  # fmt: skip
         self._budgets = state
         self._local = np.asarray(snap["local"], dtype=np.float64).copy()
+
+    def network_view(self) -> tuple[Float32Array, NDArray[np.bool_]]:
+        """``(obs (num_envs, n_features), live (num_envs, K))``: the networks as a centralised agent sees them.
+
+        ``obs`` is the centralised encoding (:class:`~.features.Encoder`) of the observation the groups act on
+        next (without KPIs at an episode start, as :class:`~.vector.SliceVectorEnv` encodes it); ``live``: the
+        slices provisioned in the coming slot.
+
+        Raises:
+            ResetNeeded: before the first reset.
+        """
+        if not self._started:
+            raise ResetNeeded("network_view: call reset() first")
+        latest = self.orch.observation()
+        if self._t == 0:  # every network is in step: all of them start an episode
+            latest = replace(latest, kpis=None)
+        live = np.broadcast_to(np.asarray(latest.active, dtype=bool), (self.num_envs, self.n_slices)).copy()
+        return self.encoder.encode(latest), live
 
     def observe(self, obs: Observation) -> GroupObs:
         """Every group's observation of ``obs`` with the budgets and local costs in force."""
@@ -195,7 +220,7 @@ class DomainVectorEnv(EnvCore):
 
     def _restart(self, obs: Observation) -> GroupObs:
         """The first observations of new episodes in every network (nothing measured yet)."""
-        self._t = 0
+        self._t, self._started = 0, True
         self._budgets = self.decomposer.initial(self.num_envs)
         self._local = np.zeros_like(self._local)
         return self.observe(replace(obs, kpis=None))
@@ -210,6 +235,7 @@ class DomainVectorEnv(EnvCore):
         """
         alloc, clips = assemble_batch(actions, self.num_envs, self.n_slices)
         result = self.orch.step(alloc)
+        self.last_kpis = result.kpis
         self._t += 1
         in_force = self._budgets
         slot = judge_slot(self.decomposer, self.targets, in_force, result.kpis)

@@ -1,4 +1,4 @@
-"""Per-slice agents behind the shield they trained with: :class:`SliceSwitchingPolicy`.
+"""Per-slice or per-domain agents behind the shield they trained with: :class:`SliceSwitchingPolicy`.
 
 The evaluation counterpart of the per-slice training shield (:class:`~netslice.intelligence.agents.slice_shield.
 SliceShield`): the slice agent (:class:`~.shared_slice.SharedSlicePolicy`) decides each provisioned slice's column;
@@ -12,6 +12,10 @@ network plays the baseline's allocation, as in training. The rule, the baseline,
 It is a :class:`~.base.ContextPolicy`: it runs wherever the slice agent runs (:func:`~netslice.intelligence.
 evaluate.evaluate`, :func:`~netslice.intelligence.dynamic_eval.evaluate_dynamic`), whatever the slices present.
 ``netslice evaluate --policy switching:RUN`` loads one from a per-slice run trained with ``--switching``.
+
+The per-domain agents (:class:`~netslice.intelligence.agents.domain_policy.DomainPolicy`, the evaluation
+counterpart of :class:`~netslice.intelligence.agents.domain_shield.DomainShield`) run behind their shield the same
+way: ``agent`` is then the three group actors, whose rows make the network's allocation.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from netslice.intelligence.envs.features import Encoder, flatten_allocation
-from netslice.intelligence.policies.base import FloatArray, PerScenario, PolicyContext, reset_policy
+from netslice.intelligence.policies.base import ContextPolicy, FloatArray, PerScenario, PolicyContext, reset_policy
 from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
 from netslice.intelligence.policies.switching import BoolArray, SwitchingPolicy
 from netslice.network.allocation import N_RESOURCES
@@ -34,13 +38,13 @@ class SliceSwitchingPolicy:
     """A slice agent on every provisioned slice, its networks switched to the baseline where a violation is predicted.
 
     Attributes:
-        agent: the slice agent run on every slice.
+        agent: the slice agent run on every slice (or any context policy: the per-domain agents).
         gate: the switch rule, baseline and evaluator (its ``agent`` is only a label: the columns come from
             ``agent``), frozen (``learn_online=False``).
         name: label for reports.
     """
 
-    agent: SharedSlicePolicy
+    agent: SharedSlicePolicy | ContextPolicy
     gate: SwitchingPolicy
     name: str = "per-slice+switching"
     _encoders: PerScenario[Encoder] = field(

@@ -48,10 +48,12 @@ SCENARIO = "metro-v0"
 #: ``<config>-switching``: the same behind the training shield (``--switching``: the rule-based baseline, the shield's
 #: defaults, pretrained offline first; per-domain agents through :class:`~netslice.intelligence.agents.domain_shield.
 #: DomainShield`), as ``netslice train --switching`` builds it; evaluated alone (``final``) and behind the shield
-#: (``final_switching``).
+#: (``final_switching``). ``<config>-relative``: the same with the relative switch rule (``--shield-relative``,
+#: :func:`~netslice.intelligence.policies.switching.baseline_floor`).
 SWITCHING = "-switching"
+RELATIVE = "-relative"
 CONFIGS = ("fixed", "adaptive", "central", "fixed-equal", "adaptive-equal", "fixed-switching", "adaptive-switching",
-           "central-switching")  # fmt: skip
+           "central-switching", "fixed-relative", "adaptive-relative", "central-relative")  # fmt: skip
 
 
 def _evaluate(policy: Any, name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -132,7 +134,7 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
 
     cfg = PPOConfig(total_steps=args.steps, cost_penalty=0.0, seed=args.seed, checkpoint_every=10**9)
     row: dict[str, Any] = {"config": config, "seed": args.seed}
-    if config.endswith(SWITCHING):
+    if config.endswith((SWITCHING, RELATIVE)):
         return run_switching(config, cfg, row, args)
     start = time.perf_counter()
     if config == "central":
@@ -186,16 +188,17 @@ def run_switching(config: str, cfg: Any, row: dict[str, Any], args: argparse.Nam
     from netslice.intelligence import shielding
     from netslice.intelligence.agents.domain_agents import DEFAULT_SAFETY, DomainAgents
     from netslice.intelligence.agents.safety_config import SafetyConfig
+    from netslice.intelligence.agents.shield_config import ShieldConfig
     from netslice.intelligence.envs.domain_vector import nominal_shares
     from netslice.intelligence.run import build_domain_agents, build_learner
     from netslice.intelligence.run_config import RunConfig
     from netslice.network.scenarios import load
 
-    base = config.removesuffix(SWITCHING)
+    base = config.removesuffix(SWITCHING).removesuffix(RELATIVE)
     safety = SafetyConfig(method="lagrangian", violation_limit=DEFAULT_SAFETY.violation_limit, switching=True)
     run = RunConfig(scenario=SCENARIO, agents="central" if base == "central" else "per-domain",
                     decomposition="adaptive" if base == "central" else base, n_envs=args.n_envs, ppo=cfg,
-                    safety=safety)  # fmt: skip
+                    safety=safety, shield=ShieldConfig(relative=config.endswith(RELATIVE)))  # fmt: skip
     sc = load(SCENARIO)
     run_dir = args.runs_dir / f"{config}-s{args.seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -260,16 +263,17 @@ def spawn(config: str, args: argparse.Namespace) -> dict[str, Any]:
 def compare(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets: adaptive vs fixed and vs central usage, at the final violation rates."""
     out: dict[str, Any] = {}
-    for split in ("", "-equal", SWITCHING):  # behind the shield: the policies as they play, behind it
-        final = "final_switching" if split == SWITCHING else "final"
+    for split in ("", "-equal", SWITCHING, RELATIVE):  # behind the shield: the policies as they play, behind it
+        shielded = split in (SWITCHING, RELATIVE)
+        final = "final_switching" if shielded else "final"
         adaptive, fixed = rows.get(f"adaptive{split}"), rows.get(f"fixed{split}")
-        central = rows.get("central-switching" if split == SWITCHING else "central")
+        central = rows.get(f"central{split}" if shielded else "central")
         if adaptive is not None and fixed is not None:
             a, f = adaptive[final]["usage"], fixed[final]["usage"]
             out[f"adaptive{split}_vs_fixed{split}_usage_reduction"] = (f - a) / f
         if adaptive is not None and central is not None:
             a, c = adaptive[final]["usage"], central[final]["usage"]
-            out[f"adaptive{split}_vs_central{'-switching' if split == SWITCHING else ''}_usage_gap"] = (a - c) / c
+            out[f"adaptive{split}_vs_central{split if shielded else ''}_usage_gap"] = (a - c) / c
     for name, r in rows.items():
         out[f"{name}_final_violation_rate"] = r["final"]["violation_rate"]
         if "final_switching" in r:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
@@ -367,3 +367,20 @@ def test_pretraining_plays_around_a_warm_actor_when_given() -> None:
     plain = _shield(cfg, Const(0.6))
     plain.pretrain(SliceVectorEnv(4, "testbed-v0", seed=0, include_kpis=True), seed=1)
     assert plain.baseline.calls == 6  # type: ignore[attr-defined]
+
+
+def test_the_relative_rule_lets_through_an_action_predicted_no_worse_than_the_baseline() -> None:
+    mean = np.array([[0.1, -1.0, -1.0], [-1.0, -1.0, -1.0], [-1.0, 2.0, -1.0]])
+    rng = np.random.default_rng(0)
+    action = rng.uniform(0.0, 1.0, (3, N_ACT))
+    obs = rng.uniform(size=(3, N_OBS))
+    absolute, relative = _shield(), _shield(replace(SMALL, relative=True, explore_rate=0.0))
+    for shield in (absolute, relative):
+        shield.evaluator = StubEvaluator(mean)  # type: ignore[assignment]  # the same prediction for any action
+    np.testing.assert_array_equal(absolute.filter(obs, action)[1], [True, False, True])
+    enforced, switched = relative.filter(obs, action)  # the baseline's action is predicted to do as badly
+    np.testing.assert_array_equal(switched, [False, False, False])
+    np.testing.assert_array_equal(enforced, action)
+    np.testing.assert_array_equal(relative.last_score, mean)  # the agent is still judged by its own statistic
+    assert relative.switching_policy(Const(0.1)).relative
+    assert not absolute.switching_policy(Const(0.1)).relative

@@ -12,7 +12,7 @@ from netslice.intelligence.evaluate import evaluate
 from netslice.intelligence.policies.base import Policy
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.static import StaticPolicy
-from netslice.intelligence.policies.switching import Evaluator, SwitchingPolicy, switch_mask
+from netslice.intelligence.policies.switching import Evaluator, SwitchingPolicy, baseline_floor, switch_mask
 from netslice.network.scenarios import Scenario
 
 N_ENVS, K = 4, 3
@@ -193,3 +193,47 @@ def test_inside_evaluate_matches_the_policy_it_enforces(testbed: Scenario) -> No
     assert never.metrics()["shield/switches"] == 0.0
     assert always.metrics()["shield/decisions"] == never.metrics()["shield/decisions"] > 0
     assert alone["agent"] != alone["baseline"]  # the comparison can tell them apart
+
+
+@dataclass
+class LevelEvaluator:
+    """Predicts each slice's statistic ``0.5 - mean of its column`` (std ``std``): more resource, safer."""
+
+    std: float = 0.0
+
+    def predict(
+        self, obs: NDArray[np.floating], action: NDArray[np.floating]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        a = np.asarray(action, dtype=np.float64)
+        mean = 0.5 - a.reshape(len(a), 7, K).mean(axis=1)
+        return mean, np.full(mean.shape, self.std)
+
+
+def test_the_relative_rule_switches_only_where_the_agent_is_predicted_worse_than_the_baseline() -> None:
+    # the rule with a floor, then the floor's known answers: the baseline's statistic where > 0, else 0
+    assert not switch_mask(np.array([[0.3, -0.2]]), np.zeros((1, 2)), 0.0, np.array([[0.3, 0.0]]))[0]  # not above
+    assert switch_mask(np.array([[0.31, -0.2]]), np.zeros((1, 2)), 0.0, np.array([[0.3, 0.0]]))[0]
+    obs = np.zeros((N_ENVS, 44), dtype=np.float32)
+    for level, z in ((0.4, 1.0), (0.7, -1.0)):  # a baseline predicted to violate (0.1 + z std), or safe
+        baseline = ConstPolicy(level)  # row i: level + 0.01 i in every entry
+        got = baseline_floor(LevelEvaluator(std=0.05), obs, baseline.act(obs), z, np.array([[True, True, False]] * 4))
+        stat = 0.5 - (level + 0.01 * np.arange(N_ENVS)) - z * 0.05
+        np.testing.assert_allclose(got[:, :2], np.maximum(stat, 0.0)[:, None].repeat(2, axis=1))
+        np.testing.assert_array_equal(got[:, 2], 0.0)  # not live: no floor
+    # the rule: the baseline's own action never switches; a worse action does, a no-worse one passes
+    baseline = ConstPolicy(0.3)  # statistic 0.2 - 0.01 i: predicted to violate
+    for agent_level, expected in ((0.3, False), (0.35, False), (0.25, True)):
+        agent = ConstPolicy(agent_level)
+        relative = SwitchingPolicy(agent, baseline, LevelEvaluator(), confidence_z=0.0, relative=True)
+        absolute = SwitchingPolicy(agent, baseline, LevelEvaluator(), confidence_z=0.0)
+        relative.act(obs)
+        absolute.act(obs)
+        np.testing.assert_array_equal(relative.last_switched, np.full(N_ENVS, expected))
+        np.testing.assert_array_equal(absolute.last_switched, np.full(N_ENVS, True))  # every action predicted > 0
+    safe = ConstPolicy(0.6)  # a baseline predicted safe: the two rules agree
+    for agent_level in (0.4, 0.55):
+        agent = ConstPolicy(agent_level)
+        rel = SwitchingPolicy(agent, safe, LevelEvaluator(), confidence_z=0.0, relative=True)
+        ab = SwitchingPolicy(agent, safe, LevelEvaluator(), confidence_z=0.0)
+        np.testing.assert_array_equal(rel.act(obs), ab.act(obs))
+        np.testing.assert_array_equal(rel.last_switched, ab.last_switched)

@@ -10,7 +10,9 @@ Contract (:class:`TrainingShield`; settings in :class:`~.shield_config.ShieldCon
 =============================  ==============================================================================
 ``filter(obs, action)``        ``(enforced, switched)``: env i switches iff some slice k has
                                ``mean[i, k] - tolerance - confidence_z * std[i, k] > 0`` (the switch rule of
-                               :func:`~netslice.intelligence.policies.switching.switch_mask`); ``enforced``
+                               :func:`~netslice.intelligence.policies.switching.switch_mask`; with
+                               ``relative``, ``> max(0, the same statistic of the baseline's action)``:
+                               :func:`~netslice.intelligence.policies.switching.baseline_floor`); ``enforced``
                                is the baseline's row there and the agent's row (bit for bit, as float64)
                                elsewhere. The baseline is asked every call. ``last_score`` keeps the
                                rule's statistic ``(n, K)`` of the agent's action (> 0: predicted to violate)
@@ -104,7 +106,7 @@ from netslice.intelligence.agents.evaluator import (
 from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.shield_data import BASELINE, collect, sla_margin, split_rows
 from netslice.intelligence.policies.base import Policy
-from netslice.intelligence.policies.switching import SwitchingPolicy, only_live, switch_mask
+from netslice.intelligence.policies.switching import SwitchingPolicy, baseline_floor, only_live, switch_mask
 from netslice.network.scenarios.sla import SlaTargets
 
 FloatArray = NDArray[np.float64]
@@ -180,17 +182,19 @@ class TrainingShield:
         if o.ndim != 2 or a.shape != (o.shape[0], self.n_act) or o.shape[1] != self.n_obs:
             raise ValueError(f"filter: obs {o.shape} and action {a.shape} must be (n, {self.n_obs}), (n, {self.n_act})")
         mean, std = only_live(*self._scores(o, a), live)
+        base = np.asarray(self.baseline.act(o), dtype=np.float64)
+        z = self.cfg.confidence_z
+        floor = baseline_floor(self.evaluator, o, base, z, live) if self.cfg.relative else None
         if live is not None and self.last_expected is not None:
             alive = np.asarray(live, dtype=bool)
             p, cost = self.last_expected
             self.last_expected = (np.where(alive, p, 0.0), np.where(alive, cost, 0.0))
-        switched = switch_mask(mean, std, self.cfg.confidence_z)
-        self.last_score = mean - self.cfg.confidence_z * std
+        switched = switch_mask(mean, std, z, floor)
+        self.last_score = mean - z * std
         if self.cfg.explore_rate > 0.0:
-            explored = self._explore(mean, std, switched)
+            explored = self._explore(mean, std, switched, floor)
             switched &= ~explored
             self._counts["explored"] += int(explored.sum())
-        base = np.asarray(self.baseline.act(o), dtype=np.float64)
         enforced = np.where(switched[:, None], base, a)
         n_switched = int(switched.sum())
         for key, inc in (("switches", n_switched), ("decisions", switched.size)):
@@ -198,10 +202,10 @@ class TrainingShield:
             self._counts[f"window_{key}"] += inc
         return enforced, switched
 
-    def _explore(self, mean: FloatArray, std: FloatArray, switched: BoolArray) -> BoolArray:
+    def _explore(self, mean: FloatArray, std: FloatArray, switched: BoolArray, floor: FloatArray | None) -> BoolArray:
         """Switched rows to let through: uncertain ones (the mean says safe), lowest score first (``explore_rate``)."""
         self._explore_credit += self.cfg.explore_rate * switched.size
-        candidates = np.flatnonzero(switched & ~switch_mask(mean, std, 0.0))
+        candidates = np.flatnonzero(switched & ~switch_mask(mean, std, 0.0, floor))
         n = min(int(self._explore_credit), candidates.size)
         out = np.zeros_like(switched)
         if n:
@@ -226,7 +230,8 @@ class TrainingShield:
 
     def switching_policy(self, agent: Policy, name: str = "switching") -> SwitchingPolicy:
         """``agent`` behind this shield's evaluator, rule and baseline, as a :class:`~.base.Policy` (frozen)."""
-        return SwitchingPolicy(agent, self.baseline, self.evaluator, self.cfg.confidence_z, name, learn_online=False)
+        return SwitchingPolicy(agent, self.baseline, self.evaluator, self.cfg.confidence_z, name, learn_online=False,
+                               relative=self.cfg.relative)  # fmt: skip
 
     # ------------------------------------------------------------------------------------ learning
 

@@ -94,6 +94,10 @@ class ShieldConfig:
             seed 10); 0.95: 0.79 % / +3.6 %; 0.9: 1.80 % / +1.1 % (seed 0). 0.98 is the loosest that kept the
             violations while learning within 0.5 % on every seed.
         seed: seed of the evaluator (initialisation, bootstraps, minibatches).
+        relative: the relative switch rule (:func:`~netslice.intelligence.policies.switching.baseline_floor`): a
+            network switches only where the agent's action is predicted to violate some slice *and* to do worse
+            there than the baseline's own action (off: wherever it is predicted to violate). Where the evaluator
+            predicts the baseline safe, the two rules agree.
         baseline: the policy a switched network plays: ``"rule"`` (the rule-based policy, as in the paper) or
             ``"forecast"`` / ``"forecast:Q"`` (the forecast planner for the ``Q`` quantile of the coming slot's
             traffic, in (0, 1): it plans with the network model, so it needs the orchestrator and is bound to the
@@ -128,6 +132,7 @@ class ShieldConfig:
     quantile: float | None = 0.98
     seed: int = 0
     baseline: str = "rule"
+    relative: bool = False
 
     def __post_init__(self) -> None:
         check_range("confidence_z", self.confidence_z, -10.0, 10.0)

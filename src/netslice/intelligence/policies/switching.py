@@ -68,8 +68,13 @@ class Evaluator(Protocol):
         ...
 
 
-def switch_mask(mean: NDArray[np.floating], std: NDArray[np.floating], confidence_z: float) -> BoolArray:
-    """``(n_envs,)``: True where some slice's ``mean - confidence_z * std > 0`` (strictly).
+def switch_mask(
+    mean: NDArray[np.floating], std: NDArray[np.floating], confidence_z: float,
+    floor: NDArray[np.floating] | None = None,
+) -> BoolArray:  # fmt: skip
+    """``(n_envs,)``: True where some slice's ``mean - confidence_z * std > floor`` (strictly; ``floor`` 0 if None).
+
+    ``floor`` ``(n_envs, K)``: the relative rule's threshold (:func:`baseline_floor`).
 
     Raises:
         ValueError: ``mean`` and ``std`` are not both ``(n_envs, K)`` of the same shape.
@@ -78,7 +83,29 @@ def switch_mask(mean: NDArray[np.floating], std: NDArray[np.floating], confidenc
     s = np.asarray(std, dtype=np.float64)
     if m.ndim != 2 or m.shape != s.shape:
         raise ValueError(f"evaluator: mean {m.shape} and std {s.shape} must both be (n_envs, K)")
-    return np.asarray((m - confidence_z * s > 0.0).any(axis=1), dtype=np.bool_)
+    threshold = 0.0 if floor is None else np.asarray(floor, dtype=np.float64)
+    return np.asarray((m - confidence_z * s > threshold).any(axis=1), dtype=np.bool_)
+
+
+def baseline_floor(
+    evaluator: Evaluator, obs: NDArray[np.floating], baseline: NDArray[np.floating], confidence_z: float,
+    live: NDArray[np.bool_] | None = None,
+) -> FloatArray:  # fmt: skip
+    """The relative switch rule's threshold ``(n_envs, K)``: the baseline's own statistic, floored at 0.
+
+    That is ``max(0, mean - confidence_z * std)`` of the baseline's action ``baseline`` in ``obs`` (0 for a slice
+    not ``live``).
+
+    Switching helps only where the baseline is predicted safer than the agent: with this floor a slice switches
+    its network only if the agent's action is predicted to violate it *and* to do worse than the baseline's. Where
+    the baseline is predicted safe (its statistic <= 0) the rule is the absolute one; where the evaluator wrongly
+    predicts the baseline's own action to violate (measured on metro-v0, whose rule-based allocations leave eMBB
+    7 % of margin: after pretraining the absolute rule switched 100 % of the baseline's own held-out actions), an
+    action predicted no worse than the baseline's is let through instead of being replaced by the baseline.
+    """
+    m, s = only_live(*evaluator.predict(obs, baseline), live)
+    out: FloatArray = np.maximum(m - confidence_z * s, 0.0)
+    return out
 
 
 def only_live(
@@ -108,6 +135,8 @@ class SwitchingPolicy:
         name: label for reports.
         learn_online: whether :meth:`observe` teaches the evaluator (off: a frozen evaluator, e.g. the training
             shield's in evaluation).
+        relative: the relative switch rule (:func:`baseline_floor`): switch only where the agent's action is also
+            predicted to do worse than the baseline's.
     """
 
     agent: Policy
@@ -116,6 +145,7 @@ class SwitchingPolicy:
     confidence_z: float = 1.0
     name: str = "switching"
     learn_online: bool = True
+    relative: bool = False
     _switches: int = field(default=0, init=False, repr=False)
     _decisions: int = field(default=0, init=False, repr=False)
     _last_switched: BoolArray | None = field(default=None, init=False, repr=False)
@@ -150,7 +180,8 @@ class SwitchingPolicy:
         if agent.shape != base.shape or agent.ndim != 2 or agent.shape[0] != o.shape[0]:
             raise ValueError(f"agent actions {agent.shape} and baseline actions {base.shape} must be (n_envs, 7 K)")
         mean, std = self.evaluator.predict(o, agent)
-        switched = switch_mask(*only_live(mean, std, live), self.confidence_z)
+        floor = baseline_floor(self.evaluator, o, base, self.confidence_z, live) if self.relative else None
+        switched = switch_mask(*only_live(mean, std, live), self.confidence_z, floor)
         if switched.shape != (o.shape[0],):
             raise ValueError(f"evaluator: predictions for {switched.shape[0]} envs, observations for {o.shape[0]}")
         action = np.where(switched[:, None], base, agent)

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +137,11 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
     row: dict[str, Any] = {"config": config, "seed": args.seed}
     if config.endswith((SWITCHING, RELATIVE)):
         return run_switching(config, cfg, row, args)
+    safety = replace(DEFAULT_SAFETY, lambda_lr=args.lambda_lr)
     start = time.perf_counter()
     if config == "central":
         envs = SliceVectorEnv(args.n_envs, SCENARIO, seed=args.seed)
-        ppo = PPO(cfg, envs, args.runs_dir / f"central-s{args.seed}", safety=DEFAULT_SAFETY)
+        ppo = PPO(cfg, envs, args.runs_dir / f"central-s{args.seed}", safety=safety)
         history = ppo.train().history
         train_s = time.perf_counter() - start
         policy: Any = ppo.policy()
@@ -148,7 +150,7 @@ def run_one(config: str, args: argparse.Namespace) -> dict[str, Any]:
         method, _, split = config.partition("-")
         shares = nominal_shares(split or "design", len(load(SCENARIO).spec.slices))
         denv = DomainVectorEnv(args.n_envs, SCENARIO, seed=args.seed, decomposition=method, shares=shares)
-        agents = DomainAgents(cfg, denv, DEFAULT_SAFETY)
+        agents = DomainAgents(cfg, denv, safety)
         history = agents.train()
         train_s = time.perf_counter() - start
         policy = agents.policy()
@@ -195,12 +197,13 @@ def run_switching(config: str, cfg: Any, row: dict[str, Any], args: argparse.Nam
     from netslice.network.scenarios import load
 
     base = config.removesuffix(SWITCHING).removesuffix(RELATIVE)
-    safety = SafetyConfig(method="lagrangian", violation_limit=DEFAULT_SAFETY.violation_limit, switching=True)
+    safety = SafetyConfig(method="lagrangian", violation_limit=DEFAULT_SAFETY.violation_limit, switching=True,
+                          lambda_lr=args.lambda_lr)  # fmt: skip
     run = RunConfig(scenario=SCENARIO, agents="central" if base == "central" else "per-domain",
                     decomposition="adaptive" if base == "central" else base, n_envs=args.n_envs, ppo=cfg,
                     safety=safety, shield=ShieldConfig(relative=config.endswith(RELATIVE)))  # fmt: skip
     sc = load(SCENARIO)
-    run_dir = args.runs_dir / f"{config}-s{args.seed}"
+    run_dir = args.runs_dir / f"{name(config, args)}-s{args.seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
     learner: Any = build_learner(run, sc, run_dir) if base == "central" else build_domain_agents(run, sc, run_dir)
     network_shield = learner.shield.shield if isinstance(learner, DomainAgents) else learner.shield
@@ -246,15 +249,21 @@ def finish(row: dict[str, Any], config: str, history: list[dict[str, float]], le
     return row
 
 
+def name(config: str, args: argparse.Namespace) -> str:
+    """The configuration's name in the results: ``config``, tagged ``-lr<eta>`` for a dual-ascent rate other than 1."""
+    return config if args.lambda_lr == 1.0 else f"{config}-lr{args.lambda_lr:g}"
+
+
 def spawn(config: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one configuration in its own process (or, with ``--reuse``, read its finished part); its row."""
-    part = args.runs_dir / f"{config}-s{args.seed}.json"
+    part = args.runs_dir / f"{name(config, args)}-s{args.seed}.json"
     if args.reuse and part.exists():
         return dict(json.loads(part.read_text()))
     part.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, __file__, "--one", config, "--part", str(part), "--steps", str(args.steps),
            "--n-envs", str(args.n_envs), "--seed", str(args.seed), "--eval-days", str(args.eval_days),
-           "--eval-envs", str(args.eval_envs), "--runs-dir", str(args.runs_dir)]  # fmt: skip
+           "--eval-envs", str(args.eval_envs), "--runs-dir", str(args.runs_dir),
+           "--lambda-lr", str(args.lambda_lr)]  # fmt: skip
     with part.with_suffix(".log").open("w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True, cwd=REPO)
     return dict(json.loads(part.read_text()))
@@ -316,6 +325,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-days", type=int, default=2)
     ap.add_argument("--eval-envs", type=int, default=16)
+    ap.add_argument("--lambda-lr", type=float, default=1.0,
+                    help="dual-ascent rate of every learner's multipliers (the default 1.0: DEFAULT_SAFETY's); "
+                         "another rate names the rows <config>-lr<rate>")  # fmt: skip
     ap.add_argument("--jobs", type=int, default=2, help="configurations trained at once (one process each)")
     ap.add_argument("--runs-dir", type=Path, default=REPO / "runs" / "domain_agents")
     ap.add_argument("--out", type=Path, default=RESULT)
@@ -328,7 +340,8 @@ def main() -> None:
         write_json(args.part, run_one(args.one, args))
         return
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        rows = dict(zip(args.configs, pool.map(lambda c: spawn(c, args), args.configs), strict=True))
+        names = [name(c, args) for c in args.configs]
+        rows = dict(zip(names, pool.map(lambda c: spawn(c, args), args.configs), strict=True))
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     results = previous.get("results", {})  # "<steps>/s<seed>" -> configuration -> row
     key = f"{args.steps}/s{args.seed}"

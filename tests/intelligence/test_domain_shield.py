@@ -5,7 +5,9 @@ trained with ``--switching`` evaluates behind its shield, resumes exactly and lo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,22 +45,14 @@ def _shield(n: int, seed: int = 0) -> tuple[DomainVectorEnv, DomainShield]:
     return envs, DomainShield(build_shield(cfg, load(SCENARIO), envs), envs)
 
 
-def _predict(shield: DomainShield, mean: np.ndarray) -> None:
-    """Make the evaluator predict ``mean`` ``(n, K)`` (``(1, K)``: every row's) with no uncertainty."""
-
-    def predict(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m = np.broadcast_to(mean, (len(obs), mean.shape[1])) if mean.shape[0] == 1 else mean
-        return m.copy(), np.zeros(m.shape)
-
-    shield.shield.evaluator.predict = predict  # type: ignore[method-assign]
-
-
 def _rows(alloc: np.ndarray, group: str) -> np.ndarray:
     """Group ``group``'s rows ``(n, n_rows K)`` of allocations ``(n, 7, K)``, as its agent acts."""
     return alloc[:, list(layout.GROUP_ROWS[group]), :].reshape(len(alloc), -1)
 
 
-def test_a_switched_network_plays_the_baselines_allocation_in_every_groups_rows() -> None:
+def test_a_switched_network_plays_the_baselines_allocation_in_every_groups_rows(
+    fixed_prediction: Callable[[Any, np.ndarray], None],
+) -> None:
     envs, shield = _shield(3)
     k = envs.n_slices
     net_obs, live = envs.network_view()
@@ -67,7 +61,7 @@ def test_a_switched_network_plays_the_baselines_allocation_in_every_groups_rows(
     assert live.all()
     mean = np.full((3, k), -0.5)
     mean[1, 2] = 0.3  # network 1: one slice predicted to violate -> the whole network switches
-    _predict(shield, mean)
+    fixed_prediction(shield, mean)
     own = {g: np.random.default_rng(i).uniform(0.0, 1.0, (3, envs.act_sizes[g])) for i, g in enumerate(GROUPS)}
     played, switched = shield.filter(own)
     np.testing.assert_array_equal(switched, [False, True, False])
@@ -130,20 +124,23 @@ def test_each_group_is_charged_for_its_own_rows_or_all_for_a_violation_only_thei
     np.testing.assert_array_equal(judged[1], local[1])  # the other: each group's local cost as played
 
 
-def _agents(tmp_path: Path, forced: bool, **ppo: object) -> DomainAgents:
+def _agents(tmp_path: Path, forced: Callable[[Any, np.ndarray], None] | None = None) -> DomainAgents:
+    """Per-domain agents behind a small shield on 2 metro-v0 networks, 4 updates; ``forced``: always switch with it."""
     cfg = PPOConfig(num_steps=12, total_steps=2 * 12 * 4, minibatch_size=24, hidden=(16,), seed=3, cost_penalty=0.0,
-                    checkpoint_every=1, **ppo)  # type: ignore[arg-type]  # fmt: skip
+                    checkpoint_every=1)  # fmt: skip
     run = RunConfig(scenario=SCENARIO, agents="per-domain", n_envs=2, ppo=cfg, shield=SMALL,
                     safety=SafetyConfig(method="lagrangian", switching=True))  # fmt: skip
     agents = build_domain_agents(run, load(SCENARIO), tmp_path)
     assert agents.shield is not None
-    if forced:
-        _predict(agents.shield, np.ones((1, agents.envs.n_slices)))  # always switch
+    if forced is not None:
+        forced(agents.shield, np.ones((1, agents.envs.n_slices)))  # always switch
     return agents
 
 
-def test_forced_switching_learns_at_the_baselines_violations(tmp_path: Path) -> None:
-    agents = _agents(tmp_path, forced=True)
+def test_forced_switching_learns_at_the_baselines_violations(
+    tmp_path: Path, fixed_prediction: Callable[[Any, np.ndarray], None]
+) -> None:
+    agents = _agents(tmp_path, forced=fixed_prediction)
     agents.train()
     # The same networks played by the baseline alone: the same allocations, so the same slots and violations.
     ref = SliceVectorEnv(2, SCENARIO, seed=3)
@@ -164,11 +161,11 @@ def test_forced_switching_learns_at_the_baselines_violations(tmp_path: Path) -> 
 
 
 def test_a_resumed_switching_run_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
-    straight = _agents(tmp_path / "a", forced=False)
+    straight = _agents(tmp_path / "a")
     straight.train()
-    first = _agents(tmp_path / "b", forced=False)
+    first = _agents(tmp_path / "b")
     first.train(max_updates=2)
-    resumed = _agents(tmp_path / "b", forced=False)
+    resumed = _agents(tmp_path / "b")
     assert resumed.resume()
     resumed.train()
 

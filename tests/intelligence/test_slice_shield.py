@@ -4,8 +4,10 @@ columns), each slice agent's sample is judged as designed, and forced switching 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,20 +43,9 @@ def _shield(n: int, seed: int = 0) -> tuple[SliceAgentsVectorEnv, SliceShield]:
     return envs, SliceShield(build_shield(cfg, load(SCENARIO), envs), envs)
 
 
-def _predict(shield: SliceShield, mean: np.ndarray) -> None:
-    """Make the evaluator predict ``mean`` ``(n, K)`` with no uncertainty (the switch rule: some mean > 0).
-
-    A ``(1, K)`` mean is every row's (the shield also scores the whole rollout when it learns).
-    """
-
-    def predict(obs: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m = np.broadcast_to(mean, (len(obs), mean.shape[1])) if mean.shape[0] == 1 else mean
-        return m.copy(), np.zeros(m.shape)
-
-    shield.shield.evaluator.predict = predict  # type: ignore[method-assign]
-
-
-def test_a_switched_network_plays_the_baselines_columns_for_its_live_slices_only() -> None:
+def test_a_switched_network_plays_the_baselines_columns_for_its_live_slices_only(
+    fixed_prediction: Callable[[Any, np.ndarray], None],
+) -> None:
     envs, shield = _shield(3)
     k = envs.n_slices
     net_obs, live = envs.network_view()
@@ -65,7 +56,7 @@ def test_a_switched_network_plays_the_baselines_columns_for_its_live_slices_only
     mean = np.full((3, k), -0.5)
     mean[1, busy] = 0.3  # network 1: a live slice predicted to violate -> the whole network switches
     mean[2, empty] = 0.9  # network 2: only an empty slot "violates" -> nothing to switch
-    _predict(shield, mean)
+    fixed_prediction(shield, mean)
     own = np.random.default_rng(0).uniform(0.0, 1.0, (3 * k, 7))
     played, switched = shield.filter(np.zeros((3 * k, 40)), own)
     base = RuleBasedPolicy.from_scenario(load(SCENARIO)).act(net_obs).reshape(3, 7, k).transpose(0, 2, 1)
@@ -88,7 +79,9 @@ def test_a_switched_network_plays_the_baselines_columns_for_its_live_slices_only
 
 
 @pytest.mark.parametrize("mode", ["keep", "own-usage", "exclude", "keep-played"])
-def test_each_slice_agents_sample_of_a_switched_network_is_judged_as_designed(mode: str) -> None:
+def test_each_slice_agents_sample_of_a_switched_network_is_judged_as_designed(
+    mode: str, fixed_prediction: Callable[[Any, np.ndarray], None]
+) -> None:
     envs, shield = _shield(2)
     k = envs.n_slices
     _, live = envs.network_view()
@@ -96,7 +89,7 @@ def test_each_slice_agents_sample_of_a_switched_network_is_judged_as_designed(mo
     mean = np.full((2, k), -0.5)
     mean[0, busy[0]] = 0.4  # network 0 switches because of its first live slice
     mean[0, busy[1]] = 1.7  # another live slice of it, predicted far beyond the boundary (clipped to 1)
-    _predict(shield, mean)
+    fixed_prediction(shield, mean)
     played, switched = shield.filter(np.zeros((2 * k, 40)), np.full((2 * k, 7), 0.3))
     np.testing.assert_array_equal(switched, np.repeat([True, False], k) & live.reshape(-1))
     info = envs.step(played)[4]
@@ -149,10 +142,12 @@ def test_the_pretraining_data_read_an_empty_slot_as_no_sla() -> None:
     assert (data["margin"] == -1.0).any()
 
 
-def test_forced_switching_learns_at_the_baselines_violations_on_every_live_slice_slot(tmp_path: Path) -> None:
+def test_forced_switching_learns_at_the_baselines_violations_on_every_live_slice_slot(
+    tmp_path: Path, fixed_prediction: Callable[[Any, np.ndarray], None]
+) -> None:
     cfg = PPOConfig(num_steps=24, total_steps=2 * 24 * 20, minibatch_size=240, hidden=(16,), seed=3)
     envs, shield = _shield(2, seed=cfg.seed)
-    _predict(shield, np.ones((1, envs.n_slices)))  # always switch
+    fixed_prediction(shield, np.ones((1, envs.n_slices)))  # always switch
     safety = SafetyConfig(method="pid", switching=True)
     ppo = PPO(cfg, envs, tmp_path, safety=safety, shield=shield)
     ppo.train()

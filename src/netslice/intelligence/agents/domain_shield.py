@@ -53,8 +53,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from netslice.intelligence.agents.shield import TrainingShield
-from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.shield_data import live_margin
+from netslice.intelligence.agents.shield_front import ShieldFront
 from netslice.intelligence.decomposition import GROUPS
 from netslice.intelligence.envs import domain_features as layout
 from netslice.intelligence.envs.domain_vector import assemble_batch
@@ -66,7 +66,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
-class DomainShield:
+class DomainShield(ShieldFront):
     """A :class:`~.shield.TrainingShield` in front of per-domain agents (see the module docstring).
 
     Args:
@@ -76,16 +76,10 @@ class DomainShield:
     """
 
     def __init__(self, shield: TrainingShield, envs: Any) -> None:
-        self.shield = shield
-        self.envs = envs
+        super().__init__(shield, envs)
         self.n, self.k = int(envs.num_envs), int(envs.n_slices)
         # The last filter's slot: (obs, live, agents' allocation, played allocation, switched), allocations (n, 7, K).
         self._slot: tuple[Any, BoolArray, FloatArray, FloatArray, BoolArray] | None = None
-
-    @property
-    def cfg(self) -> ShieldConfig:
-        """The shield's settings."""
-        return self.shield.cfg
 
     def filter(self, shares: Mapping[str, ArrayLike]) -> tuple[dict[str, FloatArray], BoolArray]:
         """``(played, switched (n,))``: every group's rows of the baseline's allocation in the switched networks.
@@ -168,21 +162,3 @@ class DomainShield:
         ``agents``), so it is the baseline.
         """
         return SliceSwitchingPolicy(agents, self.shield.switching_policy(self.shield.baseline, name=name), name)
-
-    # ------------------------------------------------------------------------------------ the shield's own
-
-    def learn(self, *args: Any, **kwargs: Any) -> dict[str, float]:
-        """:meth:`~.shield.TrainingShield.learn` on the networks as played (the rows of :meth:`record`)."""
-        return self.shield.learn(*args, **kwargs)
-
-    def metrics(self) -> dict[str, float]:
-        """The shield's ``shield/*`` metrics (a decision is one network's slot, as for the centralised agent)."""
-        return self.shield.metrics()
-
-    def state(self) -> dict[str, Any]:
-        """The shield's :meth:`~.shield.TrainingShield.state`."""
-        return self.shield.state()
-
-    def load_state(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`state`."""
-        self.shield.load_state(state)

@@ -70,8 +70,8 @@ from numpy.typing import NDArray
 
 from netslice.intelligence.agents.safety_config import PER_SLICE_SWITCHED
 from netslice.intelligence.agents.shield import TrainingShield
-from netslice.intelligence.agents.shield_config import ShieldConfig
 from netslice.intelligence.agents.shield_data import live_margin
+from netslice.intelligence.agents.shield_front import ShieldFront
 from netslice.intelligence.agents.switched_samples import Judged, judge, usage_reward_change
 from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
 from netslice.intelligence.policies.slice_switching import SliceSwitchingPolicy
@@ -81,7 +81,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
-class SliceShield:
+class SliceShield(ShieldFront):
     """A :class:`~.shield.TrainingShield` in front of per-slice agents (see the module docstring).
 
     Args:
@@ -91,16 +91,10 @@ class SliceShield:
     """
 
     def __init__(self, shield: TrainingShield, envs: Any) -> None:
-        self.shield = shield
-        self.envs = envs
+        super().__init__(shield, envs)
         self.n, self.k = int(envs.n_networks), int(envs.n_slices)
         # The last filter's network-level slot: (obs, agents' allocation, played allocation, live, switched).
         self._slot: tuple[Any, FloatArray, FloatArray, BoolArray, BoolArray] | None = None
-
-    @property
-    def cfg(self) -> ShieldConfig:
-        """The shield's settings."""
-        return self.shield.cfg
 
     def _flat(self, columns: FloatArray) -> FloatArray:
         """Slice columns ``(n K, 7)`` as the networks' flat resource-major allocations ``(n, 7 K)``."""
@@ -173,21 +167,3 @@ class SliceShield:
     def switching_policy(self, agent: SharedSlicePolicy, name: str = "per-slice+switching") -> SliceSwitchingPolicy:
         """``agent`` on every slice behind this shield's evaluator, rule and baseline, as one policy (frozen)."""
         return SliceSwitchingPolicy(agent, self.shield.switching_policy(agent.actor, name=name), name)
-
-    # ------------------------------------------------------------------------------------ the shield's own
-
-    def learn(self, *args: Any, **kwargs: Any) -> dict[str, float]:
-        """:meth:`~.shield.TrainingShield.learn` on the networks as played (the rows of :meth:`record`)."""
-        return self.shield.learn(*args, **kwargs)
-
-    def metrics(self) -> dict[str, float]:
-        """The shield's ``shield/*`` metrics (a decision is one network's slot, as for the centralised agent)."""
-        return self.shield.metrics()
-
-    def state(self) -> dict[str, Any]:
-        """The shield's :meth:`~.shield.TrainingShield.state`."""
-        return self.shield.state()
-
-    def load_state(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`state`."""
-        self.shield.load_state(state)

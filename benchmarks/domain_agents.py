@@ -11,6 +11,13 @@ Lagrangian (dual ascent, violation limit d = 1 % per slice):
   :class:`~netslice.intelligence.envs.vector.SliceVectorEnv`, as ``netslice train --safety lagrangian
   --cost-penalty 0 --violation-limit 0.01 --scenario metro-v0`` builds it), constrained by the end-to-end SLA.
 
+Behind the training shield (``--switching``): ``<config>-switching`` trains each of the three behind the shield
+(per-domain agents through :class:`~netslice.intelligence.agents.domain_shield.DomainShield`, pretrained offline
+first, as ``netslice train --switching`` builds it), ``<config>-relative`` the same with the relative switch rule
+(``--shield-relative``); each is evaluated alone (``final``) and behind its frozen shield (``final_switching``, with
+the shield's switch rate), and reports the shield's metrics and pretraining figures. ``--lambda-lr`` sets every
+learner's dual-ascent rate (rows tagged ``-lr<rate>`` when not 1).
+
 Each runs in its own process (``--jobs`` at once). Reported per configuration: ``final``, the deterministic policy's
 evaluation (:func:`~netslice.intelligence.evaluate.evaluate`, the same evaluation as ``netslice train``'s:
 ``--eval-days`` days x ``--eval-envs`` networks, seed 1000 + seed): usage, end-to-end violation rate, per slice;

@@ -53,7 +53,11 @@ class SafetyConfig:
             projected dual ascent) or ``"pid"`` (PID Lagrangian multipliers, Stooke et al. 2020).
         violation_limit: the limit d on each slice's expected SLA violation rate (fraction of slots), in [0, 1].
         lambda_every: PPO updates per multiplier step (the multipliers' slower time scale).
-        lambda_lr: the step size eta of the dual ascent (a plain step, not Adam).
+        lambda_lr: the step size eta of the dual ascent (a plain step, not Adam). A multiplier climbs by up to
+            eta (1 - d) per step and falls by at most eta d, so a phase where most samples count as violations
+            (behind a shield that switches most slots, each switched sample charged) winds it up for good: measured
+            with per-domain agents behind the shield on metro-v0 (``benchmarks/domain_agents.py``), eta 1 ended with
+            multipliers of 310-430 and the rule-based policy's usage, eta 0.1 at 23-34 and 20 % below it.
         pid_kp: the proportional gain K_P of the PID multipliers.
         pid_ki: the integral gain K_I of the PID multipliers.
         pid_kd: the derivative gain K_D of the PID multipliers.

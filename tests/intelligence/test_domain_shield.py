@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from gymnasium.error import ResetNeeded
 from typer.testing import CliRunner
 
 from netslice import cli
@@ -48,6 +49,11 @@ def _shield(n: int, seed: int = 0) -> tuple[DomainVectorEnv, DomainShield]:
 def _rows(alloc: np.ndarray, group: str) -> np.ndarray:
     """Group ``group``'s rows ``(n, n_rows K)`` of allocations ``(n, 7, K)``, as its agent acts."""
     return alloc[:, list(layout.GROUP_ROWS[group]), :].reshape(len(alloc), -1)
+
+
+def test_the_centralised_view_needs_a_reset_first() -> None:
+    with pytest.raises(ResetNeeded, match="network_view: call reset"):
+        DomainVectorEnv(1, SCENARIO, seed=0).network_view()
 
 
 def test_a_switched_network_plays_the_baselines_allocation_in_every_groups_rows(

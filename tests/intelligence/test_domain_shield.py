@@ -234,6 +234,10 @@ def test_per_domain_switching_configuration_a_tiny_cli_run_and_its_policy_loaded
     (row,) = json.loads((out / "evaluation.json").read_text())["policies"].values()
     trained = evaluation["per-domain+switching"]  # the same frozen shield, the same evaluation networks
     assert row == {k: trained[k] for k in row}
+    elsewhere = CliRunner().invoke(cli.app, ["evaluate", "--policy", f"switching:{run}", "--scenario", "testbed-v0",
+                                             "--days", "1", "--n-envs", "1", "--out", str(out)])  # fmt: skip
+    assert elsewhere.exit_code != 0
+    assert "was trained with observations of" in elsewhere.output  # another number of slices, named as such
 
 
 def test_the_evaluation_policy_judges_and_plays_each_network_as_the_training_shield_does() -> None:

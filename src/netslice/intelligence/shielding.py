@@ -122,14 +122,15 @@ def load_switching(path: Path, scenario: Scenario) -> SwitchingPolicy | SliceSwi
     data: dict[str, Any] = ckpt.load_checkpoint(path, ("run_config", "shield"), EVAL_HINT)
     if data.get("shield") is None:
         raise ConfigError(f"policy: {str(path)!r} was trained without switching; it has no shield to evaluate")
+    per_domain = (data.get("run_config") or {}).get("agents") == "per-domain"
+    actors = DomainPolicy.load(path, scenario) if per_domain else None  # its error names a scenario of another size
     with ckpt.restoring(path, EVAL_HINT):
         cfg = RunConfig.from_dict(data["run_config"], f"checkpoint {str(path)!r}")
-        if cfg.agents == "per-domain":
+        if actors is not None:
             domain_envs = DomainVectorEnv(1, scenario, seed=0)
             domain_shield = build_shield(cfg, scenario, domain_envs, bind=False)
             domain_shield.load_state(data["shield"])
-            return DomainShield(domain_shield, domain_envs).switching_policy(DomainPolicy.load(path, scenario),
-                                                                             name="per-domain+switching")  # fmt: skip
+            return DomainShield(domain_shield, domain_envs).switching_policy(actors, name="per-domain+switching")
         agent = PPOPolicy.load(path)
         per_slice = cfg.agents == "per-slice"
         envs = SliceAgentsVectorEnv(1, scenario, seed=0) if per_slice else SliceVectorEnv(1, scenario, seed=0)

@@ -213,8 +213,7 @@ def run_switching(config: str, cfg: Any, row: dict[str, Any], args: argparse.Nam
     run_dir = args.runs_dir / f"{name(config, args)}-s{args.seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
     learner: Any = build_learner(run, sc, run_dir) if base == "central" else build_domain_agents(run, sc, run_dir)
-    network_shield = learner.shield.shield if isinstance(learner, DomainAgents) else learner.shield
-    row["pretrain"] = shielding.pretrain(network_shield, run, sc, run_dir)
+    row["pretrain"] = shielding.pretrain(learner.shield, run, sc, run_dir)
     start = time.perf_counter()
     history = learner.train() if isinstance(learner, DomainAgents) else learner.train().history
     train_s = time.perf_counter() - start

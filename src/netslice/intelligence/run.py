@@ -272,10 +272,9 @@ def train(
         if resumed:
             console.print(f"resumed from {learner.checkpoint_path} at update {learner.update}/{learner.n_updates}")
         cfg.save(run_dir)
-        if shield is not None and not resumed:  # per-slice and per-domain agents: their network-level shield
-            network_shield = shield if isinstance(shield, TrainingShield) else shield.shield
+        if shield is not None and not resumed:
             warm = learner.policy() if isinstance(learner, PPO) and cfg.warm.enabled else None
-            pre = shielding.pretrain(network_shield, cfg, sc, run_dir, warm=warm)
+            pre = shielding.pretrain(shield, cfg, sc, run_dir, warm=warm)
             console.print(f"shield pretrained offline on {pre['shield/pretrain/slots']:,.0f} slots in "
                           f"{pre['shield/pretrain/seconds']:.1f} s: held-out precision "
                           f"{pre['shield/pretrain/precision']:.2f}, recall {pre['shield/pretrain/recall']:.2f}",

@@ -25,6 +25,7 @@ from netslice.intelligence.agents.domain_policy import DomainPolicy
 from netslice.intelligence.agents.domain_shield import DomainShield
 from netslice.intelligence.agents.ppo import EVAL_HINT, PPOPolicy
 from netslice.intelligence.agents.shield import TrainingShield
+from netslice.intelligence.agents.shield_front import ShieldFront
 from netslice.intelligence.agents.slice_shield import SliceShield
 from netslice.intelligence.envs.domain_vector import DomainVectorEnv
 from netslice.intelligence.envs.slice_agents import SliceAgentsVectorEnv
@@ -89,14 +90,20 @@ def build_shield(cfg: RunConfig, scenario: Scenario, envs: Any, bind: bool = Tru
 
 
 def pretrain(
-    shield: TrainingShield, cfg: RunConfig, scenario: Scenario, run_dir: Path, warm: Policy | None = None
-) -> dict[str, float]:
+    shield: TrainingShield | ShieldFront, cfg: RunConfig, scenario: Scenario, run_dir: Path,
+    warm: Policy | None = None,
+) -> dict[str, float]:  # fmt: skip
     """Pretrain ``shield`` offline (see the module docstring); write and return its ``shield/pretrain/*`` figures.
+
+    ``shield``: the run's shield; one in front of per-slice or per-domain agents pretrains its network-level shield
+    (on networks in the centralised layout, as it judges them).
 
     ``warm``: a warm start's actor; the pretraining then plays and perturbs its actions instead of the baseline's
     (measured: pretrained around the rule-based policy, the shield switched a forecast-planner clone in every slot
     for the first third of a 3M-step run and more, and never saw those actions prove safe).
     """
+    if isinstance(shield, ShieldFront):
+        shield = shield.shield
     seed = PRETRAIN_SEED + cfg.ppo.seed
     offline = SliceVectorEnv(cfg.n_envs, scenario, seed=seed, weights=np.asarray(cfg.weights), include_kpis=True)
     around = warm

@@ -26,7 +26,6 @@ import numpy as np
 
 from netslice.intelligence.envs.features import Encoder, flatten_allocation
 from netslice.intelligence.policies.base import ContextPolicy, FloatArray, PerScenario, PolicyContext, reset_policy
-from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
 from netslice.intelligence.policies.switching import BoolArray, SwitchingPolicy
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
@@ -44,7 +43,7 @@ class SliceSwitchingPolicy:
         name: label for reports.
     """
 
-    agent: SharedSlicePolicy | ContextPolicy
+    agent: ContextPolicy
     gate: SwitchingPolicy
     name: str = "per-slice+switching"
     _encoders: PerScenario[Encoder] = field(

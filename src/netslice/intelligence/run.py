@@ -45,6 +45,7 @@ from netslice.intelligence.policies.forecast import ForecastPlanner
 from netslice.intelligence.policies.oracle import Oracle
 from netslice.intelligence.policies.rule import RuleBasedPolicy
 from netslice.intelligence.policies.shared_slice import SharedSlicePolicy
+from netslice.intelligence.policies.split_oracle import SPLIT_SPECS, split_oracle
 from netslice.intelligence.policies.static import StaticPolicy
 from netslice.intelligence.progress import PLAIN_INTERVAL_S, progress
 from netslice.intelligence.run_config import RunConfig, write_json_atomic
@@ -53,7 +54,7 @@ from netslice.provenance import environment, git_revision
 
 BASELINES = ("static", "rule", "forecast", "oracle")
 #: Names :func:`make_policy` accepts besides checkpoint paths.
-POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle")
+POLICY_NAMES = ("static", "initial", "rule", "forecast", "oracle", *SPLIT_SPECS)
 #: Prefix of a checkpoint path that :func:`make_policy` loads behind its shield.
 SWITCHING_PREFIX = "switching:"
 #: Prefix of a run folder (or checkpoint) of per-slice agents (``netslice train --agents per-slice``).
@@ -76,8 +77,10 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
     ``per-domain:PATH`` is the three group actors of a run trained with ``--agents per-domain``
     (:class:`~.agents.domain_policy.DomainPolicy`, with the SLA decomposition they were trained under).
     ``forecast:Q`` is the forecast planner for the ``Q`` quantile of the coming slot's traffic
-    (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`). ``weights``
-    are the domain weights the oracle's and the forecast planner's search minimise (default equal).
+    (``forecast`` alone: :data:`~netslice.intelligence.policies.forecast.DEFAULT_QUANTILE`). ``oracle:split``
+    and ``oracle:split-equal`` are the oracle held to the per-domain agents' fixed split of every SLA
+    (:mod:`~.policies.split_oracle`). ``weights`` are the domain weights the oracle's and the forecast planner's
+    search minimise (default equal).
     """
     if spec == "static":
         return StaticPolicy.equal_split(scenario.params.n_slices)
@@ -89,6 +92,8 @@ def make_policy(spec: str, scenario: Scenario, weights: Sequence[float] | None =
         return ForecastPlanner.from_spec(spec, weights)
     if spec == "oracle":
         return Oracle.create(weights)
+    if spec in SPLIT_SPECS:
+        return split_oracle(scenario, SPLIT_SPECS[spec], weights)
     if spec.startswith(PER_SLICE_PREFIX):
         return SharedSlicePolicy.load(spec.removeprefix(PER_SLICE_PREFIX))
     if spec.startswith(PER_DOMAIN_PREFIX):

@@ -31,10 +31,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.intelligence.policies.oracle import every_resource, knob_trials
+from netslice.intelligence.policies.oracle import Judge, every_resource, judged_cost, knob_trials
 from netslice.network.kernel import map_state
 from netslice.network.model import Probe
 from netslice.network.ran import RanParams
+from netslice.network.scenarios.sla import sla_cost
 from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
@@ -121,7 +122,7 @@ class ShadowForecast:
 
 
 def robust_evaluate(
-    model: PlanningModel, load: FloatArray, shadows: FloatArray
+    model: PlanningModel, load: FloatArray, shadows: FloatArray, judge: Judge = sla_cost
 ) -> Callable[[FloatArray], FloatArray]:  # fmt: skip
     """The SLA cost of stacked candidates, the worst over channel scenarios (for :meth:`.oracle.Oracle.search`).
 
@@ -129,6 +130,7 @@ def robust_evaluate(
         model: the planning model of the coming slot.
         load: ``(n_envs, n_slices)`` the active UEs planned for.
         shadows: ``(S, n_envs, 2, n_cells, n_slices)`` the channel scenarios.
+        judge: the SLA cost of a slot's KPIs (:data:`~.oracle.Judge`; default the end-to-end SLA's).
 
     Returns:
         ``evaluate(candidates (D, n_envs, n_resources, n_slices)) -> (D, n_envs, n_slices)``: each candidate's
@@ -144,7 +146,7 @@ def robust_evaluate(
 
     def costs(candidates: FloatArray) -> FloatArray:  # (D, S, n_envs, K)
         wide = np.concatenate([candidates] * n_scen, axis=1)  # env s * n_envs + e: scenario s of env e
-        return probe.cost(wide, model.targets).reshape(candidates.shape[0], n_scen, n_envs, -1)
+        return judged_cost(probe, judge, wide, model.targets).reshape(candidates.shape[0], n_scen, n_envs, -1)
 
     # Every share at 1 with each MCS cap (the oracle's step 1): a scenario survives where one of them meets the SLA.
     survives = np.any(costs(knob_trials(every_resource(n_envs, n_slices))) <= 0.0, axis=0)  # (S, n_envs, K)

@@ -283,7 +283,8 @@ class ForecastPlanner:
         z = abs(NormalDist().inv_cdf(self.quantile))
         shadows = self.channel.scenarios(ran, model.state.shadow, obs.episode_slot, obs.slot, z)
         n_envs, n_slices = model.load_shape
-        return self.oracle.search(robust_evaluate(model, load, shadows), (n_envs, n_slices), model.params, model.active)
+        evaluate = robust_evaluate(model, load, shadows, self.oracle.judge)
+        return self.oracle.search(evaluate, (n_envs, n_slices), model.params, model.active)
 
     def forecast(self, obs: Observation, params: TrafficParams) -> FloatArray:
         """Condition on ``obs`` (the slot just measured) and return the coming slot's load quantile."""

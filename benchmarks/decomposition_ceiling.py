@@ -1,0 +1,138 @@
+"""How much any adaptive SLA decomposition can save against the fixed split, on metro-v0: the planners' bound.
+
+The per-domain agents (``benchmarks/domain_agents.py``) keep each group's latency within its budget. The fixed
+split keeps the nominal budgets; the adaptive decomposition moves budget between groups, and at best reaches the
+split the joint optimum realises. The same planner run both ways bounds the gain:
+
+- ``oracle`` (clairvoyant, end-to-end SLA) against ``oracle:split`` (every group held to its fixed budget, the
+  other SLA terms end to end: :class:`~netslice.intelligence.policies.split_oracle.SplitJudge`);
+- ``forecast`` (the causal planner) against ``forecast:split`` (the same search, the same judge);
+- ``oracle:split-equal``: the fixed split with each domain a quarter (the ``*-equal`` configurations).
+
+``ceiling/<planner>`` is ``1 - usage(<planner>) / usage(<planner>:split)``: the most that rebalancing the budgets
+saves against the fixed split at that planner's information. The learned agents' figures are read from
+``results/domain_agents.json`` (seed means) and put beside the planners' as ratios. Each (policy, seed) runs in
+its own process (``--jobs`` at once), on the per-domain benchmark's evaluation networks (``--eval-days`` days x
+``--eval-envs`` networks, seed 1000 + S). Writes ``benchmarks/results/decomposition_ceiling.json``.
+
+Usage: ``python benchmarks/decomposition_ceiling.py --seeds 0 1 2 --jobs 2``.
+"""
+
+from __future__ import annotations
+
+# First, in a block of its own: importing common pins OMP/OPENBLAS/MKL_NUM_THREADS to 1 before numpy loads.
+from common import RESULTS_DIR, machine_info, write_json
+
+# isort: split
+import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+RESULT = RESULTS_DIR / "decomposition_ceiling.json"
+AGENTS = RESULTS_DIR / "domain_agents.json"
+SCENARIO = "metro-v0"
+POLICIES = ("oracle", "oracle:split", "oracle:split-equal", "forecast", "forecast:split")
+#: Each planner and its fixed-split counterpart.
+PAIRS = {"oracle": "oracle:split", "forecast": "forecast:split"}
+
+
+def build(policy: str) -> Any:
+    """The planner named ``policy`` (``forecast:split``: the forecast planner's search held to the split)."""
+    from netslice.intelligence.policies.forecast import ForecastPlanner
+    from netslice.intelligence.policies.split_oracle import split_oracle
+    from netslice.intelligence.run import make_policy
+    from netslice.network.scenarios import load
+
+    sc = load(SCENARIO)
+    if policy == "forecast:split":
+        return replace(ForecastPlanner.create(), oracle=split_oracle(sc))
+    return make_policy(policy, sc)
+
+
+def run(policy: str, seed: int, days: int, n_envs: int) -> dict[str, Any]:
+    """Evaluate one planner on the evaluation networks of ``seed`` (a process of its own)."""
+    from netslice.intelligence.evaluate import evaluate
+
+    t0 = time.perf_counter()
+    res = evaluate(build(policy), policy, SCENARIO, days=days, n_envs=n_envs, seed=1000 + seed)
+    summary = res.summary()
+    return {"usage": summary["usage/mean"], "violation_rate": summary["sla/violation_rate"],
+            "per_slice": {k.rsplit("/", 1)[1]: v for k, v in summary.items() if k.startswith("sla/violation_rate/")},
+            "eval_s": time.perf_counter() - t0}  # fmt: skip
+
+
+def ceilings(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """``ceiling/<planner>``: ``1 - usage(planner) / usage(planner:split)`` where both ran."""
+    both = [(p, s) for p, s in PAIRS.items() if p in rows and s in rows]
+    return {f"ceiling/{p}": 1.0 - rows[p]["usage"] / rows[s]["usage"] for p, s in both}
+
+
+def mean_rows(per_seed: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Per policy: the mean usage and violation rate over the seeds."""
+    policies = {p for rows in per_seed.values() for p in rows}
+    out: dict[str, dict[str, float]] = {}
+    for p in sorted(policies):
+        rs = [rows[p] for rows in per_seed.values() if p in rows]
+        out[p] = {"usage": sum(r["usage"] for r in rs) / len(rs),
+                  "violation_rate": sum(r["violation_rate"] for r in rs) / len(rs), "seeds": len(rs)}  # fmt: skip
+    return out
+
+
+def agents_beside(means: dict[str, dict[str, float]], agents_path: Path) -> dict[str, Any]:
+    """The learned per-domain and central agents' seed means (domain_agents.json), as ratios to the planners."""
+    if not agents_path.exists():
+        return {}
+    seed_mean = json.loads(agents_path.read_text()).get("seed_mean", {})
+    out: dict[str, Any] = {}
+    for steps, configs in seed_mean.items():
+        for config, row in configs.items():
+            if not isinstance(row, dict) or "final_usage" not in row:
+                continue
+            entry = {"final_usage": row["final_usage"], "final_violation_rate": row["final_violation_rate"],
+                     "seeds": row["seeds"]}  # fmt: skip
+            for planner in ("forecast", "forecast:split", "oracle"):
+                if planner in means:
+                    entry[f"x_{planner}"] = row["final_usage"] / means[planner]["usage"]
+            out[f"{steps}/{config}"] = entry
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--eval-days", type=int, default=2)
+    ap.add_argument("--eval-envs", type=int, default=16)
+    ap.add_argument("--jobs", type=int, default=2, help="evaluations at once (one process each)")
+    ap.add_argument("--agents", type=Path, default=AGENTS, help="the per-domain benchmark's results")
+    ap.add_argument("--out", type=Path, default=RESULT)
+    args = ap.parse_args()
+    jobs = [(p, s) for s in args.seeds for p in args.policies]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {job: pool.submit(run, *job, args.eval_days, args.eval_envs) for job in jobs}
+        done = {job: f.result() for job, f in futures.items()}
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    per_seed: dict[str, dict[str, dict[str, Any]]] = previous.get("results", {})
+    for (p, s), row in done.items():
+        per_seed.setdefault(f"s{s}", {})[p] = row
+    means = mean_rows(per_seed)
+    write_json(args.out, {
+        "machine": machine_info(),
+        "config": {"scenario": SCENARIO, "eval": f"{args.eval_days} days x {args.eval_envs} networks, seed 1000 + S",
+                   "pairs": PAIRS},
+        "results": per_seed,
+        "ceiling": {s: ceilings(rows) for s, rows in per_seed.items()},
+        "seed_mean": means,
+        "ceiling_seed_mean": ceilings(means),
+        "agents": agents_beside(means, args.agents),
+    })  # fmt: skip
+    print(json.dumps({"seed_mean": means, "ceiling": ceilings(means)}, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -56,11 +56,13 @@ def build(policy: str) -> Any:
 def run(policy: str, seed: int, days: int, n_envs: int) -> dict[str, Any]:
     """Evaluate one planner on the evaluation networks of ``seed`` (a process of its own)."""
     from netslice.intelligence.evaluate import evaluate
+    from netslice.network.allocation import DOMAINS
 
     t0 = time.perf_counter()
     res = evaluate(build(policy), policy, SCENARIO, days=days, n_envs=n_envs, seed=1000 + seed)
     summary = res.summary()
     return {"usage": summary["usage/mean"], "violation_rate": summary["sla/violation_rate"],
+            "usage_by_domain": {d: summary[f"usage/{d}"] for d in DOMAINS},
             "per_slice": {k.rsplit("/", 1)[1]: v for k, v in summary.items() if k.startswith("sla/violation_rate/")},
             "eval_s": time.perf_counter() - t0}  # fmt: skip
 
@@ -83,27 +85,34 @@ def mean_rows(per_seed: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[
 
 
 def agents_beside(means: dict[str, dict[str, float]], agents_path: Path) -> dict[str, Any]:
-    """The learned per-domain and central agents' seed means (domain_agents.json), as ratios to the planners."""
+    """The learned agents' final usage (domain_agents.json, mean over its seeds) as ratios to the planners'.
+
+    ``final``: the policy alone; ``final_switching``: behind its frozen shield (the switching configurations).
+    """
     if not agents_path.exists():
         return {}
-    seed_mean = json.loads(agents_path.read_text()).get("seed_mean", {})
-    out: dict[str, Any] = {}
-    for steps, configs in seed_mean.items():
+    results = json.loads(agents_path.read_text()).get("results", {})
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for key, configs in results.items():
         for config, row in configs.items():
-            if not isinstance(row, dict) or "final_usage" not in row:
-                continue
-            entry = {"final_usage": row["final_usage"], "final_violation_rate": row["final_violation_rate"],
-                     "seeds": row["seeds"]}  # fmt: skip
-            for planner in ("forecast", "forecast:split", "oracle"):
-                if planner in means:
-                    entry[f"x_{planner}"] = row["final_usage"] / means[planner]["usage"]
-            out[f"{steps}/{config}"] = entry
+            rows.setdefault(f"{key.split('/')[0]}/{config}", []).append(row)
+    out: dict[str, Any] = {}
+    for name, rs in rows.items():
+        entry: dict[str, Any] = {"seeds": [r["seed"] for r in rs]}
+        for final in ("final", "final_switching"):
+            if all(final in r for r in rs):
+                usage = sum(r[final]["usage"] for r in rs) / len(rs)
+                entry[final] = {"usage": usage, "violation_rate": sum(r[final]["violation_rate"] for r in rs) / len(rs)}
+                entry[final] |= {f"x_{p}": usage / means[p]["usage"] for p in ("forecast", "forecast:split", "oracle")
+                                 if p in means}  # fmt: skip
+        out[name] = entry
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES))
+    ap.add_argument("--policies", nargs="*", choices=POLICIES, default=list(POLICIES),
+                    help="planners to run (none: only rebuild the summary from the stored results)")  # fmt: skip
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--eval-days", type=int, default=2)
     ap.add_argument("--eval-envs", type=int, default=16)

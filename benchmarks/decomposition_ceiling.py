@@ -11,7 +11,9 @@ split the joint optimum realises. The same planner run both ways bounds the gain
 
 ``ceiling/<planner>`` is ``1 - usage(<planner>) / usage(<planner>:split)``: the most that rebalancing the budgets
 saves against the fixed split at that planner's information. The learned agents' figures are read from
-``results/domain_agents.json`` (seed means) and put beside the planners' as ratios. Each (policy, seed) runs in
+``results/domain_agents.json`` (seed means) and put beside the planners' as ratios. ``split``: each latency
+slice's group latencies (ms) that the oracle realises (one day x 8 networks of the first seed), against the design
+split's budgets and the adaptive agents' final budgets. Each (policy, seed) runs in
 its own process (``--jobs`` at once), on the per-domain benchmark's evaluation networks (``--eval-days`` days x
 ``--eval-envs`` networks, seed 1000 + S). Writes ``benchmarks/results/decomposition_ceiling.json``.
 
@@ -65,6 +67,44 @@ def run(policy: str, seed: int, days: int, n_envs: int) -> dict[str, Any]:
             "usage_by_domain": {d: summary[f"usage/{d}"] for d in DOMAINS},
             "per_slice": {k.rsplit("/", 1)[1]: v for k, v in summary.items() if k.startswith("sla/violation_rate/")},
             "eval_s": time.perf_counter() - t0}  # fmt: skip
+
+
+def realised_split(seed: int, days: int, n_envs: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean latency (ms) of each group per latency slice: the design split's budgets and the oracle's own split.
+
+    The oracle (end to end) is played on the evaluation networks of ``seed``; the split its allocations realise is
+    the one the adaptive decomposition would have to find.
+    """
+    import numpy as np
+
+    from netslice.intelligence.decomposition import GROUPS, E2eRequirement, group_latency
+    from netslice.intelligence.policies.oracle import Oracle
+    from netslice.intelligence.policies.split_oracle import SplitJudge
+    from netslice.network.scenarios import load
+    from netslice.orchestration.orchestrator import Orchestrator
+
+    sc = load(SCENARIO)
+    requirement = E2eRequirement.from_scenario(sc)
+    orch = Orchestrator.create(sc, n_envs=n_envs, seed=1000 + seed)
+    oracle = Oracle.create()
+    observed = []
+    for _ in range(days * sc.spec.slots_per_episode):
+        observed.append(group_latency(orch.step(oracle.plan(orch.planning_model())).kpis, requirement))
+    realised = np.concatenate(observed).mean(axis=0)  # (K, G)
+    design = SplitJudge.create(sc).decomposer.fixed_budgets_ms
+    names = [s.name for s in sc.spec.slices]
+    rows = {"design_budget_ms": design, "oracle_ms": realised}
+    return {key: {names[k]: {g: float(v[k, i]) for i, g in enumerate(GROUPS)}
+                  for k in np.flatnonzero(~np.isnan(requirement.latency_ms))} for key, v in rows.items()}  # fmt: skip
+
+
+def adaptive_budgets(agents_path: Path) -> dict[str, Any]:
+    """The adaptive agents' mean budgets (ms) over their last updates, per run of ``domain_agents.json``."""
+    if not agents_path.exists():
+        return {}
+    results = json.loads(agents_path.read_text()).get("results", {})
+    return {f"{key}/{config}": row["diagnosis"]["budget_ms_last10"] for key, configs in results.items()
+            for config, row in configs.items() if config.startswith("adaptive") and "diagnosis" in row}  # fmt: skip
 
 
 def ceilings(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -138,6 +178,7 @@ def main() -> None:
         "seed_mean": means,
         "ceiling_seed_mean": ceilings(means),
         "agents": agents_beside(means, args.agents),
+        "split": realised_split(args.seeds[0], 1, 8) | {"adaptive_last10_ms": adaptive_budgets(args.agents)},
     })  # fmt: skip
     print(json.dumps({"seed_mean": means, "ceiling": ceilings(means)}, indent=1))
     print(f"wrote {args.out}")

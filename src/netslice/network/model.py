@@ -29,6 +29,7 @@ slot's traffic and shadowing, which do not affect the probed slot's KPIs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -38,6 +39,10 @@ from netslice.errors import ConfigError
 from netslice.network import fused
 from netslice.network.kernel import Kpis, SimParams, SimState, map_state, reset, step
 from netslice.network.scenarios.sla import SlaTargets, sla_cost
+
+#: The SLA cost ``(n, n_slices)`` of a slot's KPIs against the targets: :func:`~.scenarios.sla.sla_cost` (the
+#: end-to-end SLA) or any cost of the same signature (e.g. a per-domain split's, held to per-group budgets).
+Judge = Callable[[SlaTargets, Kpis], NDArray[np.float64]]
 
 FloatArray = NDArray[np.float64]
 
@@ -170,7 +175,7 @@ class Probe:
         start = replace(self._tiled[n], alloc=flat) if self.steady else self._tiled[n]
         return self.model.step(start, flat, self._rng)
 
-    def cost(self, candidates: FloatArray, targets: SlaTargets) -> FloatArray:
-        """SLA cost ``(D, n_envs, n_slices)`` of each candidate (see :func:`~.scenarios.sla.sla_cost`)."""
-        out: FloatArray = sla_cost(targets, self.kpis(candidates)).reshape(candidates.shape[0], self.n_envs, -1)
+    def cost(self, candidates: FloatArray, targets: SlaTargets, judge: Judge = sla_cost) -> FloatArray:
+        """Cost ``(D, n_envs, n_slices)`` of each candidate by ``judge`` (default :func:`~.scenarios.sla.sla_cost`)."""
+        out: FloatArray = judge(targets, self.kpis(candidates)).reshape(candidates.shape[0], self.n_envs, -1)
         return out

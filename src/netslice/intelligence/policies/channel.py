@@ -31,9 +31,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.intelligence.policies.oracle import Judge, every_resource, judged_cost, knob_trials
+from netslice.intelligence.policies.oracle import every_resource, knob_trials
 from netslice.network.kernel import map_state
-from netslice.network.model import Probe
+from netslice.network.model import Judge, Probe
 from netslice.network.ran import RanParams
 from netslice.network.scenarios.sla import sla_cost
 from netslice.orchestration.planning import PlanningModel
@@ -130,7 +130,7 @@ def robust_evaluate(
         model: the planning model of the coming slot.
         load: ``(n_envs, n_slices)`` the active UEs planned for.
         shadows: ``(S, n_envs, 2, n_cells, n_slices)`` the channel scenarios.
-        judge: the SLA cost of a slot's KPIs (:data:`~.oracle.Judge`; default the end-to-end SLA's).
+        judge: the SLA cost of a slot's KPIs (:data:`~netslice.network.model.Judge`; default the end-to-end SLA's).
 
     Returns:
         ``evaluate(candidates (D, n_envs, n_resources, n_slices)) -> (D, n_envs, n_slices)``: each candidate's
@@ -146,7 +146,7 @@ def robust_evaluate(
 
     def costs(candidates: FloatArray) -> FloatArray:  # (D, S, n_envs, K)
         wide = np.concatenate([candidates] * n_scen, axis=1)  # env s * n_envs + e: scenario s of env e
-        return judged_cost(probe, judge, wide, model.targets).reshape(candidates.shape[0], n_scen, n_envs, -1)
+        return probe.cost(wide, model.targets, judge).reshape(candidates.shape[0], n_scen, n_envs, -1)
 
     # Every share at 1 with each MCS cap (the oracle's step 1): a scenario survives where one of them meets the SLA.
     survives = np.any(costs(knob_trials(every_resource(n_envs, n_slices))) <= 0.0, axis=0)  # (S, n_envs, K)

@@ -35,26 +35,15 @@ from numpy.typing import NDArray
 
 from netslice.intelligence.policies.base import PolicyContext
 from netslice.network.allocation import CN_CPU, EDGE_CPU, MCS_DL, MCS_UL, N_RESOURCES, PRB_DL, PRB_UL, TN_BW
-from netslice.network.kernel import Kpis, SimParams
-from netslice.network.model import Probe
-from netslice.network.scenarios.sla import SlaTargets, sla_cost
+from netslice.network.kernel import SimParams
+from netslice.network.model import Judge
+from netslice.network.scenarios.sla import sla_cost
 from netslice.orchestration.objective import Objective
 from netslice.orchestration.planning import PlanningModel
 
 FloatArray = NDArray[np.float64]
 #: Cost ``(D, n_envs, n_slices)`` of ``D`` stacked candidate allocations in the coming slot.
 _Evaluate = Callable[[FloatArray], FloatArray]
-#: What the search must keep at or below 0: the SLA cost ``(n, n_slices)`` of a slot's KPIs against the targets
-#: (default :func:`~netslice.network.scenarios.sla.sla_cost`, the end-to-end SLA; a per-domain split's cost is
-#: :class:`~netslice.intelligence.policies.split_oracle.SplitJudge`).
-Judge = Callable[[SlaTargets, Kpis], FloatArray]
-
-
-def judged_cost(probe: Probe, judge: Judge, candidates: FloatArray, targets: SlaTargets) -> FloatArray:
-    """``judge``'s cost ``(D, probe.n_envs, n_slices)`` of stacked candidates ``(D, n_envs, n_resources, n_slices)``."""
-    out: FloatArray = judge(targets, probe.kpis(candidates)).reshape(candidates.shape[0], probe.n_envs, -1)
-    return out
-
 
 #: Share rows searched.
 SEARCH_ROWS = (EDGE_CPU, PRB_UL, PRB_DL, TN_BW, CN_CPU)
@@ -91,7 +80,8 @@ class Oracle:
         n_random: random directions in the first round.
         rounds: local refinement rounds.
         seed: seed of the random directions (the oracle is deterministic).
-        judge: the cost the SLAs are judged by (:data:`Judge`; default the end-to-end SLA cost).
+        judge: what the search keeps at or below 0 (:data:`~netslice.network.model.Judge`; default the end-to-end
+            SLA cost; :class:`~netslice.intelligence.policies.split_oracle.SplitJudge` holds a per-domain split).
     """
 
     objective: Objective = field(default_factory=Objective.create)
@@ -131,7 +121,7 @@ class Oracle:
         probe = model.probe(load)
 
         def evaluate(candidates: FloatArray) -> FloatArray:
-            return judged_cost(probe, self.judge, candidates, model.targets)
+            return probe.cost(candidates, model.targets, self.judge)
 
         n_envs, n_slices = model.load_shape
         return self.search(evaluate, (n_envs, n_slices), model.params, model.active)

@@ -53,7 +53,7 @@ SPLIT_SPECS: dict[str, str] = {"oracle:split": "design", "oracle:split-equal": "
 
 @dataclass(frozen=True)
 class SplitJudge:
-    """The SLA cost of a slot under a fixed per-group split (a :data:`~.oracle.Judge`; module docstring).
+    """The SLA cost of a slot under a fixed per-group split (a :data:`~netslice.network.model.Judge`; module docstring).
 
     Attributes:
         decomposer: the fixed split (its budgets never move).

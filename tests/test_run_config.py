@@ -74,7 +74,9 @@ def test_the_main_job_defaults_are_unchanged() -> None:
         "scenario": "testbed-v0", "n_envs": 128, "eval_days": 5, "eval_envs": 16
     }  # fmt: skip
     reference = json.loads((ROOT / "docs/results/testbed-v0-ppo-s0/evaluation.json").read_text())["meta"]
-    assert cfg["ppo"] == reference["config"]
+    added = {k: v for k, v in cfg["ppo"].items() if k not in reference["config"]}
+    assert added == {"final_log_std": None}  # a field added since, at the default that changes nothing
+    assert {k: v for k, v in cfg["ppo"].items() if k in reference["config"]} == reference["config"]
     assert reference["train_envs"] == cfg["n_envs"]
 
 

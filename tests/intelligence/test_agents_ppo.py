@@ -206,3 +206,40 @@ def test_ppo_refuses_envs_without_same_step_autoreset(tmp_path: Path) -> None:
     envs = SliceVectorEnv(2, "testbed-v0", seed=0, autoreset_mode="next-step")
     with pytest.raises(ConfigError, match="autoreset_mode SAME_STEP"):
         PPO(PPOConfig(total_steps=48), envs, tmp_path)
+
+
+def test_the_exploration_cap_runs_linearly_from_the_initial_to_the_final_log_std() -> None:
+    cfg = PPOConfig(init_log_std=-1.5, final_log_std=-4.0)
+    caps = [cfg.log_std_cap(u, 6) for u in range(6)]
+    np.testing.assert_allclose(caps, [-1.5, -2.0, -2.5, -3.0, -3.5, -4.0])
+    assert cfg.log_std_cap(9, 6) == -4.0  # past the end (a resumed run given more updates): the final value
+    assert PPOConfig(init_log_std=-1.5).log_std_cap(3, 6) is None  # no cap: the learned value
+    assert PPOConfig(noise_space="share", final_log_std=-3.5).log_std_cap(0, 4) == -2.5  # from the space's default
+    for bad in (float("nan"), -11.0, 3.0):
+        with pytest.raises(ConfigError, match=r"final_log_std: must be in \[-10, 2\]"):
+            PPOConfig(final_log_std=bad)
+
+
+def test_every_rollout_is_played_within_the_exploration_cap(tmp_path: Path) -> None:
+    cfg = PPOConfig(total_steps=4 * 24 * 5, minibatch_size=32, seed=2, init_log_std=-1.0, final_log_std=-3.0)
+    ppo = PPO(cfg, SliceVectorEnv(4, "testbed-v0", seed=2, backend="numpy"), tmp_path)
+    seen: list[np.ndarray] = []
+    collect = ppo.collector.collect
+
+    def recording(agent: ActorCritic, *args: Any, **kwargs: Any) -> Any:
+        seen.append(agent.log_std.detach().numpy().copy())  # the noise this rollout is played with
+        return collect(agent, *args, **kwargs)
+
+    ppo.collector.collect = recording  # type: ignore[method-assign]
+    ppo.train()
+    assert len(seen) == ppo.n_updates == 5
+    for u, log_std in enumerate(seen):
+        cap = -1.0 - 2.0 * u / 4
+        assert (log_std <= cap + 1e-6).all()
+        assert np.isclose(log_std.max(), cap) or u == 0  # the learned value is above the falling cap: it binds
+    assert ppo.stats.history[-1]["policy/std"] == pytest.approx(np.exp(seen[-1]).mean(), rel=1e-6)
+    # Without the cap the same run keeps the learned noise (about the initial value after 5 updates).
+    free = PPO(PPOConfig(total_steps=4 * 24 * 5, minibatch_size=32, seed=2, init_log_std=-1.0),
+               SliceVectorEnv(4, "testbed-v0", seed=2, backend="numpy"), tmp_path / "free")  # fmt: skip
+    free.train()
+    assert free.agent.log_std.detach().numpy().max() > -1.5

@@ -216,3 +216,12 @@ def test_a_bad_per_domain_checkpoint_is_refused_naming_the_file_and_stale_saves_
     assert again.stale_removed == [stale]
     assert not stale.exists()
     assert again.resume()
+
+
+def test_every_domain_agent_is_held_to_the_exploration_cap() -> None:
+    cfg = PPOConfig(total_steps=3 * 8 * 2, num_steps=8, minibatch_size=16, hidden=(16,), init_log_std=-1.0,
+                    final_log_std=-2.0)  # fmt: skip
+    agents = DomainAgents(cfg, DomainVectorEnv(2, "testbed-v0", seed=0), SafetyConfig(method="lagrangian"))
+    agents.train()
+    for lr in agents.learners.values():  # the last rollout was played at the final cap; one update followed it
+        assert lr.agent.log_std.detach().max() < -2.0 + 0.05

@@ -59,7 +59,7 @@ from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.policy import new_agent
 from netslice.intelligence.agents.ppo import CONFIG_HINT
 from netslice.intelligence.agents.ppo_config import PPOConfig
-from netslice.intelligence.agents.ppo_update import learn
+from netslice.intelligence.agents.ppo_update import cap_exploration, learn
 from netslice.intelligence.agents.rollout import Rollout
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.training_ledger import TrainingLedger
@@ -352,6 +352,8 @@ class DomainAgents:
             for lr in self.learners.values():
                 for group in lr.optimizer.param_groups:
                     group["lr"] = cfg.learning_rate * (1.0 - self.update / self.n_updates)
+        for lr in self.learners.values():
+            cap_exploration(lr.agent, cfg.log_std_cap(self.update, self.n_updates))
         lams = {g: None if lr.multipliers is None else lr.multipliers.lam.copy() for g, lr in self.learners.items()}
         got = self._collect()
         self.global_step += self.batch_size

@@ -48,7 +48,7 @@ from netslice.intelligence.agents.collector import Collector, RolloutCollector, 
 from netslice.intelligence.agents.normalize import RunningMeanStd
 from netslice.intelligence.agents.policy import EVAL_HINT, PPOPolicy, new_agent
 from netslice.intelligence.agents.ppo_config import PPOConfig
-from netslice.intelligence.agents.ppo_update import learn
+from netslice.intelligence.agents.ppo_update import cap_exploration, learn
 from netslice.intelligence.agents.safety_config import SafetyConfig
 from netslice.intelligence.agents.shield import TrainingShield
 from netslice.intelligence.agents.slice_shield import SliceShield
@@ -280,6 +280,7 @@ class PPO:
         if cfg.anneal_lr:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate * (1.0 - self.update / self.n_updates)
+        cap_exploration(self.agent, cfg.log_std_cap(self.update, self.n_updates))
         lam = None if self.multipliers is None else self.multipliers.lam.copy()  # in force for the whole rollout
         shield = self.shield
         std = self.agent.log_std.detach().exp().numpy().astype(np.float64)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from netslice.intelligence.agents.safety_config import check_range
+
 if TYPE_CHECKING:
     from netslice.intelligence.agents.nets import Activation, NoiseSpace
 else:  # at run time (see the module docstring): what typing.get_type_hints and the command line see
@@ -42,6 +44,11 @@ class PPOConfig:
             the noise space, :data:`~netslice.intelligence.agents.nets.INIT_LOG_STD`).
         init_mean: initial policy mean of every action (before learning).
         clip_noise: H of the clipped exploration (None: plain Gaussian).
+        final_log_std: cap the exploration noise's log standard deviation on a schedule: linearly from the initial
+            value (``init_log_std`` in force) at the first update to this value at the last (None: no cap, the
+            learned value). The Lagrangian holds the *stochastic* policy to its violation limit, so the margin it
+            learns covers the noise as well as the traffic; a smaller final noise brings the deterministic policy
+            played after training to the operating point it was trained at.
         noise_space: add the exploration noise to the share (``"share"``, as in the paper) or to its
             logit (``"logit"``: noise relative to the share, so small shares are explored finely).
         cost_penalty: weight of the summed SLA cost in the training reward.
@@ -70,12 +77,31 @@ class PPOConfig:
     init_log_std: float | None = None
     init_mean: float = 0.1
     clip_noise: float | None = None
+    final_log_std: float | None = None
     noise_space: NoiseSpace = "logit"
     cost_penalty: float = 8.0
     norm_obs: bool = True
     day_history: bool = False
     seed: int = 0
     checkpoint_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.final_log_std is not None:
+            self.final_log_std = check_range("final_log_std", self.final_log_std, -10.0, 2.0)
+
+    def log_std_cap(self, update: int, n_updates: int) -> float | None:
+        """The ceiling of the exploration's log standard deviation during ``update`` (0-based) of ``n_updates``.
+
+        Linear from :attr:`log_std0` at the first update to ``final_log_std`` at the last; None without
+        ``final_log_std``.
+
+        >>> PPOConfig(init_log_std=-1.5, final_log_std=-3.5).log_std_cap(2, 5)
+        -2.5
+        """
+        if self.final_log_std is None:
+            return None
+        frac = min(max(update, 0) / max(n_updates - 1, 1), 1.0)
+        return self.log_std0 + (self.final_log_std - self.log_std0) * frac
 
     @property
     def log_std0(self) -> float:

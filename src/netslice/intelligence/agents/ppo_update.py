@@ -54,6 +54,17 @@ def surrogate(
     return torch.max(-a * r, -a * r.clamp(1 - clip_coef, 1 + clip_coef)).mean()
 
 
+def cap_exploration(agent: ActorCritic, cap: float | None) -> None:
+    """Lower the actor's exploration log standard deviation to ``cap`` where it is above (None: leave it).
+
+    The schedule is :meth:`~.ppo_config.PPOConfig.log_std_cap`; called before each rollout, so that every slot
+    is played with noise within it.
+    """
+    if cap is not None:
+        with torch.no_grad():
+            agent.log_std.clamp_(max=cap)
+
+
 def learn(
     agent: ActorCritic, optimizer: torch.optim.Optimizer, cfg: PPOConfig, rollout: Rollout, advantages: Advantages,
     lam: NDArray[np.float64] | None = None, normalise: bool = True, update: int = 0, train_actor: bool = True,

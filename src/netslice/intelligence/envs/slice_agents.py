@@ -10,10 +10,8 @@ Card::
 
     envs = SliceAgentsVectorEnv(8, "metro-v0", seed=0)    # num_envs = 8 networks x 5 slots = 40
 
-* Observation: ``(num_envs, 44)`` float32, one slice's view in the layout of :mod:`.slice_features`
-  (independent of K and of the slot index; zeros with ``present`` = 0 where the slot holds no slice), its
-  forecast features from the env's :class:`~.slice_forecast.SliceForecast` (every network's traffic filter,
-  restarted for a network's new episode and for a slot's new tenant; kept in :meth:`snapshot`).
+* Observation: ``(num_envs, 40)`` float32, one slice's view in the layout of :mod:`.slice_features`
+  (independent of K and of the slot index; zeros with ``present`` = 0 where the slot holds no slice).
 * Action: ``(num_envs, 7)`` in [0, 1], the slice's column of the allocation (rows prb_ul, prb_dl, mcs_ul,
   mcs_dl, tn_bw, cn_cpu, edge_cpu); clipped as in :mod:`.vector` (``info["action_clipped"]``,
   ``info["action_clip"]``); an absent slot's action is ignored (the orchestrator gives it nothing).
@@ -70,7 +68,6 @@ from netslice.intelligence.envs.options import (
     parse_autoreset_mode,
 )
 from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES, SliceEncoder
-from netslice.intelligence.envs.slice_forecast import SliceForecast
 from netslice.intelligence.envs.vector import _combined_seed, _masked
 from netslice.network import scenarios
 from netslice.network.allocation import N_RESOURCES
@@ -137,8 +134,6 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
             sc = scenarios.load(scenario) if isinstance(scenario, str) else scenario
         self._targets_seen = self._targets()
         self.slice_encoder = SliceEncoder.from_scenario(sc, self.encoder, self._targets_seen)
-        self._traffic = sc.params.traffic
-        self._forecast = SliceForecast()
         self.n_networks = self.spaces.n_envs
         self.num_envs = self.n_networks * self.n_slices
         self.single_observation_space = SliceEncoder.observation_space()
@@ -204,10 +199,7 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         obs = self.orch.reset(seed=seed)
         self._t[:] = 0
         self._tenants_seen = self._tenants(obs.active)
-        self._forecast.reset()
-        start = replace(obs, kpis=None)
-        forecast = self._forecast.observe(start, self._traffic)
-        self._obs = self._encoder().encode(start, forecast=forecast).reshape(self.num_envs, N_AGENT_FEATURES)
+        self._obs = self._encoder().encode(replace(obs, kpis=None)).reshape(self.num_envs, N_AGENT_FEATURES)
         return self._obs.copy(), {}
 
     def step(
@@ -243,8 +235,7 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         # ran it on the action taken for the empty slot or for a former tenant): its block reads 0.
         fresh = now & ~(kept & acted)
         encoder = self._encoder()
-        forecast = self._forecast.observe(result.observation, self._traffic, restart=fresh)
-        obs = encoder.encode(result.observation, now, fresh, forecast).reshape(self.num_envs, N_AGENT_FEATURES)
+        obs = encoder.encode(result.observation, now, fresh).reshape(self.num_envs, N_AGENT_FEATURES)
         info = self._info(result, encoder, ran, acted, now, clip)
         terminated = np.broadcast_to(~ran | ~kept | ~acted, (n, k)).reshape(-1).copy()
         truncated = np.zeros(self.num_envs, dtype=bool)
@@ -258,9 +249,8 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
                 final_info = _masked(info, truncated)
                 info["final_obs"], info["_final_obs"] = final_obs, truncated.copy()
                 info["final_info"], info["_final_info"] = final_info, truncated.copy()
-                reset = replace(self.orch.reset(mask=ends), kpis=None)
-                forecast = self._forecast.observe(reset, self._traffic)  # restarts the networks in ``ends``
-                fresh_obs = encoder.encode(reset, forecast=forecast).reshape(self.num_envs, N_AGENT_FEATURES)
+                reset = self.orch.reset(mask=ends)
+                fresh_obs = encoder.encode(replace(reset, kpis=None)).reshape(self.num_envs, N_AGENT_FEATURES)
                 obs = np.where(truncated[:, None], fresh_obs, obs)
                 self._t[ends] = 0
         self._tenants_seen = after
@@ -336,7 +326,6 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         return {
             "orchestrator": self._pickled_orchestrator(), "t": self._t.copy(),
             "obs": None if self._obs is None else self._obs.copy(), "tenants": self._tenants_seen,
-            "forecast": self._forecast.state(),
         }  # fmt: skip
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -349,4 +338,3 @@ class SliceAgentsVectorEnv(VectorEnv[Float32Array, FloatArray, NDArray[Any]], En
         self._t = np.asarray(snap["t"], dtype=np.int64).copy()
         self._obs = None if snap["obs"] is None else np.asarray(snap["obs"], dtype=np.float32).copy()
         self._tenants_seen = tuple(snap["tenants"])
-        self._forecast.load_state(snap.get("forecast", {}), self._traffic)

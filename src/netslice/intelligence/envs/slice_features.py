@@ -6,7 +6,7 @@ observation whose length and meaning depend neither on the number of slices K no
 :class:`~.features.Encoder` (the slice's block of 14 features) and adds what makes a slice recognisable (its
 SLA targets, service kind and traffic size) and a summary of the network it competes in.
 
-Observation of one slice (``float32``, :data:`N_AGENT_FEATURES` = 44 values):
+Observation of one slice (``float32``, :data:`N_AGENT_FEATURES` = 40 values):
 
 =======  ======================  ==============================================================  ===========
 index    name                    value                                                           bounds
@@ -27,9 +27,6 @@ index    name                    value                                          
 31-37    ``others_<row>``        the other present slices' total allocation in force per row     [0, 16]
 38       ``n_present``           number of present slices / 10                                   [0, 10]
 39       ``present``             1: the slice is provisioned in the coming slot                  [0, 1]
-40-43    ``fc_*``                the coming slot's traffic forecast of the slice's slot          as there
-                                 (:mod:`.slice_forecast`: median, high quantile, spread, burst);
-                                 0 where none is given
 =======  ======================  ==============================================================  ===========
 
 The SLA features read the loosest value where a slice's kind has no such term (no latency bound reads the top
@@ -38,10 +35,6 @@ close. A slot without a provisioned slice reads all zeros (``present`` = 0). A s
 just observed on its own decision (admitted since, or a new tenant of a slot another slice left) reads 0 in its
 block (0-13): the KPIs of that slot are not its own; nothing of a slot's former tenant reaches the new one. The
 other slices' totals count present slices only.
-
-The forecast features (40-43) come from a :class:`~.slice_forecast.SliceForecast` kept by whoever encodes a run
-of observations (the env, the evaluation policy): :meth:`SliceEncoder.encode` takes them as given. An agent
-trained before they existed (:data:`N_BASE_FEATURES` = 40 inputs) reads the first 40 values.
 """
 
 from __future__ import annotations
@@ -67,12 +60,6 @@ from netslice.intelligence.envs.features import (
     Encoder,
     Float32Array,
     FloatArray,
-)
-from netslice.intelligence.envs.slice_forecast import (
-    FORECAST_FEATURES,
-    FORECAST_HIGH,
-    FORECAST_LOW,
-    N_FORECAST_FEATURES,
 )
 from netslice.network.allocation import N_RESOURCES, RESOURCES
 from netslice.network.scenarios import Scenario
@@ -105,18 +92,14 @@ AGENT_FEATURES: tuple[str, ...] = (
     *(f"others_{r}" for r in RESOURCES),
     "n_present",
     "present",
-    *FORECAST_FEATURES,
 )
 N_AGENT_FEATURES = len(AGENT_FEATURES)
-#: Inputs of a slice agent trained without the forecast features (the first of :data:`AGENT_FEATURES`).
-N_BASE_FEATURES = N_AGENT_FEATURES - N_FORECAST_FEATURES
 #: Index of the first static feature, of the others' totals, of the count and of the presence flag.
 STATIC_START = N_SLICE_FEATURES
 TIME_START = STATIC_START + N_STATIC_FEATURES
 OTHERS_START = TIME_START + N_TIME_FEATURES
 COUNT_INDEX = OTHERS_START + N_RESOURCES
 PRESENT_INDEX = COUNT_INDEX + 1
-FORECAST_START = PRESENT_INDEX + 1
 #: The SLA features' neutral values (no such term).
 NEUTRAL_LATENCY, NEUTRAL_LOSS = 10.0, 1.0
 
@@ -147,7 +130,7 @@ def _log_rate(kbps: FloatArray, decades: float) -> FloatArray:
 
 def agent_observations(
     slice_features: FloatArray, static: FloatArray, time: FloatArray, present: NDArray[np.bool_],
-    fresh: NDArray[np.bool_] | None = None, forecast: FloatArray | None = None,
+    fresh: NDArray[np.bool_] | None = None,
 ) -> Float32Array:  # fmt: skip
     """Every slot's agent observation ``(n_envs, K, N_AGENT_FEATURES)`` (the module table).
 
@@ -157,7 +140,6 @@ def agent_observations(
         time: ``(n_envs, 2)`` time features of the coming slot.
         present: ``(K,)`` or ``(n_envs, K)`` slices provisioned in the coming slot.
         fresh: like ``present``: slices that did not run the observed slot (their block reads 0); None: none.
-        forecast: ``(n_envs, K, 4)`` the slots' forecast features (:mod:`.slice_forecast`); None: zeros.
     """
     n_envs, k = slice_features.shape[:2]
     pres = np.broadcast_to(np.asarray(present, dtype=bool), (n_envs, k))
@@ -173,8 +155,6 @@ def agent_observations(
     out[:, :, OTHERS_START:COUNT_INDEX] = others
     out[:, :, COUNT_INDEX] = count
     out[:, :, PRESENT_INDEX] = 1.0
-    if forecast is not None:
-        out[:, :, FORECAST_START:] = forecast
     out[~pres] = 0.0
     return out
 
@@ -242,28 +222,23 @@ class SliceEncoder:
         return spaces.Box(low=0.0, high=1.0, shape=(N_RESOURCES,), dtype=np.float32)
 
     def encode(
-        self, obs: Observation, present: NDArray[np.bool_] | None = None, fresh: NDArray[np.bool_] | None = None,
-        forecast: FloatArray | None = None,
-    ) -> Float32Array:  # fmt: skip
+        self, obs: Observation, present: NDArray[np.bool_] | None = None, fresh: NDArray[np.bool_] | None = None
+    ) -> Float32Array:
         """Agent observations ``(n_envs, K, N_AGENT_FEATURES)`` of an orchestrator observation.
 
         Args:
             obs: the orchestrator's observation.
             present: ``(K,)`` slices provisioned in the coming slot (default ``obs.active``).
             fresh: ``(K,)`` slices that did not run the observed slot (their block reads 0).
-            forecast: ``(n_envs, K, 4)`` the forecast features (:mod:`.slice_forecast`); None: zeros.
         """
         feats = self.base.slice_features(obs)
         time = self.base.time_features(obs.hour)
-        return agent_observations(
-            feats, self.static, time, obs.active if present is None else present, fresh, forecast
-        )  # fmt: skip
+        return agent_observations(feats, self.static, time, obs.active if present is None else present, fresh)
 
 
 AGENT_LOW = np.concatenate(
-    [SLICE_LOW, STATIC_LOW, np.full(N_TIME_FEATURES, -1.0), np.zeros(N_RESOURCES), [0.0, 0.0], FORECAST_LOW]
+    [SLICE_LOW, STATIC_LOW, np.full(N_TIME_FEATURES, -1.0), np.zeros(N_RESOURCES), [0.0, 0.0]]
 ).astype(np.float32)
-AGENT_HIGH = np.concatenate([
-    SLICE_HIGH, STATIC_HIGH, np.ones(N_TIME_FEATURES), np.full(N_RESOURCES, OTHERS_HIGH), [COUNT_HIGH, 1.0],
-    FORECAST_HIGH,
-]).astype(np.float32)  # fmt: skip
+AGENT_HIGH = np.concatenate(
+    [SLICE_HIGH, STATIC_HIGH, np.ones(N_TIME_FEATURES), np.full(N_RESOURCES, OTHERS_HIGH), [COUNT_HIGH, 1.0]]
+).astype(np.float32)

@@ -103,17 +103,6 @@ class TrafficFilter:
         out.reset(np.ones(n_envs, dtype=bool))
         return out
 
-    @classmethod
-    def from_state(cls, params: TrafficParams, state: dict[str, FloatArray]) -> TrafficFilter | None:
-        """The filter of :meth:`state`'s arrays (None where ``state`` holds none: no filter yet)."""
-        if FILTER_STATE[0] not in state:
-            return None
-        return cls(params, *(np.array(state[n], dtype=np.float64) for n in FILTER_STATE))
-
-    def state(self) -> dict[str, FloatArray]:
-        """Copies of the filter's arrays (:data:`FILTER_STATE`), for an exact resume."""
-        return {name: getattr(self, name).copy() for name in FILTER_STATE}
-
     @property
     def n_envs(self) -> int:
         """Number of envs filtered."""
@@ -125,49 +114,16 @@ class TrafficFilter:
         return np.asarray(self.params.burst_factor, dtype=np.float64) > 1.0
 
     def reset(self, envs: NDArray[np.bool_]) -> None:
-        """Back to the prior of slot 0: a fresh day factor, stationary noise and burst state.
-
-        Args:
-            envs: ``(n_envs,)`` envs to reset (every slice of each), or ``(n_envs, n_slices)`` single slices.
-        """
+        """Back to the prior of slot 0 in ``envs``: a fresh day factor, stationary noise and burst state."""
         p = self.params
-        mask = np.asarray(envs, dtype=bool)
-        mask = np.broadcast_to(mask[:, None] if mask.ndim == 1 else mask, self.m_l.shape)
+        self.m_l[envs] = -0.5 * p.day_sigma**2
+        self.m_x[envs] = 0.0
+        self.p_ll[envs] = p.day_sigma**2
+        self.p_lx[envs] = 0.0
+        self.p_xx[envs] = p.noise_sigma**2
         on, off = np.asarray(p.p_burst_on, dtype=np.float64), np.asarray(p.p_burst_off, dtype=np.float64)
-        prior: dict[str, FloatArray | float] = {
-            "m_l": -0.5 * np.asarray(p.day_sigma, dtype=np.float64) ** 2,
-            "m_x": 0.0,
-            "p_ll": np.asarray(p.day_sigma, dtype=np.float64) ** 2,
-            "p_lx": 0.0,
-            "p_xx": np.asarray(p.noise_sigma, dtype=np.float64) ** 2,
-            "p_burst": np.where(self.bursty, on / np.maximum(on + off, 1e-12), 0.0),
-        }
-        for name, value in prior.items():
-            setattr(self, name, np.where(mask, value, getattr(self, name)))
-
-    def observe(self, obs: Observation, restart: NDArray[np.bool_] | None = None) -> None:
-        """Condition on ``obs``'s measured slot and start the episodes it starts: the next slot's predictive state.
-
-        Every env whose episode goes on (``episode_slot`` > 0) is conditioned on the slot just measured
-        (``obs.kpis``; none after a full reset); the envs starting an episode (``episode_slot`` 0), and the
-        ``(n_envs, n_slices)`` entries of ``restart`` (e.g. a slot with a new tenant), go back to the prior.
-        """
-        starts = np.asarray(obs.episode_slot) == 0
-        if obs.kpis is not None:
-            self.update(obs.kpis.hour, obs.kpis.active_ues, ~starts)
-        self.reset(starts)
-        if restart is not None:
-            self.reset(restart)
-
-    def log_moments(self) -> tuple[FloatArray, FloatArray]:
-        """Mean and standard deviation of the coming slot's log-load relative to ``scale * profile``.
-
-        The burst-free component's (the mixture adds ``log burst_factor`` with probability ``p_burst``); both
-        ``(n_envs, n_slices)``.
-        """
-        sd = np.sqrt(np.maximum(self.p_ll + 2.0 * self.p_lx + self.p_xx, 0.0))
-        mean: FloatArray = self.m_l + self.m_x - 0.5 * np.asarray(self.params.noise_sigma, dtype=np.float64) ** 2
-        return mean, sd
+        stationary = np.where(self.bursty, on / np.maximum(on + off, 1e-12), 0.0)
+        self.p_burst[envs] = stationary
 
     def update(self, hour: FloatArray, active_ues: FloatArray, envs: NDArray[np.bool_]) -> None:
         """Condition ``envs`` on the measured load of the slot just run, then predict the next slot.
@@ -218,7 +174,8 @@ class TrafficFilter:
         """The ``q`` quantile of the coming slot's active UEs ``(n_envs, n_slices)`` at ``hour`` ``(n_envs,)``."""
         p = self.params
         z = NormalDist().inv_cdf(q)
-        mean, sd = self.log_moments()
+        sd = np.sqrt(np.maximum(self.p_ll + 2.0 * self.p_lx + self.p_xx, 0.0))
+        mean = self.m_l + self.m_x - 0.5 * p.noise_sigma**2
         log_mult = mean + z * sd
         if self.bursty.any():  # the q quantile of the two-component mixture, by bisection
             log_f = np.log(np.asarray(p.burst_factor, dtype=np.float64))[None, :]
@@ -305,12 +262,14 @@ class ForecastPlanner:
 
         Keys: :data:`FILTER_STATE`, then :data:`.channel.SHADOW_STATE` (with shadowing, once a slot was planned).
         """
-        out = {} if self.filter is None else self.filter.state()
+        f = self.filter
+        out = {} if f is None else {name: getattr(f, name).copy() for name in FILTER_STATE}
         return out | ({} if self.channel is None else self.channel.state())
 
     def load_state(self, state: dict[str, FloatArray], params: TrafficParams) -> None:
         """Continue from :meth:`state` with the traffic model ``params`` (no filter when ``state`` is {})."""
-        self.filter = TrafficFilter.from_state(params, state)
+        known = FILTER_STATE[0] in state
+        self.filter = TrafficFilter(params, *(np.array(state[n]) for n in FILTER_STATE)) if known else None
         if self.channel is not None:
             self.channel.load_state({k: v for k, v in state.items() if k in SHADOW_STATE})
 
@@ -332,5 +291,8 @@ class ForecastPlanner:
         n_envs = obs.hour.shape[0]
         if self.filter is None or self.filter.n_envs != n_envs:
             self.filter = TrafficFilter.create(params, n_envs)
-        self.filter.observe(obs)
+        fresh = obs.episode_slot == 0
+        if obs.kpis is not None:
+            self.filter.update(obs.kpis.hour, obs.kpis.active_ues, ~fresh)
+        self.filter.reset(fresh)
         return self.filter.quantile(obs.hour, self.quantile)

@@ -12,9 +12,6 @@ when it was not provisioned at the previous call and used nothing in the slot ob
 observation names no slice ids, so a slot whose slice leaves and whose next tenant arrives between the same two
 slots is not seen as new here (the env, with an in-process orchestrator, sees it): that tenant's first decision
 reads the former tenant's last slot.
-The forecast features come from the policy's own :class:`~netslice.intelligence.envs.slice_forecast.SliceForecast`
-(restarted at an episode's start, by :meth:`SharedSlicePolicy.reset`, and for a slot taken as new), as the env's.
-An actor trained before the forecast features existed (40 inputs) gets the first 40 values.
 The SLA features are the scenario's (the targets of the slot profiles :func:`~netslice.orchestration.lifecycle.
 scenario_profile` gives; the env reads the targets in force of an in-process orchestrator, the same for such
 slices).
@@ -41,8 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES, N_BASE_FEATURES, SliceEncoder
-from netslice.intelligence.envs.slice_forecast import SliceForecast
+from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES, SliceEncoder
 from netslice.intelligence.policies.base import FloatArray, PerScenario, Policy, PolicyContext
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
@@ -52,20 +48,14 @@ class SharedSlicePolicy:
     """A slice agent (any :class:`~.base.Policy` on agent observations) run on every present slice.
 
     Args:
-        actor: maps agent observations ``(m, n_inputs)`` to slice columns ``(m, 7)`` in [0, 1] (e.g. a
-            trained :class:`~netslice.intelligence.agents.policy.PPOPolicy`, deterministic).
+        actor: maps agent observations ``(m, 40)`` to slice columns ``(m, 7)`` in [0, 1] (e.g. a trained
+            :class:`~netslice.intelligence.agents.policy.PPOPolicy`, deterministic).
         name: a label for tables.
-        n_inputs: the actor's inputs: :data:`~.slice_features.N_AGENT_FEATURES`, or
-            :data:`~.slice_features.N_BASE_FEATURES` for an actor trained without the forecast features.
     """
 
-    def __init__(self, actor: Policy, name: str = "per-slice", n_inputs: int = N_AGENT_FEATURES) -> None:
-        if n_inputs not in (N_AGENT_FEATURES, N_BASE_FEATURES):
-            raise ConfigError(f"n_inputs: a slice agent has {N_AGENT_FEATURES} or {N_BASE_FEATURES}, got {n_inputs}")
+    def __init__(self, actor: Policy, name: str = "per-slice") -> None:
         self.actor = actor
         self.name = name
-        self.n_inputs = n_inputs
-        self._forecast = SliceForecast()
         self._encoders = PerScenario(SliceEncoder.from_scenario)
         self._ran: NDArray[np.bool_] | None = None  # slices provisioned at the previous call (they ran the slot)
 
@@ -81,18 +71,17 @@ class SharedSlicePolicy:
         from netslice.intelligence.agents.policy import PPOPolicy
 
         actor = PPOPolicy.load(run_checkpoint(path, "per-slice"))
-        if actor.agent.n_obs not in (N_AGENT_FEATURES, N_BASE_FEATURES) or actor.agent.n_act != N_RESOURCES:
+        if (actor.agent.n_obs, actor.agent.n_act) != (N_AGENT_FEATURES, N_RESOURCES):
             raise ConfigError(
                 f"policy: {str(path)!r} was trained with {actor.agent.n_obs} observations and {actor.agent.n_act} "
-                f"actions, a per-slice agent has {N_AGENT_FEATURES} (or {N_BASE_FEATURES}, before the forecast "
-                f"features) and {N_RESOURCES} (a centralised agent? load it without the per-slice: prefix)"
+                f"actions, a per-slice agent has {N_AGENT_FEATURES} and {N_RESOURCES} (a centralised agent? load it "
+                "without the per-slice: prefix)"
             )
-        return cls(actor, name, actor.agent.n_obs)
+        return cls(actor, name)
 
     def reset(self) -> None:
-        """Forget which slices ran the last slot and the traffic forecast (a new evaluation starts)."""
+        """Forget which slices ran the last slot (a new evaluation starts)."""
         self._ran = None
-        self._forecast.reset()
 
     def encoder(self, scenario: Scenario) -> SliceEncoder:
         """The slice encoder of ``scenario`` (made once per scenario object)."""
@@ -110,16 +99,14 @@ class SharedSlicePolicy:
             # KPIs are not its own. (A slice admitted before the slot ran, with a non-zero allocation, used some.)
             idle = ~np.asarray(obs.kpis.slice_usage, dtype=np.float64).any(axis=1)  # (n_envs, K)
             fresh = (present & ~self._ran)[None, :] & idle
-        forecast = self._forecast.observe(obs, ctx.scenario.params.traffic, restart=fresh)
-        x = self.encoder(ctx.scenario).encode(obs, present, fresh, forecast)  # (n_envs, K, N)
+        x = self.encoder(ctx.scenario).encode(obs, present, fresh)  # (n_envs, K, N)
         n_envs, k = x.shape[:2]
-        flat = x.reshape(n_envs * k, N_AGENT_FEATURES)[:, : self.n_inputs]
-        columns = self.act_agents(flat).reshape(n_envs, k, N_RESOURCES)
+        columns = self.act_agents(x.reshape(n_envs * k, N_AGENT_FEATURES)).reshape(n_envs, k, N_RESOURCES)
         self._ran = present.copy()
         out: FloatArray = np.where(present[None, :, None], columns, 0.0).transpose(0, 2, 1).copy()
         return out
 
     def act_agents(self, obs: NDArray[np.floating]) -> FloatArray:
-        """The actor's slice columns ``(m, 7)``, clipped to [0, 1], for agent observations ``(m, n_inputs)``."""
+        """The actor's slice columns ``(m, 7)``, clipped to [0, 1], for agent observations ``(m, 40)``."""
         out: FloatArray = np.clip(np.asarray(self.actor.act(obs), dtype=np.float64), 0.0, 1.0)
         return out

@@ -48,7 +48,9 @@ class PPOConfig:
             value (``init_log_std`` in force) at the first update to this value at the last (None: no cap, the
             learned value). The Lagrangian holds the *stochastic* policy to its violation limit, so the margin it
             learns covers the noise as well as the traffic; a smaller final noise brings the deterministic policy
-            played after training to the operating point it was trained at.
+            played after training to the operating point it was trained at. Measured on the per-slice agent
+            (metro-dynamic-v0, benchmarks/README.md): the capped agents used more, the exploration finds the
+            smaller allocations.
         noise_space: add the exploration noise to the share (``"share"``, as in the paper) or to its
             logit (``"logit"``: noise relative to the share, so small shares are explored finely).
         cost_penalty: weight of the summed SLA cost in the training reward.

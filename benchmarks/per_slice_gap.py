@@ -5,7 +5,7 @@ Run from the repository root (no other heavy process on the machine)::
     python benchmarks/per_slice_gap.py --agent runs/per-slice [--scales 1 0.97 0.94 0.91] [--days 2] \
         [--n-envs 8] [--seed 1000] [--out ...]
 
-Two measurements on the per-slice benchmark's traces (:mod:`per_slice_agents`; the same seed gives the same
+Three measurements on the per-slice benchmark's traces (:mod:`per_slice_agents`; the same seed gives the same
 requests, admissions and traffic), each against the forecast planner measured here:
 
 * ``channel_memory``: the forecast planner with and without its memory of the channel. The planner plans over
@@ -14,6 +14,10 @@ requests, admissions and traffic), each against the forecast planner measured he
   plans around the stationary prior ``N(0, sigma^2)`` in every slot, as a policy that measured nothing of the
   per-cell channel would. The difference is what knowing the last slot's shadowing of every cell is worth. The
   slice agent sees its slice's KPIs, never the per-cell channel.
+* ``forecast/cell-mean-channel-memory``: the planner remembering only the mean over cells of the last slot's
+  shadowing (per env, direction and slice), a summary whose size does not depend on the network, with the
+  per-cell spread it leaves unknown in its forecast's variance: ``N(r m, r^2 sigma^2 (1 - 1/n) + sigma^2
+  (1 - r^2))`` for ``n`` cells, ``r = rho^gap``. What a slice-level channel summary could give a slice agent.
 * ``scaled``: the trained agent's deterministic shares (PRB, transport, core and edge rows; the MCS caps kept)
   multiplied by each ``--scales`` value: the agent's usage and violations along its own risk curve, so that it
   can be compared with the planner at the planner's violation rate. Trained with its violation limit on the
@@ -60,6 +64,29 @@ class MemorylessChannel(ShadowForecast):
         return super().scenarios(ran, shadow, episode_slot, run_slot, z)
 
 
+class CellMeanChannel(ShadowForecast):
+    """A shadowing forecast that remembers the mean over cells of the last slot's shadowing only."""
+
+    def scenarios(
+        self, ran: RanParams, shadow: NDArray[np.float64], episode_slot: NDArray[np.int64], run_slot: int, z: float
+    ) -> NDArray[np.float64]:
+        """Channel scenarios around the cell-mean forecast, with the per-cell spread in the variance."""
+        sigma, rho = float(ran.shadow_sigma_db), float(ran.shadow_rho)
+        now = np.asarray(episode_slot, dtype=np.int64)
+        gap = np.zeros_like(now)
+        if self.last is not None and self.slot is not None and self.last.shape == shadow.shape:
+            gap = np.where((now > self.slot) & (now - self.slot == run_slot - self.run_slot), now - self.slot, 0)
+        r = np.where(gap > 0, rho ** gap.astype(np.float64), 0.0)[:, None, None, None]
+        last = self.last if self.last is not None and gap.any() else np.zeros_like(shadow)
+        n_cells = shadow.shape[2]
+        mean = r * last.mean(axis=2, keepdims=True) * np.ones_like(shadow)
+        std = np.sqrt(r**2 * sigma**2 * (1.0 - 1.0 / n_cells) + sigma**2 * (1.0 - r**2)) * np.ones_like(shadow)
+        grid = np.linspace(-z, z, self.points) if self.points > 1 else np.zeros(1)
+        self.last, self.slot, self.run_slot = np.array(shadow, dtype=np.float64), now.copy(), int(run_slot)
+        out: NDArray[np.float64] = mean[None] + grid[:, None, None, None, None] * std[None]
+        return out
+
+
 class ScaledSlicePolicy(SharedSlicePolicy):
     """A trained slice agent whose share rows are multiplied by ``scale``."""
 
@@ -92,9 +119,14 @@ def main() -> None:
     args = p.parse_args()
     sc = load("metro-dynamic-v0")
     planner = ForecastPlanner.create()
-    memoryless = ForecastPlanner.create()
-    memoryless.channel = MemorylessChannel(planner.channel.points if planner.channel else 5)
-    rows = {"forecast": _measure(planner, sc, args), "forecast/no-channel-memory": _measure(memoryless, sc, args)}
+    points = planner.channel.points if planner.channel else 5
+    memoryless, cell_mean = ForecastPlanner.create(), ForecastPlanner.create()
+    memoryless.channel, cell_mean.channel = MemorylessChannel(points), CellMeanChannel(points)
+    rows = {
+        "forecast": _measure(planner, sc, args),
+        "forecast/no-channel-memory": _measure(memoryless, sc, args),
+        "forecast/cell-mean-channel-memory": _measure(cell_mean, sc, args),
+    }
     agent = SharedSlicePolicy.load(args.agent)
     for s in args.scales:
         rows[f"agent/x{s:g}"] = _measure(ScaledSlicePolicy(agent, s), sc, args)

@@ -67,24 +67,13 @@ class MemorylessChannel(ShadowForecast):
 class CellMeanChannel(ShadowForecast):
     """A shadowing forecast that remembers the mean over cells of the last slot's shadowing only."""
 
-    def scenarios(
-        self, ran: RanParams, shadow: NDArray[np.float64], episode_slot: NDArray[np.int64], run_slot: int, z: float
-    ) -> NDArray[np.float64]:
-        """Channel scenarios around the cell-mean forecast, with the per-cell spread in the variance."""
-        sigma, rho = float(ran.shadow_sigma_db), float(ran.shadow_rho)
-        now = np.asarray(episode_slot, dtype=np.int64)
-        gap = np.zeros_like(now)
-        if self.last is not None and self.slot is not None and self.last.shape == shadow.shape:
-            gap = np.where((now > self.slot) & (now - self.slot == run_slot - self.run_slot), now - self.slot, 0)
-        r = np.where(gap > 0, rho ** gap.astype(np.float64), 0.0)[:, None, None, None]
-        last = self.last if self.last is not None and gap.any() else np.zeros_like(shadow)
-        n_cells = shadow.shape[2]
-        mean = r * last.mean(axis=2, keepdims=True) * np.ones_like(shadow)
-        std = np.sqrt(r**2 * sigma**2 * (1.0 - 1.0 / n_cells) + sigma**2 * (1.0 - r**2)) * np.ones_like(shadow)
-        grid = np.linspace(-z, z, self.points) if self.points > 1 else np.zeros(1)
-        self.last, self.slot, self.run_slot = np.array(shadow, dtype=np.float64), now.copy(), int(run_slot)
-        out: NDArray[np.float64] = mean[None] + grid[:, None, None, None, None] * std[None]
-        return out
+    def moments(
+        self, sigma: float, decay: NDArray[np.float64], last: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The cell-mean forecast, with the per-cell spread it leaves unknown in the variance (module docstring)."""
+        n_cells = last.shape[2]
+        std = np.sqrt(decay**2 * sigma**2 * (1.0 - 1.0 / n_cells) + sigma**2 * (1.0 - decay**2))
+        return decay * last.mean(axis=2, keepdims=True), std
 
 
 class ScaledSlicePolicy(SharedSlicePolicy):

@@ -7,7 +7,7 @@ The rule's table cache (:mod:`netslice.intelligence.policies.rule_cache`) points
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -49,3 +49,18 @@ def testbed_dict() -> dict[str, Any]:
     data = yaml.safe_load((scenarios.SCENARIO_DIR / f"{TESTBED}.yaml").read_text())
     assert isinstance(data, dict)
     return data
+
+
+#: PPOConfig fields added after docs/results/testbed-v0-ppo-s0 was trained, at the values that change nothing.
+ADDED_SINCE_REFERENCE: dict[str, Any] = {"final_log_std": None}
+
+
+@pytest.fixture
+def same_as_reference_config() -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """Assert that a PPO config equals the committed reference's, fields added since at their neutral values."""
+
+    def check(config: dict[str, Any], reference: dict[str, Any]) -> None:
+        assert {k: v for k, v in config.items() if k not in reference} == ADDED_SINCE_REFERENCE
+        assert {k: v for k, v in config.items() if k in reference} == reference
+
+    return check

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,13 @@ def test_same_seed_same_evaluation_json_different_seed_differs(tmp_path: Path) -
     assert other["policies"]["oracle"] != first["policies"]["oracle"]  # evaluation envs follow the seed too
 
 
-def test_main_job_reproduces_the_committed_seed0_results(tmp_path: Path) -> None:
+def test_main_job_reproduces_the_committed_seed0_results(
+    tmp_path: Path, same_as_reference_config: Callable[..., None]
+) -> None:
     """``bash scripts/main.sh`` (seed 0) against docs/results/testbed-v0-ppo-s0, which README.md quotes."""
     reference = json.loads((ROOT / "docs/results/testbed-v0-ppo-s0/evaluation.json").read_text())
     rerun = train(tmp_path / "s0", 0)
-    config, known = rerun["meta"]["config"], reference["meta"]["config"]
-    assert {k: v for k, v in config.items() if k not in known} == {"final_log_std": None}  # added since, off
-    assert {k: v for k, v in config.items() if k in known} == known
+    same_as_reference_config(rerun["meta"]["config"], reference["meta"]["config"])
     same_stack = all(rerun["meta"].get(key) == reference["meta"].get(key) for key in STACK)
     if same_stack:
         assert rerun["policies"] == reference["policies"]

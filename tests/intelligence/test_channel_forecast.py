@@ -138,3 +138,19 @@ def test_a_fade_no_allocation_survives_is_left_out_not_planned_for() -> None:
     worse = robust_evaluate(model, load, np.concatenate([mild, mild - 6.0]))(candidates)
     assert (worse >= alone).all()
     assert (worse > alone).any()
+
+
+def test_scenarios_of_another_shape_are_refused_and_a_forecasts_moments_fill_every_cell() -> None:
+    orch = Orchestrator.create("metro-v0", n_envs=2, seed=6, events=False)
+    model = orch.planning_model()
+    shadow = model.state.shadow  # (2 envs, 2 directions, 7 cells, 5 slices)
+    one_cell = np.zeros((1, *shadow.shape[:2], 1, shadow.shape[3]))
+    with pytest.raises(ValueError, match=r"shadows: expected \(S, \*\(2, 2, 7, 5\)\)"):
+        robust_evaluate(model, model.state.traffic.load.copy(), one_cell)
+
+    class CellMean(ShadowForecast):  # moments that broadcast over the cells, as a variant may give them
+        def moments(self, sigma: float, decay: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return decay * last.mean(axis=2, keepdims=True), np.full(decay.shape, sigma)
+
+    scen = CellMean(points=3).scenarios(model.params.ran, shadow, np.ones(2, dtype=np.int64), 1, 2.0)
+    assert scen.shape == (3, *shadow.shape)

@@ -106,19 +106,27 @@ class ShadowForecast:
             run_slot: the coming slot's index since the orchestrator's last full reset (``Observation.slot``).
             z: half-width of the grid in predictive standard deviations (``z_q`` of the planner's quantile).
         """
-        sigma, rho = float(ran.shadow_sigma_db), float(ran.shadow_rho)
         now = np.asarray(episode_slot, dtype=np.int64)
         gap = np.zeros_like(now)  # 0: nothing seen in this episode
         if self.last is not None and self.slot is not None and self.last.shape == shadow.shape:
             gap = np.where((now > self.slot) & (now - self.slot == run_slot - self.run_slot), now - self.slot, 0)
-        decay = np.where(gap > 0, rho ** gap.astype(np.float64), 0.0)[:, None, None, None]
+        decay = np.where(gap > 0, float(ran.shadow_rho) ** gap.astype(np.float64), 0.0)[:, None, None, None]
         last = self.last if gap.any() and self.last is not None else np.zeros_like(shadow)
-        mean = decay * last
-        std = sigma * np.sqrt(1.0 - decay**2)
+        mean, std = (np.broadcast_to(m, shadow.shape) for m in self.moments(float(ran.shadow_sigma_db), decay, last))
         grid = np.linspace(-z, z, self.points) if self.points > 1 else np.zeros(1)
         self.last, self.slot, self.run_slot = np.array(shadow, dtype=np.float64), now.copy(), int(run_slot)
         out: FloatArray = mean[None] + grid[:, None, None, None, None] * std[None]
         return out
+
+    def moments(self, sigma: float, decay: FloatArray, last: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Mean and standard deviation (dB) of the coming slot's shadowing, each broadcastable to ``last``'s shape.
+
+        Args:
+            sigma: the shadowing's standard deviation (dB).
+            decay: ``(n_envs, 1, 1, 1)`` ``rho^g`` for the last shadowing seen ``g`` slots back (0: none seen).
+            last: ``(n_envs, 2, n_cells, n_slices)`` that shadowing (0 where none was seen).
+        """
+        return decay * last, sigma * np.sqrt(1.0 - decay**2)
 
 
 def robust_evaluate(
@@ -137,6 +145,11 @@ def robust_evaluate(
         largest cost over the scenarios each (env, slice) can survive (module docstring). The scenarios run as
         ``S`` copies of every env in one probe.
     """
+    if shadows.ndim != 5 or shadows.shape[1:] != model.state.shadow.shape:
+        raise ValueError(
+            f"shadows: expected (S, *{model.state.shadow.shape}) (scenarios of the planning state's shadowing), "
+            f"got {shadows.shape}"
+        )
     n_scen = shadows.shape[0]
     start = model.network.probe(model.state, load).state
     tiled = map_state(lambda x: np.ascontiguousarray(np.concatenate([x] * n_scen, axis=0)), start)

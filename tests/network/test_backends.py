@@ -82,6 +82,7 @@ REFERENCE_SCRIPT = textwrap.dedent(
                      "thp_dl_kbps": kpis.thp_dl_kbps.tolist(), "thp_ul_kbps": kpis.thp_ul_kbps.tolist(),
                      "reliability": kpis.reliability.tolist(), "fps": kpis.fps.tolist(),
                      "prb_used_ul": kpis.prb_used_ul.tolist(), "cpu_load_edge": kpis.cpu_load_edge.tolist(),
+                     "prb_load_peak_dl": kpis.prb_load_peak_dl.tolist(),
                      "usage": kpis.usage.tolist(), "q_ran": state.q_ran.tolist(), "load": state.traffic.load.tolist(),
                      "compiled": hasattr(fused_kernel.step_envs, "py_func")})
     print(json.dumps(rows))

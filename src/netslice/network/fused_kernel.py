@@ -409,7 +409,7 @@ def _compose(p: Any, s: Any, e: int, effective: np.ndarray, cell_bits: np.ndarra
         cn_part = cn_lat[0, k]
         common_kept = (1.0 - cn_out[3, k]) * (1.0 - edge_out[3, k])
         lat = tail = ran_ms = tn_ms = 0.0
-        thp_ul = thp_dl = kept_bits = cqi_ul = cqi_dl = used_ul = used_dl = 0.0
+        thp_ul = thp_dl = kept_bits = cqi_ul = cqi_dl = used_ul = used_dl = peak_ul = peak_dl = 0.0
         for c in range(n_cells):
             cell_share = p.cell_share[c, k]
             ran_part = d_ul * ran_out[0, 0, c, k] + d_dl * ran_out[0, 1, c, k]
@@ -434,6 +434,8 @@ def _compose(p: Any, s: Any, e: int, effective: np.ndarray, cell_bits: np.ndarra
             cqi_dl += cqi[1, c, k] * cell_share
             used_ul += prb_used[0, c, k]
             used_dl += prb_used[1, c, k]
+            peak_ul = max(peak_ul, ran_out[5, 0, c, k])
+            peak_dl = max(peak_dl, ran_out[5, 1, c, k])
         offered_total = bits[0, k] + bits[1, k]
         out.active_ues[e, k] = s.load[e, k]
         out.offered_dl_kbps[e, k] = bits[1, k] / 1e3
@@ -452,6 +454,8 @@ def _compose(p: Any, s: Any, e: int, effective: np.ndarray, cell_bits: np.ndarra
         out.prb_used_dl[e, k] = used_dl / prb_tot_dl * 100.0
         out.cqi_ul[e, k] = cqi_ul
         out.cqi_dl[e, k] = cqi_dl
+        out.prb_load_peak_ul[e, k] = peak_ul
+        out.prb_load_peak_dl[e, k] = peak_dl
         out.cpu_load_cn[e, k] = min(cn_out[5, k], 1.0) * 100.0
         out.cpu_load_edge[e, k] = min(edge_out[5, k], 1.0) * 100.0
         out.slice_usage[e, 0, k] = 0.5 * (effective[0, k] + effective[1, k])

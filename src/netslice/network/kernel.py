@@ -163,6 +163,10 @@ class Kpis:
         prb_used_dl: DL PRBs in use, % of the cells' PRBs (RRU.PrbUsedDl).
         cqi_dl: traffic-weighted mean DL CQI after the MCS cap (CARR.WBCQIDist mean).
         cqi_ul: traffic-weighted mean UL CQI after the MCS cap.
+        prb_load_peak_ul: the slice's UL PRB load in its most loaded cell: offered load over what its PRBs
+            carry at the slot's MCS and BLER (the per-cell load behind RRU.PrbUsedUl, uncapped: > 1 is
+            overload; 0 where no cell has load). Unlike the cell-weighted means, it shows the bottleneck cell.
+        prb_load_peak_dl: likewise in DL.
         cpu_load_cn: UPF CPU utilisation, % of the allocated vCPUs (VR.VCpuUsageMean).
         cpu_load_edge: edge CPU utilisation, % of the allocated cores.
         usage: ``(n_envs, 4)`` allocated fraction of each domain's capacity, order :data:`DOMAINS`.
@@ -187,6 +191,8 @@ class Kpis:
     prb_used_dl: FloatArray
     cqi_ul: FloatArray
     cqi_dl: FloatArray
+    prb_load_peak_ul: FloatArray
+    prb_load_peak_dl: FloatArray
     cpu_load_cn: FloatArray
     cpu_load_edge: FloatArray
     usage: FloatArray
@@ -375,6 +381,7 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
     prb_total = params.ran.prb.sum(axis=1)  # (2,)
     prb_used = ran.prb_used.sum(axis=2) / prb_total[:, None] * 100.0  # (E, 2, K)
     cqi = (ran.cqi * cell_share).sum(axis=2)  # (E, 2, K)
+    prb_load_peak = ran.stage.rho.max(axis=2)  # (E, 2, K)
     per_slice_usage = slice_usage(params, effective)
     kpis = Kpis(
         hour=hour_of(params, state.t),
@@ -395,6 +402,8 @@ def step(params: SimParams, state: SimState, allocation: FloatArray, rng: np.ran
         prb_used_dl=prb_used[:, 1],
         cqi_ul=cqi[:, 0],
         cqi_dl=cqi[:, 1],
+        prb_load_peak_ul=prb_load_peak[:, 0],
+        prb_load_peak_dl=prb_load_peak[:, 1],
         cpu_load_cn=np.minimum(cn.rho, 1.0) * 100.0,
         cpu_load_edge=np.minimum(edge.rho, 1.0) * 100.0,
         usage=per_slice_usage.sum(axis=2),

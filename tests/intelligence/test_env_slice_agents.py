@@ -20,12 +20,10 @@ from netslice.intelligence.envs.slice_features import (
     N_STATIC_FEATURES,
     OTHERS_START,
     PRESENT_INDEX,
-    RADIO_START,
     STATIC_START,
     TIME_START,
     SliceEncoder,
     agent_observations,
-    radio_features,
     sla_features,
 )
 from netslice.intelligence.policies.base import allocation_for
@@ -45,9 +43,9 @@ URLLC = 1  # metro-v0's slot of the urllc slice
 class LinearActor:
     """A fixed deterministic actor: sigmoid of a random linear map of the agent observation."""
 
-    def __init__(self, seed: int = 0, n_inputs: int = N_AGENT_FEATURES) -> None:
+    def __init__(self, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)
-        self.w = rng.normal(size=(n_inputs, 7)) * 0.3
+        self.w = rng.normal(size=(N_AGENT_FEATURES, 7)) * 0.3
         self.calls: list[np.ndarray] = []
 
     def act(self, obs: Any) -> np.ndarray:
@@ -222,10 +220,8 @@ def test_a_departed_slices_state_does_not_leak_into_the_next_tenant_of_its_slot(
     assert terminated[URLLC]
     assert reward[URLLC] < 0.0
     assert info["cost_mask"][URLLC, 1]
-    # the new tenant reads nothing of that slot: its block and radio features are 0, its SLA and kind are there
+    # the new tenant reads nothing of that slot: its block is 0, its SLA and kind are there
     assert (obs[URLLC, :STATIC_START] == 0.0).all()
-    assert (obs[URLLC, RADIO_START:] == 0.0).all()
-    assert obs[0, RADIO_START:].any()
     assert obs[URLLC, PRESENT_INDEX] == 1.0
     assert obs[URLLC, STATIC_START:TIME_START].any()
     obs, reward, terminated, _, _ = envs.step(np.full((5, 7), 0.2))
@@ -301,39 +297,6 @@ def test_the_shared_policy_gives_absent_slices_nothing_and_acts_as_the_env_obser
         obs, *_ = envs.step(alloc.transpose(0, 2, 1).reshape(10, 7))
 
 
-def test_radio_features_read_the_slots_kpis_and_zero_before_any_slot() -> None:
-    envs = SliceAgentsVectorEnv(2, "metro-v0", seed=4)
-    obs, _ = envs.reset(seed=4)
-    assert (obs[:, RADIO_START:] == 0.0).all()
-    obs, *_ = envs.step(np.full((10, 7), 0.3))
-    kpis = envs.orch.observation().kpis
-    assert kpis is not None
-    expected = np.stack([
-        kpis.cqi_ul / 15.0, kpis.cqi_dl / 15.0, np.clip(kpis.prb_load_peak_ul, 0.0, 4.0),
-        np.clip(kpis.prb_load_peak_dl, 0.0, 4.0), np.log1p(kpis.latency_tail_ms / 100.0),
-    ], axis=-1)  # fmt: skip
-    np.testing.assert_allclose(_rows(obs, 2, 5)[:, :, RADIO_START:], expected, rtol=1e-6)
-    assert (expected[..., :2] > 0.0).all()  # every slice's UEs have a channel
-    # a starved slice's latency and an unserved load read as the top of their range, like the block's
-    bad = replace(kpis, latency_tail_ms=np.full_like(kpis.latency_tail_ms, np.nan),
-                  prb_load_peak_dl=np.full_like(kpis.prb_load_peak_dl, np.inf))  # fmt: skip
-    radio = radio_features(bad, 2, 5)
-    assert (radio[..., 3] == 4.0).all()
-    assert (radio[..., 4] == 10.0).all()
-
-
-def test_an_actor_trained_before_the_radio_features_reads_the_first_40() -> None:
-    envs = SliceAgentsVectorEnv(1, "metro-v0", seed=7)
-    obs, _ = envs.reset(seed=7)
-    obs, *_ = envs.step(np.full((5, 7), 0.3))
-    actor = LinearActor(n_inputs=RADIO_START)
-    alloc = allocation_for(SharedSlicePolicy(actor, n_inputs=RADIO_START), envs.orch)
-    np.testing.assert_array_equal(actor.calls[-1], obs[:, :RADIO_START])
-    assert alloc.shape == (1, 7, 5)
-    with pytest.raises(ConfigError, match="n_inputs: a slice agent has 45 or 40, got 41"):
-        SharedSlicePolicy(actor, n_inputs=41)
-
-
 def test_per_slice_runs_train_evaluate_and_refuse_what_they_do_not_support(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="agents: must be one of"):
         RunConfig(agents="each")
@@ -363,7 +326,7 @@ def test_per_slice_runs_train_evaluate_and_refuse_what_they_do_not_support(tmp_p
         replace(cfg, agents="central", safety=SafetyConfig()), scenarios.load("metro-v0"), central
     )
     ppo_central.save()
-    with pytest.raises(ConfigError, match=r"a per-slice agent has 45 \(or 40, before the radio features\)"):
+    with pytest.raises(ConfigError, match="a per-slice agent has 40"):
         make_policy(f"per-slice:{central}", scenarios.load("metro-v0"))
 
 

@@ -55,7 +55,7 @@ carried over.
 >>> _ = envs.reset(seed=0)
 >>> shield = SliceShield(build_shield(RunConfig(scenario="metro-v0"), envs.orch.scenario, envs), envs)
 >>> shield.shield.evaluator.predict = lambda o, a: (np.ones((len(o), 5)), np.zeros((len(o), 5)))  # always switch
->>> columns, switched = shield.filter(np.zeros((10, 45)), np.full((10, 7), 0.5))
+>>> columns, switched = shield.filter(np.zeros((10, 40)), np.full((10, 7), 0.5))
 >>> columns.shape, bool(switched.all())
 ((10, 7), True)
 """

@@ -10,7 +10,7 @@ Card::
 
     envs = SliceAgentsVectorEnv(8, "metro-v0", seed=0)    # num_envs = 8 networks x 5 slots = 40
 
-* Observation: ``(num_envs, 45)`` float32, one slice's view in the layout of :mod:`.slice_features`
+* Observation: ``(num_envs, 40)`` float32, one slice's view in the layout of :mod:`.slice_features`
   (independent of K and of the slot index; zeros with ``present`` = 0 where the slot holds no slice).
 * Action: ``(num_envs, 7)`` in [0, 1], the slice's column of the allocation (rows prb_ul, prb_dl, mcs_ul,
   mcs_dl, tn_bw, cn_cpu, edge_cpu); clipped as in :mod:`.vector` (``info["action_clipped"]``,

@@ -6,7 +6,7 @@ observation whose length and meaning depend neither on the number of slices K no
 :class:`~.features.Encoder` (the slice's block of 14 features) and adds what makes a slice recognisable (its
 SLA targets, service kind and traffic size) and a summary of the network it competes in.
 
-Observation of one slice (``float32``, :data:`N_AGENT_FEATURES` = 45 values):
+Observation of one slice (``float32``, :data:`N_AGENT_FEATURES` = 40 values):
 
 =======  ======================  ==============================================================  ===========
 index    name                    value                                                           bounds
@@ -27,10 +27,6 @@ index    name                    value                                          
 31-37    ``others_<row>``        the other present slices' total allocation in force per row     [0, 16]
 38       ``n_present``           number of present slices / 10                                   [0, 10]
 39       ``present``             1: the slice is provisioned in the coming slot                  [0, 1]
-40-41    ``cqi_ul/dl``           last slot's traffic-weighted mean CQI after the MCS cap / 15    [0, 1]
-42-43    ``load_peak_ul/dl``     last slot's PRB load of the slice's most loaded cell            [0, 4]
-                                 (KPI ``prb_load_peak_*``: offered over carried; > 1 overload)
-44       ``latency_tail``        log1p(last slot's tail end-to-end latency / 100 ms)             [0, 10]
 =======  ======================  ==============================================================  ===========
 
 The SLA features read the loosest value where a slice's kind has no such term (no latency bound reads the top
@@ -39,11 +35,6 @@ close. A slot without a provisioned slice reads all zeros (``present`` = 0). A s
 just observed on its own decision (admitted since, or a new tenant of a slot another slice left) reads 0 in its
 block (0-13): the KPIs of that slot are not its own; nothing of a slot's former tenant reaches the new one. The
 other slices' totals count present slices only.
-
-The radio and tail features (40-44) are KPIs of the slot just observed, like the block, and read 0 where the
-block does. A slice's allocation is one share per resource on every cell, so the cell it must be sized for is its
-most loaded one; the cell-weighted means of the block do not show it. An agent trained before these features
-existed (:data:`N_BASE_FEATURES` = 40 inputs) reads the first 40 values.
 """
 
 from __future__ import annotations
@@ -71,7 +62,6 @@ from netslice.intelligence.envs.features import (
     FloatArray,
 )
 from netslice.network.allocation import N_RESOURCES, RESOURCES
-from netslice.network.kernel import Kpis
 from netslice.network.scenarios import Scenario
 from netslice.network.scenarios.schema import SliceSpec
 from netslice.network.scenarios.sla import SlaTargets
@@ -94,12 +84,6 @@ STATIC_HIGH = np.concatenate([SLA_HIGH, np.ones(len(KINDS)), np.full(len(SCALE_F
 OTHERS_HIGH = 16.0
 COUNT_SCALE = 10.0
 COUNT_HIGH = 10.0
-#: KPI features of the slot just observed beyond the slice block (module table), in order, and their bounds.
-RADIO_FEATURES: tuple[str, ...] = ("cqi_ul", "cqi_dl", "load_peak_ul", "load_peak_dl", "latency_tail")
-RADIO_LOW = np.zeros(len(RADIO_FEATURES))
-RADIO_HIGH = np.array([1.0, 1.0, 4.0, 4.0, 10.0])
-#: Highest CQI (TS 38.214 Table 5.2.2.1-2/3: CQI indices 0-15).
-CQI_MAX = 15.0
 #: Names of the agent observation's entries (module table).
 AGENT_FEATURES: tuple[str, ...] = (
     *SLICE_FEATURES,
@@ -108,18 +92,14 @@ AGENT_FEATURES: tuple[str, ...] = (
     *(f"others_{r}" for r in RESOURCES),
     "n_present",
     "present",
-    *RADIO_FEATURES,
 )
 N_AGENT_FEATURES = len(AGENT_FEATURES)
-#: Inputs of a slice agent trained before the radio and tail features (the first of :data:`AGENT_FEATURES`).
-N_BASE_FEATURES = N_AGENT_FEATURES - len(RADIO_FEATURES)
 #: Index of the first static feature, of the others' totals, of the count and of the presence flag.
 STATIC_START = N_SLICE_FEATURES
 TIME_START = STATIC_START + N_STATIC_FEATURES
 OTHERS_START = TIME_START + N_TIME_FEATURES
 COUNT_INDEX = OTHERS_START + N_RESOURCES
 PRESENT_INDEX = COUNT_INDEX + 1
-RADIO_START = PRESENT_INDEX + 1
 #: The SLA features' neutral values (no such term).
 NEUTRAL_LATENCY, NEUTRAL_LOSS = 10.0, 1.0
 
@@ -148,26 +128,9 @@ def _log_rate(kbps: FloatArray, decades: float) -> FloatArray:
     return out
 
 
-def radio_features(kpis: Kpis | None, n_envs: int, n_slices: int) -> FloatArray:
-    """``(n_envs, K, 5)`` the radio and tail features of a slot's KPIs (module table; zeros before any slot)."""
-    if kpis is None:
-        return np.zeros((n_envs, n_slices, len(RADIO_FEATURES)))
-    with np.errstate(invalid="ignore", over="ignore"):
-        cols = np.stack([
-            np.asarray(kpis.cqi_ul, dtype=np.float64) / CQI_MAX,
-            np.asarray(kpis.cqi_dl, dtype=np.float64) / CQI_MAX,
-            np.asarray(kpis.prb_load_peak_ul, dtype=np.float64),
-            np.asarray(kpis.prb_load_peak_dl, dtype=np.float64),
-            np.log1p(np.maximum(np.asarray(kpis.latency_tail_ms, dtype=np.float64), 0.0) / LATENCY_SCALE_MS),
-        ], axis=-1)  # fmt: skip
-    # NaN and +inf read as the top of the range (a starved slice's latency, an unserved load), as in the block.
-    out: FloatArray = np.clip(np.nan_to_num(cols, nan=np.inf), RADIO_LOW, RADIO_HIGH)
-    return out
-
-
 def agent_observations(
     slice_features: FloatArray, static: FloatArray, time: FloatArray, present: NDArray[np.bool_],
-    fresh: NDArray[np.bool_] | None = None, radio: FloatArray | None = None,
+    fresh: NDArray[np.bool_] | None = None,
 ) -> Float32Array:  # fmt: skip
     """Every slot's agent observation ``(n_envs, K, N_AGENT_FEATURES)`` (the module table).
 
@@ -177,7 +140,6 @@ def agent_observations(
         time: ``(n_envs, 2)`` time features of the coming slot.
         present: ``(K,)`` or ``(n_envs, K)`` slices provisioned in the coming slot.
         fresh: like ``present``: slices that did not run the observed slot (their block reads 0); None: none.
-        radio: ``(n_envs, K, 5)`` the radio and tail features (:func:`radio_features`); None: zeros.
     """
     n_envs, k = slice_features.shape[:2]
     pres = np.broadcast_to(np.asarray(present, dtype=bool), (n_envs, k))
@@ -193,8 +155,6 @@ def agent_observations(
     out[:, :, OTHERS_START:COUNT_INDEX] = others
     out[:, :, COUNT_INDEX] = count
     out[:, :, PRESENT_INDEX] = 1.0
-    if radio is not None:
-        out[:, :, RADIO_START:] = np.where(valid[:, :, None], radio, 0.0)
     out[~pres] = 0.0
     return out
 
@@ -273,16 +233,12 @@ class SliceEncoder:
         """
         feats = self.base.slice_features(obs)
         time = self.base.time_features(obs.hour)
-        radio = radio_features(obs.kpis, feats.shape[0], self.n_slices)
-        return agent_observations(
-            feats, self.static, time, obs.active if present is None else present, fresh, radio
-        )  # fmt: skip
+        return agent_observations(feats, self.static, time, obs.active if present is None else present, fresh)
 
 
 AGENT_LOW = np.concatenate(
-    [SLICE_LOW, STATIC_LOW, np.full(N_TIME_FEATURES, -1.0), np.zeros(N_RESOURCES), [0.0, 0.0], RADIO_LOW]
+    [SLICE_LOW, STATIC_LOW, np.full(N_TIME_FEATURES, -1.0), np.zeros(N_RESOURCES), [0.0, 0.0]]
 ).astype(np.float32)
-AGENT_HIGH = np.concatenate([
-    SLICE_HIGH, STATIC_HIGH, np.ones(N_TIME_FEATURES), np.full(N_RESOURCES, OTHERS_HIGH), [COUNT_HIGH, 1.0],
-    RADIO_HIGH,
-]).astype(np.float32)  # fmt: skip
+AGENT_HIGH = np.concatenate(
+    [SLICE_HIGH, STATIC_HIGH, np.ones(N_TIME_FEATURES), np.full(N_RESOURCES, OTHERS_HIGH), [COUNT_HIGH, 1.0]]
+).astype(np.float32)

@@ -14,7 +14,7 @@ slots is not seen as new here (the env, with an in-process orchestrator, sees it
 reads the former tenant's last slot.
 The SLA features are the scenario's (the targets of the slot profiles :func:`~netslice.orchestration.lifecycle.
 scenario_profile` gives; the env reads the targets in force of an in-process orchestrator, the same for such
-slices). An actor trained before the radio and tail features existed (40 inputs) gets the first 40 values.
+slices).
 
 >>> import numpy as np
 >>> from netslice.intelligence.policies.base import allocation_for
@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from netslice.errors import ConfigError
-from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES, N_BASE_FEATURES, SliceEncoder
+from netslice.intelligence.envs.slice_features import N_AGENT_FEATURES, SliceEncoder
 from netslice.intelligence.policies.base import FloatArray, PerScenario, Policy, PolicyContext
 from netslice.network.allocation import N_RESOURCES
 from netslice.network.scenarios import Scenario
@@ -48,22 +48,14 @@ class SharedSlicePolicy:
     """A slice agent (any :class:`~.base.Policy` on agent observations) run on every present slice.
 
     Args:
-        actor: maps agent observations ``(m, n_inputs)`` to slice columns ``(m, 7)`` in [0, 1] (e.g. a
-            trained :class:`~netslice.intelligence.agents.policy.PPOPolicy`, deterministic).
+        actor: maps agent observations ``(m, 40)`` to slice columns ``(m, 7)`` in [0, 1] (e.g. a trained
+            :class:`~netslice.intelligence.agents.policy.PPOPolicy`, deterministic).
         name: a label for tables.
-        n_inputs: the actor's inputs: :data:`~.slice_features.N_AGENT_FEATURES`, or
-            :data:`~.slice_features.N_BASE_FEATURES` for an actor trained before the radio and tail features.
-
-    Raises:
-        ConfigError: ``n_inputs`` is neither.
     """
 
-    def __init__(self, actor: Policy, name: str = "per-slice", n_inputs: int = N_AGENT_FEATURES) -> None:
-        if n_inputs not in (N_AGENT_FEATURES, N_BASE_FEATURES):
-            raise ConfigError(f"n_inputs: a slice agent has {N_AGENT_FEATURES} or {N_BASE_FEATURES}, got {n_inputs}")
+    def __init__(self, actor: Policy, name: str = "per-slice") -> None:
         self.actor = actor
         self.name = name
-        self.n_inputs = n_inputs
         self._encoders = PerScenario(SliceEncoder.from_scenario)
         self._ran: NDArray[np.bool_] | None = None  # slices provisioned at the previous call (they ran the slot)
 
@@ -79,13 +71,13 @@ class SharedSlicePolicy:
         from netslice.intelligence.agents.policy import PPOPolicy
 
         actor = PPOPolicy.load(run_checkpoint(path, "per-slice"))
-        if actor.agent.n_obs not in (N_AGENT_FEATURES, N_BASE_FEATURES) or actor.agent.n_act != N_RESOURCES:
+        if (actor.agent.n_obs, actor.agent.n_act) != (N_AGENT_FEATURES, N_RESOURCES):
             raise ConfigError(
                 f"policy: {str(path)!r} was trained with {actor.agent.n_obs} observations and {actor.agent.n_act} "
-                f"actions, a per-slice agent has {N_AGENT_FEATURES} (or {N_BASE_FEATURES}, before the radio "
-                f"features) and {N_RESOURCES} (a centralised agent? load it without the per-slice: prefix)"
+                f"actions, a per-slice agent has {N_AGENT_FEATURES} and {N_RESOURCES} (a centralised agent? load it "
+                "without the per-slice: prefix)"
             )
-        return cls(actor, name, actor.agent.n_obs)
+        return cls(actor, name)
 
     def reset(self) -> None:
         """Forget which slices ran the last slot (a new evaluation starts)."""
@@ -109,13 +101,12 @@ class SharedSlicePolicy:
             fresh = (present & ~self._ran)[None, :] & idle
         x = self.encoder(ctx.scenario).encode(obs, present, fresh)  # (n_envs, K, N)
         n_envs, k = x.shape[:2]
-        flat = x.reshape(n_envs * k, N_AGENT_FEATURES)[:, : self.n_inputs]
-        columns = self.act_agents(flat).reshape(n_envs, k, N_RESOURCES)
+        columns = self.act_agents(x.reshape(n_envs * k, N_AGENT_FEATURES)).reshape(n_envs, k, N_RESOURCES)
         self._ran = present.copy()
         out: FloatArray = np.where(present[None, :, None], columns, 0.0).transpose(0, 2, 1).copy()
         return out
 
     def act_agents(self, obs: NDArray[np.floating]) -> FloatArray:
-        """The actor's slice columns ``(m, 7)``, clipped to [0, 1], for agent observations ``(m, n_inputs)``."""
+        """The actor's slice columns ``(m, 7)``, clipped to [0, 1], for agent observations ``(m, 40)``."""
         out: FloatArray = np.clip(np.asarray(self.actor.act(obs), dtype=np.float64), 0.0, 1.0)
         return out

@@ -409,7 +409,7 @@ def _compose(p: Any, s: Any, e: int, effective: np.ndarray, cell_bits: np.ndarra
         cn_part = cn_lat[0, k]
         common_kept = (1.0 - cn_out[3, k]) * (1.0 - edge_out[3, k])
         lat = tail = ran_ms = tn_ms = 0.0
-        thp_ul = thp_dl = kept_bits = cqi_ul = cqi_dl = used_ul = used_dl = peak_ul = peak_dl = 0.0
+        thp_ul = thp_dl = kept_bits = cqi_ul = cqi_dl = used_ul = used_dl = 0.0
         for c in range(n_cells):
             cell_share = p.cell_share[c, k]
             ran_part = d_ul * ran_out[0, 0, c, k] + d_dl * ran_out[0, 1, c, k]
@@ -434,6 +434,9 @@ def _compose(p: Any, s: Any, e: int, effective: np.ndarray, cell_bits: np.ndarra
             cqi_dl += cqi[1, c, k] * cell_share
             used_ul += prb_used[0, c, k]
             used_dl += prb_used[1, c, k]
+        # The peak cell load in a loop of its own: in the loop above it changed how the compiler rounds the sums.
+        peak_ul = peak_dl = 0.0
+        for c in range(n_cells):
             peak_ul = max(peak_ul, ran_out[5, 0, c, k])
             peak_dl = max(peak_dl, ran_out[5, 1, c, k])
         offered_total = bits[0, k] + bits[1, k]

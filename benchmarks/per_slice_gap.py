@@ -2,7 +2,7 @@
 
 Run from the repository root (no other heavy process on the machine)::
 
-    python benchmarks/per_slice_gap.py --agent runs/per-slice [--scales 1 0.97 0.94 0.91] [--days 2] \
+    python benchmarks/per_slice_gap.py --agent runs/per-slice [RUN ...] [--scales 1 0.97 0.94 0.91] [--days 2] \
         [--n-envs 8] [--seed 1000] [--out ...]
 
 Three measurements on the per-slice benchmark's traces (:mod:`per_slice_agents`; the same seed gives the same
@@ -22,6 +22,10 @@ requests, admissions and traffic), each against the forecast planner measured he
   multiplied by each ``--scales`` value: the agent's usage and violations along its own risk curve, so that it
   can be compared with the planner at the planner's violation rate. Trained with its violation limit on the
   exploring policy, the deterministic agent violates less than the limit; this shows what that margin costs.
+  With several ``--agent`` runs (e.g. seeds of one command) the rows of the second are ``agent2/x<scale>``, etc.
+
+Every row carries :func:`~netslice.intelligence.dynamic_eval.evaluate_dynamic`'s ``usage/<domain>`` and
+``usage/<domain>/<kind>``: in which domain, and for which kind of slice, the agent's usage exceeds the planner's.
 
 Diagnostics only: neither the scaled agent nor the memoryless planner is a policy of the project.
 Results: ``benchmarks/results/per_slice_gap.json``.
@@ -100,7 +104,7 @@ def _measure(policy: Any, sc: Scenario, args: Any) -> dict[str, Any]:
 def main() -> None:
     """Measure both diagnostics and write the JSON."""
     p = parser(__doc__, DEFAULT_OUT)
-    p.add_argument("--agent", required=True, help="a per-slice run folder or its checkpoint.pt")
+    p.add_argument("--agent", required=True, nargs="+", help="per-slice run folders or their checkpoint.pt")
     p.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.97, 0.94, 0.91])
     p.add_argument("--days", type=int, default=2)
     p.add_argument("--n-envs", type=int, default=8)
@@ -116,9 +120,11 @@ def main() -> None:
         "forecast/no-channel-memory": _measure(memoryless, sc, args),
         "forecast/cell-mean-channel-memory": _measure(cell_mean, sc, args),
     }
-    agent = SharedSlicePolicy.load(args.agent)
-    for s in args.scales:
-        rows[f"agent/x{s:g}"] = _measure(ScaledSlicePolicy(agent, s), sc, args)
+    for i, run in enumerate(args.agent):
+        agent = SharedSlicePolicy.load(run)
+        label = "agent" if i == 0 else f"agent{i + 1}"
+        for s in args.scales:
+            rows[f"{label}/x{s:g}"] = _measure(ScaledSlicePolicy(agent, s), sc, args)
     bar = rows["forecast"]["usage"]
     for name, r in rows.items():
         r["usage_vs_forecast"] = r["usage"] / bar
@@ -132,7 +138,8 @@ def main() -> None:
         {
             "benchmark": "per_slice_gap",
             "scenario": sc.name,
-            "agent": str(args.agent),
+            "agent": str(args.agent[0]),
+            "agents": [str(a) for a in args.agent],
             "days": args.days,
             "n_envs": args.n_envs,
             "seed": args.seed,

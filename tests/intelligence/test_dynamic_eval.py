@@ -50,6 +50,20 @@ def test_every_policy_sees_the_same_slices(scenario: scenarios.Scenario) -> None
     assert again.as_dict() == rich.as_dict()
 
 
+def test_usage_splits_by_domain_and_kind(scenario: scenarios.Scenario) -> None:
+    r = evaluate_dynamic(Fixed(0.05), scenario, days=1, n_envs=2, seed=5)
+    out = r.as_dict()
+    domains = ("ran", "tn", "cn", "edge")
+    # the weighted usage is the mean of the domains' (equal weights), each domain the sum of its kinds' parts
+    assert r.usage == pytest.approx(np.mean([out[f"usage/{d}"] for d in domains]), rel=1e-12)
+    kinds = dict.fromkeys(s.kind for s in scenario.spec.slices)
+    for d in domains:
+        assert out[f"usage/{d}"] == pytest.approx(sum(out[f"usage/{d}/{k}"] for k in kinds), rel=1e-12)
+    # every live slice gets 0.05 of the RAN (half UL, half DL): the RAN's usage is 0.05 per live slice, about
+    assert out["usage/ran"] == pytest.approx(0.05 * r.live_mean, rel=0.05)
+    assert all(out[f"usage/ran/{k}"] > 0.0 for k in kinds)
+
+
 def test_refuses_static_scenarios_and_policies_without_a_protocol(scenario: scenarios.Scenario) -> None:
     with pytest.raises(ConfigError, match="no arrivals section"):
         evaluate_dynamic(Fixed(0.1), scenarios.load("metro-v0"), days=1, n_envs=1)

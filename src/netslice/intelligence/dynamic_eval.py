@@ -7,6 +7,8 @@ control checks reservations, not the allocation in force) and the same traffic. 
 
 =================================  ================================================================================
 ``usage``                          mean over slots and networks of the weighted usage (the envs' ``-reward``)
+``usage/<domain>``                 as in :mod:`.evaluate` (mean allocated fraction of the domain)
+``usage/<domain>/<kind>``          the part of it allocated to the slices of one kind
 ``violation_rate``                 violating live slice-slots / live slice-slots (absent slots do not count)
 ``violation_rate/<kind>``          the same for the live slices of one kind
 ``live_mean``, ``live_max``        live slices per slot
@@ -38,6 +40,7 @@ from netslice.intelligence.policies.base import (
     bind_policy,
     reset_policy,
 )
+from netslice.network.allocation import DOMAINS
 from netslice.network.scenarios import Scenario
 from netslice.orchestration.objective import Objective
 from netslice.orchestration.orchestrator import Orchestrator
@@ -52,6 +55,8 @@ class DynamicResult:
     usage: float
     violation_rate: float
     violation_by_kind: dict[str, float]
+    usage_by_domain: dict[str, float]
+    usage_by_kind: dict[str, dict[str, float]]
     live_mean: float
     live_max: int
     admissions: int
@@ -67,6 +72,8 @@ class DynamicResult:
             "usage": self.usage,
             "violation_rate": self.violation_rate,
             **{f"violation_rate/{k}": v for k, v in self.violation_by_kind.items()},
+            **{f"usage/{d}": v for d, v in self.usage_by_domain.items()},
+            **{f"usage/{d}/{k}": v for k, by_domain in self.usage_by_kind.items() for d, v in by_domain.items()},
             "live_mean": self.live_mean,
             "live_max": self.live_max,
             "admissions": self.admissions,
@@ -115,6 +122,7 @@ def evaluate_dynamic(
     per_day = scenario.spec.slots_per_episode
     total = days * per_day
     usage_sum = 0.0
+    slice_usage_sum = np.zeros((len(DOMAINS), len(kinds)))  # (domains, K) summed over slots, mean over networks
     live_slots = np.zeros(len(kinds))
     violating = np.zeros(len(kinds))
     live_counts: list[int] = []
@@ -135,6 +143,7 @@ def evaluate_dynamic(
             action = to_allocation(flat, n_envs, scenario.params.n_slices)
         result = orch.step(action)
         usage_sum += float(objective.usage(result.usage).mean())
+        slice_usage_sum += np.asarray(result.kpis.slice_usage).mean(axis=0)
         bad = result.cost > 0.0  # (n_envs, K)
         live_slots += live * n_envs
         violating += (bad & live).sum(axis=0)
@@ -160,15 +169,19 @@ def evaluate_dynamic(
     ready = sum(int(v[0].sum()) for v in judged)
     ready_at = sum(int(v[1].sum()) for v in judged)
     by_kind: dict[str, float] = {}
+    usage_by_kind: dict[str, dict[str, float]] = {}
     for kind in dict.fromkeys(kinds):
         cols = [i for i, kk in enumerate(kinds) if kk == kind]
         n = float(live_slots[cols].sum())
         by_kind[kind] = float(violating[cols].sum() / n) if n else float("nan")
+        usage_by_kind[kind] = {d: float(slice_usage_sum[i, cols].sum() / total) for i, d in enumerate(DOMAINS)}
     metrics = orch.metrics()
     return DynamicResult(
         usage=usage_sum / total,
         violation_rate=float(violating.sum() / max(live_slots.sum(), 1.0)),
         violation_by_kind=by_kind,
+        usage_by_domain={d: float(slice_usage_sum[i].sum() / total) for i, d in enumerate(DOMAINS)},
+        usage_by_kind=usage_by_kind,
         live_mean=float(np.mean(live_counts)),
         live_max=int(np.max(live_counts)),
         admissions=n_adm,

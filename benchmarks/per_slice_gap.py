@@ -138,7 +138,6 @@ def main() -> None:
         {
             "benchmark": "per_slice_gap",
             "scenario": sc.name,
-            "agent": str(args.agent[0]),
             "agents": [str(a) for a in args.agent],
             "days": args.days,
             "n_envs": args.n_envs,
